@@ -1,0 +1,5 @@
+"""``python -m modelhealth``."""
+
+from modelhealth.cli import main
+
+main()

@@ -1,0 +1,346 @@
+"""The ``modelhealth`` command line: the composition root of thresholds, monitor and ladder.
+
+Exit codes (documented in README.md):
+
+* 0 — the command ran (for ``check``: no finding at or above ``--fail-on``);
+* 1 — ``check`` found something at or above ``--fail-on``;
+* 2 — bad input or configuration, with a message that says what to fix.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable, Mapping
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, NoReturn
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from thresholds.errors import RegisterError
+from thresholds.loader import LoadedRegister, load_register
+
+if TYPE_CHECKING:
+    from monitor.job import Decide
+    from monitor.report import Recommendation, Report
+
+__all__ = ["app", "main"]
+
+app = typer.Typer(
+    name="modelhealth",
+    help="Nightly health checks for production ML and LLM models, and the escalation ladder "
+    "that turns a breach into an accountable, budgeted decision.",
+    no_args_is_help=True,
+    rich_markup_mode="rich",
+    pretty_exceptions_enable=False,
+)
+thresholds_app = typer.Typer(
+    help="Validate, show and render the threshold register.", no_args_is_help=True
+)
+schema_app = typer.Typer(
+    help="Print JSON Schemas of the files modelhealth reads and writes.", no_args_is_help=True
+)
+app.add_typer(thresholds_app, name="thresholds")
+app.add_typer(schema_app, name="schema")
+
+out = Console()
+err = Console(stderr=True)
+
+EXIT_OK = 0
+EXIT_FINDING = 1
+EXIT_BAD_INPUT = 2
+
+RegisterPath = Annotated[Path, typer.Argument(help="Path to the threshold register (YAML).")]
+
+
+def fail(message: str) -> NoReturn:
+    """Print a user error and exit 2 (bad input or configuration)."""
+    err.print(f"[bold red]error:[/] {message}", highlight=False)
+    raise typer.Exit(EXIT_BAD_INPUT)
+
+
+def load_or_exit(path: Path) -> LoadedRegister:
+    """Load a register or print every problem (file:line: field: reason) and exit 2."""
+    try:
+        return load_register(path)
+    except RegisterError as exc:
+        count = len(exc.problems)
+        err.print(
+            f"[bold red]error:[/] {count} problem{'s' if count != 1 else ''} in register {path}:",
+            highlight=False,
+        )
+        for problem in exc.problems:
+            err.print(f"  {problem}", highlight=False, markup=False)
+        raise typer.Exit(EXIT_BAD_INPUT) from None
+
+
+@thresholds_app.command("validate")
+def thresholds_validate(path: RegisterPath) -> None:
+    """Check a register; list every problem with file, line and field (exit 2 if any)."""
+    loaded = load_or_exit(path)
+    names = ", ".join(m.id for m in loaded.register.models)
+    out.print(
+        f"[green]ok[/] {path}: register {loaded.register.name!r} "
+        f"version {loaded.version}, {len(loaded.register.models)} models ({names})",
+        highlight=False,
+    )
+
+
+@thresholds_app.command("show")
+def thresholds_show(
+    path: RegisterPath,
+    model: Annotated[str | None, typer.Option("--model", "-m", help="Only this model.")] = None,
+) -> None:
+    """Show the effective thresholds of each model after inheriting the defaults."""
+    from thresholds.render import effective_thresholds_table
+
+    loaded = load_or_exit(path)
+    entries = loaded.register.models
+    if model is not None:
+        try:
+            entries = [loaded.register.model(model)]
+        except KeyError as exc:
+            fail(str(exc.args[0]))
+    for entry in entries:
+        table = Table(
+            title=f"{entry.id} (owner {entry.owner}, criticality {entry.criticality})",
+            title_justify="left",
+        )
+        table.add_column("setting")
+        table.add_column("value", justify="right")
+        table.add_column("unit")
+        for setting, value, unit in effective_thresholds_table(entry):
+            table.add_row(setting, value, unit)
+        out.print(table)
+
+
+@thresholds_app.command("render")
+def thresholds_render(
+    path: RegisterPath,
+    format: Annotated[str, typer.Option("--format", "-f", help="md or json.")] = "md",
+    output: Annotated[Path | None, typer.Option("--out", "-o", help="Write to a file.")] = None,
+) -> None:
+    """Render the register as the sign-off document (Markdown) or as effective JSON."""
+    from thresholds.render import render_json, render_markdown
+
+    loaded = load_or_exit(path)
+    if format not in ("md", "json"):
+        fail(f"--format must be md or json, not {format!r}")
+    text = render_markdown(loaded) if format == "md" else render_json(loaded)
+    if output is None:
+        sys.stdout.write(text if text.endswith("\n") else text + "\n")
+    else:
+        output.write_text(text, encoding="utf-8")
+        out.print(f"wrote {output}")
+
+
+@thresholds_app.command("schema")
+def thresholds_schema() -> None:
+    """Print the register's JSON Schema (point your editor's YAML plugin at it)."""
+    from thresholds.render import register_json_schema
+
+    sys.stdout.write(json.dumps(register_json_schema(), indent=2) + "\n")
+
+
+@schema_app.command("register")
+def schema_register() -> None:
+    """JSON Schema of the threshold register."""
+    thresholds_schema()
+
+
+FAIL_ON_LEVELS = ("none", "warning", "breach", "tier3")
+
+
+def findings_at_or_above(report: Report, level: str) -> list[str]:
+    """Models whose findings reach ``--fail-on`` (warning < breach/blind < tier ≥ 3)."""
+    hits = []
+    for model in report.models:
+        if (
+            (level == "warning" and model.status in ("warning", "breach", "blind"))
+            or (level == "breach" and model.status in ("breach", "blind"))
+            or (
+                level == "tier3"
+                and any(b.tier >= 3 and b.level in ("breach", "blind") for b in model.breaches)
+            )
+        ):
+            hits.append(model.model_id)
+    return hits
+
+
+def _progress_bar(total_bytes: int) -> tuple[Callable[[int], None], Callable[[], None]]:
+    """A rich progress bar on a terminal; silent otherwise (cron, CI, Airflow logs)."""
+    if not err.is_terminal:
+        return (lambda _n: None), (lambda: None)
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    bar = Progress(
+        TextColumn("[bold]checking[/]"),
+        BarColumn(),
+        TextColumn("{task.completed:,} rows"),
+        TimeElapsedColumn(),
+        console=err,
+        transient=True,
+    )
+    task = bar.add_task("rows", total=None)
+    bar.start()
+    return (lambda n: bar.advance(task, n)), bar.stop
+
+
+def _print_summary(report: Report, out_dir: Path) -> None:
+    colour = {
+        "healthy": "green",
+        "warning": "yellow",
+        "breach": "red",
+        "blind": "red",
+        "insufficient_data": "blue",
+    }
+    table = Table(
+        title=f"modelhealth check — {report.register_name} — night {report.as_of}",
+        title_justify="left",
+    )
+    for column in ("model", "status", "rows", "breaches", "dominant failure mode", "next step"):
+        table.add_column(column)
+    for m in report.models:
+        findings = ", ".join(f"{b.threshold} ({b.level}, tier {b.tier})" for b in m.breaches) or "-"
+        step = "-"
+        if m.recommendation is not None:
+            r = m.recommendation
+            step = f"{r.rung or 'on-call'}: {r.status}"
+        table.add_row(
+            escape(m.model_id),
+            f"[{colour[m.status]}]{m.status}[/]",
+            f"{m.n_rows:,}",
+            escape(findings),
+            escape(m.dominant_failure_mode or "-"),
+            escape(step),
+        )
+    out.print(table)
+    ing = report.ingest
+    out.print(
+        f"rows read {ing.rows_read:,}: used {ing.rows_used:,}, quarantined "
+        f"{ing.rows_quarantined:,}, duplicates {ing.rows_duplicate:,}, outside the windows "
+        f"{ing.rows_out_of_window:,}",
+        highlight=False,
+    )
+    out.print(f"report: {out_dir / 'report.json'}", highlight=False)
+
+
+@app.command("check")
+def check(
+    register: Annotated[Path, typer.Option("--register", "-r", help="Threshold register (YAML).")],
+    logs: Annotated[
+        list[Path],
+        typer.Option(
+            "--logs",
+            "-l",
+            help="Prediction logs: Parquet file or "
+            "directory, CSV or JSON Lines. Repeat for several.",
+        ),
+    ],
+    labels: Annotated[
+        Path | None, typer.Option(help="Late-arriving labels joined by prediction_id.")
+    ] = None,
+    as_of: Annotated[
+        str | None,
+        typer.Option("--as-of", help="Night to check (YYYY-MM-DD, UTC). Default: yesterday."),
+    ] = None,
+    out_dir: Annotated[Path, typer.Option("--out", "-o", help="Output folder.")] = Path("out"),
+    state: Annotated[
+        str | None,
+        typer.Option(
+            help="Ladder state database (SQLAlchemy URL). "
+            "Default: sqlite file modelhealth-state.db here."
+        ),
+    ] = None,
+    fail_on: Annotated[
+        str,
+        typer.Option(
+            "--fail-on",
+            help="Exit 1 when a finding reaches this "
+            "level: none, warning, breach (breach or blind), tier3.",
+        ),
+    ] = "none",
+    no_drift: Annotated[bool, typer.Option("--no-drift", help="Skip Evidently drift.")] = False,
+    no_ladder: Annotated[
+        bool, typer.Option("--no-ladder", help="Do not run ladder decisions.")
+    ] = False,
+    now: Annotated[
+        str | None, typer.Option(hidden=True, help="Fake clock (ISO 8601) for tests.")
+    ] = None,
+) -> None:
+    """Run the nightly health check and write report.json and the quarantine file."""
+    from monitor.errors import InputError
+
+    from monitor.job import CheckOptions, run_check
+    from monitor.windows import default_as_of, parse_as_of
+
+    if fail_on not in FAIL_ON_LEVELS:
+        fail(f"--fail-on must be one of {', '.join(FAIL_ON_LEVELS)}, not {fail_on!r}")
+    clock = _parse_now(now)
+    try:
+        night = parse_as_of(as_of) if as_of else default_as_of(clock)
+    except ValueError as exc:
+        fail(str(exc))
+    for path in logs:
+        if not path.exists():
+            fail(f"logs not found: {path}")
+    if labels is not None and not labels.exists():
+        fail(f"labels file not found: {labels}")
+    loaded = load_or_exit(register)
+    options = CheckOptions(
+        logs=logs, labels=labels, as_of=night, out_dir=out_dir, now=clock, drift=not no_drift
+    )
+    decide = None if no_ladder else _ladder_decider(loaded, state, clock)
+    advance, stop = _progress_bar(0)
+    try:
+        report = run_check(loaded, options, decide=decide, progress=advance)
+    except InputError as exc:
+        stop()
+        fail(str(exc))
+    stop()
+    _print_summary(report, out_dir)
+    hits = findings_at_or_above(report, fail_on) if fail_on != "none" else []
+    if hits:
+        err.print(f"findings at or above --fail-on {fail_on}: {', '.join(hits)}", markup=False)
+        raise typer.Exit(EXIT_FINDING)
+
+
+def _parse_now(text: str | None) -> datetime:
+    if text is None:
+        return datetime.now(timezone.utc)
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        fail(f"--now must be ISO 8601, not {text!r}")
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+
+
+def _ladder_decider(loaded: LoadedRegister, state: str | None, now: datetime) -> Decide | None:
+    """The ladder step of the nightly job (monitor cannot import ladder; this root can)."""
+    try:
+        from ladder.nightly import apply_report
+        from ladder.store import LadderStore, default_state_url
+    except ImportError:  # pragma: no cover - during bootstrapping only
+        return None
+
+    def decide(report: Report) -> Mapping[str, Recommendation | None]:
+        store = LadderStore(state or default_state_url())
+        try:
+            return apply_report(store, report, loaded.register, now=now)
+        finally:
+            store.close()
+
+    return decide
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,653 @@
+"""Load a threshold register from YAML and report *every* problem at once.
+
+How a register is read:
+
+1. The file is size-checked and decoded as UTF-8.
+2. PyYAML's safe *composer* builds a node tree; we build plain Python values from
+   it ourselves so that every key keeps its line number, only the standard YAML
+   tags are accepted (``!!python/object`` and friends are refused), duplicate keys
+   are errors, and alias expansion and nesting depth are bounded (a "billion
+   laughs" document is refused before it costs memory).
+3. Each model is merged over the register's ``defaults`` (mappings merge, other
+   values replace) and validated lazily with pydantic; cross-field rules run
+   after. Problems carry file, line, field path and reason.
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import itertools
+import json
+import types
+import typing
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from thresholds.errors import Problem, RegisterError
+from thresholds.schema import (
+    ColumnMapping,
+    FailureModeSettings,
+    IdentitySettings,
+    LadderSettings,
+    ModelEntry,
+    Register,
+    Thresholds,
+    Windows,
+)
+from thresholds.vocabulary import FAILURE_MODES, TRIGGER_NAMES
+
+__all__ = [
+    "MAX_ALIAS_EXPANSION",
+    "MAX_DEPTH",
+    "MAX_REGISTER_BYTES",
+    "LoadedRegister",
+    "RegisterDocument",
+    "load_register",
+    "parse_register",
+]
+
+#: A register is a hand-written document; anything this large is a mistake or an attack.
+MAX_REGISTER_BYTES = 5 * 1024 * 1024
+#: Values built from the node tree, counting every alias expansion.
+MAX_ALIAS_EXPANSION = 100_000
+#: Nesting depth of mappings and sequences.
+MAX_DEPTH = 40
+
+_STANDARD_TAGS = {
+    "tag:yaml.org,2002:str",
+    "tag:yaml.org,2002:int",
+    "tag:yaml.org,2002:float",
+    "tag:yaml.org,2002:bool",
+    "tag:yaml.org,2002:null",
+    "tag:yaml.org,2002:timestamp",
+    "tag:yaml.org,2002:map",
+    "tag:yaml.org,2002:seq",
+}
+_MERGE_TAG = "tag:yaml.org,2002:merge"
+
+Path_ = tuple[str | int, ...]
+
+
+class ModelDefaults(BaseModel):
+    """What ``defaults:`` may hold: any model setting but its id."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    owner: str | None = None
+    description: str = ""
+    criticality: int = Field(default=2, ge=1, le=4)
+    approver_roles: list[str] = Field(default_factory=lambda: ["model_owner"])
+    columns: ColumnMapping = Field(default_factory=ColumnMapping)
+    windows: Windows = Field(default_factory=Windows)
+    output_types: list[str] = Field(default_factory=list)
+    thresholds: Thresholds = Field(default_factory=Thresholds)
+    ladder: LadderSettings = Field(default_factory=LadderSettings)
+    mlflow_registered_model: str | None = None
+
+
+class ModelDocument(ModelDefaults):
+    """A model as written in the file: settings it does not name come from ``defaults``."""
+
+    id: str = Field(min_length=1, max_length=200)
+
+
+class RegisterDocument(BaseModel):
+    """The register file as written (the JSON Schema editors validate against)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str = Field(min_length=1, max_length=200)
+    description: str = ""
+    people: dict[str, list[str]] = Field(default_factory=dict)
+    identity: IdentitySettings = Field(default_factory=IdentitySettings)
+    failure_modes: FailureModeSettings = Field(default_factory=FailureModeSettings)
+    defaults: ModelDefaults = Field(default_factory=ModelDefaults)
+    models: list[ModelDocument]
+
+
+@dataclass(frozen=True)
+class LoadedRegister:
+    """A validated register with where it came from and its content hash."""
+
+    register: Register
+    source: str
+    version: str
+    document: Mapping[str, Any]
+
+
+# --------------------------------------------------------------------------- YAML
+
+
+class _Builder:
+    """Turns a composed YAML node tree into Python values, recording key lines."""
+
+    def __init__(self, source: str) -> None:
+        self.source = source
+        self.lines: dict[Path_, int] = {}
+        self.problems: list[Problem] = []
+        self._built = 0
+        self._scalar = yaml.constructor.SafeConstructor()
+
+    def problem(self, line: int, field: str, reason: str) -> None:
+        self.problems.append(Problem(self.source, line, field, reason))
+
+    def build(self, node: yaml.Node, path: Path_, depth: int) -> Any:
+        self._built += 1
+        if self._built > MAX_ALIAS_EXPANSION:
+            raise _Abort(
+                node.start_mark.line + 1,
+                f"document expands to more than {MAX_ALIAS_EXPANSION} values "
+                "(anchors and aliases used as a 'billion laughs' bomb?)",
+            )
+        if depth > MAX_DEPTH:
+            raise _Abort(node.start_mark.line + 1, f"nested deeper than {MAX_DEPTH} levels")
+        if node.tag not in _STANDARD_TAGS:
+            self.problem(
+                node.start_mark.line + 1,
+                _dotted(path),
+                f"YAML tag {node.tag!r} is not allowed: registers are loaded safely "
+                "and hold only plain mappings, lists, strings, numbers and booleans",
+            )
+            return None
+        if isinstance(node, yaml.MappingNode):
+            return self._mapping(node, path, depth)
+        if isinstance(node, yaml.SequenceNode):
+            out = []
+            for index, item in enumerate(node.value):
+                self.lines.setdefault((*path, index), item.start_mark.line + 1)
+                out.append(self.build(item, (*path, index), depth + 1))
+            return out
+        value = self._scalar.construct_object(node)
+        if node.tag == "tag:yaml.org,2002:timestamp":
+            return str(node.value)
+        return value
+
+    def _mapping(self, node: yaml.MappingNode, path: Path_, depth: int) -> dict[Any, Any]:
+        out: dict[Any, Any] = {}
+        for key_node, value_node in node.value:
+            if key_node.tag == _MERGE_TAG:
+                merged = self.build(value_node, path, depth + 1)
+                sources = merged if isinstance(merged, list) else [merged]
+                for source in sources:
+                    if isinstance(source, dict):
+                        for key, value in source.items():
+                            out.setdefault(key, value)
+                continue
+            if not isinstance(key_node, yaml.ScalarNode):
+                self.problem(key_node.start_mark.line + 1, _dotted(path), "keys must be plain")
+                continue
+            key = self._scalar.construct_object(key_node)
+            if not isinstance(key, str | int):
+                key = str(key)
+            line = key_node.start_mark.line + 1
+            if key in out and (*path, key) in self.lines:
+                first = self.lines[(*path, key)]
+                self.problem(
+                    line, _dotted((*path, key)), f"duplicate key (first given on line {first})"
+                )
+                continue
+            self.lines[(*path, key)] = line
+            out[key] = self.build(value_node, (*path, key), depth + 1)
+        return out
+
+
+class _Abort(Exception):
+    def __init__(self, line: int, reason: str) -> None:
+        super().__init__(reason)
+        self.line = line
+        self.reason = reason
+
+
+def _dotted(path: Path_) -> str:
+    text = ""
+    for part in path:
+        if isinstance(part, int):
+            text += f"[{part}]"
+        else:
+            text += ("." if text else "") + str(part)
+    return text or "(document)"
+
+
+def _read_document(text: str, source: str) -> tuple[Any, dict[Path_, int], list[Problem]]:
+    builder = _Builder(source)
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark is not None else 1
+        reason = " ".join(str(p) for p in (exc.context, exc.problem) if p)
+        return None, {}, [Problem(source, line, "(document)", f"not valid YAML: {reason}")]
+    except yaml.YAMLError as exc:
+        return None, {}, [Problem(source, 1, "(document)", f"not valid YAML: {exc}")]
+    except RecursionError:
+        return (
+            None,
+            {},
+            [Problem(source, 1, "(document)", f"nested deeper than {MAX_DEPTH} levels")],
+        )
+    if node is None:
+        return None, {}, [Problem(source, 1, "(document)", "the register is empty")]
+    try:
+        value = builder.build(node, (), 0)
+    except _Abort as abort:
+        return None, {}, [Problem(source, abort.line, "(document)", abort.reason)]
+    except RecursionError:
+        return (
+            None,
+            {},
+            [Problem(source, 1, "(document)", f"nested deeper than {MAX_DEPTH} levels")],
+        )
+    return value, builder.lines, builder.problems
+
+
+# ------------------------------------------------------------------ validation
+
+
+def _deep_merge(base: Mapping[Any, Any], override: Mapping[Any, Any]) -> dict[Any, Any]:
+    """Mappings merge key by key; anything else in ``override`` replaces ``base``."""
+    out = dict(base)
+    for key, value in override.items():
+        if isinstance(value, Mapping) and isinstance(out.get(key), Mapping):
+            out[key] = _deep_merge(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+def _line_for(lines: Mapping[Path_, int], path: Path_) -> int | None:
+    """Line of the longest prefix of ``path`` that the file spelled out."""
+    for end in range(len(path), 0, -1):
+        if path[:end] in lines:
+            return lines[path[:end]]
+    return None
+
+
+def _unwrap(annotation: Any) -> Any:
+    """Strip Optional/Annotated so the structural type is left."""
+    while True:
+        origin = typing.get_origin(annotation)
+        if origin is typing.Annotated:
+            annotation = typing.get_args(annotation)[0]
+        elif origin in (typing.Union, types.UnionType):
+            args = [a for a in typing.get_args(annotation) if a is not type(None)]
+            if len(args) != 1:
+                return annotation
+            annotation = args[0]
+        else:
+            return annotation
+
+
+def _allowed_keys(model: type[BaseModel], loc: Path_) -> list[str]:
+    """Field names of the pydantic model found at ``loc`` below ``model``."""
+    current: Any = model
+    for part in loc:
+        current = _unwrap(current)
+        if isinstance(current, type) and issubclass(current, BaseModel):
+            field = current.model_fields.get(str(part))
+            if field is None:
+                return []
+            current = field.annotation
+            continue
+        origin = typing.get_origin(current)
+        if origin in (list, dict):
+            current = typing.get_args(current)[-1]
+            continue
+        return []
+    current = _unwrap(current)
+    if isinstance(current, type) and issubclass(current, BaseModel):
+        return list(current.model_fields)
+    return []
+
+
+def _reason(error: Mapping[str, Any], model: type[BaseModel], loc: Path_) -> str:
+    kind = error["type"]
+    if kind == "extra_forbidden":
+        allowed = _allowed_keys(model, loc[:-1])
+        guess = difflib.get_close_matches(str(loc[-1]), allowed, n=1)
+        hint = f" (did you mean {guess[0]!r}?)" if guess else ""
+        listing = f"; allowed here: {', '.join(allowed)}" if allowed else ""
+        return f"unknown key {loc[-1]!r}{hint}{listing}"
+    if kind == "missing":
+        return "required but missing"
+    message = str(error["msg"])
+    value = error.get("input")
+    if isinstance(value, str | int | float | bool):
+        return f"{message} (got {value!r})"
+    return message
+
+
+def _pydantic_problems(
+    exc: ValidationError,
+    model: type[BaseModel],
+    source: str,
+    lines: Mapping[Path_, int],
+    prefix: Path_,
+    skip: typing.Callable[[Path_, str], bool] = lambda _loc, _kind: False,
+) -> Iterator[Problem]:
+    for error in exc.errors():
+        loc = tuple(error["loc"])
+        if skip(loc, error["type"]):
+            continue
+        path = (*prefix, *loc)
+        line = _line_for(lines, path) or _line_for(lines, prefix) or 1
+        yield Problem(source, line, _dotted(path), _reason(error, model, loc))
+
+
+def _semantic_problems(
+    entry: ModelEntry | ModelDefaults,
+    prefix: Path_,
+    modes: frozenset[str],
+    roles_held: frozenset[str] | None,
+) -> Iterator[tuple[Path_, str]]:
+    """Cross-field rules pydantic's per-field checks cannot see."""
+    t = entry.thresholds
+    lat = t.latency_ms
+    order = [(n, v) for n, v in (("p50", lat.p50), ("p95", lat.p95), ("p99", lat.p99)) if v]
+    for (low_name, low), (high_name, high) in itertools.pairwise(order):
+        if high < low:
+            yield (
+                (*prefix, "thresholds", "latency_ms", high_name),
+                f"{high_name} limit {high:g} ms is below the {low_name} limit {low:g} ms",
+            )
+    conf = t.confidence
+    if conf.review > conf.auto:
+        yield (
+            (*prefix, "thresholds", "confidence", "review"),
+            f"review band starts at {conf.review:g}, above the auto band at {conf.auto:g}",
+        )
+    declared = set(entry.output_types)
+    for output_type in t.error_rate.by_output_type:
+        if declared and output_type not in declared:
+            yield (
+                (*prefix, "thresholds", "error_rate", "by_output_type", output_type),
+                f"output type {output_type!r} is not among output_types "
+                f"({', '.join(sorted(declared))})",
+            )
+    rules = entry.ladder.rules
+    if rules.persistence_k > rules.persistence_n:
+        yield (
+            (*prefix, "ladder", "rules", "persistence_k"),
+            f"persistence_k={rules.persistence_k} exceeds persistence_n={rules.persistence_n}: "
+            "the rule could never fire",
+        )
+    for i, group in enumerate(rules.co_fire):
+        for j, trigger in enumerate(group):
+            if trigger not in TRIGGER_NAMES and not trigger.startswith("error_rate."):
+                yield (
+                    (*prefix, "ladder", "rules", "co_fire", i, j),
+                    f"unknown trigger {trigger!r}; known: {', '.join(TRIGGER_NAMES)}",
+                )
+    for mode in entry.ladder.response_matrix:
+        if mode not in modes:
+            yield (
+                (*prefix, "ladder", "response_matrix", mode),
+                f"unknown failure mode {mode!r}; known: {', '.join(sorted(modes))}",
+            )
+    for field in ("ack_hours", "decide_hours"):
+        for tier in getattr(entry.ladder.sla, field):
+            if tier not in (1, 2, 3, 4):
+                yield ((*prefix, "ladder", "sla", field, tier), "severity tiers are 1, 2, 3, 4")
+    if roles_held is not None:
+        wanted: list[tuple[Path_, str]] = [
+            ((*prefix, "approver_roles"), role) for role in entry.approver_roles
+        ]
+        for rung, settings in entry.ladder.rungs.items():
+            if settings.approval and settings.approval.roles:
+                wanted += [
+                    ((*prefix, "ladder", "rungs", rung, "approval", "roles"), role)
+                    for role in settings.approval.roles
+                ]
+        for path, role in wanted:
+            if role not in roles_held:
+                yield path, f"role {role!r} is held by nobody in people: nobody could approve"
+
+
+def parse_register(text: str, *, source: str = "<register>") -> LoadedRegister:
+    """Validate register YAML ``text``; raise :class:`RegisterError` with every problem."""
+    document, lines, problems = _read_document(text, source)
+    if document is not None and not isinstance(document, dict):
+        problems.append(Problem(source, 1, "(document)", "the register must be a YAML mapping"))
+        document = None
+    if document is None:
+        raise RegisterError(problems)
+
+    raw_defaults = document.get("defaults") or {}
+    raw_models = document.get("models")
+    top = {k: v for k, v in document.items() if k not in ("defaults", "models")}
+
+    # Register-level fields (name, people, identity, failure_modes) and unknown top-level keys.
+    try:
+        shell = RegisterDocument.model_validate({**top, "models": []})
+    except ValidationError as exc:
+        shell = None
+        problems += _pydantic_problems(exc, RegisterDocument, source, lines, ())
+    if raw_models is None:
+        problems.append(Problem(source, 1, "models", "required but missing: list the models"))
+        raw_models = []
+    elif not isinstance(raw_models, list):
+        problems.append(Problem(source, lines.get(("models",), 1), "models", "must be a list"))
+        raw_models = []
+
+    modes = frozenset(FAILURE_MODES)
+    if shell is not None:
+        modes |= {m.id for m in shell.failure_modes.extra}
+        for i, extra in enumerate(shell.failure_modes.extra):
+            if extra.id in FAILURE_MODES:
+                path: Path_ = ("failure_modes", "extra", i, "id")
+                problems.append(
+                    Problem(
+                        source,
+                        _line_for(lines, path) or 1,
+                        _dotted(path),
+                        f"{extra.id!r} is already a built-in failure mode",
+                    )
+                )
+        for text_value, mode in shell.failure_modes.annotations.items():
+            if mode not in modes:
+                path = ("failure_modes", "annotations", text_value)
+                problems.append(
+                    Problem(
+                        source,
+                        _line_for(lines, path) or 1,
+                        _dotted(path),
+                        f"maps to unknown failure mode {mode!r}; known: {', '.join(sorted(modes))}",
+                    )
+                )
+    roles_held: frozenset[str] | None = None
+    if shell is not None and shell.people:
+        roles_held = frozenset(r for roles in shell.people.values() for r in roles)
+
+    if not isinstance(raw_defaults, dict):
+        problems.append(
+            Problem(source, lines.get(("defaults",), 1), "defaults", "must be a mapping")
+        )
+        raw_defaults = {}
+    try:
+        defaults = ModelDefaults.model_validate(raw_defaults)
+    except ValidationError as exc:
+        problems += _pydantic_problems(exc, ModelDefaults, source, lines, ("defaults",))
+    else:
+        for path, reason in _semantic_problems(defaults, ("defaults",), modes, roles_held):
+            problems.append(Problem(source, _line_for(lines, path) or 1, _dotted(path), reason))
+
+    entries: list[ModelEntry] = []
+    first_seen: dict[str, int] = {}
+    for i, raw in enumerate(raw_models):
+        prefix: Path_ = ("models", i)
+        if not isinstance(raw, dict):
+            problems.append(
+                Problem(
+                    source,
+                    _line_for(lines, prefix) or 1,
+                    _dotted(prefix),
+                    "each model must be a mapping with at least id and owner",
+                )
+            )
+            continue
+
+        def inherited(loc: Path_, kind: str, raw: dict[Any, Any] = raw) -> bool:
+            # A bad value the model inherited was already reported once, at `defaults`.
+            return kind != "missing" and _has_path(raw_defaults, loc) and not _has_path(raw, loc)
+
+        raw_id = raw.get("id")
+        if isinstance(raw_id, str):
+            if raw_id in first_seen:
+                path = (*prefix, "id")
+                problems.append(
+                    Problem(
+                        source,
+                        _line_for(lines, path) or 1,
+                        _dotted(path),
+                        f"duplicate model id {raw_id!r} (also models[{first_seen[raw_id]}])",
+                    )
+                )
+            else:
+                first_seen[raw_id] = i
+        merged = _deep_merge(raw_defaults, raw)
+        try:
+            entry = ModelEntry.model_validate(merged)
+        except ValidationError as exc:
+            problems += _pydantic_problems(exc, ModelEntry, source, lines, prefix, inherited)
+            salvaged = _salvage(merged, exc)
+            if salvaged is None:
+                continue
+            for path, reason in _semantic_problems(salvaged, prefix, modes, roles_held):
+                if _has_path(raw, path[len(prefix) :]):
+                    problems.append(
+                        Problem(source, _line_for(lines, path) or 1, _dotted(path), reason)
+                    )
+            continue
+        entries.append(entry)
+        for path, reason in _semantic_problems(entry, prefix, modes, roles_held):
+            local = path[len(prefix) :]
+            if _has_path(raw, local) or not _has_path(raw_defaults, local):
+                problems.append(Problem(source, _line_for(lines, path) or 1, _dotted(path), reason))
+
+    if problems:
+        raise RegisterError(problems)
+    assert shell is not None
+    register = Register(
+        name=shell.name,
+        description=shell.description,
+        people=shell.people,
+        identity=shell.identity,
+        failure_modes=shell.failure_modes,
+        models=entries,
+    )
+    return LoadedRegister(
+        register=register, source=source, version=register_version(document), document=document
+    )
+
+
+def _salvage(merged: dict[Any, Any], exc: ValidationError) -> ModelEntry | None:
+    """The entry with its invalid values removed, so cross-field rules can still be
+    checked on the rest and every problem is reported in one pass."""
+    pruned: Any = json.loads(json.dumps(merged, default=str))
+    for error in exc.errors():
+        loc = tuple(error["loc"])
+        if error["type"] == "missing":
+            parent = _walk(pruned, loc[:-1])
+            if isinstance(parent, dict):
+                parent[loc[-1]] = "?"
+            continue
+        parent = _walk(pruned, loc[:-1])
+        if isinstance(parent, dict):
+            parent.pop(str(loc[-1]), None)
+            parent.pop(loc[-1], None)
+        elif isinstance(parent, list) and isinstance(loc[-1], int) and loc[-1] < len(parent):
+            parent[loc[-1]] = None
+    for container in _containers(pruned):
+        container[:] = [v for v in container if v is not None]
+    try:
+        return ModelEntry.model_validate(pruned)
+    except ValidationError:
+        return None
+
+
+def _walk(value: Any, path: Path_) -> Any:
+    for part in path:
+        if isinstance(value, dict):
+            value = value.get(part, value.get(str(part)))
+        elif isinstance(value, list) and isinstance(part, int) and part < len(value):
+            value = value[part]
+        else:
+            return None
+    return value
+
+
+def _containers(value: Any) -> Iterator[list[Any]]:
+    if isinstance(value, list):
+        yield value
+        for item in value:
+            yield from _containers(item)
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from _containers(item)
+
+
+def _has_path(value: Any, path: Path_) -> bool:
+    for part in path:
+        if (isinstance(value, dict) and part in value) or (
+            isinstance(value, list) and isinstance(part, int) and part < len(value)
+        ):
+            value = value[part]
+        else:
+            return False
+    return True
+
+
+def register_version(document: Mapping[str, Any]) -> str:
+    """A stable content hash: the same settings give the same version whatever the
+    comments, key order or whitespace of the file."""
+    canonical = json.dumps(document, sort_keys=True, separators=(",", ":"), default=str)
+    return "sha256:" + hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:16]
+
+
+def load_register(path: str | Path) -> LoadedRegister:
+    """Read and validate the register at ``path``.
+
+    Raises
+    ------
+    RegisterError
+        With every problem found (file, line, field, reason); also when the file is
+        missing, unreadable, not UTF-8 or larger than :data:`MAX_REGISTER_BYTES`.
+    """
+    source = str(path)
+    file = Path(path)
+    try:
+        size = file.stat().st_size
+    except OSError as exc:
+        raise RegisterError(
+            [Problem(source, 0, "(file)", f"cannot read: {exc.strerror}")]
+        ) from None
+    if file.is_dir():
+        raise RegisterError([Problem(source, 0, "(file)", "is a directory, not a register file")])
+    if size > MAX_REGISTER_BYTES:
+        raise RegisterError(
+            [
+                Problem(
+                    source,
+                    0,
+                    "(file)",
+                    f"is {size / 1e6:.1f} MB; a register may be at most "
+                    f"{MAX_REGISTER_BYTES / 1e6:.0f} MB",
+                )
+            ]
+        )
+    try:
+        text = file.read_bytes().decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise RegisterError(
+            [Problem(source, 0, "(file)", f"is not UTF-8 text ({exc.reason})")]
+        ) from None
+    except OSError as exc:
+        raise RegisterError(
+            [Problem(source, 0, "(file)", f"cannot read: {exc.strerror}")]
+        ) from None
+    return parse_register(text, source=source)
