@@ -107,14 +107,14 @@ def thresholds_show(
             fail(str(exc.args[0]))
     for entry in entries:
         table = Table(
-            title=f"{entry.id} (owner {entry.owner}, criticality {entry.criticality})",
+            title=escape(f"{entry.id} (owner {entry.owner}, criticality {entry.criticality})"),
             title_justify="left",
         )
         table.add_column("setting")
         table.add_column("value", justify="right")
         table.add_column("unit")
         for setting, value, unit in effective_thresholds_table(entry):
-            table.add_row(setting, value, unit)
+            table.add_row(escape(setting), escape(value), escape(unit))
         out.print(table)
 
 
@@ -274,7 +274,6 @@ def check(
 ) -> None:
     """Run the nightly health check and write report.json and the quarantine file."""
     from monitor.errors import InputError
-
     from monitor.job import CheckOptions, run_check
     from monitor.windows import default_as_of, parse_as_of
 
@@ -335,6 +334,14 @@ def _ladder_decider(loaded: LoadedRegister, state: str | None, now: datetime) ->
             store.close()
 
     return decide
+
+
+@schema_app.command("report")
+def schema_report() -> None:
+    """JSON Schema of report.json (validate reports in downstream pipelines with it)."""
+    from monitor.report import report_json_schema
+
+    sys.stdout.write(json.dumps(report_json_schema(), indent=2) + "\n")
 
 
 def main() -> None:

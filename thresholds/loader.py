@@ -72,12 +72,13 @@ _STANDARD_TAGS = {
 _MERGE_TAG = "tag:yaml.org,2002:merge"
 
 Path_ = tuple[str | int, ...]
+_M = typing.TypeVar("_M", bound=BaseModel)
 
 
 class ModelDefaults(BaseModel):
     """What ``defaults:`` may hold: any model setting but its id."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     owner: str | None = None
     description: str = ""
@@ -100,7 +101,7 @@ class ModelDocument(ModelDefaults):
 class RegisterDocument(BaseModel):
     """The register file as written (the JSON Schema editors validate against)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     name: str = Field(min_length=1, max_length=200)
     description: str = ""
@@ -170,30 +171,40 @@ class _Builder:
 
     def _mapping(self, node: yaml.MappingNode, path: Path_, depth: int) -> dict[Any, Any]:
         out: dict[Any, Any] = {}
+        seen: dict[Any, int] = {}
+        inherited: list[tuple[dict[Any, Any], int]] = []
         for key_node, value_node in node.value:
+            line = key_node.start_mark.line + 1
             if key_node.tag == _MERGE_TAG:
-                merged = self.build(value_node, path, depth + 1)
-                sources = merged if isinstance(merged, list) else [merged]
-                for source in sources:
+                # `<<: *anchor` — built under a path of its own so its keys are not taken for
+                # keys written here; explicit keys win over merged ones (YAML merge spec).
+                merged = self.build(value_node, (*path, "<<"), depth + 1)
+                for source in merged if isinstance(merged, list) else [merged]:
                     if isinstance(source, dict):
-                        for key, value in source.items():
-                            out.setdefault(key, value)
+                        inherited.append((source, line))
                 continue
             if not isinstance(key_node, yaml.ScalarNode):
-                self.problem(key_node.start_mark.line + 1, _dotted(path), "keys must be plain")
+                self.problem(line, _dotted(path), "keys must be plain")
                 continue
             key = self._scalar.construct_object(key_node)
-            if not isinstance(key, str | int):
+            if isinstance(key, bool) or key is None:
+                # `no:` or `on:` as a key is a name (an output type, a segment), not a boolean.
+                key = str(key_node.value)
+            elif not isinstance(key, str | int):
                 key = str(key)
-            line = key_node.start_mark.line + 1
-            if key in out and (*path, key) in self.lines:
-                first = self.lines[(*path, key)]
+            if key in seen:
                 self.problem(
-                    line, _dotted((*path, key)), f"duplicate key (first given on line {first})"
+                    line, _dotted((*path, key)), f"duplicate key (first given on line {seen[key]})"
                 )
                 continue
+            seen[key] = line
             self.lines[(*path, key)] = line
             out[key] = self.build(value_node, (*path, key), depth + 1)
+        for source, line in inherited:
+            for key, value in source.items():
+                if key not in out:
+                    out[key] = value
+                    self.lines.setdefault((*path, key), line)
         return out
 
 
@@ -243,6 +254,8 @@ def _read_document(text: str, source: str) -> tuple[Any, dict[Path_, int], list[
             {},
             [Problem(source, 1, "(document)", f"nested deeper than {MAX_DEPTH} levels")],
         )
+    if value is None and not builder.problems:
+        return None, {}, [Problem(source, 1, "(document)", "the register is empty")]
     return value, builder.lines, builder.problems
 
 
@@ -334,6 +347,9 @@ def _pydantic_problems(
         loc = tuple(error["loc"])
         if skip(loc, error["type"]):
             continue
+        if loc and loc[-1] == "[key]":
+            # pydantic marks a bad mapping key with a "[key]" step: name the key itself.
+            loc = loc[:-1]
         path = (*prefix, *loc)
         line = _line_for(lines, path) or _line_for(lines, prefix) or 1
         yield Problem(source, line, _dotted(path), _reason(error, model, loc))
@@ -468,13 +484,21 @@ def parse_register(text: str, *, source: str = "<register>") -> LoadedRegister:
             Problem(source, lines.get(("defaults",), 1), "defaults", "must be a mapping")
         )
         raw_defaults = {}
-    try:
-        defaults = ModelDefaults.model_validate(raw_defaults)
-    except ValidationError as exc:
-        problems += _pydantic_problems(exc, ModelDefaults, source, lines, ("defaults",))
-    else:
+
+    def locate(path: Path_) -> int:
+        return _line_for(lines, path) or lines.get(("defaults",)) or lines.get(("people",)) or 1
+
+    defaults, field_problems = _validate(ModelDefaults, raw_defaults, ("defaults",), source, lines)
+    problems += field_problems
+    # Cross-field problems the defaults have on their own: reported once, at `defaults`,
+    # not again for every model that inherits them.
+    from_defaults: set[tuple[Path_, str]] = set()
+    if defaults is not None:
         for path, reason in _semantic_problems(defaults, ("defaults",), modes, roles_held):
-            problems.append(Problem(source, _line_for(lines, path) or 1, _dotted(path), reason))
+            if not _has_path(raw_defaults, path[1:]):
+                continue  # a built-in default nobody wrote: blamed on the models using it
+            from_defaults.add((path[1:], reason))
+            problems.append(Problem(source, locate(path), _dotted(path), reason))
 
     entries: list[ModelEntry] = []
     first_seen: dict[str, int] = {}
@@ -490,11 +514,6 @@ def parse_register(text: str, *, source: str = "<register>") -> LoadedRegister:
                 )
             )
             continue
-
-        def inherited(loc: Path_, kind: str, raw: dict[Any, Any] = raw) -> bool:
-            # A bad value the model inherited was already reported once, at `defaults`.
-            return kind != "missing" and _has_path(raw_defaults, loc) and not _has_path(raw, loc)
-
         raw_id = raw.get("id")
         if isinstance(raw_id, str):
             if raw_id in first_seen:
@@ -509,25 +528,22 @@ def parse_register(text: str, *, source: str = "<register>") -> LoadedRegister:
                 )
             else:
                 first_seen[raw_id] = i
-        merged = _deep_merge(raw_defaults, raw)
-        try:
-            entry = ModelEntry.model_validate(merged)
-        except ValidationError as exc:
-            problems += _pydantic_problems(exc, ModelEntry, source, lines, prefix, inherited)
-            salvaged = _salvage(merged, exc)
-            if salvaged is None:
-                continue
-            for path, reason in _semantic_problems(salvaged, prefix, modes, roles_held):
-                if _has_path(raw, path[len(prefix) :]):
-                    problems.append(
-                        Problem(source, _line_for(lines, path) or 1, _dotted(path), reason)
-                    )
+
+        def inherited(loc: Path_, kind: str, raw: dict[Any, Any] = raw) -> bool:
+            # A bad value the model inherited was already reported once, at `defaults`.
+            return kind != "missing" and _has_path(raw_defaults, loc) and not _has_path(raw, loc)
+
+        entry, field_problems = _validate(
+            ModelEntry, _deep_merge(raw_defaults, raw), prefix, source, lines, inherited
+        )
+        problems += field_problems
+        if entry is None:
             continue
-        entries.append(entry)
         for path, reason in _semantic_problems(entry, prefix, modes, roles_held):
-            local = path[len(prefix) :]
-            if _has_path(raw, local) or not _has_path(raw_defaults, local):
-                problems.append(Problem(source, _line_for(lines, path) or 1, _dotted(path), reason))
+            if (path[len(prefix) :], reason) not in from_defaults:
+                problems.append(Problem(source, locate(path), _dotted(path), reason))
+        if not field_problems:
+            entries.append(entry)
 
     if problems:
         raise RegisterError(problems)
@@ -545,29 +561,53 @@ def parse_register(text: str, *, source: str = "<register>") -> LoadedRegister:
     )
 
 
-def _salvage(merged: dict[Any, Any], exc: ValidationError) -> ModelEntry | None:
-    """The entry with its invalid values removed, so cross-field rules can still be
-    checked on the rest and every problem is reported in one pass."""
-    pruned: Any = json.loads(json.dumps(merged, default=str))
+def _validate(
+    model: type[_M],
+    data: dict[Any, Any],
+    prefix: Path_,
+    source: str,
+    lines: Mapping[Path_, int],
+    skip: typing.Callable[[Path_, str], bool] = lambda _loc, _kind: False,
+) -> tuple[_M | None, list[Problem]]:
+    """Validate ``data``; on failure also return a salvaged instance (bad values dropped)
+    so cross-field rules can still be checked on the rest, in the same pass."""
+    try:
+        return model.model_validate(data), []
+    except ValidationError as exc:
+        problems = list(_pydantic_problems(exc, model, source, lines, prefix, skip))
+        return _salvage(model, data, exc), problems
+
+
+def _salvage(model: type[_M], data: dict[Any, Any], exc: ValidationError) -> _M | None:
+    """``data`` with its invalid values removed (missing required ones filled with "?")."""
+    pruned: Any = json.loads(json.dumps(_string_keys(data), default=str))
     for error in exc.errors():
-        loc = tuple(error["loc"])
-        if error["type"] == "missing":
-            parent = _walk(pruned, loc[:-1])
-            if isinstance(parent, dict):
-                parent[loc[-1]] = "?"
+        loc = tuple(part for part in error["loc"] if part != "[key]")
+        if not loc:
             continue
         parent = _walk(pruned, loc[:-1])
-        if isinstance(parent, dict):
+        if error["type"] == "missing":
+            if isinstance(parent, dict):
+                parent[str(loc[-1])] = "?"
+        elif isinstance(parent, dict):
             parent.pop(str(loc[-1]), None)
-            parent.pop(loc[-1], None)
         elif isinstance(parent, list) and isinstance(loc[-1], int) and loc[-1] < len(parent):
             parent[loc[-1]] = None
     for container in _containers(pruned):
         container[:] = [v for v in container if v is not None]
     try:
-        return ModelEntry.model_validate(pruned)
+        return model.model_validate(pruned)
     except ValidationError:
         return None
+
+
+def _string_keys(value: Any) -> Any:
+    """The same document with every mapping key as a string (JSON's only key type)."""
+    if isinstance(value, dict):
+        return {str(k): _string_keys(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_string_keys(v) for v in value]
+    return value
 
 
 def _walk(value: Any, path: Path_) -> Any:
@@ -593,9 +633,9 @@ def _containers(value: Any) -> Iterator[list[Any]]:
 
 def _has_path(value: Any, path: Path_) -> bool:
     for part in path:
-        if (isinstance(value, dict) and part in value) or (
-            isinstance(value, list) and isinstance(part, int) and part < len(value)
-        ):
+        if isinstance(value, dict) and part in value:
+            value = value[part]
+        elif isinstance(value, list) and isinstance(part, int) and part < len(value):
             value = value[part]
         else:
             return False
@@ -605,7 +645,9 @@ def _has_path(value: Any, path: Path_) -> bool:
 def register_version(document: Mapping[str, Any]) -> str:
     """A stable content hash: the same settings give the same version whatever the
     comments, key order or whitespace of the file."""
-    canonical = json.dumps(document, sort_keys=True, separators=(",", ":"), default=str)
+    canonical = json.dumps(
+        _string_keys(document), sort_keys=True, separators=(",", ":"), default=str
+    )
     return "sha256:" + hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:16]
 
 

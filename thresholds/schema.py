@@ -82,7 +82,8 @@ Duration = Annotated[str, AfterValidator(_check_duration)]
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # No .inf/.nan: an infinite floor or ceiling would load and silently never fire.
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class ColumnMapping(_Strict):
