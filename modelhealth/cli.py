@@ -156,19 +156,10 @@ FAIL_ON_LEVELS = ("none", "warning", "breach", "tier3")
 
 
 def findings_at_or_above(report: Report, level: str) -> list[str]:
-    """Models whose findings reach ``--fail-on`` (warning < breach/blind < tier ≥ 3)."""
-    hits = []
-    for model in report.models:
-        if (
-            (level == "warning" and model.status in ("warning", "breach", "blind"))
-            or (level == "breach" and model.status in ("breach", "blind"))
-            or (
-                level == "tier3"
-                and any(b.tier >= 3 and b.level in ("breach", "blind") for b in model.breaches)
-            )
-        ):
-            hits.append(model.model_id)
-    return hits
+    """Models whose findings reach ``--fail-on`` (the same rule notifications use)."""
+    from monitor.notify import models_at_or_above
+
+    return [model.model_id for model in models_at_or_above(report, level)]
 
 
 def _progress_bar(total_bytes: int) -> tuple[Callable[[int], None], Callable[[], None]]:
