@@ -1,0 +1,297 @@
+"""Data and prediction drift between two windows, measured by Evidently.
+
+Each window's :class:`~monitor.aggregates.DriftSample` is a bounded, deterministic
+bottom-k sample (the rows whose prediction-id hash is smallest), so drift runs on the
+same rows however the logs were chunked, and a rerun gives the same answer. Every
+``feature.*`` column, the ``prediction`` (categorical) and the ``confidence`` (numeric)
+are compared one by one with Evidently's ``ValueDrift``; Evidently picks the method from
+the column type and the reference sample size (Evidently 0.7 defaults):
+
+============  ==========================  ==============================================
+column        reference ≤ 1 000 rows      reference > 1 000 rows
+============  ==========================  ==============================================
+numeric       K-S test (p-value)          Wasserstein distance, normed by reference std
+categorical   chi-square (> 2 values) or  Jensen-Shannon distance
+              Z-test (≤ 2 values)
+============  ==========================  ==============================================
+
+(numeric columns with ≤ 5 distinct values are treated like categorical ones). A test
+flags drift when its p-value falls below the register's ``drift.p_value``; a distance
+flags drift at or above Evidently's default threshold for that method (0.1 for both
+Wasserstein and Jensen-Shannon). The verdict per column is Evidently's own test result.
+
+Evidently's HTML page is self-contained: its JavaScript (React, Plotly) is inlined, so it
+opens offline; it is about 4 MB whatever the sample size.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+
+from monitor.aggregates import DriftSample, WindowAggregate
+from monitor.report import DriftColumn, DriftSummary
+from thresholds.schema import DriftLimits
+
+__all__ = ["MIN_SAMPLE_ROWS", "P_VALUE_METHODS", "compute_drift"]
+
+#: Fewer sample rows than this in either window and drift is not computed.
+MIN_SAMPLE_ROWS = 30
+
+#: Evidently stat-test names whose drift score is a p-value (drift when small); every
+#: other method scores a distance or divergence (drift when large). From the
+#: ``return p_value, p_value < threshold`` lines of ``evidently.legacy.calculations.stattests``.
+P_VALUE_METHODS = frozenset({
+    "anderson", "chisquare", "cramer_von_mises", "empirical_mmd", "es", "fisher_exact",
+    "g_test", "ks", "mannw", "t_test", "TVD", "z",
+})
+
+Kind = Literal["feature", "prediction", "confidence"]
+ColumnKind = Literal["num", "cat"]
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """One column to compare: its name, role and how Evidently should read it."""
+
+    column: str
+    kind: Kind
+    dtype: ColumnKind
+    current: pd.Series
+    reference: pd.Series
+
+
+def compute_drift(
+    current: WindowAggregate,
+    reference: WindowAggregate,
+    limits: DriftLimits,
+    *,
+    html_path: Path | None = None,
+    model_id: str = "",
+) -> DriftSummary:
+    """Per-column drift of features, prediction and confidence between two windows.
+
+    Parameters
+    ----------
+    current, reference : WindowAggregate
+        The two windows; only their drift samples are read.
+    limits : DriftLimits
+        ``p_value`` is the significance level of test-based methods; ``sample_size``
+        caps the rows used from each sample (the first rows in hash order, which is the
+        bottom-k sample of that smaller size, so still deterministic).
+    html_path : Path, optional
+        Where to save Evidently's own HTML page; its path is returned in ``html``.
+    model_id : str, optional
+        Named in the HTML page's title and in skip reasons.
+
+    Returns
+    -------
+    DriftSummary
+        One :class:`~monitor.report.DriftColumn` per compared column. ``statistic`` is
+        Evidently's drift score (the p-value for tests, the distance otherwise);
+        ``p_value`` repeats it for tests and is None for distances. A column that holds
+        no finite value in a window is reported with method ``"not comparable: …"`` and
+        ``drifted=False``. ``share_drifted_features`` is drifted / compared ``feature.*``
+        columns (None without comparable features). ``skipped_reason`` is set, and no
+        column reported, when drift is disabled or a window has fewer than
+        :data:`MIN_SAMPLE_ROWS` sample rows.
+
+    Notes
+    -----
+    A 5 000-row sample per window with 8 columns takes 0.35–0.6 s, plus about 0.1 s to
+    write the HTML page (measured on one core); importing Evidently the first time costs
+    about 3 s more.
+    """
+    who = f"model {model_id!r}: " if model_id else ""
+    if not limits.enabled:
+        return DriftSummary(skipped_reason=f"{who}drift checks are disabled in the register")
+    cur = _sample_columns(current.sample, limits.sample_size)
+    ref = _sample_columns(reference.sample, limits.sample_size)
+    n_cur, n_ref = _rows(cur), _rows(ref)
+    if min(n_cur, n_ref) < MIN_SAMPLE_ROWS:
+        window, rows = ("current", n_cur) if n_cur < MIN_SAMPLE_ROWS else ("reference", n_ref)
+        return DriftSummary(
+            sample_size_current=n_cur, sample_size_reference=n_ref,
+            skipped_reason=(f"{who}the {window} window has {rows} sample rows; drift needs at "
+                            f"least {MIN_SAMPLE_ROWS} in each window"),
+        )
+
+    plans: list[_Plan] = []
+    results: dict[str, DriftColumn] = {}
+    for column, kind in _columns_to_compare(cur, ref):
+        plan_or_reason = _plan(column, kind, cur.get(column), ref.get(column))
+        if isinstance(plan_or_reason, str):
+            results[column] = DriftColumn(column=column, kind=kind,
+                                          method=f"not comparable: {plan_or_reason}",
+                                          statistic=None, drifted=False)
+        else:
+            plans.append(plan_or_reason)
+    if not plans:
+        return DriftSummary(sample_size_current=n_cur, sample_size_reference=n_ref,
+                            columns=list(results.values()),
+                            skipped_reason=f"{who}no column holds values in both windows")
+
+    html: str | None = None
+    measured, snapshot = _run_evidently(plans, limits, model_id)
+    results.update(measured)
+    if html_path is not None:
+        html_path.parent.mkdir(parents=True, exist_ok=True)
+        snapshot.save_html(str(html_path))
+        html = str(html_path)
+
+    ordered = [results[column] for column, _ in _columns_to_compare(cur, ref)]
+    compared = {p.column for p in plans}
+    features = [c for c in ordered if c.kind == "feature" and c.column in compared]
+    share = (sum(c.drifted for c in features) / len(features)) if features else None
+    return DriftSummary(sample_size_current=n_cur, sample_size_reference=n_ref, columns=ordered,
+                        share_drifted_features=share, html=html)
+
+
+# ------------------------------------------------------------------------------ inputs
+
+
+def _sample_columns(sample: DriftSample, limit: int) -> dict[str, np.ndarray]:
+    """The sample's columns in hash order, cut to the first ``limit`` rows."""
+    return {name: values[:limit] for name, values in sample.frame().items()}
+
+
+def _rows(columns: dict[str, np.ndarray]) -> int:
+    return max((len(values) for values in columns.values()), default=0)
+
+
+def _columns_to_compare(cur: dict[str, np.ndarray],
+                        ref: dict[str, np.ndarray]) -> list[tuple[str, Kind]]:
+    """Features (sorted by name), then prediction, then confidence; present in either window."""
+    names = set(cur) | set(ref)
+    out: list[tuple[str, Kind]] = [(name, "feature") for name in sorted(names)
+                                   if name.startswith("feature.")]
+    if "prediction" in names:
+        out.append(("prediction", "prediction"))
+    if "confidence" in names:
+        out.append(("confidence", "confidence"))
+    return out
+
+
+def _plan(column: str, kind: Kind, cur: np.ndarray | None,
+          ref: np.ndarray | None) -> _Plan | str:
+    """How to compare one column, or why it cannot be compared."""
+    for window, values in (("current", cur), ("reference", ref)):
+        if values is None:
+            return f"absent from the {window} window"
+    assert cur is not None and ref is not None
+    if kind == "prediction":
+        dtype: ColumnKind = "cat"
+    elif kind == "confidence":
+        dtype = "num"
+    else:
+        dtype = "num" if _numeric(cur) and _numeric(ref) else "cat"
+    cur_s, ref_s = _series(cur, dtype), _series(ref, dtype)
+    for window, series in (("current", cur_s), ("reference", ref_s)):
+        if series.notna().sum() == 0:
+            return f"no values in the {window} window"
+    return _Plan(column, kind, dtype, cur_s, ref_s)
+
+
+def _numeric(values: np.ndarray) -> bool:
+    """True for float/int arrays, and object arrays whose non-null values are all numbers."""
+    if values.dtype.kind in "biuf":
+        return True
+    present = [v for v in values if v is not None and not _is_nan(v)]
+    return all(isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool)
+               for v in present)
+
+
+def _is_nan(value: Any) -> bool:
+    return isinstance(value, float) and math.isnan(value)
+
+
+def _series(values: np.ndarray, dtype: ColumnKind) -> pd.Series:
+    """Numeric columns as float64 with ±inf as missing; categorical ones as str or None."""
+    if dtype == "num":
+        floats = pd.to_numeric(pd.Series(values), errors="coerce").astype(np.float64)
+        return floats.where(np.isfinite(floats))
+    labels = [None if v is None or _is_nan(v) else str(v) for v in values]
+    return pd.Series(labels, dtype=object)
+
+
+# ---------------------------------------------------------------------------- evidently
+
+
+def _run_evidently(plans: list[_Plan], limits: DriftLimits,
+                   model_id: str) -> tuple[dict[str, DriftColumn], Any]:
+    """One Evidently report with a ValueDrift per column; returns results and the snapshot."""
+    with warnings.catch_warnings():
+        # Importing Evidently 0.7 raises DeprecationWarnings inside third-party code (its
+        # own numpy.core access, litestar's Dependency()); the drift run itself raises none.
+        # Scoped to the import so our own code stays warning-free under -W error.
+        warnings.simplefilter("ignore", DeprecationWarning)
+        from evidently import DataDefinition, Dataset, Report
+        from evidently.legacy.calculations.stattests.registry import get_stattest
+        from evidently.legacy.core import ColumnType
+        from evidently.metrics import ValueDrift
+
+    metrics = []
+    expected: dict[str, tuple[str, bool]] = {}
+    for plan in plans:
+        column_type = ColumnType.Numerical if plan.dtype == "num" else ColumnType.Categorical
+        # Resolve the method Evidently will pick (same function, same cleaned data) so a
+        # test gets the register's significance level and a distance keeps its default.
+        stattest = get_stattest(plan.reference.dropna(), plan.current.dropna(), column_type, None)
+        is_test = stattest.name in P_VALUE_METHODS
+        expected[plan.column] = (stattest.display_name, is_test)
+        metrics.append(ValueDrift(column=plan.column,
+                                  threshold=limits.p_value if is_test else None))
+
+    definition = DataDefinition(
+        numerical_columns=[p.column for p in plans if p.dtype == "num"],
+        categorical_columns=[p.column for p in plans if p.dtype == "cat"],
+    )
+    current = pd.DataFrame({p.column: p.current for p in plans})
+    reference = pd.DataFrame({p.column: p.reference for p in plans})
+    report = Report(metrics, model_id=model_id or None, include_tests=True)
+    snapshot = report.run(Dataset.from_pandas(current, data_definition=definition),
+                          Dataset.from_pandas(reference, data_definition=definition),
+                          name=f"drift {model_id}".strip())
+    data = snapshot.dict()
+    verdicts = {t["metric_config"]["metric_id"]: str(t["status"]).upper().endswith("FAIL")
+                for t in data.get("tests", [])}
+
+    out: dict[str, DriftColumn] = {}
+    kinds = {p.column: p.kind for p in plans}
+    for metric in data["metrics"]:
+        config = metric["config"]
+        column = config["column"]
+        method = str(config.get("method"))
+        threshold = config.get("threshold")
+        score = _finite(metric.get("value"))
+        display_name, is_test = expected[column]
+        if method != display_name:  # Evidently chose otherwise: infer the kind from its name
+            is_test = "p_value" in method
+        drifted = verdicts.get(metric["id"])
+        if drifted is None:  # no test result: apply Evidently's rule ourselves
+            drifted = _beyond(score, threshold, is_test)
+        out[column] = DriftColumn(
+            column=column, kind=kinds[column], method=method, statistic=score,
+            p_value=score if is_test else None,
+            threshold=None if threshold is None else float(threshold), drifted=bool(drifted),
+        )
+    return out, snapshot
+
+
+def _finite(value: Any) -> float | None:
+    if value is None:
+        return None
+    number = float(value)
+    return number if math.isfinite(number) else None
+
+
+def _beyond(score: float | None, threshold: float | None, is_test: bool) -> bool:
+    if score is None or threshold is None:
+        return False
+    return score < threshold if is_test else score >= threshold
