@@ -48,7 +48,7 @@ app.add_typer(thresholds_app, name="thresholds")
 app.add_typer(schema_app, name="schema")
 
 out = Console()
-err = Console(stderr=True)
+err = Console(stderr=True, soft_wrap=True)  # file:line: field lines stay whole for grep
 
 EXIT_OK = 0
 EXIT_FINDING = 1

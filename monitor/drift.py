@@ -47,10 +47,22 @@ MIN_SAMPLE_ROWS = 30
 #: Evidently stat-test names whose drift score is a p-value (drift when small); every
 #: other method scores a distance or divergence (drift when large). From the
 #: ``return p_value, p_value < threshold`` lines of ``evidently.legacy.calculations.stattests``.
-P_VALUE_METHODS = frozenset({
-    "anderson", "chisquare", "cramer_von_mises", "empirical_mmd", "es", "fisher_exact",
-    "g_test", "ks", "mannw", "t_test", "TVD", "z",
-})
+P_VALUE_METHODS = frozenset(
+    {
+        "anderson",
+        "chisquare",
+        "cramer_von_mises",
+        "empirical_mmd",
+        "es",
+        "fisher_exact",
+        "g_test",
+        "ks",
+        "mannw",
+        "t_test",
+        "TVD",
+        "z",
+    }
+)
 
 Kind = Literal["feature", "prediction", "confidence"]
 ColumnKind = Literal["num", "cat"]
@@ -117,9 +129,12 @@ def compute_drift(
     if min(n_cur, n_ref) < MIN_SAMPLE_ROWS:
         window, rows = ("current", n_cur) if n_cur < MIN_SAMPLE_ROWS else ("reference", n_ref)
         return DriftSummary(
-            sample_size_current=n_cur, sample_size_reference=n_ref,
-            skipped_reason=(f"{who}the {window} window has {rows} sample rows; drift needs at "
-                            f"least {MIN_SAMPLE_ROWS} in each window"),
+            sample_size_current=n_cur,
+            sample_size_reference=n_ref,
+            skipped_reason=(
+                f"{who}the {window} window has {rows} sample rows; drift needs at "
+                f"least {MIN_SAMPLE_ROWS} in each window"
+            ),
         )
 
     plans: list[_Plan] = []
@@ -127,15 +142,22 @@ def compute_drift(
     for column, kind in _columns_to_compare(cur, ref):
         plan_or_reason = _plan(column, kind, cur.get(column), ref.get(column))
         if isinstance(plan_or_reason, str):
-            results[column] = DriftColumn(column=column, kind=kind,
-                                          method=f"not comparable: {plan_or_reason}",
-                                          statistic=None, drifted=False)
+            results[column] = DriftColumn(
+                column=column,
+                kind=kind,
+                method=f"not comparable: {plan_or_reason}",
+                statistic=None,
+                drifted=False,
+            )
         else:
             plans.append(plan_or_reason)
     if not plans:
-        return DriftSummary(sample_size_current=n_cur, sample_size_reference=n_ref,
-                            columns=list(results.values()),
-                            skipped_reason=f"{who}no column holds values in both windows")
+        return DriftSummary(
+            sample_size_current=n_cur,
+            sample_size_reference=n_ref,
+            columns=list(results.values()),
+            skipped_reason=f"{who}no column holds values in both windows",
+        )
 
     html: str | None = None
     measured, snapshot = _run_evidently(plans, limits, model_id)
@@ -149,8 +171,13 @@ def compute_drift(
     compared = {p.column for p in plans}
     features = [c for c in ordered if c.kind == "feature" and c.column in compared]
     share = (sum(c.drifted for c in features) / len(features)) if features else None
-    return DriftSummary(sample_size_current=n_cur, sample_size_reference=n_ref, columns=ordered,
-                        share_drifted_features=share, html=html)
+    return DriftSummary(
+        sample_size_current=n_cur,
+        sample_size_reference=n_ref,
+        columns=ordered,
+        share_drifted_features=share,
+        html=html,
+    )
 
 
 # ------------------------------------------------------------------------------ inputs
@@ -165,12 +192,14 @@ def _rows(columns: dict[str, np.ndarray]) -> int:
     return max((len(values) for values in columns.values()), default=0)
 
 
-def _columns_to_compare(cur: dict[str, np.ndarray],
-                        ref: dict[str, np.ndarray]) -> list[tuple[str, Kind]]:
+def _columns_to_compare(
+    cur: dict[str, np.ndarray], ref: dict[str, np.ndarray]
+) -> list[tuple[str, Kind]]:
     """Features (sorted by name), then prediction, then confidence; present in either window."""
     names = set(cur) | set(ref)
-    out: list[tuple[str, Kind]] = [(name, "feature") for name in sorted(names)
-                                   if name.startswith("feature.")]
+    out: list[tuple[str, Kind]] = [
+        (name, "feature") for name in sorted(names) if name.startswith("feature.")
+    ]
     if "prediction" in names:
         out.append(("prediction", "prediction"))
     if "confidence" in names:
@@ -178,8 +207,7 @@ def _columns_to_compare(cur: dict[str, np.ndarray],
     return out
 
 
-def _plan(column: str, kind: Kind, cur: np.ndarray | None,
-          ref: np.ndarray | None) -> _Plan | str:
+def _plan(column: str, kind: Kind, cur: np.ndarray | None, ref: np.ndarray | None) -> _Plan | str:
     """How to compare one column, or why it cannot be compared."""
     for window, values in (("current", cur), ("reference", ref)):
         if values is None:
@@ -203,8 +231,10 @@ def _numeric(values: np.ndarray) -> bool:
     if values.dtype.kind in "biuf":
         return True
     present = [v for v in values if v is not None and not _is_nan(v)]
-    return all(isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool)
-               for v in present)
+    return all(
+        isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool)
+        for v in present
+    )
 
 
 def _is_nan(value: Any) -> bool:
@@ -223,8 +253,9 @@ def _series(values: np.ndarray, dtype: ColumnKind) -> pd.Series:
 # ---------------------------------------------------------------------------- evidently
 
 
-def _run_evidently(plans: list[_Plan], limits: DriftLimits,
-                   model_id: str) -> tuple[dict[str, DriftColumn], Any]:
+def _run_evidently(
+    plans: list[_Plan], limits: DriftLimits, model_id: str
+) -> tuple[dict[str, DriftColumn], Any]:
     """One Evidently report with a ValueDrift per column; returns results and the snapshot."""
     with warnings.catch_warnings():
         # Importing Evidently 0.7 raises DeprecationWarnings inside third-party code (its
@@ -245,8 +276,9 @@ def _run_evidently(plans: list[_Plan], limits: DriftLimits,
         stattest = get_stattest(plan.reference.dropna(), plan.current.dropna(), column_type, None)
         is_test = stattest.name in P_VALUE_METHODS
         expected[plan.column] = (stattest.display_name, is_test)
-        metrics.append(ValueDrift(column=plan.column,
-                                  threshold=limits.p_value if is_test else None))
+        metrics.append(
+            ValueDrift(column=plan.column, threshold=limits.p_value if is_test else None)
+        )
 
     definition = DataDefinition(
         numerical_columns=[p.column for p in plans if p.dtype == "num"],
@@ -255,12 +287,16 @@ def _run_evidently(plans: list[_Plan], limits: DriftLimits,
     current = pd.DataFrame({p.column: p.current for p in plans})
     reference = pd.DataFrame({p.column: p.reference for p in plans})
     report = Report(metrics, model_id=model_id or None, include_tests=True)
-    snapshot = report.run(Dataset.from_pandas(current, data_definition=definition),
-                          Dataset.from_pandas(reference, data_definition=definition),
-                          name=f"drift {model_id}".strip())
+    snapshot = report.run(
+        Dataset.from_pandas(current, data_definition=definition),
+        Dataset.from_pandas(reference, data_definition=definition),
+        name=f"drift {model_id}".strip(),
+    )
     data = snapshot.dict()
-    verdicts = {t["metric_config"]["metric_id"]: str(t["status"]).upper().endswith("FAIL")
-                for t in data.get("tests", [])}
+    verdicts = {
+        t["metric_config"]["metric_id"]: str(t["status"]).upper().endswith("FAIL")
+        for t in data.get("tests", [])
+    }
 
     out: dict[str, DriftColumn] = {}
     kinds = {p.column: p.kind for p in plans}
@@ -277,18 +313,28 @@ def _run_evidently(plans: list[_Plan], limits: DriftLimits,
         if drifted is None:  # no test result: apply Evidently's rule ourselves
             drifted = _beyond(score, threshold, is_test)
         out[column] = DriftColumn(
-            column=column, kind=kinds[column], method=method, statistic=score,
+            column=column,
+            kind=kinds[column],
+            method=method,
+            statistic=score,
             p_value=score if is_test else None,
-            threshold=None if threshold is None else float(threshold), drifted=bool(drifted),
+            threshold=None if threshold is None else float(threshold),
+            drifted=bool(drifted),
         )
     return out, snapshot
 
 
 def _finite(value: Any) -> float | None:
+    """A finite float to 12 significant digits, else None.
+
+    Evidently's scores vary in the last bits between identical runs (numpy's SIMD
+    summation depends on memory alignment); twelve digits keep reruns byte-identical
+    while losing nothing a drift decision could depend on.
+    """
     if value is None:
         return None
     number = float(value)
-    return number if math.isfinite(number) else None
+    return float(f"{number:.12g}") if math.isfinite(number) else None
 
 
 def _beyond(score: float | None, threshold: float | None, is_test: bool) -> bool:

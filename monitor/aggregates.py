@@ -1,0 +1,385 @@
+"""Mergeable per-model, per-window summaries of prediction logs.
+
+A :class:`WindowAggregate` holds everything the nightly check needs about one
+model in one window — counts, sums, bin tables, a latency sketch and a bounded,
+deterministic sample for drift — in memory that does not grow with the number of
+rows. Any chunk, file or Dask partition is summarised alone and the summaries are
+merged; merge is associative and order-free, so every engine gets the same answer
+(whylogs and DDSketch are built the same way).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from monitor.calibration import ReliabilityTable
+from monitor.distribution import ConfidenceHistogram
+from monitor.ingest import Categorical, ModelChunk, WindowBounds
+from monitor.sketch import QuantileSketch
+
+__all__ = [
+    "MAX_CATEGORIES",
+    "CategoryCounts",
+    "DriftSample",
+    "ModelAggregate",
+    "WindowAggregate",
+    "WindowParams",
+]
+
+#: Distinct output types / segments / annotations kept apart per window. Beyond this
+#: a pathological log (say 10k output types) folds the rest into OTHER, so memory
+#: stays bounded; the report names how many were folded.
+MAX_CATEGORIES = 2000
+OTHER = "(other)"
+NS_PER_HOUR = 3_600_000_000_000
+
+# Columns of a CategoryCounts row.
+_N, _ERRORS, _LABELED, _WRONG, _FORMAT_CHECKED, _FORMAT_INVALID = range(6)
+_WIDTH = 6
+
+
+@dataclass(frozen=True)
+class WindowParams:
+    """What a window summary must know before it sees rows (all merges must agree)."""
+
+    start_ns: int
+    end_ns: int
+    confidence_cut_points: tuple[float, ...]
+    sample_size: int
+
+    @property
+    def hours(self) -> int:
+        return max(1, int(np.ceil((self.end_ns - self.start_ns) / NS_PER_HOUR)))
+
+
+@dataclass
+class CategoryCounts:
+    """Per-category counts (n, errors, labeled, wrong, format checked, format invalid)."""
+
+    rows: dict[str, np.ndarray] = field(default_factory=dict)
+    folded: set[str] = field(default_factory=set)
+
+    def add(self, cat: Categorical, columns: list[np.ndarray | None]) -> None:
+        """Add one chunk: ``columns`` are per-row weights in the order of the row layout."""
+        codes = cat.codes
+        k = len(cat.categories)
+        if k == 0:
+            return
+        valid = codes >= 0
+        c = codes[valid]
+        table = np.zeros((k, _WIDTH), dtype=np.int64)
+        for j, weights in enumerate(columns):
+            if weights is None:
+                continue
+            w = weights[valid]
+            table[:, j] = np.bincount(c, weights=w, minlength=k)[:k].astype(np.int64)
+        for name, row in zip(cat.categories, table, strict=True):
+            if row[_N] == 0:
+                continue
+            self._add_row(name, row)
+
+    def _add_row(self, name: str, row: np.ndarray) -> None:
+        existing = self.rows.get(name)
+        if existing is not None:
+            existing += row
+        elif len(self.rows) < MAX_CATEGORIES or name == OTHER:
+            self.rows[name] = row.copy()
+        else:
+            self.folded.add(name) if len(self.folded) < 100_000 else None
+            other = self.rows.setdefault(OTHER, np.zeros(_WIDTH, dtype=np.int64))
+            other += row
+
+    def merge(self, other: CategoryCounts) -> CategoryCounts:
+        for name in sorted(other.rows):
+            self._add_row(name, other.rows[name])
+        self.folded |= other.folded
+        return self
+
+
+@dataclass
+class DriftSample:
+    """A bottom-k sample by id hash: the ``k`` rows whose prediction-id hash is smallest.
+
+    Deterministic (same rows whatever the chunking) and mergeable (bottom-k of a union
+    is bottom-k of the bottom-k's), so drift runs on a bounded, reproducible sample.
+    """
+
+    k: int
+    hashes: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.uint64))
+    columns: dict[str, np.ndarray] = field(default_factory=dict)
+
+    def update(self, id_hash: np.ndarray, columns: Mapping[str, np.ndarray]) -> None:
+        if len(id_hash) == 0:
+            return
+        if len(self.hashes) >= self.k:
+            cutoff = self.hashes.max()
+            keep = id_hash < cutoff
+            if not keep.any():
+                return
+            id_hash = id_hash[keep]
+            columns = {name: values[keep] for name, values in columns.items()}
+        self._absorb(id_hash, columns)
+
+    def _absorb(self, id_hash: np.ndarray, columns: Mapping[str, np.ndarray]) -> None:
+        names = set(self.columns) | set(columns)
+        n_old, n_new = len(self.hashes), len(id_hash)
+        hashes = np.concatenate([self.hashes, id_hash])
+        merged: dict[str, np.ndarray] = {}
+        for name in names:
+            old = self.columns.get(name)
+            new = columns.get(name)
+            old = old if old is not None else _missing(n_old, new)
+            new = new if new is not None else _missing(n_new, old)
+            merged[name] = np.concatenate([old, new])
+        if len(hashes) > self.k:
+            order = np.argsort(hashes, kind="stable")[: self.k]
+            order.sort()
+            hashes = hashes[order]
+            merged = {name: values[order] for name, values in merged.items()}
+        self.hashes = hashes
+        self.columns = merged
+
+    def merge(self, other: DriftSample) -> DriftSample:
+        if other.k != self.k:
+            raise ValueError(f"cannot merge drift samples of size {self.k} and {other.k}")
+        if len(other.hashes):
+            self._absorb(other.hashes, other.columns)
+            # Keep a canonical order so the merged sample does not depend on merge order.
+            order = np.argsort(self.hashes, kind="stable")
+            self.hashes = self.hashes[order]
+            self.columns = {name: values[order] for name, values in self.columns.items()}
+        return self
+
+    def frame(self) -> dict[str, np.ndarray]:
+        """The sample's columns in hash order (a canonical, chunking-free order)."""
+        order = np.argsort(self.hashes, kind="stable")
+        return {name: values[order] for name, values in self.columns.items()}
+
+
+def _missing(n: int, like: np.ndarray | None) -> np.ndarray:
+    if like is not None and like.dtype.kind == "f":
+        return np.full(n, np.nan)
+    return np.full(n, None, dtype=object)
+
+
+@dataclass
+class WindowAggregate:
+    """Everything about one model in one window, as mergeable summaries."""
+
+    params: WindowParams
+    n_rows: int = 0
+    n_error_known: int = 0
+    n_error: int = 0
+    n_labeled: int = 0
+    n_correct: int = 0
+    n_graded: int = 0
+    quality_sum: float = 0.0
+    quality_sumsq: float = 0.0
+    n_format_checked: int = 0
+    n_format_invalid: int = 0
+    n_annotated: int = 0
+    latency_sum: float = 0.0
+    latency_max: float = 0.0
+    latency: QuantileSketch = field(default_factory=QuantileSketch)
+    confidence: ConfidenceHistogram = field(init=False)
+    reliability: ReliabilityTable = field(default_factory=ReliabilityTable)
+    hourly: np.ndarray = field(init=False)
+    output_types: CategoryCounts = field(default_factory=CategoryCounts)
+    segments: CategoryCounts = field(default_factory=CategoryCounts)
+    annotations: dict[str, int] = field(default_factory=dict)
+    sample: DriftSample = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.confidence = ConfidenceHistogram(cut_points=self.params.confidence_cut_points)
+        self.hourly = np.zeros(self.params.hours, dtype=np.int64)
+        self.sample = DriftSample(k=self.params.sample_size)
+
+    # ------------------------------------------------------------------ update
+    def update(self, chunk: ModelChunk) -> None:
+        """Summarise one chunk of clean rows that all fall inside this window."""
+        n = chunk.n
+        if n == 0:
+            return
+        self.n_rows += n
+        conf = chunk.confidence
+        lat = chunk.latency_ms
+        self.latency.update(lat)
+        self.latency_sum += float(lat.sum())
+        self.latency_max = max(self.latency_max, float(lat.max()))
+        self.confidence.update(conf)
+        hour = (chunk.timestamp_ns - self.params.start_ns) // NS_PER_HOUR
+        self.hourly += np.bincount(hour, minlength=self.params.hours)[: self.params.hours]
+
+        errors = chunk.error
+        if errors is not None:
+            self.n_error_known += n
+            self.n_error += int(np.count_nonzero(errors))
+        labeled = wrong = None
+        if chunk.correct is not None:
+            labeled_mask = chunk.correct >= 0
+            correct_mask = chunk.correct == 1
+            self.n_labeled += int(np.count_nonzero(labeled_mask))
+            self.n_correct += int(np.count_nonzero(correct_mask))
+            if labeled_mask.any():
+                self.reliability.update(conf[labeled_mask], correct_mask[labeled_mask])
+            labeled = labeled_mask
+            wrong = chunk.correct == 0
+        if chunk.quality_score is not None:
+            graded = ~np.isnan(chunk.quality_score)
+            scores = chunk.quality_score[graded]
+            self.n_graded += len(scores)
+            self.quality_sum += float(scores.sum())
+            self.quality_sumsq += float(np.dot(scores, scores))
+        format_checked = format_invalid = None
+        if chunk.format_valid is not None:
+            format_checked = chunk.format_valid >= 0
+            format_invalid = chunk.format_valid == 0
+            self.n_format_checked += int(np.count_nonzero(format_checked))
+            self.n_format_invalid += int(np.count_nonzero(format_invalid))
+
+        ones = np.ones(n, dtype=np.int64)
+        per_row = [ones, errors, labeled, wrong, format_checked, format_invalid]
+        if chunk.output_type is not None:
+            self.output_types.add(chunk.output_type, per_row)
+        if chunk.segment is not None:
+            self.segments.add(chunk.segment, per_row)
+        if chunk.failure_mode is not None:
+            self._count_annotations(chunk.failure_mode)
+        self.sample.update(chunk.id_hash, _sample_columns(chunk))
+
+    def _count_annotations(self, cat: Categorical) -> None:
+        codes = cat.codes[cat.codes >= 0]
+        self.n_annotated += len(codes)
+        counts = np.bincount(codes, minlength=len(cat.categories))
+        for name, count in zip(cat.categories, counts, strict=False):
+            if count:
+                key = (
+                    name
+                    if (name in self.annotations or len(self.annotations) < MAX_CATEGORIES)
+                    else OTHER
+                )
+                self.annotations[key] = self.annotations.get(key, 0) + int(count)
+
+    # ------------------------------------------------------------------- merge
+    def merge(self, other: WindowAggregate) -> WindowAggregate:
+        """Fold ``other`` (same window parameters) into this summary and return it."""
+        if other.params != self.params:
+            raise ValueError("cannot merge summaries of different windows or settings")
+        for name in (
+            "n_rows",
+            "n_error_known",
+            "n_error",
+            "n_labeled",
+            "n_correct",
+            "n_graded",
+            "n_format_checked",
+            "n_format_invalid",
+            "n_annotated",
+        ):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        self.quality_sum += other.quality_sum
+        self.quality_sumsq += other.quality_sumsq
+        self.latency_sum += other.latency_sum
+        self.latency_max = max(self.latency_max, other.latency_max)
+        self.latency.merge(other.latency)
+        self.confidence.merge(other.confidence)
+        self.reliability.merge(other.reliability)
+        self.hourly += other.hourly
+        self.output_types.merge(other.output_types)
+        self.segments.merge(other.segments)
+        for name in sorted(other.annotations):
+            key = (
+                name
+                if (name in self.annotations or len(self.annotations) < MAX_CATEGORIES)
+                else OTHER
+            )
+            self.annotations[key] = self.annotations.get(key, 0) + other.annotations[name]
+        self.sample.merge(other.sample)
+        return self
+
+
+def _sample_columns(chunk: ModelChunk) -> dict[str, np.ndarray]:
+    columns: dict[str, np.ndarray] = {"confidence": chunk.confidence}
+    if chunk.prediction is not None:
+        columns["prediction"] = _decode(chunk.prediction)
+    for name, values in chunk.features.items():
+        columns[f"feature.{name}"] = values
+    return columns
+
+
+def _decode(cat: Categorical) -> np.ndarray:
+    names = np.array([*cat.categories, None], dtype=object)
+    return names[np.where(cat.codes >= 0, cat.codes, len(cat.categories))]
+
+
+@dataclass
+class ModelAggregate:
+    """A model's current and reference windows."""
+
+    model_id: str
+    bounds: WindowBounds
+    current: WindowAggregate
+    reference: WindowAggregate
+
+    @classmethod
+    def empty(
+        cls, model_id: str, bounds: WindowBounds, *, cut_points: tuple[float, ...], sample_size: int
+    ) -> ModelAggregate:
+        def window(start: int, end: int) -> WindowAggregate:
+            return WindowAggregate(WindowParams(start, end, cut_points, sample_size))
+
+        return cls(
+            model_id,
+            bounds,
+            current=window(bounds.current_start, bounds.current_end),
+            reference=window(bounds.reference_start, bounds.current_start),
+        )
+
+    def update(self, chunk: ModelChunk) -> None:
+        """Split a chunk between the windows (ingest already dropped rows outside both)."""
+        in_current = chunk.timestamp_ns >= self.bounds.current_start
+        n_current = int(np.count_nonzero(in_current))
+        if n_current == chunk.n:
+            self.current.update(chunk)
+        elif n_current == 0:
+            self.reference.update(chunk)
+        else:
+            self.current.update(_select(chunk, in_current))
+            self.reference.update(_select(chunk, ~in_current))
+
+    def merge(self, other: ModelAggregate) -> ModelAggregate:
+        if other.model_id != self.model_id or other.bounds != self.bounds:
+            raise ValueError("cannot merge aggregates of different models or windows")
+        self.current.merge(other.current)
+        self.reference.merge(other.reference)
+        return self
+
+
+def _select(chunk: ModelChunk, mask: np.ndarray) -> ModelChunk:
+    def take(value: Any) -> Any:
+        if value is None:
+            return None
+        if isinstance(value, Categorical):
+            return Categorical(value.codes[mask], value.categories)
+        return value[mask]
+
+    return ModelChunk(
+        model_id=chunk.model_id,
+        id_hash=chunk.id_hash[mask],
+        timestamp_ns=chunk.timestamp_ns[mask],
+        confidence=chunk.confidence[mask],
+        latency_ms=chunk.latency_ms[mask],
+        error=take(chunk.error),
+        correct=take(chunk.correct),
+        quality_score=take(chunk.quality_score),
+        output_type=take(chunk.output_type),
+        failure_mode=take(chunk.failure_mode),
+        format_valid=take(chunk.format_valid),
+        segment=take(chunk.segment),
+        prediction=take(chunk.prediction),
+        features={name: values[mask] for name, values in chunk.features.items()},
+    )

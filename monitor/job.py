@@ -1,0 +1,348 @@
+"""The nightly check: ingest → summaries → metrics → judgement → failure modes → drift → report.
+
+This module is the imperative shell around the pure parts. The ladder decision is
+injected by the caller (``decide``) because ``monitor`` must not import ``ladder``;
+the CLI composes the two.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+from typing import Protocol
+
+from monitor.aggregates import ModelAggregate
+from monitor.atomic import write_atomic
+from monitor.evaluate import judge
+from monitor.ingest import IngestStats, ModelChunk, QuarantineWriter, WindowBounds, read_logs
+from monitor.metrics import finalize_metrics
+from monitor.report import (
+    IngestSummary,
+    ModelReport,
+    Recommendation,
+    Report,
+    TimeWindow,
+    worst_status,
+)
+from monitor.windows import to_datetime, window_bounds
+from thresholds.loader import LoadedRegister
+from thresholds.schema import ModelEntry, Register
+
+__all__ = [
+    "CheckOptions",
+    "Decide",
+    "Engine",
+    "LocalEngine",
+    "build_report",
+    "plan_windows",
+    "run_check",
+]
+
+Decide = Callable[[Report], Mapping[str, Recommendation | None]]
+Progress = Callable[[int], None]
+
+
+@dataclass(frozen=True)
+class CheckOptions:
+    """Inputs of one nightly check."""
+
+    logs: Sequence[Path]
+    as_of: date
+    out_dir: Path
+    now: datetime
+    labels: Path | None = None
+    drift: bool = True
+    drift_html: bool = True
+
+
+class Engine(Protocol):
+    """How chunks are scheduled. Engines differ only in that: the metric code is shared."""
+
+    name: str
+
+    def summarize(
+        self,
+        paths: Sequence[Path],
+        register: Register,
+        bounds: Mapping[str, WindowBounds],
+        *,
+        labels: Path | None,
+        quarantine: QuarantineWriter,
+        stats: IngestStats,
+        progress: Progress | None = None,
+    ) -> dict[str, ModelAggregate]: ...
+
+
+def new_aggregates(
+    register: Register, bounds: Mapping[str, WindowBounds]
+) -> dict[str, ModelAggregate]:
+    """Empty summaries for every registered model."""
+    out = {}
+    for entry in register.models:
+        c = entry.thresholds.confidence
+        out[entry.id] = ModelAggregate.empty(
+            entry.id,
+            bounds[entry.id],
+            cut_points=tuple(sorted({c.min, c.review, c.auto})),
+            sample_size=entry.thresholds.drift.sample_size,
+        )
+    return out
+
+
+def fold_chunks(
+    chunks: Iterable[ModelChunk],
+    aggregates: dict[str, ModelAggregate],
+    progress: Progress | None = None,
+) -> dict[str, ModelAggregate]:
+    """Feed clean chunks into their model's summary."""
+    for chunk in chunks:
+        aggregates[chunk.model_id].update(chunk)
+        if progress is not None:
+            progress(chunk.n)
+    return aggregates
+
+
+@dataclass
+class LocalEngine:
+    """One process, streaming record batches through the shared aggregates."""
+
+    name: str = "local"
+    batch_rows: int = 262_144
+
+    def summarize(
+        self,
+        paths: Sequence[Path],
+        register: Register,
+        bounds: Mapping[str, WindowBounds],
+        *,
+        labels: Path | None,
+        quarantine: QuarantineWriter,
+        stats: IngestStats,
+        progress: Progress | None = None,
+    ) -> dict[str, ModelAggregate]:
+        chunks = read_logs(
+            paths,
+            register,
+            bounds,
+            labels=labels,
+            quarantine=quarantine,
+            batch_rows=self.batch_rows,
+            stats=stats,
+        )
+        return fold_chunks(chunks, new_aggregates(register, bounds), progress)
+
+
+def plan_windows(register: Register, as_of: date) -> dict[str, WindowBounds]:
+    """Window bounds of every registered model for the as-of night."""
+    return {entry.id: window_bounds(entry, as_of) for entry in register.models}
+
+
+def run_id_for(
+    register_version: str, as_of: date, logs: Sequence[Path], labels: Path | None
+) -> str:
+    """Same register, night and input files (by name, size and mtime) → same run id,
+    so a rerun of a night is recognisably the same run."""
+    digest = hashlib.sha256(f"{register_version}|{as_of.isoformat()}".encode())
+    for path in sorted([*logs, *([labels] if labels else [])]):
+        for file in sorted(_files(path)):
+            stat = file.stat()
+            digest.update(f"|{file}|{stat.st_size}|{stat.st_mtime_ns}".encode())
+    return f"{as_of.isoformat()}-{digest.hexdigest()[:12]}"
+
+
+def _files(path: Path) -> list[Path]:
+    if path.is_dir():
+        return [p for p in path.rglob("*") if p.is_file()]
+    return [path] if path.exists() else []
+
+
+@dataclass
+class _ModelInputs:
+    entry: ModelEntry
+    aggregate: ModelAggregate
+    n_quarantined: int = 0
+    n_duplicates: int = 0
+    notes: list[str] = field(default_factory=list)
+
+
+def _model_report(
+    inputs: _ModelInputs, loaded: LoadedRegister, options: CheckOptions
+) -> ModelReport:
+    from monitor.drift import compute_drift
+    from monitor.failure_modes import classify
+
+    entry, agg = inputs.entry, inputs.aggregate
+    cur, ref = agg.current, agg.reference
+    thresholds = entry.thresholds
+    window = TimeWindow(
+        start=to_datetime(agg.bounds.current_start), end=to_datetime(agg.bounds.current_end)
+    )
+    reference = TimeWindow(
+        start=to_datetime(agg.bounds.reference_start), end=to_datetime(agg.bounds.current_start)
+    )
+    report = ModelReport(
+        model_id=entry.id,
+        status="blind",
+        criticality=entry.criticality,
+        window=window,
+        reference_window=reference,
+        n_rows=cur.n_rows,
+        n_labeled=cur.n_labeled,
+        n_quarantined=inputs.n_quarantined,
+        n_duplicates=inputs.n_duplicates,
+        n_reference_rows=ref.n_rows,
+        notes=list(inputs.notes),
+    )
+    report.metrics = finalize_metrics(cur, ref, thresholds)
+    if options.drift and thresholds.drift.enabled and cur.n_rows:
+        html = (
+            options.out_dir / f"drift-{_safe_name(entry.id)}.html" if options.drift_html else None
+        )
+        report.drift = compute_drift(cur, ref, thresholds.drift, html_path=html, model_id=entry.id)
+        if report.drift.html:
+            report.drift.html = Path(report.drift.html).name
+    judgement = judge(
+        report.metrics, cur, thresholds, criticality=entry.criticality, drift=report.drift
+    )
+    report.status = judgement.status
+    report.breaches = judgement.breaches
+    if judgement.status == "blind":
+        report.notes.append(
+            "no rows for this model in the current window: the monitor cannot see it, "
+            "so it is treated as a breach (blind), never as healthy"
+        )
+        return report
+    modes = classify(cur, ref, report.metrics, judgement.checks, register=loaded.register)
+    report.checks = judgement.checks
+    report.failure_modes = modes.modes
+    report.dominant_failure_mode = modes.dominant
+    report.annotation_coverage = modes.annotation_coverage
+    report.unmapped_annotations = modes.unmapped_annotations
+    report.notes += modes.notes
+    return report
+
+
+def _safe_name(model_id: str) -> str:
+    keep = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in model_id)
+    return (keep or "model")[:80] + "-" + hashlib.sha256(model_id.encode()).hexdigest()[:6]
+
+
+def build_report(
+    loaded: LoadedRegister,
+    aggregates: Mapping[str, ModelAggregate],
+    stats: IngestStats,
+    options: CheckOptions,
+    *,
+    run_id: str,
+    engine: str = "local",
+    quarantine_file: str | None = None,
+) -> Report:
+    """Assemble the report from merged summaries (no ladder decision yet)."""
+    unreadable_note = (
+        [f"{len(stats.unreadable)} log file(s) could not be read: {', '.join(stats.unreadable)}"]
+        if stats.unreadable
+        else []
+    )
+    models = []
+    for entry in loaded.register.models:
+        inputs = _ModelInputs(
+            entry=entry,
+            aggregate=aggregates[entry.id],
+            n_quarantined=stats.quarantined_by_model.get(entry.id, 0),
+            n_duplicates=stats.duplicates_by_model.get(entry.id, 0),
+            notes=list(unreadable_note),
+        )
+        report = _model_report(inputs, loaded, options)
+        if stats.unreadable and report.status == "healthy":
+            # Part of the logs could not be read: this model may be failing in them.
+            report.status = "warning"
+        models.append(report)
+    ingest = IngestSummary(
+        files=stats.files,
+        rows_read=stats.rows_read,
+        rows_used=stats.rows_used,
+        rows_quarantined=stats.rows_quarantined,
+        rows_duplicate=stats.rows_duplicate,
+        rows_out_of_window=stats.rows_out_of_window,
+        naive_timestamps=stats.naive_timestamps,
+        quarantined_by_reason=dict(sorted(stats.quarantined_by_reason.items())),
+        quarantine_file=quarantine_file,
+        labels_file=str(options.labels) if options.labels else None,
+        labels_joined=stats.labels_joined,
+        unreadable=stats.unreadable,
+    )
+    return Report(
+        run_id=run_id,
+        as_of=options.as_of.isoformat(),
+        register_name=loaded.register.name,
+        register_version=loaded.version,
+        generated_at=options.now,
+        status=worst_status([m.status for m in models]),
+        ingest=ingest,
+        models=models,
+        engine=engine,
+    )
+
+
+def run_check(
+    loaded: LoadedRegister,
+    options: CheckOptions,
+    *,
+    engine: Engine | None = None,
+    decide: Decide | None = None,
+    progress: Progress | None = None,
+    render: Callable[[Report], str] | None = None,
+) -> Report:
+    """Run one nightly check and write its outputs atomically into ``options.out_dir``.
+
+    Order matters for crash safety: the quarantine file and drift pages first, then
+    the ladder decision (idempotent per model and night), then ``report.json`` last,
+    each by atomic rename — a kill at any point leaves the previous report intact and
+    a rerun converges on the same result.
+    """
+    engine = engine or LocalEngine()
+    register = loaded.register
+    options.out_dir.mkdir(parents=True, exist_ok=True)
+    bounds = plan_windows(register, options.as_of)
+    stats = IngestStats()
+    quarantine_path = options.out_dir / "quarantine.parquet"
+    with QuarantineWriter(quarantine_path) as quarantine:
+        aggregates = engine.summarize(
+            options.logs,
+            register,
+            bounds,
+            labels=options.labels,
+            quarantine=quarantine,
+            stats=stats,
+            progress=progress,
+        )
+    run_id = run_id_for(loaded.version, options.as_of, options.logs, options.labels)
+    report = build_report(
+        loaded,
+        aggregates,
+        stats,
+        options,
+        run_id=run_id,
+        engine=engine.name,
+        quarantine_file=quarantine_path.name,
+    )
+    if decide is not None:
+        recommendations = decide(report)
+        for model in report.models:
+            model.recommendation = recommendations.get(model.model_id)
+    if render is not None:
+        write_atomic(options.out_dir / "report.html", render(report))
+    write_report_json(report, options.out_dir / "report.json")
+    return report
+
+
+def write_report_json(report: Report, path: Path) -> Path:
+    """``report.json``, atomically."""
+    text = report.model_dump_json(indent=2)
+    # Round-trip check: never publish a report that its own schema would reject.
+    Report.model_validate(json.loads(text))
+    return write_atomic(path, text + "\n")

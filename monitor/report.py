@@ -1,0 +1,317 @@
+"""The nightly report: pydantic models that serialise to ``report.json``.
+
+The stable fields are the ones listed in DESIGN.md ("report.json"); more are
+added here for the HTML report and analysts. ``SCHEMA_VERSION`` changes whenever
+a stable field changes meaning or disappears.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from thresholds.vocabulary import STATUS_ORDER, Status
+
+__all__ = [
+    "SCHEMA_VERSION",
+    "Breach",
+    "CalibrationDriftMetric",
+    "CalibrationMetric",
+    "Check",
+    "ConfidenceMetric",
+    "DriftColumn",
+    "DriftSummary",
+    "ErrorRateMetric",
+    "FailureModeShare",
+    "IngestSummary",
+    "LatencyMetric",
+    "Metrics",
+    "ModelReport",
+    "QualityMetric",
+    "RateMetric",
+    "Recommendation",
+    "ReliabilityBinOut",
+    "Report",
+    "ThroughputMetric",
+    "TimeWindow",
+    "report_json_schema",
+    "worst_status",
+]
+
+SCHEMA_VERSION = "1.0"
+
+CheckStatus = Literal["ok", "warning", "breach", "insufficient_data"]
+
+
+class _Out(BaseModel):
+    model_config = ConfigDict(extra="forbid", ser_json_inf_nan="null")
+
+
+class TimeWindow(_Out):
+    """A half-open time span [start, end) in UTC."""
+
+    start: datetime
+    end: datetime
+
+
+class RateMetric(_Out):
+    """A proportion with its Wilson interval."""
+
+    value: float | None
+    ci_low: float | None = None
+    ci_high: float | None = None
+    count: int = 0
+    n: int = 0
+
+
+class QualityMetric(RateMetric):
+    """Accuracy of ``correct`` (or mean ``quality_score``) with label coverage."""
+
+    metric: Literal["accuracy", "quality_score"] = "accuracy"
+    label_coverage: float | None = None
+
+
+class ErrorRateMetric(RateMetric):
+    """Hard-error share overall and per output type."""
+
+    by_output_type: dict[str, RateMetric] = Field(default_factory=dict)
+    output_types_folded: int = 0
+
+
+class LatencyMetric(_Out):
+    """Latency percentiles in milliseconds, within ``relative_accuracy`` of exact."""
+
+    p50: float | None = None
+    p95: float | None = None
+    p99: float | None = None
+    mean: float | None = None
+    max: float | None = None
+    n: int = 0
+    relative_accuracy: float = 0.005
+    histogram_edges: list[float] = Field(default_factory=list)
+    histogram_counts: list[int] = Field(default_factory=list)
+
+
+class ThroughputMetric(_Out):
+    """Predictions per hour over the current window."""
+
+    per_hour_mean: float | None = None
+    per_hour_min: float | None = None
+    hours: float = 0.0
+
+
+class ConfidenceMetric(_Out):
+    """Confidence level, the share below the register's minimum, and routing bands."""
+
+    mean: float | None = None
+    share_below_min: float | None = None
+    min: float = 0.6
+    band_auto: float | None = None
+    band_review: float | None = None
+    band_general: float | None = None
+    escalation_rate: float | None = None
+    n: int = 0
+
+
+class ReliabilityBinOut(_Out):
+    lower: float
+    upper: float
+    n: int
+    mean_confidence: float | None
+    accuracy: float | None
+
+
+class CalibrationMetric(_Out):
+    """Top-label calibration over labeled rows (Guo et al. 2017)."""
+
+    ece: float | None = None
+    #: Expected ECE of a perfectly calibrated model at these bin counts; the ECE ceiling is
+    #: judged on ``ece - ece_noise_floor`` so small nights do not warn on estimator bias.
+    ece_noise_floor: float | None = None
+    ece_equal_mass: float | None = None
+    mce: float | None = None
+    brier: float | None = None
+    overconfidence_gap: float | None = None
+    n: int = 0
+    bins: list[ReliabilityBinOut] = Field(default_factory=list)
+
+
+class CalibrationDriftMetric(_Out):
+    """Calibration now against the reference window."""
+
+    ece_delta: float | None = None
+    reference_ece: float | None = None
+    statistic: float | None = None
+    dof: int | None = None
+    p_value: float | None = None
+    confidence_ks: float | None = None
+    confidence_ks_p_value: float | None = None
+    confidence_psi: float | None = None
+    reference_bins: list[ReliabilityBinOut] = Field(default_factory=list)
+
+
+class Metrics(_Out):
+    quality: QualityMetric | None = None
+    error_rate: ErrorRateMetric
+    latency_ms: LatencyMetric
+    throughput: ThroughputMetric
+    confidence: ConfidenceMetric
+    calibration: CalibrationMetric | None = None
+    calibration_drift: CalibrationDriftMetric | None = None
+
+
+class Check(_Out):
+    """One threshold judged: ``ok``, ``warning`` (point estimate beyond the limit but the
+    interval straddles it), ``breach`` (interval beyond the limit) or ``insufficient_data``."""
+
+    threshold: str
+    status: CheckStatus
+    observed: float | None
+    limit: float
+    direction: Literal["max", "min"]
+    ci_low: float | None = None
+    ci_high: float | None = None
+    n: int = 0
+    tier: int | None = None
+
+
+class Breach(_Out):
+    """A check at ``warning`` or ``breach`` level, with its severity tier (1–4)."""
+
+    threshold: str
+    level: Literal["warning", "breach", "blind"]
+    observed: float | None
+    limit: float | None
+    ci_low: float | None = None
+    ci_high: float | None = None
+    n: int = 0
+    tier: int
+
+
+class FailureModeShare(_Out):
+    """One failure mode's weight among this model's failures, with its evidence."""
+
+    mode: str
+    count: int
+    share: float
+    confidence: float = 0.0
+    evidence: list[str] = Field(default_factory=list)
+    segment: str | None = None
+
+
+class DriftColumn(_Out):
+    column: str
+    kind: Literal["feature", "prediction", "confidence"]
+    method: str
+    statistic: float | None
+    p_value: float | None = None
+    threshold: float | None = None
+    drifted: bool
+
+
+class DriftSummary(_Out):
+    """Drift between windows, computed by Evidently on bounded deterministic samples."""
+
+    sample_size_current: int = 0
+    sample_size_reference: int = 0
+    columns: list[DriftColumn] = Field(default_factory=list)
+    share_drifted_features: float | None = None
+    html: str | None = None
+    skipped_reason: str | None = None
+
+
+class Recommendation(_Out):
+    """The ladder's decision for this model tonight (filled by the ladder layer)."""
+
+    id: str
+    rung: str | None
+    status: str
+    tier: int
+    summary: str
+    estimated_cost: float | None = None
+    currency: str = "USD"
+    approvals_required: int = 0
+    approvers: list[str] = Field(default_factory=list)
+    due_at: datetime | None = None
+    reason: str = ""
+    commands: list[str] = Field(default_factory=list)
+
+
+class ModelReport(_Out):
+    model_id: str
+    status: Status
+    criticality: int = 2
+    window: TimeWindow
+    reference_window: TimeWindow
+    n_rows: int = 0
+    n_labeled: int = 0
+    n_quarantined: int = 0
+    n_duplicates: int = 0
+    n_reference_rows: int = 0
+    metrics: Metrics | None = None
+    checks: list[Check] = Field(default_factory=list)
+    breaches: list[Breach] = Field(default_factory=list)
+    failure_modes: list[FailureModeShare] = Field(default_factory=list)
+    dominant_failure_mode: str | None = None
+    annotation_coverage: float | None = None
+    unmapped_annotations: dict[str, int] = Field(default_factory=dict)
+    drift: DriftSummary | None = None
+    recommendation: Recommendation | None = None
+    ladder_position: str | None = None
+    notes: list[str] = Field(default_factory=list)
+
+
+class IngestSummary(_Out):
+    """Where every row read went.
+
+    rows_read = rows_used + rows_quarantined + rows_duplicate + rows_out_of_window.
+    """
+
+    files: list[str] = Field(default_factory=list)
+    rows_read: int = 0
+    rows_used: int = 0
+    rows_quarantined: int = 0
+    rows_duplicate: int = 0
+    rows_out_of_window: int = 0
+    naive_timestamps: int = 0
+    quarantined_by_reason: dict[str, int] = Field(default_factory=dict)
+    quarantine_file: str | None = None
+    labels_file: str | None = None
+    labels_joined: int = 0
+    unreadable: list[str] = Field(default_factory=list)
+
+
+class Report(_Out):
+    schema_version: str = SCHEMA_VERSION
+    run_id: str
+    as_of: str
+    register_name: str
+    register_version: str
+    generated_at: datetime
+    status: Status
+    ingest: IngestSummary
+    models: list[ModelReport]
+    engine: str = "local"
+
+
+def worst_status(statuses: list[str]) -> Status:
+    """The most severe status of several; ``healthy`` when there are none."""
+    worst: Status = "healthy"
+    for status in statuses:
+        if STATUS_ORDER[status] > STATUS_ORDER[worst] or (
+            STATUS_ORDER[status] == STATUS_ORDER[worst] and status == "blind"
+        ):
+            worst = status  # type: ignore[assignment]
+    return worst
+
+
+def report_json_schema() -> dict[str, object]:
+    """The JSON Schema of ``report.json`` (draft 2020-12), as written by this version."""
+    schema = Report.model_json_schema(mode="serialization")
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "title": "modelhealth report.json",
+        **schema,
+    }

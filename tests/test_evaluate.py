@@ -1,0 +1,102 @@
+"""Judging metrics against limits: intervals decide breach vs warning (hand-worked cases)."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+from scipy import stats
+
+from monitor.evaluate import _judge, magnitude, model_status, tier_for
+from monitor.intervals import wilson_interval
+from monitor.metrics import quantile_interval, rate_per_hour_interval
+from monitor.report import Check
+
+
+def judge_rate(count: int, n: int, limit: float, direction: str = "max", **kw: int) -> Check:
+    low, high = wilson_interval(count, n, confidence=0.95)
+    return _judge("error_rate", count / n, limit, direction, (low, high), n,  # type: ignore[arg-type]
+                  min_samples=kw.get("min_samples", 100), criticality=kw.get("criticality", 2),
+                  share=True)
+
+
+def test_error_rate_whose_interval_lies_above_the_ceiling_is_a_breach() -> None:
+    # 60 errors in 1000 rows: Wilson 95 % interval is about [0.047, 0.077], all above 0.03.
+    check = judge_rate(60, 1000, 0.03)
+    assert check.status == "breach"
+    assert check.ci_low == pytest.approx(0.0469, abs=5e-4)
+    # 0.06 vs a 0.03 ceiling is 100 % over the allowed amount: magnitude 3, criticality 2 → tier 3.
+    assert check.tier == 3
+
+
+def test_error_rate_over_the_ceiling_but_within_noise_is_only_a_warning() -> None:
+    # 4 errors in 100 rows: point 0.04 > 0.03 but the interval [0.016, 0.098] straddles it.
+    check = judge_rate(4, 100, 0.03)
+    assert check.status == "warning"
+    assert check.ci_low is not None and check.ci_low < 0.03 < check.ci_high  # type: ignore[operator]
+
+
+def test_floor_mirrors_ceiling() -> None:
+    # Accuracy 820/1000 against a 0.88 floor: interval [0.795, 0.843] lies below → breach.
+    check = judge_rate(820, 1000, 0.88, "min")
+    assert check.status == "breach"
+    # Deficit 0.06 against a failure budget of 0.12 = 50 % → magnitude 2 → tier 2 at criticality 2.
+    assert check.tier == 2
+    assert judge_rate(870, 1000, 0.88, "min").status == "warning"
+    assert judge_rate(900, 1000, 0.88, "min").status == "ok"
+
+
+def test_too_few_rows_is_insufficient_data_not_healthy() -> None:
+    check = judge_rate(30, 50, 0.03, min_samples=100)
+    assert check.status == "insufficient_data"
+
+
+@pytest.mark.parametrize(
+    ("observed", "limit", "direction", "share", "expected"),
+    [
+        (0.036, 0.03, "max", True, 1),   # 20 % over
+        (0.045, 0.03, "max", True, 2),   # 50 % over
+        (0.09, 0.03, "max", True, 3),    # 200 % over
+        (0.85, 0.88, "min", True, 2),    # 0.03 of a 0.12 budget = 25 %
+        (4000.0, 3500.0, "max", False, 1),
+        (7000.0, 3500.0, "max", False, 3),
+    ],
+)
+def test_magnitude_is_relative_to_what_the_limit_allows(
+    observed: float, limit: float, direction: str, share: bool, expected: int
+) -> None:
+    assert magnitude(observed, limit, direction, share=share) == expected  # type: ignore[arg-type]
+
+
+def test_tier_combines_magnitude_and_criticality_within_1_to_4() -> None:
+    assert [tier_for(m, 1) for m in (1, 2, 3)] == [1, 1, 2]
+    assert [tier_for(m, 2) for m in (1, 2, 3)] == [1, 2, 3]
+    assert [tier_for(m, 4) for m in (1, 2, 3)] == [3, 4, 4]
+
+
+def test_no_rows_is_blind_and_blind_is_never_healthy() -> None:
+    assert model_status([], n_rows=0) == "blind"
+    ok = Check(threshold="error_rate", status="ok", observed=0.0, limit=0.1, direction="max")
+    insufficient = ok.model_copy(update={"status": "insufficient_data"})
+    assert model_status([ok], n_rows=10) == "healthy"
+    assert model_status([insufficient], n_rows=10) == "insufficient_data"
+    assert model_status([ok, insufficient], n_rows=10) == "healthy"
+
+
+def test_quantile_interval_ranks_cover_the_quantile_as_the_binomial_says() -> None:
+    n, q = 1000, 0.95
+    low, high = quantile_interval(n, q, 0.95)
+    # Coverage of [X_(low+1), X_(high+1)] (1-based order statistics) is
+    # P(low < B <= high) for B ~ Binomial(n, q); it must be at least 95 %.
+    coverage = stats.binom.cdf(high, n, q) - stats.binom.cdf(low, n, q)
+    assert coverage >= 0.95
+    assert low < q * n < high
+
+
+def test_throughput_interval_is_the_exact_poisson_interval() -> None:
+    # 100 events in 10 hours: Garwood 95 % interval for the count is [81.37, 121.63].
+    low, high = rate_per_hour_interval(100, 10.0, 0.95)
+    assert low == pytest.approx(8.137, abs=1e-3)
+    assert high == pytest.approx(12.163, abs=1e-3)
+    low0, _ = rate_per_hour_interval(0, 24.0, 0.95)
+    assert low0 == 0.0 and not math.isnan(_)
