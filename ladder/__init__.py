@@ -1,0 +1,98 @@
+"""The escalation ladder: from a nightly breach to an accountable, budgeted decision.
+
+The nightly job calls :func:`apply_report`; people act through :mod:`ladder.commands`
+(``modelhealth ladder …``) or the functions in :mod:`ladder.actions`. Decisions are
+pure functions (:func:`decide`, :func:`evaluate_rules`, :func:`next_rung`,
+:func:`check_budget`, :func:`check_approval`, :func:`clock_due`) over frozen state;
+the store (:class:`LadderStore`) and the audit log sit at the edge.
+"""
+
+from __future__ import annotations
+
+from ladder.actions import (
+    ActionResult,
+    acknowledge,
+    add_event,
+    apply_step,
+    approve,
+    reject,
+)
+from ladder.audit import AuditVerdict, verify
+from ladder.decide import Decision, DecisionKind, clock_decision, decide
+from ladder.errors import LadderError, NotFound, Refused, StoreError
+from ladder.guardrails import (
+    ApprovalVerdict,
+    BudgetVerdict,
+    CostEstimate,
+    check_approval,
+    check_budget,
+    estimate_cost,
+)
+from ladder.identity import resolve_actor
+from ladder.matrix import MatrixEntry, effective_matrix, matrix_markdown, matrix_table
+from ladder.nightly import apply_report, ladder_position, tick
+from ladder.policy import Policy, build_policy
+from ladder.recommender import HandoffPacket, next_rung
+from ladder.review import EVENT_KINDS
+from ladder.rules import RuleOutcome, evaluate_rules
+from ladder.rungs import ApprovalPolicy, Rung, default_ladder, effective_rungs
+from ladder.sla import TIER_NAMES, SlaClocks, clock_due, deadlines
+from ladder.state import Escalation, LadderState, Night, Step
+from ladder.stats import LadderStats, compute_stats
+from ladder.store import LadderStore, default_state_url
+
+__all__ = [
+    "EVENT_KINDS",
+    "TIER_NAMES",
+    "ActionResult",
+    "ApprovalPolicy",
+    "ApprovalVerdict",
+    "AuditVerdict",
+    "BudgetVerdict",
+    "CostEstimate",
+    "Decision",
+    "DecisionKind",
+    "Escalation",
+    "HandoffPacket",
+    "LadderError",
+    "LadderState",
+    "LadderStats",
+    "LadderStore",
+    "MatrixEntry",
+    "Night",
+    "NotFound",
+    "Policy",
+    "Refused",
+    "RuleOutcome",
+    "Rung",
+    "SlaClocks",
+    "Step",
+    "StoreError",
+    "acknowledge",
+    "add_event",
+    "apply_report",
+    "apply_step",
+    "approve",
+    "build_policy",
+    "check_approval",
+    "check_budget",
+    "clock_decision",
+    "clock_due",
+    "compute_stats",
+    "deadlines",
+    "decide",
+    "default_ladder",
+    "default_state_url",
+    "effective_matrix",
+    "effective_rungs",
+    "estimate_cost",
+    "evaluate_rules",
+    "ladder_position",
+    "matrix_markdown",
+    "matrix_table",
+    "next_rung",
+    "reject",
+    "resolve_actor",
+    "tick",
+    "verify",
+]

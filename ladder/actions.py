@@ -1,0 +1,359 @@
+"""What people do on the ladder: approve, reject, acknowledge, apply, record events.
+
+Each action is one write transaction that checks the guardrails against the policy
+snapshot of the step's escalation (with live role membership), changes the step by
+compare-and-set, and appends an audit row. A refused action changes nothing but is
+audited too, in its own transaction: who tried what, and why it was refused.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Literal
+
+from sqlalchemy.engine import Connection
+from sqlalchemy.exc import IntegrityError
+
+from ladder import audit
+from ladder.errors import LadderError, NotFound, Refused
+from ladder.guardrails import check_approval
+from ladder.policy import Policy
+from ladder.review import EVENT_KINDS, rung_for
+from ladder.state import Step, as_utc
+from ladder.store import (
+    LadderStore,
+    escalation_policy,
+    insert_approval,
+    insert_event,
+    load_state,
+    step_by_id,
+    update_escalation,
+    update_step,
+)
+from thresholds.schema import Register
+
+__all__ = [
+    "ActionResult",
+    "acknowledge",
+    "add_event",
+    "apply_step",
+    "approve",
+    "audit_refusal",
+    "parse_step_ref",
+    "reject",
+]
+
+_STEP_REF = re.compile(r"^(?:step-)?(\d{1,12})$")
+
+
+def parse_step_ref(ref: str) -> int:
+    """``step-12`` or ``12`` → 12.
+
+    Raises
+    ------
+    NotFound
+        When ``ref`` does not name a step.
+    """
+    match = _STEP_REF.match(ref.strip())
+    if match is None:
+        raise NotFound(f"{ref!r} is not a step id; use the id shown by `ladder status` (step-12)")
+    return int(match.group(1))
+
+
+@dataclass(frozen=True)
+class ActionResult:
+    """What an action did, in one sentence, and the step's status afterwards."""
+
+    step_id: int
+    status: str
+    message: str
+
+
+def audit_refusal(
+    store: LadderStore, *, actor: str, action: str, subject: str, reason: str, now: datetime
+) -> None:
+    """Record a refused attempt (its own transaction: the refused change rolled back)."""
+    store.write(
+        lambda conn: audit.append(
+            conn, at=as_utc(now), actor=actor, action=f"refused.{action}", subject=subject,
+            reason=reason,
+        )
+    )
+
+
+def _guarded(
+    store: LadderStore, *, actor: str, action: str, subject: str, now: datetime,
+    work: Callable[[Connection], ActionResult],
+) -> ActionResult:
+    try:
+        return store.write(work)
+    except IntegrityError as exc:
+        # Only the one-decision-per-person key can fail here: the same person raced
+        # themselves from two terminals. The first one counted.
+        reason = f"{actor} already decided {subject}; a person counts once"
+        audit_refusal(store, actor=actor, action=action, subject=subject, reason=reason, now=now)
+        raise Refused(reason) from exc
+    except Refused as exc:
+        audit_refusal(store, actor=actor, action=action, subject=subject, reason=str(exc), now=now)
+        raise
+
+
+def _context(conn: Connection, step_id: int, register: Register) -> tuple[Step, Policy]:
+    step = step_by_id(conn, step_id)
+    policy = escalation_policy(conn, step.escalation_id).with_people(register.people)
+    return step, policy
+
+
+def _decide(
+    store: LadderStore,
+    ref: str,
+    *,
+    person: str,
+    register: Register,
+    now: datetime,
+    decision: Literal["approve", "reject"],
+    reason: str,
+) -> ActionResult:
+    now = as_utc(now)
+    step_id = parse_step_ref(ref)
+    subject = f"step-{step_id}"
+    if decision == "reject" and not reason.strip():
+        raise Refused("a rejection needs a reason (--reason)")
+
+    def body(conn: Connection) -> ActionResult:
+        step, policy = _context(conn, step_id, register)
+        rung = rung_for(policy, step.rung)
+        verdict = check_approval(step, rung, policy, person, decision)
+        if not verdict.allowed:
+            raise Refused(verdict.reason)
+        insert_approval(
+            conn, step_id=step.id, person=person, roles=list(verdict.roles), decision=decision,
+            reason=reason, at=now,
+        )
+        audit.append(
+            conn, at=now, actor=person, action=f"step.{decision}", subject=subject,
+            reason=reason or verdict.reason,
+            payload={"model": step.model_id, "rung": step.rung, "roles": list(verdict.roles),
+                     "verdict": verdict.reason},
+        )
+        if not verdict.completes:
+            # Bump the version even so: two partial approvals racing on a server
+            # database must serialise, or neither would see the other and complete.
+            update_step(conn, step)
+            return ActionResult(step.id, step.status, verdict.reason)
+        return _settle(conn, step, policy, person=person, decision=decision, now=now,
+                       note=reason or verdict.reason, verdict=verdict.reason)
+
+    return _guarded(store, actor=person, action=decision, subject=subject, now=now,
+                    work=body)
+
+
+def _settle(
+    conn: Connection, step: Step, policy: Policy, *, person: str,
+    decision: Literal["approve", "reject"], now: datetime, note: str, verdict: str,
+) -> ActionResult:
+    """The decision that completes a step: what it means depends on the step's direction."""
+    subject = f"step-{step.id}"
+    esc_subject = f"esc-{step.escalation_id}"
+    if decision == "approve" and step.direction in ("up", "down"):
+        update_step(conn, step, status="approved", approved_at=now, reason=verdict)
+        audit.append(conn, at=now, actor=person, action="step.approved", subject=subject,
+                     reason=verdict, payload={"model": step.model_id, "rung": step.rung})
+        return ActionResult(step.id, "approved", f"{subject} {step.rung} approved; apply it with "
+                            f"`modelhealth ladder apply {subject}`")
+    if decision == "approve":  # a review: keep the rung in force
+        update_step(conn, step, status="succeeded", approved_at=now, closed_at=now,
+                    reason=f"kept: {note}")
+        update_escalation(conn, step.escalation_id, status="resolved", closed_at=now,
+                          outcome=f"{step.rung} kept after review by {person}: {note}")
+        audit.append(conn, at=now, actor=person, action="escalation.resolved",
+                     subject=esc_subject, reason=f"{step.rung} kept: {note}",
+                     payload={"model": step.model_id})
+        return ActionResult(step.id, "succeeded", f"{step.rung} kept for {step.model_id}")
+    update_step(conn, step, status="rejected", closed_at=now, reason=f"rejected by {person}: "
+                f"{note}")
+    audit.append(conn, at=now, actor=person, action="step.rejected", subject=subject,
+                 reason=note, payload={"model": step.model_id, "rung": step.rung})
+    if step.direction == "review":
+        _retire_in_force(conn, step, now=now, actor=person, status="retired",
+                         reason=f"retired after review by {person}: {note}")
+        update_escalation(conn, step.escalation_id, status="resolved", closed_at=now,
+                          outcome=f"{step.rung} retired after review by {person}: {note}")
+        audit.append(conn, at=now, actor=person, action="escalation.resolved",
+                     subject=esc_subject, reason=f"{step.rung} retired: {note}",
+                     payload={"model": step.model_id})
+        return ActionResult(step.id, "rejected", f"{step.rung} retired for {step.model_id}")
+    if step.direction == "down":
+        update_escalation(conn, step.escalation_id, status="closed", closed_at=now,
+                          outcome=f"step-down rejected by {person}; {step.rung} kept: {note}")
+        audit.append(conn, at=now, actor=person, action="escalation.closed",
+                     subject=esc_subject, reason=f"step-down rejected: {note}",
+                     payload={"model": step.model_id})
+        return ActionResult(step.id, "rejected", f"step-down rejected; {step.rung} stays")
+    return ActionResult(
+        step.id, "rejected",
+        f"{subject} {step.rung} rejected; the escalation stays open and the ladder will not "
+        "recommend again until the model recovers or an event reopens the decision",
+    )
+
+
+def _retire_in_force(
+    conn: Connection, step: Step, *, now: datetime, actor: str, status: str, reason: str
+) -> None:
+    # The rung in force was climbed in an earlier escalation: find it by model and rung.
+    state = load_state(conn, step.model_id, with_nights=False)
+    for live in state.steps:
+        if live.direction == "up" and live.status == "succeeded" and live.rung == step.rung:
+            update_step(conn, live, status=status, reason=reason)
+            audit.append(conn, at=now, actor=actor, action=f"step.{status}",
+                         subject=f"step-{live.id}", reason=reason,
+                         payload={"model": step.model_id, "rung": live.rung})
+
+
+def approve(
+    store: LadderStore, ref: str, *, person: str, register: Register, now: datetime,
+    reason: str = "",
+) -> ActionResult:
+    """Record ``person``'s approval of a step; when it is the last one needed, the step
+    is approved (or, for a review, the rung is kept).
+
+    Raises
+    ------
+    NotFound
+        No such step.
+    Refused
+        Wrong role, separation of duties, already decided, not pending, or a lost race.
+    """
+    return _decide(store, ref, person=person, register=register, now=now, decision="approve",
+                   reason=reason)
+
+
+def reject(
+    store: LadderStore, ref: str, *, person: str, register: Register, now: datetime, reason: str
+) -> ActionResult:
+    """Record ``person``'s rejection (with a reason); one rejection settles the step."""
+    return _decide(store, ref, person=person, register=register, now=now, decision="reject",
+                   reason=reason)
+
+
+def acknowledge(
+    store: LadderStore, ref: str, *, person: str, register: Register, now: datetime
+) -> ActionResult:
+    """Acknowledge a waiting step: reminders stop, the decision clock keeps running."""
+    now = as_utc(now)
+    step_id = parse_step_ref(ref)
+    subject = f"step-{step_id}"
+
+    def body(conn: Connection) -> ActionResult:
+        step, policy = _context(conn, step_id, register)
+        if step.status not in ("pending", "blocked_by_budget"):
+            raise Refused(f"{subject} is {step.status}; only a waiting step is acknowledged")
+        rung = rung_for(policy, step.rung)
+        accepted = set(rung.approval.roles) | set(rung.approval.escalate_to)
+        if person != policy.owner and not policy.roles_of(person) & accepted:
+            raise Refused(
+                f"{person} neither owns {step.model_id} nor holds "
+                f"{', '.join(sorted(accepted))}; cannot acknowledge {subject}"
+            )
+        if step.acked_at is not None:
+            return ActionResult(step.id, step.status, f"{subject} was already acknowledged by "
+                                f"{step.acked_by} at {step.acked_at:%Y-%m-%d %H:%M} UTC")
+        update_step(conn, step, acked_at=now, acked_by=person)
+        audit.append(conn, at=now, actor=person, action="step.acknowledged", subject=subject,
+                     reason="acknowledged: reminders stop; the decision clock keeps running",
+                     payload={"model": step.model_id})
+        return ActionResult(step.id, step.status, f"{subject} acknowledged by {person}")
+
+    return _guarded(store, actor=person, action="ack", subject=subject, now=now,
+                    work=body)
+
+
+def apply_step(
+    store: LadderStore, ref: str, *, person: str, register: Register, now: datetime,
+    note: str = "",
+) -> ActionResult:
+    """Record that an approved step was carried out: a climb starts its evaluation
+    period; a step-down retires the rung in force and resolves its escalation."""
+    now = as_utc(now)
+    step_id = parse_step_ref(ref)
+    subject = f"step-{step_id}"
+
+    def body(conn: Connection) -> ActionResult:
+        step, policy = _context(conn, step_id, register)
+        if step.status != "approved":
+            raise Refused(f"{subject} is {step.status}; only an approved step can be applied")
+        if not policy.roles_of(person):
+            raise Refused(f"{person!r} is not among the register's people")
+        rung = rung_for(policy, step.rung)
+        if step.direction == "down":
+            update_step(conn, step, status="applied", applied_at=now, closed_at=now,
+                        reason=note or f"stepped down by {person}")
+            _retire_in_force(conn, step, now=now, actor=person, status="stepped_down",
+                             reason=f"stepped down by {person} to save cost")
+            update_escalation(conn, step.escalation_id, status="resolved", closed_at=now,
+                              outcome=f"stepped down from {step.rung} by {person}")
+            audit.append(conn, at=now, actor=person, action="step.applied", subject=subject,
+                         reason=note or f"stepped down from {step.rung}",
+                         payload={"model": step.model_id, "rung": step.rung})
+            return ActionResult(step.id, "applied", f"{step.model_id} stepped down from "
+                                f"{step.rung}")
+        ends = now + timedelta(days=rung.evaluation_days)
+        update_step(conn, step, status="evaluating", applied_at=now, applied_by=person,
+                    evaluation_ends_at=ends, reason=note or f"applied by {person}")
+        audit.append(conn, at=now, actor=person, action="step.applied", subject=subject,
+                     reason=note or f"{step.rung} applied; evaluation until {ends:%Y-%m-%d}",
+                     payload={"model": step.model_id, "rung": step.rung,
+                              "evaluation_ends_at": ends})
+        return ActionResult(step.id, "evaluating", f"{subject} {step.rung} applied; evaluated "
+                            f"until {ends:%Y-%m-%d %H:%M} UTC")
+
+    return _guarded(store, actor=person, action="apply", subject=subject, now=now,
+                    work=body)
+
+
+def add_event(
+    store: LadderStore,
+    *,
+    kind: str,
+    register: Register,
+    person: str,
+    now: datetime,
+    models: Sequence[str] = (),
+    occurred_at: datetime | None = None,
+    note: str = "",
+) -> list[int]:
+    """Record an external event for some models (all the register's models when none
+    are named); the next nightly run reopens their cost-benefit decisions.
+
+    Raises
+    ------
+    LadderError
+        Unknown event kind or model.
+    """
+    now = as_utc(now)
+    if kind not in EVENT_KINDS:
+        raise LadderError(f"unknown event kind {kind!r}; known: {', '.join(EVENT_KINDS)}")
+    known = [m.id for m in register.models]
+    targets = list(models) or known
+    unknown = [m for m in targets if m not in known]
+    if unknown:
+        raise NotFound(f"not in register {register.name!r}: {', '.join(unknown)}")
+    when = as_utc(occurred_at) if occurred_at is not None else now
+
+    def work(conn: Connection) -> list[int]:
+        ids = []
+        for model_id in targets:
+            event_id = insert_event(
+                conn, model_id=model_id, kind=kind, note=note, payload={}, occurred_at=when,
+                recorded_at=now, recorded_by=person,
+            )
+            audit.append(conn, at=now, actor=person, action="event.recorded",
+                         subject=f"model:{model_id}", reason=note or kind,
+                         payload={"event": event_id, "kind": kind, "occurred_at": when})
+            ids.append(event_id)
+        return ids
+
+    return store.write(work)

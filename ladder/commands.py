@@ -1,0 +1,551 @@
+"""``modelhealth ladder …``: the escalation ladder from the command line.
+
+The top-level CLI mounts :data:`app` under ``ladder``. Exit codes: 0 done, 1 a finding
+(the audit chain is broken), 2 bad input or refused (unknown id, missing role,
+separation of duties, ``--as`` not allowed …) with a one-line reason and no traceback.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Annotated, Any, NoReturn
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from ladder import audit
+from ladder.actions import (
+    acknowledge,
+    add_event,
+    apply_step,
+    approve,
+    audit_refusal,
+    parse_step_ref,
+    reject,
+)
+from ladder.diagram import ModelMark, ladder_mermaid, ladder_table
+from ladder.errors import LadderError, Refused
+from ladder.identity import current_user, resolve_actor
+from ladder.matrix import effective_matrix, matrix_markdown, matrix_table
+from ladder.nightly import recommendation_for, tick
+from ladder.review import EVENT_KINDS
+from ladder.rungs import default_ladder, effective_rungs
+from ladder.stats import compute_stats, stats_dict, stats_table
+from ladder.store import (
+    LadderStore,
+    default_state_url,
+    list_escalations,
+    load_state,
+    step_packet,
+)
+from thresholds.errors import RegisterError
+from thresholds.loader import load_register
+from thresholds.schema import Register
+
+__all__ = ["app"]
+
+app = typer.Typer(
+    name="ladder",
+    help="The escalation ladder: status, approvals, history, events and the audit log.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+event_app = typer.Typer(help="External events that reopen cost-benefit decisions.",
+                        no_args_is_help=True)
+audit_app = typer.Typer(help="The tamper-evident audit log.", no_args_is_help=True)
+app.add_typer(event_app, name="event")
+app.add_typer(audit_app, name="audit")
+
+out = Console(highlight=False, soft_wrap=False)
+err = Console(stderr=True, highlight=False)
+
+RegisterOpt = Annotated[
+    Path | None,
+    typer.Option("--register", "-r", envvar="MODELHEALTH_REGISTER",
+                 help="Threshold register (YAML).", show_default=False),
+]
+StateOpt = Annotated[
+    str | None,
+    typer.Option("--state", envvar="MODELHEALTH_STATE", show_default=False,
+                 help="SQLAlchemy URL of the state store "
+                 "[default: sqlite:///<cwd>/modelhealth-state.db]."),
+]
+NowOpt = Annotated[str | None, typer.Option("--now", hidden=True, help="Fake clock (ISO 8601).")]
+AsOpt = Annotated[
+    str | None,
+    typer.Option("--as", help="Act as this person (only if the register allows it)."),
+]
+FormatOpt = Annotated[str, typer.Option("--format", "-f", help="table or json.")]
+
+
+def _fail(message: str, code: int = 2) -> NoReturn:
+    err.print(f"[bold red]error:[/] {message}", soft_wrap=True)
+    raise typer.Exit(code)
+
+
+@contextmanager
+def _refusals() -> Iterator[None]:
+    """Expected failures become a message and exit code 2, never a traceback."""
+    try:
+        yield
+    except LadderError as exc:
+        _fail(str(exc))
+
+
+def _register(path: Path | None) -> Register:
+    if path is None:
+        _fail("give the register with --register PATH (or $MODELHEALTH_REGISTER)")
+    try:
+        return load_register(path).register
+    except RegisterError as exc:
+        err.print(f"[bold red]error:[/] {len(exc.problems)} problem(s) in the register:")
+        for problem in exc.problems:
+            err.print(f"  {problem}", soft_wrap=True)
+        raise typer.Exit(2) from None
+
+
+def _store(url: str | None) -> LadderStore:
+    try:
+        return LadderStore(url or default_state_url())
+    except LadderError as exc:
+        _fail(str(exc))
+
+
+def _now(text: str | None) -> datetime:
+    if text is None:
+        return datetime.now(timezone.utc)
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        _fail(f"--now must be ISO 8601, not {text!r}")
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+
+
+def _actor(store: LadderStore, register: Register, as_user: str | None, *, subject: str,
+           now: datetime) -> str:
+    try:
+        return resolve_actor(register, as_user=as_user)
+    except Refused as exc:
+        try:
+            real = current_user(register)
+        except Refused:
+            real = "unknown"
+        audit_refusal(store, actor=real, action="identity", subject=subject, reason=str(exc),
+                      now=now)
+        _fail(str(exc))
+
+
+def _when(moment: datetime | None) -> str:
+    return "—" if moment is None else moment.strftime("%Y-%m-%d %H:%M")
+
+
+# ------------------------------------------------------------------- status
+
+
+@app.command()
+def status(
+    model: Annotated[str | None, typer.Argument(help="Show one model in detail.")] = None,
+    register: RegisterOpt = None,
+    state: StateOpt = None,
+    output: FormatOpt = "table",
+) -> None:
+    """Where every model stands: the rung in force, the open escalation, the step in play."""
+    reg = _register(register)
+    models = [m.id for m in reg.models]
+    if model is not None and model not in models:
+        _fail(f"model {model!r} is not in register {reg.name!r} (known: {', '.join(models)})")
+    store = _store(state)
+    try:
+        rows = store.read(lambda c: [
+            (m, load_state(c, m, with_nights=False), recommendation_for(c, reg, m)) for m in (
+                [model] if model else models
+            )
+        ])
+        packet = None
+        if model is not None and rows[0][2] is not None and rows[0][2].id.startswith("step-"):
+            step_id = parse_step_ref(rows[0][2].id)
+            packet = store.read(lambda c: step_packet(c, step_id))
+    finally:
+        store.close()
+    if output == "json":
+        out.print_json(json.dumps([
+            {"model_id": m, "position": st.position,
+             "recommendation": None if rec is None else rec.model_dump(mode="json"),
+             "packet": packet if model else None}
+            for m, st, rec in rows
+        ]))
+        return
+    table = Table(title=f"Ladder status — {reg.name}")
+    for column in ("Model", "In force", "Open", "Item", "Rung", "Status", "Tier", "Due"):
+        table.add_column(column)
+    for m, st, rec in rows:
+        esc = st.open_escalation
+        table.add_row(
+            m, st.position or "—",
+            "—" if esc is None else f"esc-{esc.id} {esc.kind}",
+            "—" if rec is None else rec.id,
+            "—" if rec is None or rec.rung is None else rec.rung,
+            "—" if rec is None else rec.status,
+            "—" if rec is None else str(rec.tier),
+            "—" if rec is None else _when(rec.due_at),
+        )
+    out.print(table)
+    for m, _st, rec in rows:
+        if rec is not None:
+            out.print(f"[bold]{m}[/]: {rec.summary}", soft_wrap=True)
+            for command in rec.commands:
+                out.print(f"  $ {command}", soft_wrap=True)
+    if packet is not None:
+        _print_packet(packet)
+
+
+def _print_packet(packet: dict[str, Any]) -> None:
+    out.print()
+    out.print(f"[bold]Rule:[/] {packet.get('rule')} — {packet.get('rule_reason')}", soft_wrap=True)
+    for line in packet.get("evidence", []):
+        out.print(f"  • {line}", soft_wrap=True)
+    modes = packet.get("failure_modes") or {}
+    if modes:
+        shares = ", ".join(f"{m} {s:.0%}" for m, s in modes.items())
+        out.print(f"[bold]Failure modes:[/] {shares}", soft_wrap=True)
+    if packet.get("mitigation"):
+        out.print(f"[bold]Mitigate now:[/] {packet['mitigation']}", soft_wrap=True)
+    if packet.get("long_term_fix"):
+        out.print(f"[bold]Long-term fix:[/] {packet['long_term_fix']} "
+                  f"(owner: {packet.get('resolution_owner')})", soft_wrap=True)
+    tried = packet.get("rungs_tried") or []
+    out.print("[bold]Rungs tried:[/] " + (", ".join(
+        f"{t['rung']} ({t['status']})" for t in tried) or "none"), soft_wrap=True)
+    if packet.get("cost_text"):
+        out.print(f"[bold]Cost:[/] {packet['cost_text']}", soft_wrap=True)
+    if packet.get("budget"):
+        out.print(f"[bold]Budget:[/] {packet['budget']}", soft_wrap=True)
+    if packet.get("unblock"):
+        out.print(f"[bold]To unblock:[/] {packet['unblock']}", soft_wrap=True)
+    out.print(f"[bold]Approval:[/] {packet.get('approval_policy')}; may approve: "
+              f"{', '.join(packet.get('approvers') or []) or '—'}", soft_wrap=True)
+    if packet.get("entry_criteria"):
+        out.print(f"[bold]Entry criteria:[/] {packet['entry_criteria']}", soft_wrap=True)
+
+
+# ---------------------------------------------------------------- decisions
+
+
+@app.command("approve")
+def approve_command(
+    step: Annotated[str, typer.Argument(help="Step id, e.g. step-12.")],
+    as_user: AsOpt = None,
+    reason: Annotated[str, typer.Option("--reason", help="Why (recorded).")] = "",
+    register: RegisterOpt = None,
+    state: StateOpt = None,
+    now: NowOpt = None,
+) -> None:
+    """Approve a step (counts once per person; roles and separation of duties checked)."""
+    reg, clock = _register(register), _now(now)
+    store = _store(state)
+    try:
+        person = _actor(store, reg, as_user, subject=step, now=clock)
+        with _refusals():
+            result = approve(store, step, person=person, register=reg, now=clock, reason=reason)
+    finally:
+        store.close()
+    out.print(result.message, soft_wrap=True)
+
+
+@app.command("reject")
+def reject_command(
+    step: Annotated[str, typer.Argument(help="Step id, e.g. step-12.")],
+    reason: Annotated[str, typer.Option("--reason", help="Why (required, recorded).")],
+    as_user: AsOpt = None,
+    register: RegisterOpt = None,
+    state: StateOpt = None,
+    now: NowOpt = None,
+) -> None:
+    """Reject a step. For a review, rejecting retires the rung in force."""
+    reg, clock = _register(register), _now(now)
+    store = _store(state)
+    try:
+        person = _actor(store, reg, as_user, subject=step, now=clock)
+        with _refusals():
+            result = reject(store, step, person=person, register=reg, now=clock, reason=reason)
+    finally:
+        store.close()
+    out.print(result.message, soft_wrap=True)
+
+
+@app.command("ack")
+def ack_command(
+    step: Annotated[str, typer.Argument(help="Step id, e.g. step-12.")],
+    as_user: AsOpt = None,
+    register: RegisterOpt = None,
+    state: StateOpt = None,
+    now: NowOpt = None,
+) -> None:
+    """Acknowledge a waiting step: reminders stop; the decision clock keeps running."""
+    reg, clock = _register(register), _now(now)
+    store = _store(state)
+    try:
+        person = _actor(store, reg, as_user, subject=step, now=clock)
+        with _refusals():
+            result = acknowledge(store, step, person=person, register=reg, now=clock)
+    finally:
+        store.close()
+    out.print(result.message, soft_wrap=True)
+
+
+@app.command("apply")
+def apply_command(
+    step: Annotated[str, typer.Argument(help="Step id, e.g. step-12.")],
+    as_user: AsOpt = None,
+    note: Annotated[str, typer.Option("--note", help="What was done (recorded).")] = "",
+    register: RegisterOpt = None,
+    state: StateOpt = None,
+    now: NowOpt = None,
+) -> None:
+    """Record that an approved step was carried out; its evaluation period starts."""
+    reg, clock = _register(register), _now(now)
+    store = _store(state)
+    try:
+        person = _actor(store, reg, as_user, subject=step, now=clock)
+        with _refusals():
+            result = apply_step(store, step, person=person, register=reg, now=clock, note=note)
+    finally:
+        store.close()
+    out.print(result.message, soft_wrap=True)
+
+
+@app.command("tick")
+def tick_command(
+    register: RegisterOpt = None,
+    state: StateOpt = None,
+    now: NowOpt = None,
+) -> None:
+    """Run the SLA clocks between nightly runs (reminders, escalations, expiries)."""
+    reg, clock = _register(register), _now(now)
+    store = _store(state)
+    try:
+        with _refusals():
+            done = tick(store, reg, now=clock)
+    finally:
+        store.close()
+    if not done:
+        out.print("no clock ran out")
+    for model_id, kind in done.items():
+        out.print(f"{model_id}: {kind}")
+
+
+# ------------------------------------------------------------------ history
+
+
+@app.command()
+def history(
+    model: Annotated[str | None, typer.Argument(help="Only this model.")] = None,
+    limit: Annotated[int, typer.Option("--limit", "-n", help="Newest N entries.")] = 50,
+    state: StateOpt = None,
+    register: RegisterOpt = None,
+    output: FormatOpt = "table",
+) -> None:
+    """The audit trail: who decided what, when, and why."""
+    del register  # accepted for symmetry with the other commands; history needs no register
+    store = _store(state)
+    try:
+        rows = store.read(lambda c: audit.entries(c))
+        if model is not None:
+            refs = store.read(lambda c: {
+                ref
+                for esc in list_escalations(c, model_id=model)
+                for ref in [f"esc-{esc.id}", *(f"step-{s.id}" for s in esc.steps)]
+            })
+            rows = [
+                e for e in rows
+                if e.subject == f"model:{model}" or e.subject in refs
+                or e.payload.get("model") == model
+            ]
+    finally:
+        store.close()
+    rows = rows[-limit:] if limit > 0 else rows
+    if output == "json":
+        out.print_json(json.dumps([
+            {"seq": e.seq, "at": e.at, "actor": e.actor, "action": e.action,
+             "subject": e.subject, "reason": e.reason, "payload": e.payload}
+            for e in rows
+        ]))
+        return
+    table = Table(title="Ladder history" + (f" — {model}" if model else ""))
+    for column in ("#", "When (UTC)", "Who", "What", "Subject", "Why"):
+        table.add_column(column)
+    for e in rows:
+        table.add_row(str(e.seq), e.at[:16].replace("T", " "), e.actor, e.action, e.subject,
+                      e.reason)
+    out.print(table)
+
+
+# --------------------------------------------------------- diagram, matrix
+
+
+@app.command()
+def diagram(
+    output: Annotated[str, typer.Option("--format", "-f", help="mermaid or text.")] = "mermaid",
+    model: Annotated[str | None, typer.Option("--model", help="This model's rungs and costs "
+                                              "(default: the shipped ladder).")] = None,
+    register: RegisterOpt = None,
+    state: StateOpt = None,
+) -> None:
+    """Draw the ladder with entry criteria, approvers and costs; mark where models stand."""
+    if output not in ("mermaid", "text"):
+        _fail(f"--format must be mermaid or text, not {output!r}")
+    reg = _register(register)
+    if model is not None:
+        try:
+            entry = reg.model(model)
+        except KeyError as exc:
+            _fail(str(exc.args[0]))
+        rungs = effective_rungs(entry)
+        currency = entry.ladder.budget.currency
+        title = f"Escalation ladder — {model}"
+    else:
+        rungs = default_ladder()
+        currency = reg.models[0].ladder.budget.currency if reg.models else "USD"
+        title = f"Escalation ladder — {reg.name} (shipped defaults)"
+    store = _store(state)
+    try:
+        marks = store.read(lambda c: [_mark(c, m.id) for m in reg.models])
+    finally:
+        store.close()
+    if model is not None:
+        marks = [m for m in marks if m.model_id == model]
+    people = {p: list(r) for p, r in reg.people.items()}
+    if output == "mermaid":
+        out.print(ladder_mermaid(rungs, marks, people=people, currency=currency, title=title),
+                  end="", markup=False, soft_wrap=True)
+    else:
+        out.print(ladder_table(rungs, marks, people=people, currency=currency, title=title))
+
+
+def _mark(conn: Any, model_id: str) -> ModelMark:
+    st = load_state(conn, model_id, with_nights=False)
+    step = st.open_escalation.active_step if st.open_escalation else None
+    return ModelMark(
+        model_id=model_id,
+        in_force=st.position,
+        step_ref=f"step-{step.id}" if step else None,
+        step_rung=step.rung if step else None,
+        step_status=step.status if step else None,
+    )
+
+
+@app.command()
+def matrix(
+    model: Annotated[str | None, typer.Option("--model", help="With this model's overrides.")]
+    = None,
+    output: Annotated[str, typer.Option("--format", "-f", help="table or markdown.")] = "table",
+    register: RegisterOpt = None,
+) -> None:
+    """The failure-mode response matrix: rung, mitigation, long-term fix, owner."""
+    if output not in ("table", "markdown"):
+        _fail(f"--format must be table or markdown, not {output!r}")
+    reg = _register(register) if register is not None else None
+    entry = None
+    if model is not None:
+        if reg is None:
+            _fail("--model needs --register")
+        try:
+            entry = reg.model(model)
+        except KeyError as exc:
+            _fail(str(exc.args[0]))
+    rows = effective_matrix(entry, reg)
+    title = "Failure-mode response matrix" + (f" — {model}" if model else "")
+    if output == "markdown":
+        out.print(matrix_markdown(rows, title=title), end="", markup=False, soft_wrap=True)
+    else:
+        out.print(matrix_table(rows, title=title))
+
+
+# -------------------------------------------------------------------- stats
+
+
+@app.command()
+def stats(
+    model: Annotated[str | None, typer.Option("--model", help="Only this model.")] = None,
+    since: Annotated[str | None, typer.Option("--since", help="Only escalations opened since "
+                                              "this date (ISO 8601).")] = None,
+    output: FormatOpt = "table",
+    state: StateOpt = None,
+    register: RegisterOpt = None,
+) -> None:
+    """Time to detection, decision and resolution; escalations by tier; repeat rate."""
+    del register  # accepted for symmetry; statistics come from the state store alone
+    start = _now(since) if since else None
+    store = _store(state)
+    try:
+        escalations = store.read(lambda c: list_escalations(c, model_id=model))
+    finally:
+        store.close()
+    figures = compute_stats(escalations, since=start)
+    if output == "json":
+        out.print_json(json.dumps(stats_dict(figures)))
+    else:
+        out.print(stats_table(figures))
+
+
+# ------------------------------------------------------------------- events
+
+
+@event_app.command("add")
+def event_add(
+    kind: Annotated[str, typer.Argument(help=f"One of: {', '.join(EVENT_KINDS)}.")],
+    model: Annotated[list[str] | None, typer.Option("--model", "-m", help="Model affected "
+                                                    "(repeat; default: every model).")] = None,
+    note: Annotated[str, typer.Option("--note", help="What happened.")] = "",
+    at: Annotated[str | None, typer.Option("--at", help="When it happened (ISO 8601; "
+                                           "default: now).")] = None,
+    as_user: AsOpt = None,
+    register: RegisterOpt = None,
+    state: StateOpt = None,
+    now: NowOpt = None,
+) -> None:
+    """Record an external event; the next nightly run reopens the affected decisions."""
+    reg, clock = _register(register), _now(now)
+    occurred = _now(at) if at else None
+    store = _store(state)
+    try:
+        person = _actor(store, reg, as_user, subject=f"event:{kind}", now=clock)
+        with _refusals():
+            ids = add_event(store, kind=kind, register=reg, person=person, now=clock,
+                            models=model or (), occurred_at=occurred, note=note)
+    finally:
+        store.close()
+    out.print(f"recorded {kind} as event {', '.join(f'#{i}' for i in ids)}")
+
+
+# -------------------------------------------------------------------- audit
+
+
+@audit_app.command("verify")
+def audit_verify(
+    expect_head: Annotated[str | None, typer.Option(
+        "--expect-head", help="SEQ:HASH printed by an earlier verify; detects deleted newest "
+        "rows.")] = None,
+    state: StateOpt = None,
+    register: RegisterOpt = None,
+) -> None:
+    """Check the audit log's hash chain; exit 1 if a row was edited or deleted."""
+    del register  # accepted for symmetry; the chain needs no register
+    store = _store(state)
+    try:
+        try:
+            verdict = store.read(lambda c: audit.verify(c, expect_head=expect_head))
+        except ValueError as exc:
+            _fail(str(exc))
+    finally:
+        store.close()
+    if not verdict.ok:
+        err.print(f"[bold red]audit chain broken at row {verdict.broken_seq}:[/] "
+                  f"{verdict.reason}", soft_wrap=True)
+        raise typer.Exit(1)
+    out.print(f"audit chain intact: {verdict.rows} rows; head {verdict.head}", soft_wrap=True)

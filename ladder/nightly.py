@@ -1,0 +1,494 @@
+"""The nightly entry point: record each model's night, decide, persist, recommend.
+
+:func:`apply_report` is what the nightly job calls after the monitor built its report.
+For each model it runs one transaction that records the night (unique per model and
+night), takes the decision (:func:`ladder.decide.decide`), carries it out (escalations,
+steps, notifications, events) with an audit row, and returns the recommendation the
+report shows. Rerunning a night that was already recorded changes nothing and returns
+the same recommendations.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from datetime import date, datetime
+from typing import Any, Final
+
+from sqlalchemy import select, update
+from sqlalchemy.engine import Connection
+
+from ladder import audit
+from ladder.audit import canonical_json
+from ladder.decide import Decision, clock_decision, decide
+from ladder.guardrails import eligible_approvers
+from ladder.policy import Policy, build_policy
+from ladder.review import rung_for, sunsets
+from ladder.sla import deadlines
+from ladder.state import Escalation, LadderState, Step, as_utc, night_from_report
+from ladder.store import (
+    LadderStore,
+    escalation_policy,
+    escalation_summary,
+    insert_escalation,
+    insert_night,
+    insert_notification,
+    insert_step,
+    latest_night,
+    load_state,
+    mark_events_processed,
+    night_record,
+    step_packet,
+    update_escalation,
+    update_step,
+)
+from ladder.tables import escalations, nights
+from monitor.report import ModelReport, Recommendation, Report
+from thresholds.schema import ModelEntry, Register
+
+__all__ = [
+    "SYSTEM_ACTOR",
+    "apply_report",
+    "carry_out",
+    "ladder_position",
+    "recommendation_for",
+    "report_digest",
+    "tick",
+]
+
+#: The actor named in the audit log for decisions the nightly job takes.
+SYSTEM_ACTOR: Final = "modelhealth"
+
+_TERMINAL: Final = frozenset(
+    {"succeeded", "failed", "rejected", "expired", "stepped_down", "retired", "withdrawn"}
+)
+
+
+def report_digest(model: ModelReport) -> str:
+    """A content hash of a model report, ignoring what the ladder itself fills in."""
+    body = model.model_dump(mode="json", exclude={"recommendation", "ladder_position"})
+    return hashlib.sha256(canonical_json(body).encode("utf-8")).hexdigest()
+
+
+def _night_date(report: Report) -> date:
+    return date.fromisoformat(report.as_of[:10])
+
+
+def apply_report(
+    store: LadderStore, report: Report, register: Register, *, now: datetime
+) -> dict[str, Recommendation | None]:
+    """Record tonight for every model of ``report``, decide, persist, and recommend.
+
+    Returns one :class:`~monitor.report.Recommendation` per model id (``None`` when the
+    model has nothing open on the ladder, or is not in ``register``). The caller sets
+    ``ModelReport.recommendation``.
+    """
+    now = as_utc(now)
+    night = _night_date(report)
+    out: dict[str, Recommendation | None] = {}
+    for model in report.models:
+        try:
+            entry = register.model(model.model_id)
+        except KeyError:
+            out[model.model_id] = None
+            continue
+
+        def work(conn: Connection, model: ModelReport = model, entry: ModelEntry = entry) -> (
+            Recommendation | None
+        ):
+            return _apply_model(conn, report, model, entry, register, night, now)
+
+        out[model.model_id] = store.write(work)
+    return out
+
+
+def _apply_model(
+    conn: Connection,
+    report: Report,
+    model: ModelReport,
+    entry: ModelEntry,
+    register: Register,
+    night: date,
+    now: datetime,
+) -> Recommendation | None:
+    digest = report_digest(model)
+    subject = f"model:{entry.id}"
+    existing = night_record(conn, entry.id, night)
+    if existing is not None:
+        if existing.report_digest != digest:
+            # The decision taken on that night stands; say so once per differing rerun.
+            audit.append(
+                conn, at=now, actor=SYSTEM_ACTOR, action="night.rerun_differs", subject=subject,
+                reason=f"night {night} was already decided from a different report; the "
+                "decisions taken then stand",
+                payload={"night": night, "stored": existing.report_digest, "new": digest},
+            )
+        return recommendation_for(conn, register, entry.id, reason=existing.decision_reason)
+
+    tonight = night_from_report(model, night)
+    latest = latest_night(conn, entry.id)
+    if latest is not None and latest > night:
+        reason = f"backfilled after {latest}: recorded for the rules, no decision taken"
+        insert_night(
+            conn, tonight, report_digest=digest, run_id=report.run_id, recorded_at=now,
+            decision_kind="backfill", decision_reason=reason, decision_due_at=None,
+        )
+        audit.append(
+            conn, at=now, actor=SYSTEM_ACTOR, action="night.backfilled", subject=subject,
+            reason=reason, payload={"night": night},
+        )
+        return recommendation_for(conn, register, entry.id, reason=reason)
+
+    state = load_state(conn, entry.id, today=night)
+    fresh = build_policy(entry, register, now=now, register_version=report.register_version)
+    retired = sunsets(state, fresh)
+    for sunset in retired:
+        update_step(conn, sunset.step, status="retired", reason=sunset.reason)
+        audit.append(
+            conn, at=now, actor=SYSTEM_ACTOR, action="step.retired",
+            subject=f"step-{sunset.step.id}", reason=sunset.reason,
+            payload={"model": entry.id, "rung": sunset.step.rung, "event": sunset.event.id},
+        )
+    if retired:
+        state = load_state(conn, entry.id, today=night)
+    policy = _policy_in_force(conn, state, fresh, register)
+    decision = decide(state, model, policy, now, night=night)
+    night_id = insert_night(
+        conn, tonight, report_digest=digest, run_id=report.run_id, recorded_at=now,
+        decision_kind=decision.kind, decision_reason=decision.reason,
+        decision_due_at=decision.due_at,
+    )
+    escalation_id = carry_out(
+        conn, decision, state, policy, now=now, night=night, actor=SYSTEM_ACTOR
+    )
+    conn.execute(update(nights).where(nights.c.id == night_id).values(escalation_id=escalation_id))
+    return recommendation_for(conn, register, entry.id, reason=decision.reason)
+
+
+def _policy_in_force(
+    conn: Connection, state: LadderState, fresh: Policy, register: Register
+) -> Policy:
+    """The open remediation's snapshot (live role membership), unless an event reopened
+    it or nothing is open: then the register's current policy."""
+    esc = state.open_escalation
+    if esc is None or state.events or esc.kind not in ("remediation", "mitigation"):
+        return fresh
+    return escalation_policy(conn, esc.id).with_people(register.people)
+
+
+def _notify(
+    conn: Connection, decision: Decision, kind: str, model_id: str, now: datetime,
+    step_id: int | None, extra: Mapping[str, Any] | None = None,
+) -> None:
+    if not decision.notify:
+        return
+    insert_notification(
+        conn, model_id=model_id, kind=kind, recipients=decision.notify, at=now, step_id=step_id,
+        payload={"decision": decision.kind, "reason": decision.reason,
+                 "due_at": decision.due_at, **(extra or {})},
+    )
+
+
+def carry_out(
+    conn: Connection,
+    decision: Decision,
+    state: LadderState,
+    policy: Policy,
+    *,
+    now: datetime,
+    night: date | None,
+    actor: str,
+) -> int | None:
+    """Persist ``decision`` in the caller's transaction, with audit rows and queued
+    notifications. Returns the id of the escalation it concerns, if any."""
+    model_id = state.model_id
+    esc = state.open_escalation
+    escalation_id = esc.id if esc is not None else None
+    subject = f"model:{model_id}"
+
+    # Every change below writes its own audit row with the decision's reason; a decision
+    # that changes nothing but is worth keeping (watch, exhausted …) gets one at the end.
+    audited = False
+
+    if decision.step_id is not None:
+        step = next(s for s in state.steps if s.id == decision.step_id)
+        audited |= _change_step(conn, decision, step, policy, now=now, actor=actor)
+
+    if decision.close_escalation is not None and esc is not None:
+        update_escalation(
+            conn, esc.id, status=decision.close_escalation, closed_at=now, outcome=decision.reason
+        )
+        audit.append(
+            conn, at=now, actor=actor, action=f"escalation.{decision.close_escalation}",
+            subject=f"esc-{esc.id}", reason=decision.reason, payload={"model": model_id},
+        )
+        audited = True
+        if decision.clock is None:  # an expiry already told the same people
+            kind = "resolved" if decision.close_escalation == "resolved" else "closed"
+            _notify(conn, decision, kind, model_id, now, None, {"escalation": esc.id})
+        escalation_id = None
+
+    if decision.refresh_policy and esc is not None and decision.close_escalation is None:
+        update_escalation(conn, esc.id, policy_snapshot=policy.to_json())
+        audit.append(
+            conn, at=now, actor=actor, action="escalation.policy_refreshed",
+            subject=f"esc-{esc.id}", reason=decision.reason,
+            payload={"register_version": policy.register_version},
+        )
+        audited = True
+
+    if decision.opens is not None:
+        escalation_id = insert_escalation(
+            conn,
+            model_id=model_id,
+            kind=decision.opens,
+            tier=decision.tier or 1,
+            opened_at=now,
+            opened_night=night,
+            dominant_mode=decision.mode,
+            rule=decision.rule,
+            reason=decision.reason,
+            summary=decision.summary,
+            first_trigger_at=decision.first_trigger_at,
+            policy_snapshot=policy.to_json(),
+            outcome="",
+        )
+        audit.append(
+            conn, at=now, actor=actor, action="escalation.opened", subject=f"esc-{escalation_id}",
+            reason=decision.reason,
+            payload={"model": model_id, "kind": decision.opens, "tier": decision.tier,
+                     "mode": decision.mode, "register_version": policy.register_version},
+        )
+        audited = True
+        if decision.new_step is None:
+            _notify(conn, decision, decision.kind, model_id, now, None,
+                    {"escalation": escalation_id, "summary": decision.summary})
+    elif decision.summary and escalation_id is not None:
+        conn.execute(
+            update(escalations)
+            .where(escalations.c.id == escalation_id)
+            .values(summary=decision.summary)
+        )
+
+    if decision.new_step is not None and escalation_id is not None:
+        new = decision.new_step
+        step_id = insert_step(
+            conn,
+            escalation_id=escalation_id,
+            model_id=model_id,
+            rung=new.rung,
+            direction=new.direction,
+            status=new.status,
+            mode=new.mode,
+            tier=new.tier,
+            requested_by=new.requested_by,
+            requested_at=now,
+            ack_due_at=new.deadlines.ack_due,
+            decide_due_at=new.deadlines.decide_due,
+            expire_at=new.deadlines.expire_at,
+            approved_at=now if new.status == "approved" else None,
+            cost=new.cost,
+            currency=new.currency,
+            approvals_required=new.approvals_required,
+            packet=new.packet.model_dump(mode="json"),
+            reason=new.reason,
+        )
+        audit.append(
+            conn, at=now, actor=actor, action=f"step.{new.status}", subject=f"step-{step_id}",
+            reason=new.reason,
+            payload={"model": model_id, "escalation": escalation_id, "rung": new.rung,
+                     "direction": new.direction, "cost": new.cost, "currency": new.currency,
+                     "approvals_required": new.approvals_required},
+        )
+        audited = True
+        kind = {"pending": "approval_requested", "approved": "apply_requested"}.get(
+            new.status, new.status
+        )
+        _notify(conn, decision, kind, model_id, now, step_id,
+                {"summary": new.packet.summary, "rung": new.rung})
+
+    if decision.consumes_events:
+        mark_events_processed(
+            conn, decision.consumes_events, at=now,
+            note=f"{decision.kind} on night {night}" if night else decision.kind,
+        )
+    if not audited and decision.kind not in ("no_action", "hold"):
+        audit.append(
+            conn, at=now, actor=actor, action=f"decision.{decision.kind}", subject=subject,
+            reason=decision.reason,
+            payload={"night": night, "escalation": escalation_id,
+                     "events": list(decision.consumes_events)},
+        )
+    return escalation_id
+
+
+def _change_step(
+    conn: Connection, decision: Decision, step: Step, policy: Policy, *, now: datetime, actor: str
+) -> bool:
+    """Apply the decision to the step in play; returns whether anything changed."""
+    values: dict[str, Any] = {}
+    status = decision.step_status
+    if status is not None and status != step.status:
+        values["status"] = status
+        values["reason"] = decision.reason
+        if status in _TERMINAL:
+            values["closed_at"] = now
+        if step.status == "blocked_by_budget" and status in ("pending", "approved"):
+            # Unblocked: the decision clocks start now, not when it was first blocked.
+            clocks = deadlines(now, step.tier, policy.sla)
+            values.update(
+                requested_at=now, ack_due_at=clocks.ack_due, decide_due_at=clocks.decide_due,
+                expire_at=clocks.expire_at, ack_reminded_at=None, decision_reminded_at=None,
+                escalated_at=None, acked_at=None, acked_by=None,
+                approved_at=now if status == "approved" else None,
+            )
+    if decision.step_cost is not None and decision.step_cost != step.cost:
+        values["cost"] = decision.step_cost
+    if decision.clock == "ack_reminder":
+        values["ack_reminded_at"] = now
+    elif decision.clock == "decision_reminder":
+        values["decision_reminded_at"] = now
+    elif decision.clock == "escalate":
+        values["escalated_at"] = now
+    if not values:
+        return False
+    update_step(conn, step, **values)
+    action = f"step.{status}" if status is not None and status != step.status else (
+        f"step.{decision.clock}" if decision.clock else "step.repriced"
+    )
+    audit.append(
+        conn, at=now, actor=actor, action=action, subject=f"step-{step.id}",
+        reason=decision.reason,
+        payload={"model": step.model_id, "from": step.status, "to": values.get("status"),
+                 "cost": values.get("cost")},
+    )
+    if decision.clock is not None:
+        _notify(conn, decision, decision.clock, step.model_id, now, step.id)
+    return True
+
+
+# ------------------------------------------------------------ recommendations
+
+
+def _commands(step: Step, approvers: tuple[str, ...], register: Register) -> list[str]:
+    ref = f"step-{step.id}"
+
+    def who(person: str) -> str:
+        return f" --as {person}" if register.identity.allow_as else ""
+
+    people = approvers or ("<person>",)
+    if step.status == "pending":
+        out = [f"modelhealth ladder approve {ref}{who(p)}" for p in people]
+        out.append(f'modelhealth ladder reject {ref}{who(people[0])} --reason "..."')
+        out.append(f"modelhealth ladder ack {ref}{who(people[0])}")
+        return out
+    if step.status == "approved":
+        return [f"modelhealth ladder apply {ref}{who('<person>')}"]
+    if step.status == "blocked_by_budget":
+        return [f"modelhealth ladder event add budget_change --model {step.model_id}"]
+    return [f"modelhealth ladder history {step.model_id}"]
+
+
+def _status_label(step: Step) -> str:
+    if step.direction == "review":
+        return f"review_{step.status}"
+    if step.direction == "down":
+        return f"step_down_{step.status}"
+    return step.status
+
+
+def recommendation_for(
+    conn: Connection, register: Register, model_id: str, *, reason: str = ""
+) -> Recommendation | None:
+    """The recommendation for ``model_id`` as the store stands: its open escalation's
+    step in play, or the escalation itself when no step is (mitigation, rejected,
+    exhausted); ``None`` when nothing is open."""
+    state = load_state(conn, model_id, with_nights=False)
+    esc = state.open_escalation
+    if esc is None:
+        return None
+    policy = escalation_policy(conn, esc.id).with_people(register.people)
+    step = esc.active_step
+    if step is None:
+        return _escalation_recommendation(conn, esc, policy, reason)
+    rung = rung_for(policy, step.rung)
+    approvers = eligible_approvers(step, rung, policy) if step.status == "pending" else ()
+    packet = step_packet(conn, step.id)
+    due: datetime | None = None
+    if step.status in ("pending", "blocked_by_budget"):
+        due = deadlines(step.requested_at, step.tier, policy.sla).decide_due
+    elif step.status == "evaluating":
+        due = step.evaluation_ends_at
+    return Recommendation(
+        id=f"step-{step.id}",
+        rung=step.rung,
+        status=_status_label(step),
+        tier=esc.tier,
+        summary=str(packet.get("summary", "")),
+        estimated_cost=step.cost if step.direction == "up" else None,
+        currency=step.currency,
+        approvals_required=step.approvals_required,
+        approvers=list(approvers),
+        due_at=due,
+        reason=reason or step.reason,
+        commands=_commands(step, approvers, register),
+    )
+
+
+def _escalation_recommendation(
+    conn: Connection, esc: Escalation, policy: Policy, reason: str
+) -> Recommendation:
+    summary = escalation_summary(conn, esc.id) or esc.reason
+    status = "mitigation" if esc.kind == "mitigation" else "open"
+    last = esc.steps[-1] if esc.steps else None
+    if last is not None and last.status == "rejected":
+        status = "rejected"
+    return Recommendation(
+        id=f"esc-{esc.id}",
+        rung=None,
+        status=status,
+        tier=esc.tier,
+        summary=summary,
+        currency=policy.budget.currency,
+        reason=reason or esc.reason,
+        commands=[f"modelhealth ladder history {esc.model_id}"],
+    )
+
+
+def ladder_position(store: LadderStore, model_id: str) -> str | None:
+    """The rung in force for ``model_id`` (the highest rung applied that recovered the
+    model and has not been stepped down or retired), or ``None``."""
+    return store.read(lambda conn: load_state(conn, model_id, with_nights=False).position)
+
+
+def tick(store: LadderStore, register: Register, *, now: datetime) -> dict[str, str]:
+    """Run the SLA clocks of every waiting step without a report (reminders,
+    escalations, expiries, budget-period unblocking). Returns model id → decision kind
+    for the models where something happened."""
+    now = as_utc(now)
+    done: dict[str, str] = {}
+    open_models = store.read(
+        lambda conn: sorted(
+            {r[0] for r in conn.execute(
+                select(escalations.c.model_id).where(escalations.c.status == "open")
+            )}
+        )
+    )
+    for model_id in open_models:
+
+        def work(conn: Connection, model_id: str = model_id) -> str | None:
+            state = load_state(conn, model_id, with_nights=False)
+            esc = state.open_escalation
+            if esc is None:
+                return None
+            policy = escalation_policy(conn, esc.id).with_people(register.people)
+            decision = clock_decision(state, policy, now)
+            if decision is None:
+                return None
+            carry_out(conn, decision, state, policy, now=now, night=None, actor=SYSTEM_ACTOR)
+            return decision.kind
+
+        kind = store.write(work)
+        if kind is not None:
+            done[model_id] = kind
+    return done

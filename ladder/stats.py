@@ -1,0 +1,194 @@
+"""How well the ladder works: time to detection, decision and resolution; escalations by
+tier; the repeat-escalation rate. Pure functions over stored escalations.
+
+Definitions
+-----------
+time to detection
+    From the start of the window of the first night a rule counted to the moment the
+    escalation opened: what persistence costs in latency.
+time to decision
+    From a step being requested (or unblocked) to the approval that completed it, or the
+    rejection; steps that need no approval are not counted.
+time to resolution
+    From an escalation opening to its resolution (resolved escalations only).
+repeat-escalation rate
+    Share of escalations opened within ``repeat_window_days`` after an earlier escalation
+    of the same model and failure mode closed: fixes that did not last.
+
+Only ``remediation`` and ``mitigation`` escalations count; reviews and step-downs are
+the review cycle, not incidents.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from rich.table import Table
+
+from ladder.sla import TIER_NAMES
+from ladder.state import Escalation
+
+__all__ = ["DurationStats", "LadderStats", "compute_stats", "stats_dict", "stats_table"]
+
+_INCIDENT_KINDS = ("remediation", "mitigation")
+
+
+@dataclass(frozen=True)
+class DurationStats:
+    """Count, median, 90th percentile (nearest rank) and mean of some durations."""
+
+    count: int = 0
+    median: timedelta | None = None
+    p90: timedelta | None = None
+    mean: timedelta | None = None
+
+    @classmethod
+    def of(cls, values: Sequence[timedelta]) -> DurationStats:
+        """Summarise ``values`` (empty gives a count of 0 and no figures)."""
+        if not values:
+            return cls()
+        ordered = sorted(values)
+        n = len(ordered)
+        mid = n // 2
+        median = ordered[mid] if n % 2 else (ordered[mid - 1] + ordered[mid]) / 2
+        p90 = ordered[max(math.ceil(0.9 * n) - 1, 0)]
+        mean = sum(ordered, timedelta()) / n
+        return cls(n, median, p90, mean)
+
+
+@dataclass(frozen=True)
+class LadderStats:
+    """The ladder's performance over some escalations."""
+
+    escalations: int
+    by_tier: dict[int, int] = field(default_factory=dict)
+    by_status: dict[str, int] = field(default_factory=dict)
+    by_kind: dict[str, int] = field(default_factory=dict)
+    detection: DurationStats = field(default_factory=DurationStats)
+    decision: DurationStats = field(default_factory=DurationStats)
+    resolution: DurationStats = field(default_factory=DurationStats)
+    repeats: int = 0
+    repeat_window_days: int = 90
+
+    @property
+    def repeat_rate(self) -> float | None:
+        """Repeats over escalations (``None`` when there were none)."""
+        return self.repeats / self.escalations if self.escalations else None
+
+
+def compute_stats(
+    escalations: Sequence[Escalation],
+    *,
+    since: datetime | None = None,
+    repeat_window_days: int = 90,
+) -> LadderStats:
+    """Ladder statistics over ``escalations`` opened at or after ``since``."""
+    kinds = Counter(e.kind for e in escalations if since is None or e.opened_at >= since)
+    incidents = sorted(
+        (e for e in escalations if e.kind in _INCIDENT_KINDS),
+        key=lambda e: e.opened_at,
+    )
+    counted = [e for e in incidents if since is None or e.opened_at >= since]
+    detection = [
+        e.opened_at - e.first_trigger_at for e in counted if e.first_trigger_at is not None
+    ]
+    decision: list[timedelta] = []
+    for esc in counted:
+        for step in esc.steps:
+            if step.approvals_required == 0 or step.direction != "up":
+                continue
+            if step.approved_at is not None:
+                decision.append(step.approved_at - step.requested_at)
+            elif step.status == "rejected" and step.closed_at is not None:
+                decision.append(step.closed_at - step.requested_at)
+    resolution = [
+        e.closed_at - e.opened_at
+        for e in counted
+        if e.status == "resolved" and e.closed_at is not None
+    ]
+    window = timedelta(days=repeat_window_days)
+    repeats = 0
+    for esc in counted:
+        earlier = [
+            p for p in incidents
+            if p.id != esc.id
+            and p.model_id == esc.model_id
+            and p.dominant_mode == esc.dominant_mode
+            and p.closed_at is not None
+            and p.closed_at <= esc.opened_at <= p.closed_at + window
+        ]
+        repeats += bool(earlier)
+    return LadderStats(
+        escalations=len(counted),
+        by_tier=dict(sorted(Counter(e.tier for e in counted).items())),
+        by_status=dict(sorted(Counter(e.status for e in counted).items())),
+        by_kind=dict(sorted(kinds.items())),
+        detection=DurationStats.of(detection),
+        decision=DurationStats.of(decision),
+        resolution=DurationStats.of(resolution),
+        repeats=repeats,
+        repeat_window_days=repeat_window_days,
+    )
+
+
+def _hours(value: timedelta | None) -> float | None:
+    return None if value is None else round(value.total_seconds() / 3600, 2)
+
+
+def _human(value: timedelta | None) -> str:
+    if value is None:
+        return "—"
+    hours = value.total_seconds() / 3600
+    return f"{hours / 24:.1f} d" if hours >= 48 else f"{hours:.1f} h"
+
+
+def stats_dict(stats: LadderStats) -> dict[str, Any]:
+    """JSON-ready statistics (durations in hours)."""
+
+    def durations(d: DurationStats) -> dict[str, Any]:
+        return {"count": d.count, "median_hours": _hours(d.median), "p90_hours": _hours(d.p90),
+                "mean_hours": _hours(d.mean)}
+
+    return {
+        "escalations": stats.escalations,
+        "by_tier": {str(k): v for k, v in stats.by_tier.items()},
+        "by_status": stats.by_status,
+        "by_kind": stats.by_kind,
+        "time_to_detection": durations(stats.detection),
+        "time_to_decision": durations(stats.decision),
+        "time_to_resolution": durations(stats.resolution),
+        "repeat_escalations": stats.repeats,
+        "repeat_escalation_rate": stats.repeat_rate,
+        "repeat_window_days": stats.repeat_window_days,
+    }
+
+
+def stats_table(stats: LadderStats, *, title: str = "Escalation ladder statistics") -> Table:
+    """The statistics as a rich table."""
+    table = Table(title=title)
+    table.add_column("Measure")
+    table.add_column("n", justify="right")
+    table.add_column("Median", justify="right")
+    table.add_column("p90", justify="right")
+    for name, d in (
+        ("Time to detection", stats.detection),
+        ("Time to decision", stats.decision),
+        ("Time to resolution", stats.resolution),
+    ):
+        table.add_row(name, str(d.count), _human(d.median), _human(d.p90))
+    table.add_section()
+    table.add_row("Escalations", str(stats.escalations), "", "")
+    for tier, count in stats.by_tier.items():
+        table.add_row(f"  tier {tier} ({TIER_NAMES.get(tier, '?')})", str(count), "", "")
+    for status, count in stats.by_status.items():
+        table.add_row(f"  {status}", str(count), "", "")
+    rate = "—" if stats.repeat_rate is None else f"{stats.repeat_rate:.0%}"
+    table.add_row(
+        f"Repeat escalations (within {stats.repeat_window_days} d)", str(stats.repeats), rate, ""
+    )
+    return table

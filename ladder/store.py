@@ -1,0 +1,698 @@
+"""The ladder's state store: SQLAlchemy 2 Core over SQLite by default, any URL for teams.
+
+Every change happens in one transaction together with its audit rows
+(:meth:`LadderStore.write`). On SQLite the store turns on WAL (readers never block the
+writer), a busy timeout and foreign keys, and starts write transactions with
+``BEGIN IMMEDIATE`` so two processes cannot both read a step as *pending* and then both
+write it. On any database, updates of a step are compare-and-set on its ``version``
+(``UPDATE … WHERE id = ? AND version = ?``, rowcount checked): a writer that lost the
+race re-runs its whole transaction on fresh data, so an approval is applied once.
+"Database is locked" and lost races are retried with exponential backoff and jitter.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import time
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from typing import Any, Final, TypeVar
+
+from sqlalchemy import Engine, create_engine, event, insert, select, update
+from sqlalchemy.engine import Connection, CursorResult, Row
+from sqlalchemy.exc import ArgumentError, IntegrityError, OperationalError
+from sqlalchemy.pool import StaticPool
+
+from ladder.audit import canonical_json
+from ladder.errors import NotFound, StoreError
+from ladder.policy import Policy
+from ladder.state import (
+    Approval,
+    Escalation,
+    Event,
+    LadderState,
+    Night,
+    Step,
+    Trigger,
+)
+from ladder.tables import (
+    SCHEMA_VERSION,
+    approvals,
+    escalations,
+    events,
+    meta,
+    metadata,
+    nights,
+    notifications,
+    steps,
+)
+
+__all__ = [
+    "MAX_DELIVERY_ATTEMPTS",
+    "LadderStore",
+    "NightRecord",
+    "QueuedNotification",
+    "StaleWrite",
+    "default_state_url",
+    "due_notifications",
+    "escalation_by_id",
+    "escalation_policy",
+    "escalation_summary",
+    "insert_approval",
+    "insert_escalation",
+    "insert_event",
+    "insert_night",
+    "insert_notification",
+    "insert_step",
+    "latest_night",
+    "list_escalations",
+    "load_state",
+    "mark_events_processed",
+    "mark_notification",
+    "model_ids",
+    "night_record",
+    "step_by_id",
+    "step_packet",
+    "update_escalation",
+    "update_step",
+]
+
+T = TypeVar("T")
+
+#: How far back nights are loaded for decisions: longer than any rule or review window.
+HISTORY_DAYS: Final = 400
+_WRITE: Final = "ladder_write"
+
+
+def default_state_url() -> str:
+    """``sqlite:///<absolute path of ./modelhealth-state.db>``: the default state store."""
+    return f"sqlite:///{Path('modelhealth-state.db').resolve()}"
+
+
+class StaleWrite(Exception):
+    """A compare-and-set update matched no row: someone else wrote first. Internal:
+    :meth:`LadderStore.write` catches it and re-runs the transaction."""
+
+
+def _retryable_integrity(exc: IntegrityError) -> bool:
+    # Two writers appending audit row N, or recording the same night, on a server
+    # database: the loser re-runs on fresh data (and then sees the night exists).
+    text = str(exc.orig)
+    return "ladder_audit" in text or "ladder_nights" in text or "uq_night_per_model" in text
+
+
+def _locked(exc: OperationalError) -> bool:
+    text = str(exc.orig).lower()
+    return "locked" in text or "busy" in text
+
+
+class LadderStore:
+    """A handle on the ladder's database.
+
+    Parameters
+    ----------
+    url
+        Any SQLAlchemy URL; ``sqlite:///path.db`` (the default,
+        :func:`default_state_url`) needs no server.
+    max_attempts
+        How many times a transaction is tried when the database is locked or a
+        compare-and-set loses a race.
+    busy_timeout_ms
+        How long SQLite waits for a lock before reporting "database is locked".
+    """
+
+    def __init__(
+        self, url: str | None = None, *, max_attempts: int = 8, busy_timeout_ms: int = 5000
+    ) -> None:
+        self.url = url or default_state_url()
+        self.max_attempts = max_attempts
+        self._busy_timeout_ms = busy_timeout_ms
+        try:
+            self.engine = self._make_engine(self.url)
+        except (ArgumentError, ImportError, OSError) as exc:
+            raise StoreError(f"cannot use state store {self.url!r}: {exc}") from exc
+        self._ensure_schema()
+
+    # ------------------------------------------------------------------ engine
+
+    def _make_engine(self, url: str) -> Engine:
+        is_sqlite = url.startswith("sqlite")
+        memory = is_sqlite and (url in ("sqlite://", "sqlite:///:memory:") or ":memory:" in url)
+        if is_sqlite and not memory:
+            path = url.split("///", 1)[-1].split("?", 1)[0]
+            if path:
+                Path(path).parent.mkdir(parents=True, exist_ok=True)
+        kwargs: dict[str, Any] = {}
+        if memory:
+            kwargs = {"poolclass": StaticPool, "connect_args": {"check_same_thread": False}}
+        engine = create_engine(url, **kwargs)
+        if is_sqlite:
+            self._configure_sqlite(engine, wal=not memory)
+        return engine
+
+    def _configure_sqlite(self, engine: Engine, *, wal: bool) -> None:
+        busy = int(self._busy_timeout_ms)
+
+        @event.listens_for(engine, "connect")
+        def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+            # Take BEGIN away from pysqlite so we can say BEGIN IMMEDIATE ourselves.
+            dbapi_connection.isolation_level = None
+            cursor = dbapi_connection.cursor()
+            cursor.execute(f"PRAGMA busy_timeout = {busy}")
+            if wal:
+                cursor.execute("PRAGMA journal_mode = WAL")
+                cursor.execute("PRAGMA synchronous = NORMAL")
+            cursor.execute("PRAGMA foreign_keys = ON")
+            cursor.close()
+
+        @event.listens_for(engine, "begin")
+        def _on_begin(conn: Connection) -> None:
+            # Writers take the write lock up front: reading "pending" and then writing
+            # "approved" must not interleave with another writer doing the same.
+            immediate = conn.get_execution_options().get(_WRITE, False)
+            conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+    def _ensure_schema(self) -> None:
+        def create(conn: Connection) -> None:
+            metadata.create_all(conn)
+            row = conn.execute(select(meta.c.value).where(meta.c.key == "schema_version")).first()
+            if row is None:
+                conn.execute(insert(meta).values(key="schema_version", value=SCHEMA_VERSION))
+            elif row.value != SCHEMA_VERSION:
+                raise StoreError(
+                    f"the state store at {self.url} has ladder schema {row.value}; this "
+                    f"modelhealth needs schema {SCHEMA_VERSION}"
+                )
+
+        self.write(create)
+
+    def close(self) -> None:
+        """Release pooled connections."""
+        self.engine.dispose()
+
+    def __enter__(self) -> LadderStore:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
+    # ------------------------------------------------------------ transactions
+
+    def write(self, work: Callable[[Connection], T]) -> T:
+        """Run ``work`` in one write transaction, retried from scratch when the database
+        is locked or a compare-and-set lost a race. Exceptions from ``work`` roll back."""
+        return self._run(work, write=True)
+
+    def read(self, work: Callable[[Connection], T]) -> T:
+        """Run ``work`` in one read transaction (a consistent snapshot)."""
+        return self._run(work, write=False)
+
+    def _run(self, work: Callable[[Connection], T], *, write: bool) -> T:
+        delay = 0.02
+        last: Exception | None = None
+        for _attempt in range(self.max_attempts):
+            try:
+                with self.engine.connect() as conn:
+                    conn.execution_options(**{_WRITE: write})
+                    with conn.begin():
+                        return work(conn)
+            except OperationalError as exc:
+                if not _locked(exc):
+                    raise StoreError(f"state store error: {exc.orig}") from exc
+                last = exc
+            except IntegrityError as exc:
+                if not _retryable_integrity(exc):
+                    raise
+                last = exc
+            except StaleWrite as exc:
+                last = exc
+            time.sleep(delay + random.uniform(0, delay))
+            delay = min(delay * 2, 1.0)
+        raise StoreError(
+            f"the state store at {self.url} stayed busy after {self.max_attempts} attempts "
+            f"({last}); try again"
+        )
+
+
+# ---------------------------------------------------------------- row mapping
+
+
+def _trigger(raw: Mapping[str, Any]) -> Trigger:
+    return Trigger(
+        name=str(raw["name"]),
+        level=str(raw["level"]),
+        tier=int(raw["tier"]),
+        observed=raw.get("observed"),
+        limit=raw.get("limit"),
+    )
+
+
+def _night(row: Row[Any]) -> Night:
+    return Night(
+        model_id=row.model_id,
+        night=row.night,
+        status=row.status,
+        triggers=tuple(_trigger(t) for t in row.triggers),
+        dominant_mode=row.dominant_mode,
+        failure_modes=tuple((str(m), float(s)) for m, s in row.failure_modes),
+        window_start=row.window_start,
+        window_end=row.window_end,
+    )
+
+
+def _approval(row: Row[Any]) -> Approval:
+    return Approval(
+        person=row.person,
+        decision=row.decision,
+        at=row.at,
+        roles=tuple(row.roles),
+        reason=row.reason,
+    )
+
+
+def _step(row: Row[Any], decided: Iterable[Approval]) -> Step:
+    return Step(
+        id=row.id,
+        escalation_id=row.escalation_id,
+        model_id=row.model_id,
+        rung=row.rung,
+        direction=row.direction,
+        status=row.status,
+        requested_by=row.requested_by,
+        requested_at=row.requested_at,
+        tier=row.tier,
+        mode=row.mode,
+        cost=row.cost,
+        currency=row.currency,
+        approvals_required=row.approvals_required,
+        approvals=tuple(decided),
+        acked_at=row.acked_at,
+        acked_by=row.acked_by,
+        ack_reminded_at=row.ack_reminded_at,
+        decision_reminded_at=row.decision_reminded_at,
+        escalated_at=row.escalated_at,
+        approved_at=row.approved_at,
+        applied_at=row.applied_at,
+        evaluation_ends_at=row.evaluation_ends_at,
+        closed_at=row.closed_at,
+        reason=row.reason,
+        version=row.version,
+    )
+
+
+def _escalation(row: Row[Any], its_steps: Iterable[Step]) -> Escalation:
+    return Escalation(
+        id=row.id,
+        model_id=row.model_id,
+        kind=row.kind,
+        status=row.status,
+        tier=row.tier,
+        opened_at=row.opened_at,
+        opened_night=row.opened_night,
+        dominant_mode=row.dominant_mode,
+        rule=row.rule,
+        reason=row.reason,
+        first_trigger_at=row.first_trigger_at,
+        closed_at=row.closed_at,
+        outcome=row.outcome,
+        steps=tuple(its_steps),
+    )
+
+
+def _steps_where(conn: Connection, *conditions: Any) -> list[Step]:
+    rows = conn.execute(select(steps).where(*conditions).order_by(steps.c.id)).all()
+    if not rows:
+        return []
+    ids = [r.id for r in rows]
+    decided: dict[int, list[Approval]] = {i: [] for i in ids}
+    for a in conn.execute(
+        select(approvals).where(approvals.c.step_id.in_(ids)).order_by(approvals.c.id)
+    ):
+        decided[a.step_id].append(_approval(a))
+    return [_step(r, decided[r.id]) for r in rows]
+
+
+# --------------------------------------------------------------------- reads
+
+
+def load_state(
+    conn: Connection, model_id: str, *, today: date | None = None, with_nights: bool = True
+) -> LadderState:
+    """Everything a decision about ``model_id`` may need, read in the caller's transaction.
+
+    ``today`` limits nights to the last :data:`HISTORY_DAYS`; ``with_nights=False`` skips
+    them (for status and recommendations, which need steps and escalations only).
+    """
+    model_nights: tuple[Night, ...] = ()
+    if with_nights:
+        night_query = select(nights).where(nights.c.model_id == model_id)
+        if today is not None:
+            night_query = night_query.where(
+                nights.c.night >= today - timedelta(days=HISTORY_DAYS)
+            )
+        model_nights = tuple(
+            _night(r) for r in conn.execute(night_query.order_by(nights.c.night))
+        )
+    all_steps = _steps_where(conn, steps.c.model_id == model_id)
+    open_row = conn.execute(
+        select(escalations)
+        .where(escalations.c.model_id == model_id, escalations.c.status == "open")
+        .order_by(escalations.c.id.desc())
+        .limit(1)
+    ).first()
+    open_escalation = None
+    if open_row is not None:
+        open_escalation = _escalation(
+            open_row, [s for s in all_steps if s.escalation_id == open_row.id]
+        )
+    pending_events = tuple(
+        Event(
+            id=r.id,
+            model_id=r.model_id,
+            kind=r.kind,
+            occurred_at=r.occurred_at,
+            note=r.note,
+            recorded_by=r.recorded_by,
+        )
+        for r in conn.execute(
+            select(events)
+            .where(events.c.model_id == model_id, events.c.processed_at.is_(None))
+            .order_by(events.c.id)
+        )
+    )
+    last_review = conn.execute(
+        select(escalations.c.closed_at)
+        .where(
+            escalations.c.model_id == model_id,
+            escalations.c.kind.in_(("review", "step_down")),
+            escalations.c.closed_at.is_not(None),
+        )
+        .order_by(escalations.c.closed_at.desc())
+        .limit(1)
+    ).first()
+    return LadderState(
+        model_id=model_id,
+        nights=model_nights,
+        open_escalation=open_escalation,
+        steps=tuple(all_steps),
+        events=pending_events,
+        last_review_at=None if last_review is None else last_review.closed_at,
+    )
+
+
+def step_by_id(conn: Connection, step_id: int) -> Step:
+    """The step with ``step_id`` and its approvals; raises :class:`NotFound`."""
+    found = _steps_where(conn, steps.c.id == step_id)
+    if not found:
+        raise NotFound(f"there is no step-{step_id}")
+    return found[0]
+
+
+def step_packet(conn: Connection, step_id: int) -> dict[str, Any]:
+    """The handoff packet stored with a step."""
+    row = conn.execute(select(steps.c.packet).where(steps.c.id == step_id)).first()
+    if row is None:
+        raise NotFound(f"there is no step-{step_id}")
+    return dict(row.packet)
+
+
+def escalation_by_id(conn: Connection, escalation_id: int) -> Escalation:
+    """The escalation with its steps; raises :class:`NotFound`."""
+    row = conn.execute(select(escalations).where(escalations.c.id == escalation_id)).first()
+    if row is None:
+        raise NotFound(f"there is no esc-{escalation_id}")
+    return _escalation(row, _steps_where(conn, steps.c.escalation_id == escalation_id))
+
+
+def escalation_policy(conn: Connection, escalation_id: int) -> Policy:
+    """The policy snapshot taken when the escalation opened (or was last reopened)."""
+    row = conn.execute(
+        select(escalations.c.policy_snapshot).where(escalations.c.id == escalation_id)
+    ).first()
+    if row is None:
+        raise NotFound(f"there is no esc-{escalation_id}")
+    return Policy.from_json(row.policy_snapshot)
+
+
+def escalation_summary(conn: Connection, escalation_id: int) -> str:
+    """The one-sentence summary stored with an escalation."""
+    row = conn.execute(
+        select(escalations.c.summary).where(escalations.c.id == escalation_id)
+    ).first()
+    return "" if row is None else str(row.summary)
+
+
+def list_escalations(conn: Connection, *, model_id: str | None = None) -> list[Escalation]:
+    """Every escalation (with steps), oldest first, optionally for one model."""
+    query = select(escalations).order_by(escalations.c.id)
+    step_filter: list[Any] = []
+    if model_id is not None:
+        query = query.where(escalations.c.model_id == model_id)
+        step_filter.append(steps.c.model_id == model_id)
+    by_escalation: dict[int, list[Step]] = {}
+    for s in _steps_where(conn, *step_filter):
+        by_escalation.setdefault(s.escalation_id, []).append(s)
+    return [_escalation(r, by_escalation.get(r.id, [])) for r in conn.execute(query)]
+
+
+def model_ids(conn: Connection) -> list[str]:
+    """Models the store has seen (nights or escalations), sorted."""
+    seen = {r[0] for r in conn.execute(select(nights.c.model_id).distinct())}
+    seen |= {r[0] for r in conn.execute(select(escalations.c.model_id).distinct())}
+    return sorted(seen)
+
+
+@dataclass(frozen=True)
+class NightRecord:
+    """A recorded night with the decision taken on it."""
+
+    night: Night
+    report_digest: str
+    decision_kind: str
+    decision_reason: str
+    decision_due_at: datetime | None
+    escalation_id: int | None
+
+
+def night_record(conn: Connection, model_id: str, night: date) -> NightRecord | None:
+    """The stored night for (model, night), if it was recorded."""
+    row = conn.execute(
+        select(nights).where(nights.c.model_id == model_id, nights.c.night == night)
+    ).first()
+    if row is None:
+        return None
+    return NightRecord(
+        night=_night(row),
+        report_digest=row.report_digest,
+        decision_kind=row.decision_kind,
+        decision_reason=row.decision_reason,
+        decision_due_at=row.decision_due_at,
+        escalation_id=row.escalation_id,
+    )
+
+
+def latest_night(conn: Connection, model_id: str) -> date | None:
+    """The most recent night recorded for ``model_id``."""
+    row = conn.execute(
+        select(nights.c.night)
+        .where(nights.c.model_id == model_id)
+        .order_by(nights.c.night.desc())
+        .limit(1)
+    ).first()
+    return None if row is None else row.night
+
+
+# -------------------------------------------------------------------- writes
+
+
+def _new_id(result: CursorResult[Any]) -> int:
+    key = result.inserted_primary_key
+    if key is None or key[0] is None:
+        raise StoreError("the database did not return the new row's id")
+    return int(key[0])
+
+
+def insert_night(conn: Connection, night: Night, **values: Any) -> int:
+    """Record one night; the unique (model, night) key makes a second insert fail."""
+    result = conn.execute(
+        insert(nights).values(
+            model_id=night.model_id,
+            night=night.night,
+            status=night.status,
+            triggers=[
+                {
+                    "name": t.name,
+                    "level": t.level,
+                    "tier": t.tier,
+                    "observed": t.observed,
+                    "limit": t.limit,
+                }
+                for t in night.triggers
+            ],
+            max_tier=night.max_tier,
+            dominant_mode=night.dominant_mode,
+            failure_modes=[[m, s] for m, s in night.failure_modes],
+            window_start=night.window_start,
+            window_end=night.window_end,
+            **values,
+        )
+    )
+    return _new_id(result)
+
+
+def insert_escalation(conn: Connection, **values: Any) -> int:
+    """Open an escalation; returns its id."""
+    result = conn.execute(insert(escalations).values(status="open", **values))
+    return _new_id(result)
+
+
+def update_escalation(
+    conn: Connection, escalation_id: int, *, expected_status: str = "open", **values: Any
+) -> None:
+    """Change an escalation that must still be in ``expected_status`` (compare-and-set)."""
+    result = conn.execute(
+        update(escalations)
+        .where(escalations.c.id == escalation_id, escalations.c.status == expected_status)
+        .values(**values)
+    )
+    if result.rowcount != 1:
+        raise StaleWrite(f"esc-{escalation_id} is no longer {expected_status}")
+
+
+def insert_step(conn: Connection, **values: Any) -> int:
+    """Request a step; returns its id."""
+    result = conn.execute(insert(steps).values(version=0, **values))
+    return _new_id(result)
+
+
+def update_step(conn: Connection, step: Step, **values: Any) -> None:
+    """Change ``step`` if nobody changed it since it was read (compare-and-set on version)."""
+    result = conn.execute(
+        update(steps)
+        .where(
+            steps.c.id == step.id,
+            steps.c.version == step.version,
+            steps.c.status == step.status,
+        )
+        .values(version=step.version + 1, **values)
+    )
+    if result.rowcount != 1:
+        raise StaleWrite(f"step-{step.id} changed since it was read")
+
+
+def insert_approval(conn: Connection, **values: Any) -> int:
+    """Record one person's decision on a step (unique per step and person)."""
+    result = conn.execute(insert(approvals).values(**values))
+    return _new_id(result)
+
+
+def insert_event(conn: Connection, **values: Any) -> int:
+    """Record an external event for one model; returns its id."""
+    result = conn.execute(insert(events).values(**values))
+    return _new_id(result)
+
+
+def mark_events_processed(
+    conn: Connection, event_ids: Iterable[int], *, at: datetime, note: str
+) -> None:
+    """Mark events as acted on so they reopen a decision once."""
+    ids = list(event_ids)
+    if ids:
+        conn.execute(
+            update(events)
+            .where(events.c.id.in_(ids), events.c.processed_at.is_(None))
+            .values(processed_at=at, processed_note=note)
+        )
+
+
+def insert_notification(
+    conn: Connection,
+    *,
+    model_id: str,
+    kind: str,
+    recipients: Iterable[str],
+    payload: Mapping[str, Any],
+    at: datetime,
+    step_id: int | None = None,
+) -> int:
+    """Queue a notification (the outbox a notifier drains and retries)."""
+    result = conn.execute(
+        insert(notifications).values(
+            model_id=model_id,
+            step_id=step_id,
+            kind=kind,
+            recipients=sorted(set(recipients)),
+            # Through canonical JSON so datetimes and dates are stored as ISO 8601 text.
+            payload=json.loads(canonical_json(dict(payload))),
+            status="pending",
+            attempts=0,
+            next_attempt_at=at,
+            created_at=at,
+        )
+    )
+    return _new_id(result)
+
+
+@dataclass(frozen=True)
+class QueuedNotification:
+    """A notification waiting in the outbox."""
+
+    id: int
+    model_id: str
+    step_id: int | None
+    kind: str
+    recipients: tuple[str, ...]
+    payload: Mapping[str, Any]
+    attempts: int
+
+
+#: A notification that failed this many times stays ``failed`` for a person to look at.
+MAX_DELIVERY_ATTEMPTS: Final = 6
+
+
+def due_notifications(conn: Connection, now: datetime, *, limit: int = 100) -> list[
+    QueuedNotification
+]:
+    """Pending notifications whose next attempt is due, oldest first."""
+    rows = conn.execute(
+        select(notifications)
+        .where(notifications.c.status == "pending", notifications.c.next_attempt_at <= now)
+        .order_by(notifications.c.id)
+        .limit(limit)
+    )
+    return [
+        QueuedNotification(
+            id=r.id, model_id=r.model_id, step_id=r.step_id, kind=r.kind,
+            recipients=tuple(r.recipients), payload=dict(r.payload), attempts=r.attempts,
+        )
+        for r in rows
+    ]
+
+
+def mark_notification(
+    conn: Connection, notification_id: int, *, delivered: bool, now: datetime, error: str = ""
+) -> None:
+    """Record a delivery attempt: ``sent``, or retried later with exponential backoff
+    (1, 2, 4 … minutes), or ``failed`` after :data:`MAX_DELIVERY_ATTEMPTS`."""
+    row = conn.execute(
+        select(notifications.c.attempts).where(notifications.c.id == notification_id)
+    ).first()
+    if row is None:
+        raise NotFound(f"there is no notification {notification_id}")
+    attempts = int(row.attempts) + 1
+    if delivered:
+        values: dict[str, Any] = {"status": "sent", "sent_at": now, "attempts": attempts}
+    elif attempts >= MAX_DELIVERY_ATTEMPTS:
+        values = {"status": "failed", "attempts": attempts, "last_error": error}
+    else:
+        values = {
+            "attempts": attempts,
+            "last_error": error,
+            "next_attempt_at": now + timedelta(minutes=2 ** (attempts - 1)),
+        }
+    conn.execute(
+        update(notifications).where(notifications.c.id == notification_id).values(**values)
+    )

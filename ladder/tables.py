@@ -1,0 +1,217 @@
+"""The ladder's database schema (SQLAlchemy Core), portable across SQLite and server DBs.
+
+Times are stored as naive UTC (``UTCDateTime`` converts at the boundary) because SQLite
+has no time-zone type; everything above this module sees aware UTC datetimes.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Column,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.types import TypeDecorator
+
+__all__ = [
+    "SCHEMA_VERSION",
+    "UTCDateTime",
+    "approvals",
+    "audit_log",
+    "escalations",
+    "events",
+    "meta",
+    "metadata",
+    "nights",
+    "notifications",
+    "steps",
+]
+
+#: Bumped whenever a table changes incompatibly; the store refuses a database it does not know.
+SCHEMA_VERSION = "1"
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Aware UTC datetimes in, aware UTC datetimes out; naive UTC in the database."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError(f"naive datetime {value!r} given to the ladder store; pass UTC")
+        return value.astimezone(timezone.utc).replace(tzinfo=None)
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        assert isinstance(value, datetime)
+        return value.replace(tzinfo=timezone.utc)
+
+
+metadata = MetaData()
+
+meta = Table(
+    "ladder_meta",
+    metadata,
+    Column("key", String(64), primary_key=True),
+    Column("value", Text, nullable=False),
+)
+
+nights = Table(
+    "ladder_nights",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("model_id", String(200), nullable=False),
+    Column("night", Date, nullable=False),
+    Column("status", String(32), nullable=False),
+    Column("triggers", JSON, nullable=False),
+    Column("max_tier", Integer, nullable=False),
+    Column("dominant_mode", String(64)),
+    Column("failure_modes", JSON, nullable=False),
+    Column("window_start", UTCDateTime),
+    Column("window_end", UTCDateTime),
+    Column("report_digest", String(64), nullable=False),
+    Column("run_id", String(200), nullable=False),
+    Column("recorded_at", UTCDateTime, nullable=False),
+    Column("decision_kind", String(32), nullable=False),
+    Column("decision_reason", Text, nullable=False),
+    Column("decision_due_at", UTCDateTime),
+    Column("escalation_id", Integer),
+    UniqueConstraint("model_id", "night", name="uq_night_per_model"),
+)
+
+escalations = Table(
+    "ladder_escalations",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("model_id", String(200), nullable=False, index=True),
+    Column("kind", String(16), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("tier", Integer, nullable=False),
+    Column("opened_at", UTCDateTime, nullable=False),
+    Column("opened_night", Date),
+    Column("dominant_mode", String(64)),
+    Column("rule", Text, nullable=False, default=""),
+    Column("reason", Text, nullable=False, default=""),
+    Column("summary", Text, nullable=False, default=""),
+    Column("first_trigger_at", UTCDateTime),
+    Column("policy_snapshot", Text, nullable=False),
+    Column("closed_at", UTCDateTime),
+    Column("outcome", Text, nullable=False, default=""),
+)
+Index("ix_escalation_open", escalations.c.model_id, escalations.c.status)
+
+steps = Table(
+    "ladder_steps",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("escalation_id", Integer, ForeignKey("ladder_escalations.id"), nullable=False),
+    Column("model_id", String(200), nullable=False, index=True),
+    Column("rung", String(64), nullable=False),
+    Column("direction", String(8), nullable=False),
+    Column("status", String(24), nullable=False),
+    Column("mode", String(64)),
+    Column("tier", Integer, nullable=False),
+    Column("requested_by", String(200), nullable=False),
+    Column("requested_at", UTCDateTime, nullable=False),
+    Column("ack_due_at", UTCDateTime),
+    Column("decide_due_at", UTCDateTime),
+    Column("expire_at", UTCDateTime),
+    Column("acked_at", UTCDateTime),
+    Column("acked_by", String(200)),
+    Column("ack_reminded_at", UTCDateTime),
+    Column("decision_reminded_at", UTCDateTime),
+    Column("escalated_at", UTCDateTime),
+    Column("approved_at", UTCDateTime),
+    Column("applied_at", UTCDateTime),
+    Column("applied_by", String(200)),
+    Column("evaluation_ends_at", UTCDateTime),
+    Column("closed_at", UTCDateTime),
+    Column("cost", Float, nullable=False, default=0.0),
+    Column("currency", String(8), nullable=False, default="USD"),
+    Column("approvals_required", Integer, nullable=False, default=0),
+    Column("packet", JSON, nullable=False),
+    Column("reason", Text, nullable=False, default=""),
+    # Compare-and-set token: every update checks and bumps it, so two writers that
+    # read the same version cannot both win.
+    Column("version", Integer, nullable=False, default=0),
+)
+
+approvals = Table(
+    "ladder_approvals",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("step_id", Integer, ForeignKey("ladder_steps.id"), nullable=False),
+    Column("person", String(200), nullable=False),
+    Column("roles", JSON, nullable=False),
+    Column("decision", String(8), nullable=False),
+    Column("reason", Text, nullable=False, default=""),
+    Column("at", UTCDateTime, nullable=False),
+    UniqueConstraint("step_id", "person", name="uq_one_decision_per_person"),
+)
+
+events = Table(
+    "ladder_events",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("model_id", String(200), nullable=False, index=True),
+    Column("kind", String(64), nullable=False),
+    Column("note", Text, nullable=False, default=""),
+    Column("payload", JSON, nullable=False),
+    Column("occurred_at", UTCDateTime, nullable=False),
+    Column("recorded_at", UTCDateTime, nullable=False),
+    Column("recorded_by", String(200), nullable=False),
+    Column("processed_at", UTCDateTime),
+    Column("processed_note", Text, nullable=False, default=""),
+)
+
+notifications = Table(
+    "ladder_notifications",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("model_id", String(200), nullable=False),
+    Column("step_id", Integer, ForeignKey("ladder_steps.id")),
+    Column("kind", String(32), nullable=False),
+    Column("recipients", JSON, nullable=False),
+    Column("payload", JSON, nullable=False),
+    Column("status", String(16), nullable=False, default="pending"),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("next_attempt_at", UTCDateTime, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("sent_at", UTCDateTime),
+    Column("last_error", Text, nullable=False, default=""),
+)
+Index("ix_notification_due", notifications.c.status, notifications.c.next_attempt_at)
+
+#: Append-only. ``payload`` and ``at`` are stored as the exact text that was hashed, so
+#: verification never depends on how a driver round-trips JSON or timestamps.
+audit_log = Table(
+    "ladder_audit",
+    metadata,
+    Column("seq", Integer, primary_key=True, autoincrement=False),
+    Column("at", String(40), nullable=False),
+    Column("actor", String(200), nullable=False),
+    Column("action", String(64), nullable=False),
+    Column("subject", String(200), nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("payload", Text, nullable=False),
+    Column("prev_hash", String(64), nullable=False),
+    Column("hash", String(64), nullable=False),
+)

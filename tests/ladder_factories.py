@@ -1,0 +1,260 @@
+"""Builders for ladder tests: model reports for one night, a small register, and a
+:class:`Timeline` that plays nights on a fake clock against a real SQLite store."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta, timezone
+from pathlib import Path
+
+from sqlalchemy import select
+
+from ladder.nightly import apply_report
+from ladder.state import Step
+from ladder.store import LadderStore, NightRecord, load_state, night_record
+from ladder.tables import notifications
+from monitor.report import (
+    Breach,
+    FailureModeShare,
+    IngestSummary,
+    ModelReport,
+    Recommendation,
+    Report,
+    TimeWindow,
+)
+from thresholds.loader import parse_register
+from thresholds.schema import Register
+from thresholds.vocabulary import Status
+
+__all__ = [
+    "HALLUCINATING_TEST_NIGHTS",
+    "MODEL",
+    "REGISTER_YAML",
+    "START",
+    "Notice",
+    "Timeline",
+    "blind",
+    "breach",
+    "make_register",
+    "model_report",
+    "notices",
+    "open_store",
+    "report_for",
+    "run_time",
+    "steps_of",
+    "warning",
+]
+
+MODEL = "support-assistant"
+#: First night of every timeline: a Monday early in a quarter, so budgets do not roll over
+#: by accident within a test.
+START = date(2025, 4, 7)
+
+REGISTER_YAML = """
+name: ladder-tests
+people:
+  alice: [model_owner, ml_lead]
+  bob: [model_owner]
+  carol: [ml_lead, finance]
+  dave: [ml_engineer]
+identity:
+  allow_as: true
+defaults:
+  approver_roles: [model_owner]
+  ladder:
+    budget: {amount: 60000, currency: USD, period: quarter}
+    rules: {persistence_k: 2, persistence_n: 3, same_night_tier: 3,
+            step_down_after_days: 60, review_every_days: 90}
+models:
+  - id: support-assistant
+    owner: alice
+    criticality: 2
+{extra_models}
+"""
+
+
+def _hallucinating_nights() -> list[tuple[list[Breach], str]]:
+    quality = Breach(threshold="quality", level="breach", observed=0.80, limit=0.88, tier=2)
+    return [([quality], "hallucination"), ([quality], "hallucination")]
+
+
+#: Two breaching nights of hallucination: enough for the 2-of-3 persistence rule.
+HALLUCINATING_TEST_NIGHTS = _hallucinating_nights()
+
+
+def make_register(model_yaml: str = "", extra_models: str = "", top_yaml: str = "") -> Register:
+    """The test register; ``model_yaml`` is appended (indented) to support-assistant's entry,
+    ``top_yaml`` to the register's top level."""
+    text = REGISTER_YAML.replace("{extra_models}", extra_models)
+    if top_yaml:
+        text = text.replace("defaults:\n", top_yaml.strip("\n") + "\ndefaults:\n", 1)
+    if model_yaml:
+        indented = "\n".join("    " + line for line in model_yaml.strip("\n").splitlines())
+        text = text.replace("    criticality: 2\n", "    criticality: 2\n" + indented + "\n", 1)
+    return parse_register(text, source="tests").register
+
+
+def run_time(night: date) -> datetime:
+    """When the nightly job runs for ``night``: 02:00 UTC the next morning."""
+    return datetime.combine(night + timedelta(days=1), time(2, 0), tzinfo=timezone.utc)
+
+
+def breach(
+    threshold: str = "quality", *, tier: int = 2, observed: float = 0.80, limit: float = 0.88
+) -> Breach:
+    """A check beyond its limit with the interval beyond it too (a trigger)."""
+    return Breach(threshold=threshold, level="breach", observed=observed, limit=limit, tier=tier)
+
+
+def warning(threshold: str = "quality", *, observed: float = 0.87, limit: float = 0.88) -> Breach:
+    """A point estimate past the limit with an interval straddling it (not a trigger)."""
+    return Breach(threshold=threshold, level="warning", observed=observed, limit=limit, tier=1)
+
+
+def blind(tier: int = 2) -> Breach:
+    """No usable rows for the model tonight."""
+    return Breach(threshold="blind", level="blind", observed=0, limit=None, tier=tier)
+
+
+def model_report(
+    night: date,
+    breaches: Sequence[Breach] = (),
+    *,
+    mode: str | None = None,
+    modes: dict[str, float] | None = None,
+    model_id: str = MODEL,
+) -> ModelReport:
+    """One model's report for ``night``; status follows from the breaches."""
+    start = datetime.combine(night, time(0), tzinfo=timezone.utc)
+    levels = {b.level for b in breaches}
+    status: Status = (
+        "blind" if "blind" in levels else "breach" if "breach" in levels
+        else "warning" if levels else "healthy"
+    )
+    shares = modes or ({mode: 1.0} if mode else {})
+    return ModelReport(
+        model_id=model_id,
+        status=status,
+        window=TimeWindow(start=start, end=start + timedelta(days=1)),
+        reference_window=TimeWindow(start=start - timedelta(days=28), end=start),
+        n_rows=0 if status == "blind" else 1000,
+        breaches=list(breaches),
+        failure_modes=[
+            FailureModeShare(mode=m, count=int(s * 100), share=s) for m, s in shares.items()
+        ],
+        dominant_failure_mode=max(shares, key=lambda m: shares[m]) if shares else None,
+    )
+
+
+def report_for(night: date, models: Iterable[ModelReport]) -> Report:
+    """A whole nightly report."""
+    listed = list(models)
+    return Report(
+        run_id=f"run-{night}",
+        as_of=night.isoformat(),
+        register_name="ladder-tests",
+        register_version="sha256:test",
+        generated_at=run_time(night),
+        status="healthy",
+        ingest=IngestSummary(),
+        models=listed,
+    )
+
+
+@dataclass
+class Timeline:
+    """Nights on a fake clock: each call plays the next night through ``apply_report``."""
+
+    store: LadderStore
+    register: Register
+    night: date = START
+    model_id: str = MODEL
+    played: list[date] = field(default_factory=list)
+    last: Recommendation | None = None
+
+    @property
+    def now(self) -> datetime:
+        """The run time of the next night to play."""
+        return run_time(self.night)
+
+    def play(
+        self,
+        breaches: Sequence[Breach] = (),
+        *,
+        mode: str | None = None,
+        modes: dict[str, float] | None = None,
+    ) -> Recommendation | None:
+        """Run tonight's report and advance to the next night."""
+        report = report_for(
+            self.night,
+            [model_report(self.night, breaches, mode=mode, modes=modes, model_id=self.model_id)],
+        )
+        self.last = apply_report(self.store, report, self.register, now=self.now)[self.model_id]
+        self.played.append(self.night)
+        self.night += timedelta(days=1)
+        return self.last
+
+    def office_hours(self, hour: int = 10) -> datetime:
+        """During the working day after the last night played, when people act."""
+        return datetime.combine(self.night, time(hour), tzinfo=timezone.utc)
+
+    def play_until(
+        self, kind: str, breaches: Sequence[Breach] = (), *, mode: str | None = None,
+        limit: int = 120,
+    ) -> int:
+        """Play identical nights until the decision is ``kind``; returns how many were played."""
+        for count in range(1, limit + 1):
+            self.play(breaches, mode=mode)
+            if self.decision == kind:
+                return count
+        raise AssertionError(f"no {kind!r} decision within {limit} nights (last: {self.decision})")
+
+    def healthy(self, nights: int = 1) -> Recommendation | None:
+        """Play ``nights`` healthy nights."""
+        for _ in range(nights):
+            self.play()
+        return self.last
+
+    @property
+    def decision(self) -> str:
+        """The kind of decision taken on the last night played."""
+        return self._record().decision_kind
+
+    @property
+    def reason(self) -> str:
+        """The reason stored for the last night played."""
+        return self._record().decision_reason
+
+    def _record(self) -> NightRecord:
+        night = self.played[-1]
+        record = self.store.read(lambda c: night_record(c, self.model_id, night))
+        assert record is not None
+        return record
+
+
+def open_store(tmp_path: Path) -> LadderStore:
+    """A real SQLite state store in the test's temporary directory."""
+    return LadderStore(f"sqlite:///{tmp_path / 'state.db'}")
+
+
+def steps_of(store: LadderStore, model_id: str = MODEL) -> list[Step]:
+    """Every step requested for the model, oldest first."""
+    return store.read(lambda c: list(load_state(c, model_id).steps))
+
+
+@dataclass(frozen=True)
+class Notice:
+    """A queued notification, as tests look at it."""
+
+    kind: str
+    recipients: tuple[str, ...]
+    step_id: int | None
+
+
+def notices(store: LadderStore) -> list[Notice]:
+    """Every notification queued, in order."""
+    rows = store.read(
+        lambda c: c.execute(select(notifications).order_by(notifications.c.id)).all()
+    )
+    return [Notice(r.kind, tuple(r.recipients), r.step_id) for r in rows]
