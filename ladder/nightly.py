@@ -64,6 +64,19 @@ _TERMINAL: Final = frozenset(
 )
 
 
+def night_summary(model: ModelReport) -> dict[str, float | None]:
+    """The night's headline metrics, kept with the night for trend charts."""
+    m = model.metrics
+    if m is None:
+        return {}
+    return {
+        "quality": m.quality.value if m.quality else None,
+        "error_rate": m.error_rate.value,
+        "latency_p95": m.latency_ms.p95,
+        "ece": m.calibration.ece if m.calibration else None,
+    }
+
+
 def report_digest(model: ModelReport) -> str:
     """A content hash of a model report, ignoring what the ladder itself fills in."""
     body = model.model_dump(mode="json", exclude={"recommendation", "ladder_position"})
@@ -131,7 +144,8 @@ def _apply_model(
         reason = f"backfilled after {latest}: recorded for the rules, no decision taken"
         insert_night(
             conn, tonight, report_digest=digest, run_id=report.run_id, recorded_at=now,
-            decision_kind="backfill", decision_reason=reason, decision_due_at=None,
+            summary=night_summary(model), decision_kind="backfill", decision_reason=reason,
+            decision_due_at=None,
         )
         audit.append(
             conn, at=now, actor=SYSTEM_ACTOR, action="night.backfilled", subject=subject,
@@ -155,7 +169,7 @@ def _apply_model(
     decision = decide(state, model, policy, now, night=night)
     night_id = insert_night(
         conn, tonight, report_digest=digest, run_id=report.run_id, recorded_at=now,
-        decision_kind=decision.kind, decision_reason=decision.reason,
+        summary=night_summary(model), decision_kind=decision.kind, decision_reason=decision.reason,
         decision_due_at=decision.due_at,
     )
     escalation_id = carry_out(

@@ -515,6 +515,28 @@ def _new_id(result: CursorResult[Any]) -> int:
     return int(key[0])
 
 
+@dataclass(frozen=True)
+class NightTrend:
+    """One recorded night of a model, for trend charts."""
+
+    night: date
+    status: str
+    summary: Mapping[str, float | None]
+
+
+def night_trends(
+    conn: Connection, model_id: str, *, until: date, days: int = 30
+) -> list[NightTrend]:
+    """The model's recorded nights in ``(until − days, until]``, oldest first."""
+    since = until - timedelta(days=days)
+    rows = conn.execute(
+        select(nights.c.night, nights.c.status, nights.c.summary)
+        .where(nights.c.model_id == model_id, nights.c.night > since, nights.c.night <= until)
+        .order_by(nights.c.night)
+    )
+    return [NightTrend(r.night, r.status, dict(r.summary or {})) for r in rows]
+
+
 def insert_night(conn: Connection, night: Night, **values: Any) -> int:
     """Record one night; the unique (model, night) key makes a second insert fail."""
     result = conn.execute(
@@ -634,6 +656,13 @@ def insert_notification(
         )
     )
     return _new_id(result)
+
+
+def has_notification(conn: Connection, *, kind: str, key: str) -> bool:
+    """Whether a notification of ``kind`` carrying ``payload.key == key`` was ever queued
+    (pending, sent or failed): a rerun of a night must not message twice."""
+    rows = conn.execute(select(notifications.c.payload).where(notifications.c.kind == kind))
+    return any((row.payload or {}).get("key") == key for row in rows)
 
 
 @dataclass(frozen=True)

@@ -88,6 +88,8 @@ nights = Table(
     Column("window_start", UTCDateTime),
     Column("window_end", UTCDateTime),
     Column("report_digest", String(64), nullable=False),
+    # Headline metrics of the night, for trend charts (quality, error_rate, latency_p95, ece).
+    Column("summary", JSON, nullable=False, default=dict),
     Column("run_id", String(200), nullable=False),
     Column("recorded_at", UTCDateTime, nullable=False),
     Column("decision_kind", String(32), nullable=False),

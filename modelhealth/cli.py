@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, NoReturn
@@ -21,12 +21,13 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from ladder.commands import app as ladder_app
 from thresholds.errors import RegisterError
 from thresholds.loader import LoadedRegister, load_register
 
 if TYPE_CHECKING:
-    from monitor.job import Decide
-    from monitor.report import Recommendation, Report
+    from monitor.job import CheckOptions, Engine
+    from monitor.report import Report
 
 __all__ = ["app", "main"]
 
@@ -45,9 +46,15 @@ schema_app = typer.Typer(
     help="Print JSON Schemas of the files modelhealth reads and writes.", no_args_is_help=True
 )
 app.add_typer(thresholds_app, name="thresholds")
+app.add_typer(
+    ladder_app,
+    name="ladder",
+    help="Escalation ladder: status, approvals, history, diagram, stats, events, audit.",
+)
 app.add_typer(schema_app, name="schema")
 
-out = Console()
+# Off a terminal (cron, CI logs) rich would wrap at 80 columns; logs are wider than that.
+out = Console(width=None if sys.stdout.isatty() else 140)
 err = Console(stderr=True, soft_wrap=True)  # file:line: field lines stay whole for grep
 
 EXIT_OK = 0
@@ -162,7 +169,7 @@ def findings_at_or_above(report: Report, level: str) -> list[str]:
     return [model.model_id for model in models_at_or_above(report, level)]
 
 
-def _progress_bar(total_bytes: int) -> tuple[Callable[[int], None], Callable[[], None]]:
+def _progress_bar() -> tuple[Callable[[int], None], Callable[[], None]]:
     """A rich progress bar on a terminal; silent otherwise (cron, CI, Airflow logs)."""
     if not err.is_terminal:
         return (lambda _n: None), (lambda: None)
@@ -228,8 +235,8 @@ def check(
         typer.Option(
             "--logs",
             "-l",
-            help="Prediction logs: Parquet file or "
-            "directory, CSV or JSON Lines. Repeat for several.",
+            help="Prediction logs: Parquet file or directory, CSV or "
+            "JSON Lines. Repeat for several.",
         ),
     ],
     labels: Annotated[
@@ -243,33 +250,59 @@ def check(
     state: Annotated[
         str | None,
         typer.Option(
-            help="Ladder state database (SQLAlchemy URL). "
-            "Default: sqlite file modelhealth-state.db here."
+            help="Ladder state database (SQLAlchemy URL). Default: "
+            "sqlite file modelhealth-state.db in the current folder."
         ),
     ] = None,
+    tracking_uri: Annotated[
+        str | None,
+        typer.Option(
+            "--tracking-uri",
+            help="MLflow tracking URI. Default: sqlite file "
+            "mlflow.db in the current folder (absolute sqlite:/// URI).",
+        ),
+    ] = None,
+    no_tracking: Annotated[
+        bool, typer.Option("--no-tracking", help="Do not record an MLflow run.")
+    ] = False,
     fail_on: Annotated[
         str,
         typer.Option(
             "--fail-on",
-            help="Exit 1 when a finding reaches this "
-            "level: none, warning, breach (breach or blind), tier3.",
+            help="Exit 1 when a finding reaches this level: none, "
+            "warning, breach (breach or blind), tier3.",
         ),
     ] = "none",
+    notify: Annotated[
+        str | None,
+        typer.Option("--notify", help="Slack-compatible webhook URL for findings."),
+    ] = None,
+    notify_level: Annotated[
+        str, typer.Option("--notify-level", help="warning, breach or tier3.")
+    ] = "breach",
+    engine: Annotated[
+        str, typer.Option("--engine", help="local, or dask (a LocalCluster, or --scheduler).")
+    ] = "local",
+    scheduler: Annotated[
+        str | None, typer.Option("--scheduler", help="Dask scheduler address (with --engine dask).")
+    ] = None,
     no_drift: Annotated[bool, typer.Option("--no-drift", help="Skip Evidently drift.")] = False,
     no_ladder: Annotated[
-        bool, typer.Option("--no-ladder", help="Do not run ladder decisions.")
+        bool, typer.Option("--no-ladder", help="Check only: no ladder, MLflow or notifications.")
     ] = False,
     now: Annotated[
         str | None, typer.Option(hidden=True, help="Fake clock (ISO 8601) for tests.")
     ] = None,
 ) -> None:
-    """Run the nightly health check and write report.json and the quarantine file."""
-    from monitor.errors import InputError
+    """Run the nightly health check: report.json, report.html, quarantine, ladder, MLflow."""
+    from monitor.errors import MonitorError
     from monitor.job import CheckOptions, run_check
     from monitor.windows import default_as_of, parse_as_of
 
     if fail_on not in FAIL_ON_LEVELS:
         fail(f"--fail-on must be one of {', '.join(FAIL_ON_LEVELS)}, not {fail_on!r}")
+    if notify_level not in FAIL_ON_LEVELS[1:]:
+        fail(f"--notify-level must be one of warning, breach, tier3, not {notify_level!r}")
     clock = _parse_now(now)
     try:
         night = parse_as_of(as_of) if as_of else default_as_of(clock)
@@ -284,19 +317,83 @@ def check(
     options = CheckOptions(
         logs=logs, labels=labels, as_of=night, out_dir=out_dir, now=clock, drift=not no_drift
     )
-    decide = None if no_ladder else _ladder_decider(loaded, state, clock)
-    advance, stop = _progress_bar(0)
+    chosen = _engine(engine, scheduler)
+    advance, stop = _progress_bar()
     try:
-        report = run_check(loaded, options, decide=decide, progress=advance)
-    except InputError as exc:
+        if no_ladder:
+            report = run_check(loaded, options, engine=chosen, progress=advance)
+        else:
+            report = _run_nightly(
+                loaded,
+                options,
+                state=state,
+                no_tracking=no_tracking,
+                tracking_uri=tracking_uri,
+                notify=notify,
+                notify_level=notify_level,
+                engine=chosen,
+                progress=advance,
+            )
+    except MonitorError as exc:
         stop()
         fail(str(exc))
-    stop()
+    finally:
+        stop()
     _print_summary(report, out_dir)
     hits = findings_at_or_above(report, fail_on) if fail_on != "none" else []
     if hits:
         err.print(f"findings at or above --fail-on {fail_on}: {', '.join(hits)}", markup=False)
         raise typer.Exit(EXIT_FINDING)
+
+
+def _run_nightly(
+    loaded: LoadedRegister,
+    options: CheckOptions,
+    *,
+    state: str | None,
+    no_tracking: bool,
+    tracking_uri: str | None,
+    notify: str | None,
+    notify_level: str,
+    engine: Engine | None,
+    progress: Callable[[int], None],
+) -> Report:
+    from ladder.errors import LadderError
+    from ladder.store import default_state_url
+    from modelhealth.nightly import run_nightly
+    from monitor.tracking import default_tracking_uri
+
+    try:
+        result = run_nightly(
+            loaded,
+            options,
+            state_url=state or default_state_url(),
+            tracking_uri=None if no_tracking else (tracking_uri or default_tracking_uri()),
+            notify_url=notify,
+            notify_level=notify_level,
+            engine=engine,
+            progress=progress,
+        )
+    except LadderError as exc:
+        fail(f"ladder state: {exc}")
+    for failure in result.notifications_failed:
+        err.print(f"warning: {failure} (queued for the next run)", markup=False)
+    return result.report
+
+
+def _engine(name: str, scheduler: str | None) -> Engine | None:
+    if name == "local":
+        if scheduler:
+            fail("--scheduler goes with --engine dask")
+        return None
+    if name == "dask":
+        try:
+            from monitor.dask_engine import DaskEngine
+        except ImportError:
+            fail("the dask engine needs the extra: pip install 'modelhealth[dask]'")
+        engine: Engine = DaskEngine(scheduler=scheduler)
+        return engine
+    fail(f"--engine must be local or dask, not {name!r}")
 
 
 def _parse_now(text: str | None) -> datetime:
@@ -309,24 +406,6 @@ def _parse_now(text: str | None) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
 
 
-def _ladder_decider(loaded: LoadedRegister, state: str | None, now: datetime) -> Decide | None:
-    """The ladder step of the nightly job (monitor cannot import ladder; this root can)."""
-    try:
-        from ladder.nightly import apply_report
-        from ladder.store import LadderStore, default_state_url
-    except ImportError:  # pragma: no cover - during bootstrapping only
-        return None
-
-    def decide(report: Report) -> Mapping[str, Recommendation | None]:
-        store = LadderStore(state or default_state_url())
-        try:
-            return apply_report(store, report, loaded.register, now=now)
-        finally:
-            store.close()
-
-    return decide
-
-
 @schema_app.command("report")
 def schema_report() -> None:
     """JSON Schema of report.json (validate reports in downstream pipelines with it)."""
@@ -335,8 +414,57 @@ def schema_report() -> None:
     sys.stdout.write(json.dumps(report_json_schema(), indent=2) + "\n")
 
 
+@app.command("demo")
+def demo(
+    data: Annotated[Path, typer.Option(help="Folder with register.yaml and demo/logs.")] = Path(
+        "data"
+    ),
+    out_dir: Annotated[Path, typer.Option("--out", "-o", help="Output folder (emptied).")] = Path(
+        "demo-out"
+    ),
+    nights: Annotated[
+        int | None, typer.Option(help="Only the first N nights (default: the whole month).")
+    ] = None,
+) -> None:
+    """Run a month of nightly checks on the shipped data and tell the ladder's story."""
+    import time
+
+    from modelhealth.demo import run_demo
+
+    register, logs = data / "register.yaml", data / "demo" / "logs"
+    if not logs.is_dir():
+        fail(f"demo logs not found at {logs}: run from the repository root, or pass --data")
+    loaded = load_or_exit(register)
+    out.print(
+        f"[bold]modelhealth demo[/] — register {loaded.register.name!r} "
+        f"({loaded.version}), logs {logs}",
+        highlight=False,
+    )
+    started = time.perf_counter()
+    result = run_demo(loaded, logs, out_dir, console=out, nights=nights)
+    elapsed = time.perf_counter() - started
+    out.print(f"\nHTML report of the last night: [bold]{result.html}[/]", highlight=False)
+    out.print(
+        f"Ladder state: {result.state_url}  (try: modelhealth ladder history "
+        f"--register {register} --state {result.state_url})",
+        highlight=False,
+    )
+    out.print(
+        f"MLflow runs: {result.tracking_uri}  (mlflow ui --backend-store-uri "
+        f"{result.tracking_uri})",
+        highlight=False,
+    )
+    out.print(f"Done in {elapsed:.0f} s.", highlight=False)
+
+
 def main() -> None:
     """Console-script entry point."""
+    import logging
+
+    # MLflow and Evidently log at INFO on first use; the CLI prints its own progress.
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    for noisy in ("mlflow", "alembic", "evidently"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
     app()
 
 

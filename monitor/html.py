@@ -1009,9 +1009,9 @@ def _findings(model: ModelReport) -> str:
 
 
 def _failure_rows(model: ModelReport) -> list[FailureModeRow]:
+    # Only the mode the report names dominant is highlighted: on a healthy night the
+    # background failures are listed without one.
     dominant = model.dominant_failure_mode
-    if dominant is None and model.failure_modes:
-        dominant = max(model.failure_modes, key=lambda f: f.share).mode
     return [
         FailureModeRow(
             mode=f.mode,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -106,12 +107,72 @@ def fold_chunks(
     return aggregates
 
 
+def fold_chunks_threaded(
+    chunks: Iterable[ModelChunk],
+    make: Callable[[], dict[str, ModelAggregate]],
+    *,
+    workers: int,
+    progress: Progress | None = None,
+) -> dict[str, ModelAggregate]:
+    """Fold chunks on ``workers`` threads, each into summaries of its own, then merge.
+
+    Ingest stays on the calling thread (duplicates are decided in log order); the
+    aggregates' numpy work releases the GIL, so a second core does real work. Because
+    merge is order-free, the result equals a single-threaded fold.
+    """
+    if workers <= 1:
+        return fold_chunks(chunks, make(), progress)
+    import queue
+    import threading
+
+    # One queue per worker, chunks dealt round-robin: which worker sums which chunk is
+    # fixed, so float sums (and the report) are identical run to run.
+    queues: list[queue.Queue[ModelChunk | None]] = [queue.Queue(maxsize=2) for _ in range(workers)]
+    partials = [make() for _ in range(workers)]
+    failures: list[BaseException] = []
+
+    def worker(own: dict[str, ModelAggregate], inbox: queue.Queue[ModelChunk | None]) -> None:
+        while (chunk := inbox.get()) is not None:
+            try:
+                if not failures:
+                    own[chunk.model_id].update(chunk)
+            except BaseException as exc:  # re-raised on the calling thread
+                failures.append(exc)
+
+    threads = [
+        threading.Thread(target=worker, args=(p, q), daemon=True)
+        for p, q in zip(partials, queues, strict=True)
+    ]
+    for thread in threads:
+        thread.start()
+    try:
+        for i, chunk in enumerate(chunks):
+            if failures:
+                break
+            queues[i % workers].put(chunk)
+            if progress is not None:
+                progress(chunk.n)
+    finally:
+        for inbox in queues:
+            inbox.put(None)
+        for thread in threads:
+            thread.join()
+    if failures:
+        raise failures[0]
+    merged = partials[0]
+    for other in partials[1:]:
+        for model_id, aggregate in other.items():
+            merged[model_id].merge(aggregate)
+    return merged
+
+
 @dataclass
 class LocalEngine:
-    """One process, streaming record batches through the shared aggregates."""
+    """One process: record batches stream through the shared aggregates on a few threads."""
 
     name: str = "local"
     batch_rows: int = 262_144
+    workers: int = field(default_factory=lambda: min(2, os.cpu_count() or 1))
 
     def summarize(
         self,
@@ -133,7 +194,12 @@ class LocalEngine:
             batch_rows=self.batch_rows,
             stats=stats,
         )
-        return fold_chunks(chunks, new_aggregates(register, bounds), progress)
+        return fold_chunks_threaded(
+            chunks,
+            lambda: new_aggregates(register, bounds),
+            workers=self.workers,
+            progress=progress,
+        )
 
 
 def plan_windows(register: Register, as_of: date) -> dict[str, WindowBounds]:
@@ -219,7 +285,9 @@ def _model_report(
     modes = classify(cur, ref, report.metrics, judgement.checks, register=loaded.register)
     report.checks = judgement.checks
     report.failure_modes = modes.modes
-    report.dominant_failure_mode = modes.dominant
+    # A dominant mode is what the ladder acts on; a healthy model has nothing to act on,
+    # so its background failures are listed but none is called dominant.
+    report.dominant_failure_mode = modes.dominant if judgement.status != "healthy" else None
     report.annotation_coverage = modes.annotation_coverage
     report.unmapped_annotations = modes.unmapped_annotations
     report.notes += modes.notes
