@@ -8,16 +8,14 @@ and look for console errors, exceptions and dialogs, and take a screenshot.
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
-from collections.abc import Iterator
 from datetime import date
 from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
-from chromium import CHROMIUM, HeadlessChromium, chromium_missing
+from chromium import HeadlessChromium
 from markupsafe import escape
 from report_factory import (
     BLIND,
@@ -367,18 +365,6 @@ def test_trend_dots_take_the_colour_and_shape_of_the_night_status(report: Report
 
 
 # ------------------------------------------------------------------- headless Chromium
-
-
-@pytest.fixture(scope="module")
-def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[HeadlessChromium]:
-    if chromium_missing():
-        if os.environ.get("CI", "").lower() not in ("", "0", "false"):
-            pytest.fail(
-                f"{CHROMIUM} is missing and CI is set: install it (apt-get install chromium)"
-            )
-        pytest.skip(f"{CHROMIUM} is not installed (apt-get install chromium); CI=1 makes this fail")
-    with HeadlessChromium(tmp_path_factory.mktemp("chromium-profile"), timeout=20.0) as chromium:
-        yield chromium
 
 
 def _open(browser: HeadlessChromium, html: str, path: Path) -> list[str]:
