@@ -192,23 +192,31 @@ class SeenIds:
     O(n log n) work in all. Memory: 8 bytes per distinct key, plus a transient copy
     while two runs merge.
 
-    A Bloom filter in front of the runs was tried and removed: with O(log n) runs it
-    cost as much to maintain as the look-ups it saved.
+    In front of the runs sits a one-hash Bloom filter: a bit per value of the key's top
+    :attr:`FILTER_BITS` bits (32 MiB). Almost every id is new, so almost every key is
+    answered by one bit instead of a binary search in each run; at 10 M ids only ~4 %
+    of keys reach the runs. It is maintained with one ``bitwise_or.reduceat`` over each
+    new run (already sorted, so its bytes are grouped), which keeps it cheap — a
+    ``bitwise_or.at`` version cost as much as it saved. Measured on 10 M keys in
+    140 k batches: 2.7–3.9 s with the filter against 4.4–7.7 s without (shared,
+    loaded machine).
     """
 
     MERGE_RATIO = 2
+    FILTER_BITS = 28
 
     def __init__(self) -> None:
         self._runs: list[U64] = []
         self._count = 0
+        self._filter = np.zeros(1 << (self.FILTER_BITS - 3), np.uint8)
 
     def __len__(self) -> int:
         return self._count
 
     @property
     def nbytes(self) -> int:
-        """Memory held by the runs, in bytes."""
-        return sum(run.nbytes for run in self._runs)
+        """Memory held by the runs and the filter, in bytes."""
+        return sum(run.nbytes for run in self._runs) + self._filter.nbytes
 
     def __contains__(self, key: object) -> bool:
         if not isinstance(key, (int, np.integer)):
@@ -249,7 +257,22 @@ class SeenIds:
             duplicate[_occurrences(keys, ordered[earlier])] = True
         return duplicate
 
+    def _filter_slots(self, keys: U64) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.uint8]]:
+        slot = (keys >> np.uint64(64 - self.FILTER_BITS)).astype(np.int64)
+        return slot >> 3, (np.uint8(1) << (slot & 7).astype(np.uint8))
+
     def _contains(self, ordered: U64) -> npt.NDArray[np.bool_]:
+        found = np.zeros(len(ordered), bool)
+        if not self._runs:
+            return found
+        byte, bit = self._filter_slots(ordered)
+        maybe = np.flatnonzero(self._filter[byte] & bit)
+        if len(maybe) == 0:
+            return found
+        found[maybe] = self._contains_in_runs(ordered[maybe])
+        return found
+
+    def _contains_in_runs(self, ordered: U64) -> npt.NDArray[np.bool_]:
         found = np.zeros(len(ordered), bool)
         for run in self._runs:
             at = _search_sorted(run, ordered)
@@ -258,6 +281,10 @@ class SeenIds:
         return found
 
     def _push(self, run: U64) -> None:
+        # `run` is sorted, so equal filter bytes are adjacent: OR each group once.
+        byte, bit = self._filter_slots(run)
+        starts = np.flatnonzero(np.r_[True, byte[1:] != byte[:-1]])
+        self._filter[byte[starts]] |= np.bitwise_or.reduceat(bit, starts)
         runs = self._runs
         runs.append(run)
         while len(runs) > 1 and len(runs[-2]) <= self.MERGE_RATIO * len(runs[-1]):
