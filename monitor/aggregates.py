@@ -35,6 +35,8 @@ __all__ = [
 #: stays bounded; the report names how many were folded.
 MAX_CATEGORIES = 2000
 OTHER = "(other)"
+#: Folded names remembered only to count them; past this the count is a lower bound.
+MAX_FOLDED_NAMES = 100_000
 NS_PER_HOUR = 3_600_000_000_000
 
 # Columns of a CategoryCounts row.
@@ -89,7 +91,8 @@ class CategoryCounts:
         elif len(self.rows) < MAX_CATEGORIES or name == OTHER:
             self.rows[name] = row.copy()
         else:
-            self.folded.add(name) if len(self.folded) < 100_000 else None
+            if len(self.folded) < MAX_FOLDED_NAMES:
+                self.folded.add(name)
             other = self.rows.setdefault(OTHER, np.zeros(_WIDTH, dtype=np.int64))
             other += row
 
