@@ -16,6 +16,7 @@ from typing import Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from ladder import audit
@@ -84,7 +85,8 @@ FormatOpt = Annotated[str, typer.Option("--format", "-f", help="table or json.")
 
 
 def _fail(message: str, code: int = 2) -> NoReturn:
-    err.print(f"[bold red]error:[/] {message}", soft_wrap=True)
+    # Messages quote names, reasons and ids that people typed: never read them as markup.
+    err.print(f"[bold red]error:[/] {escape(message)}", soft_wrap=True)
     raise typer.Exit(code)
 
 
@@ -105,7 +107,7 @@ def _register(path: Path | None) -> Register:
     except RegisterError as exc:
         err.print(f"[bold red]error:[/] {len(exc.problems)} problem(s) in the register:")
         for problem in exc.problems:
-            err.print(f"  {problem}", soft_wrap=True)
+            err.print(f"  {problem}", soft_wrap=True, markup=False)
         raise typer.Exit(2) from None
 
 
@@ -180,7 +182,7 @@ def status(
             for m, st, rec in rows
         ]))
         return
-    table = Table(title=f"Ladder status — {reg.name}")
+    table = Table(title=escape(f"Ladder status — {reg.name}"))
     for column in ("Model", "In force", "Open", "Item", "Rung", "Status", "Tier", "Due"):
         table.add_column(column)
     for m, st, rec in rows:
@@ -194,43 +196,46 @@ def status(
             "—" if rec is None else str(rec.tier),
             "—" if rec is None else _when(rec.due_at),
         )
-    out.print(table)
+    out.print(table, markup=False)
     for m, _st, rec in rows:
         if rec is not None:
-            out.print(f"[bold]{m}[/]: {rec.summary}", soft_wrap=True)
+            out.print(f"[bold]{escape(m)}[/]: {escape(rec.summary)}", soft_wrap=True)
             for command in rec.commands:
-                out.print(f"  $ {command}", soft_wrap=True)
+                out.print(f"  $ {command}", soft_wrap=True, markup=False)
     if packet is not None:
         _print_packet(packet)
 
 
+def _labelled(label: str, text: str) -> None:
+    """``label:`` in bold, then ``text`` as plain text (packets quote annotations, reasons)."""
+    out.print(f"[bold]{label}:[/] {escape(text)}", soft_wrap=True)
+
+
 def _print_packet(packet: dict[str, Any]) -> None:
     out.print()
-    out.print(f"[bold]Rule:[/] {packet.get('rule')} — {packet.get('rule_reason')}", soft_wrap=True)
+    _labelled("Rule", f"{packet.get('rule')} — {packet.get('rule_reason')}")
     for line in packet.get("evidence", []):
-        out.print(f"  • {line}", soft_wrap=True)
+        out.print(f"  • {line}", soft_wrap=True, markup=False)
     modes = packet.get("failure_modes") or {}
     if modes:
-        shares = ", ".join(f"{m} {s:.0%}" for m, s in modes.items())
-        out.print(f"[bold]Failure modes:[/] {shares}", soft_wrap=True)
+        _labelled("Failure modes", ", ".join(f"{m} {s:.0%}" for m, s in modes.items()))
     if packet.get("mitigation"):
-        out.print(f"[bold]Mitigate now:[/] {packet['mitigation']}", soft_wrap=True)
+        _labelled("Mitigate now", str(packet["mitigation"]))
     if packet.get("long_term_fix"):
-        out.print(f"[bold]Long-term fix:[/] {packet['long_term_fix']} "
-                  f"(owner: {packet.get('resolution_owner')})", soft_wrap=True)
+        _labelled("Long-term fix", f"{packet['long_term_fix']} "
+                  f"(owner: {packet.get('resolution_owner')})")
     tried = packet.get("rungs_tried") or []
-    out.print("[bold]Rungs tried:[/] " + (", ".join(
-        f"{t['rung']} ({t['status']})" for t in tried) or "none"), soft_wrap=True)
+    _labelled("Rungs tried", ", ".join(f"{t['rung']} ({t['status']})" for t in tried) or "none")
     if packet.get("cost_text"):
-        out.print(f"[bold]Cost:[/] {packet['cost_text']}", soft_wrap=True)
+        _labelled("Cost", str(packet["cost_text"]))
     if packet.get("budget"):
-        out.print(f"[bold]Budget:[/] {packet['budget']}", soft_wrap=True)
+        _labelled("Budget", str(packet["budget"]))
     if packet.get("unblock"):
-        out.print(f"[bold]To unblock:[/] {packet['unblock']}", soft_wrap=True)
-    out.print(f"[bold]Approval:[/] {packet.get('approval_policy')}; may approve: "
-              f"{', '.join(packet.get('approvers') or []) or '—'}", soft_wrap=True)
+        _labelled("To unblock", str(packet["unblock"]))
+    _labelled("Approval", f"{packet.get('approval_policy')}; may approve: "
+              f"{', '.join(packet.get('approvers') or []) or '—'}")
     if packet.get("entry_criteria"):
-        out.print(f"[bold]Entry criteria:[/] {packet['entry_criteria']}", soft_wrap=True)
+        _labelled("Entry criteria", str(packet["entry_criteria"]))
 
 
 # ---------------------------------------------------------------- decisions
@@ -254,7 +259,7 @@ def approve_command(
             result = approve(store, step, person=person, register=reg, now=clock, reason=reason)
     finally:
         store.close()
-    out.print(result.message, soft_wrap=True)
+    out.print(result.message, soft_wrap=True, markup=False)
 
 
 @app.command("reject")
@@ -275,7 +280,7 @@ def reject_command(
             result = reject(store, step, person=person, register=reg, now=clock, reason=reason)
     finally:
         store.close()
-    out.print(result.message, soft_wrap=True)
+    out.print(result.message, soft_wrap=True, markup=False)
 
 
 @app.command("ack")
@@ -295,7 +300,7 @@ def ack_command(
             result = acknowledge(store, step, person=person, register=reg, now=clock)
     finally:
         store.close()
-    out.print(result.message, soft_wrap=True)
+    out.print(result.message, soft_wrap=True, markup=False)
 
 
 @app.command("apply")
@@ -316,7 +321,7 @@ def apply_command(
             result = apply_step(store, step, person=person, register=reg, now=clock, note=note)
     finally:
         store.close()
-    out.print(result.message, soft_wrap=True)
+    out.print(result.message, soft_wrap=True, markup=False)
 
 
 @app.command("tick")
@@ -336,7 +341,7 @@ def tick_command(
     if not done:
         out.print("no clock ran out")
     for model_id, kind in done.items():
-        out.print(f"{model_id}: {kind}")
+        out.print(f"{model_id}: {kind}", markup=False)
 
 
 # ------------------------------------------------------------------ history
@@ -376,13 +381,13 @@ def history(
             for e in rows
         ]))
         return
-    table = Table(title="Ladder history" + (f" — {model}" if model else ""))
+    table = Table(title=escape("Ladder history" + (f" — {model}" if model else "")))
     for column in ("#", "When (UTC)", "Who", "What", "Subject", "Why"):
         table.add_column(column)
     for e in rows:
         table.add_row(str(e.seq), e.at[:16].replace("T", " "), e.actor, e.action, e.subject,
                       e.reason)
-    out.print(table)
+    out.print(table, markup=False)
 
 
 # --------------------------------------------------------- diagram, matrix
@@ -424,7 +429,8 @@ def diagram(
         out.print(ladder_mermaid(rungs, marks, people=people, currency=currency, title=title),
                   end="", markup=False, soft_wrap=True)
     else:
-        out.print(ladder_table(rungs, marks, people=people, currency=currency, title=title))
+        out.print(ladder_table(rungs, marks, people=people, currency=currency,
+                               title=escape(title)), markup=False)
 
 
 def _mark(conn: Any, model_id: str) -> ModelMark:
@@ -463,7 +469,7 @@ def matrix(
     if output == "markdown":
         out.print(matrix_markdown(rows, title=title), end="", markup=False, soft_wrap=True)
     else:
-        out.print(matrix_table(rows, title=title))
+        out.print(matrix_table(rows, title=escape(title)), markup=False)
 
 
 # -------------------------------------------------------------------- stats
@@ -490,7 +496,7 @@ def stats(
     if output == "json":
         out.print_json(json.dumps(stats_dict(figures)))
     else:
-        out.print(stats_table(figures))
+        out.print(stats_table(figures), markup=False)
 
 
 # ------------------------------------------------------------------- events
@@ -520,7 +526,7 @@ def event_add(
                             models=model or (), occurred_at=occurred, note=note)
     finally:
         store.close()
-    out.print(f"recorded {kind} as event {', '.join(f'#{i}' for i in ids)}")
+    out.print(f"recorded {kind} as event {', '.join(f'#{i}' for i in ids)}", markup=False)
 
 
 # -------------------------------------------------------------------- audit
@@ -546,6 +552,6 @@ def audit_verify(
         store.close()
     if not verdict.ok:
         err.print(f"[bold red]audit chain broken at row {verdict.broken_seq}:[/] "
-                  f"{verdict.reason}", soft_wrap=True)
+                  f"{escape(verdict.reason)}", soft_wrap=True)
         raise typer.Exit(1)
     out.print(f"audit chain intact: {verdict.rows} rows; head {verdict.head}", soft_wrap=True)

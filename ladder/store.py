@@ -23,7 +23,7 @@ from typing import Any, Final, TypeVar
 
 from sqlalchemy import Engine, create_engine, event, insert, select, update
 from sqlalchemy.engine import Connection, CursorResult, Row
-from sqlalchemy.exc import ArgumentError, IntegrityError, OperationalError
+from sqlalchemy.exc import ArgumentError, DatabaseError, IntegrityError, OperationalError
 from sqlalchemy.pool import StaticPool
 
 from ladder.audit import canonical_json
@@ -229,6 +229,12 @@ class LadderStore:
                 last = exc
             except StaleWrite as exc:
                 last = exc
+            except DatabaseError as exc:
+                # Not a lock: the file is no database, or not a modelhealth state store.
+                raise StoreError(
+                    f"the state store at {self.url} cannot be used: {exc.orig}; point --state "
+                    "at a modelhealth state database (a new file is created if missing)"
+                ) from exc
             time.sleep(delay + random.uniform(0, delay))
             delay = min(delay * 2, 1.0)
         raise StoreError(

@@ -66,7 +66,8 @@ RegisterPath = Annotated[Path, typer.Argument(help="Path to the threshold regist
 
 def fail(message: str) -> NoReturn:
     """Print a user error and exit 2 (bad input or configuration)."""
-    err.print(f"[bold red]error:[/] {message}", highlight=False)
+    # Messages quote file names, columns and cell values: never let them be read as markup.
+    err.print(f"[bold red]error:[/] {escape(message)}", highlight=False)
     raise typer.Exit(EXIT_BAD_INPUT)
 
 
@@ -77,7 +78,8 @@ def load_or_exit(path: Path) -> LoadedRegister:
     except RegisterError as exc:
         count = len(exc.problems)
         err.print(
-            f"[bold red]error:[/] {count} problem{'s' if count != 1 else ''} in register {path}:",
+            f"[bold red]error:[/] {count} problem{'s' if count != 1 else ''} in register "
+            f"{escape(str(path))}:",
             highlight=False,
         )
         for problem in exc.problems:
@@ -91,8 +93,8 @@ def thresholds_validate(path: RegisterPath) -> None:
     loaded = load_or_exit(path)
     names = ", ".join(m.id for m in loaded.register.models)
     out.print(
-        f"[green]ok[/] {path}: register {loaded.register.name!r} "
-        f"version {loaded.version}, {len(loaded.register.models)} models ({names})",
+        f"[green]ok[/] {escape(str(path))}: register {escape(repr(loaded.register.name))} "
+        f"version {loaded.version}, {len(loaded.register.models)} models ({escape(names)})",
         highlight=False,
     )
 
@@ -142,7 +144,7 @@ def thresholds_render(
         sys.stdout.write(text if text.endswith("\n") else text + "\n")
     else:
         output.write_text(text, encoding="utf-8")
-        out.print(f"wrote {output}")
+        out.print(f"wrote {output}", markup=False)
 
 
 @thresholds_app.command("schema")
@@ -197,7 +199,7 @@ def _print_summary(report: Report, out_dir: Path) -> None:
         "insufficient_data": "blue",
     }
     table = Table(
-        title=f"modelhealth check — {report.register_name} — night {report.as_of}",
+        title=escape(f"modelhealth check — {report.register_name} — night {report.as_of}"),
         title_justify="left",
     )
     for column in ("model", "status", "rows", "breaches", "dominant failure mode", "next step"):
@@ -224,7 +226,7 @@ def _print_summary(report: Report, out_dir: Path) -> None:
         f"{ing.rows_out_of_window:,}",
         highlight=False,
     )
-    out.print(f"report: {out_dir / 'report.json'}", highlight=False)
+    out.print(f"report: {out_dir / 'report.json'}", highlight=False, markup=False)
 
 
 @app.command("check")
@@ -311,6 +313,9 @@ def check(
     for path in logs:
         if not path.exists():
             fail(f"logs not found: {path}")
+    if out_dir.exists() and not out_dir.is_dir():
+        fail(f"--out {out_dir} is a file; give a folder for report.json, report.html and "
+             "the quarantine")
     if labels is not None and not labels.exists():
         fail(f"labels file not found: {labels}")
     loaded = load_or_exit(register)
@@ -337,9 +342,22 @@ def check(
     except MonitorError as exc:
         stop()
         fail(str(exc))
+    except OSError as exc:  # the output folder or a database file: full disk, permissions
+        stop()
+        where = f" {exc.filename}" if exc.filename else ""
+        fail(f"cannot use{where}: {exc.strerror or exc}")
     finally:
         stop()
     _print_summary(report, out_dir)
+    skipped = report.ingest.unreadable
+    if skipped:
+        # Exit 0 is still right (the rest was checked), but cron logs must say what was lost.
+        err.print(
+            f"warning: {len(skipped)} log file(s) could not be read and were skipped; their "
+            f"models are reported as warning at best (report.json ingest.unreadable): "
+            f"{', '.join(skipped)}",
+            markup=False,
+        )
     hits = findings_at_or_above(report, fail_on) if fail_on != "none" else []
     if hits:
         err.print(f"findings at or above --fail-on {fail_on}: {', '.join(hits)}", markup=False)
@@ -436,23 +454,27 @@ def demo(
         fail(f"demo logs not found at {logs}: run from the repository root, or pass --data")
     loaded = load_or_exit(register)
     out.print(
-        f"[bold]modelhealth demo[/] — register {loaded.register.name!r} "
-        f"({loaded.version}), logs {logs}",
+        f"[bold]modelhealth demo[/] — register {escape(repr(loaded.register.name))} "
+        f"({loaded.version}), logs {escape(str(logs))}",
         highlight=False,
     )
     started = time.perf_counter()
     result = run_demo(loaded, logs, out_dir, console=out, nights=nights)
     elapsed = time.perf_counter() - started
-    out.print(f"\nHTML report of the last night: [bold]{result.html}[/]", highlight=False)
+    out.print(
+        f"\nHTML report of the last night: [bold]{escape(str(result.html))}[/]", highlight=False
+    )
     out.print(
         f"Ladder state: {result.state_url}  (try: modelhealth ladder history "
         f"--register {register} --state {result.state_url})",
         highlight=False,
+        markup=False,
     )
     out.print(
         f"MLflow runs: {result.tracking_uri}  (mlflow ui --backend-store-uri "
         f"{result.tracking_uri})",
         highlight=False,
+        markup=False,
     )
     out.print(f"Done in {elapsed:.0f} s.", highlight=False)
 

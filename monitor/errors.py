@@ -114,8 +114,9 @@ class UnreadableLogError(InputError):
 
     def __init__(self, path: str, problem: str) -> None:
         self.path = path
-        self.problem = problem
-        super().__init__(f"{path} cannot be read: {problem}")
+        # Reader errors (Thrift, Arrow) span lines; a log line and a cron mail want one.
+        self.problem = " ".join(problem.split())
+        super().__init__(f"{path} cannot be read: {self.problem}")
 
 
 class LabelsError(InputError):

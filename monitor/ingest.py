@@ -45,10 +45,15 @@ Decisions worth knowing
 * **CSV** is read as text and converted here, so one bad cell quarantines one row.
   A CSV feature column is numeric in a chunk when every non-empty cell of that batch is
   a number. Rows with the wrong number of fields are quarantined as ``malformed_line``
-  (their ``row_number`` is unknown: the parser allows quoted newlines).
+  (their ``row_number`` is unknown: the parser allows quoted newlines). A row longer
+  than the 4 MB parse block (a huge cell) makes the file be read again with larger
+  blocks, up to 256 MB, skipping the rows already handed on.
 * **JSON Lines** are parsed in blocks by Arrow; a block that fails is re-parsed line by
   line with :func:`json.loads`, so a broken line is quarantined as ``malformed_line``
   and its neighbours survive. ``row_number`` is the 0-based *line* number.
+* **Labels** in the chunks' categories (``output_type``, ``segment``, ``failure_mode``,
+  ``prediction``) longer than :data:`MAX_LABEL_CHARS` characters are cut, with a
+  ``…[+N chars]`` marker; ``correct`` is judged on the full text before that.
 * ``row_json`` in the quarantine holds the cells of the columns ingest reads (contract,
   mapped, label and feature columns), not unrelated columns such as prompt text.
 * **Unreadable files** inside a directory are skipped and listed; rows read from such a
@@ -90,6 +95,7 @@ from monitor.quarantine import QuarantineWriter, row_json, rows_json
 from thresholds.schema import ColumnMapping, Register
 
 __all__ = [
+    "MAX_LABEL_CHARS",
     "QUARANTINE_REASONS",
     "UNATTRIBUTED",
     "Categorical",
@@ -131,6 +137,11 @@ UNATTRIBUTED = "(unattributed)"
 _PARQUET = (".parquet", ".pq", ".parq")
 _CSV = (".csv", ".csv.gz")
 _JSONL = (".jsonl", ".ndjson", ".json", ".jsonl.gz", ".ndjson.gz", ".json.gz")
+
+#: Category labels (output types, segments, annotations, predictions) are names, not
+#: payloads: longer ones are cut to this many characters with a marker in the chunks, so
+#: one 5 MB cell cannot become a 5 MB key of the report, its HTML and its aggregates.
+MAX_LABEL_CHARS = 200
 
 #: Epoch milliseconds accepted for integer timestamps: 2000-01-01 .. 2100-01-01 (UTC).
 EPOCH_MS_MIN = 946_684_800_000
@@ -175,6 +186,8 @@ _DICTIONARY_FIELDS = (
 _JSON_TEXT_FIELDS = ("timestamp", "model_id", "output_type", "segment", "failure_mode")
 
 _CSV_BLOCK_BYTES = 4 << 20
+#: Rows longer than a block are read by retrying with blocks four times larger, up to this.
+_CSV_MAX_BLOCK_BYTES = 256 << 20
 _JSONL_READ_BYTES = 8 << 20
 _PREFETCH_DEPTH = 2
 
@@ -594,69 +607,117 @@ def _read_parquet(
         raise UnreadableLogError(path, f"corrupt or truncated Parquet data ({exc})") from None
 
 
+def _csv_problem(exc: BaseException) -> str:
+    text = str(exc)
+    if "invalid UTF8" in text:
+        return f"is not UTF-8 text ({text}); save it as UTF-8"
+    if "straddl" in text:
+        return (
+            f"a row is longer than {_CSV_MAX_BLOCK_BYTES >> 20} MB, more than CSV logs may "
+            "hold; write such rows as Parquet or JSON Lines"
+        )
+    return f"not readable as CSV ({exc})"
+
+
+def _straddles(exc: BaseException, block: int) -> bool:
+    # Arrow parses a CSV block by block and refuses a row longer than a block.
+    return "straddl" in str(exc) and block < _CSV_MAX_BLOCK_BYTES
+
+
 def _read_csv(source: _Source, plan: _Plan, batch_rows: int) -> Generator[_RawBatch, None, None]:
     path = source.name
     if source.path.stat().st_size == 0:
         return
-    try:
-        # The header alone tells which columns to read as text; the probe parses one block.
-        with pcsv.open_csv(
-            path,
-            parse_options=pcsv.ParseOptions(
-                newlines_in_values=True, invalid_row_handler=lambda row: "skip"
-            ),
-        ) as probe:
-            names = probe.schema.names
-    except (pa.ArrowException, OSError) as exc:
-        if "Empty CSV file" in str(exc):
-            return
-        raise UnreadableLogError(path, f"not readable as CSV ({exc})") from None
+    block = _CSV_BLOCK_BYTES
+    while True:
+        try:
+            # The header alone tells which columns to read as text; the probe parses one block.
+            with pcsv.open_csv(
+                path,
+                read_options=pcsv.ReadOptions(block_size=block),
+                parse_options=pcsv.ParseOptions(
+                    newlines_in_values=True, invalid_row_handler=lambda row: "skip"
+                ),
+            ) as probe:
+                names = probe.schema.names
+            break
+        except (pa.ArrowException, OSError) as exc:
+            if "Empty CSV file" in str(exc):
+                return
+            if _straddles(exc, block):
+                block *= 4
+                continue
+            raise UnreadableLogError(path, _csv_problem(exc)) from None
     found = _found(names, source)
     plan.check_schema(path, found)
     wanted = plan.wanted(names)
     text = pa.string()
     codes = pa.dictionary(pa.int32(), pa.string())
     invalid: list[tuple[int, str]] = []
+    # After a row too long for the block, the file is read again with larger blocks; rows
+    # (and malformed rows) handed on before are skipped, so each is read once.
+    done = handed = seen = 0
 
     def on_invalid(row: Any) -> str:
-        invalid.append((-1, str(row.text)))
+        nonlocal seen
+        seen += 1
+        if seen > handed:
+            invalid.append((-1, str(row.text)))
         return "skip"
 
-    try:
-        reader = pcsv.open_csv(
-            path,
-            read_options=pcsv.ReadOptions(block_size=_CSV_BLOCK_BYTES),
-            parse_options=pcsv.ParseOptions(
-                newlines_in_values=True, invalid_row_handler=on_invalid
-            ),
-            convert_options=pcsv.ConvertOptions(
-                column_types={n: codes if n in plan.dictionary_columns else text for n in wanted},
-                include_columns=wanted,
-                strings_can_be_null=True,
-                quoted_strings_can_be_null=True,
-                null_values=[""],
-            ),
-        )
-        row = 0
-        with reader:
-            for batch in reader:
-                malformed, invalid[:] = list(invalid), []
-                for start in range(0, max(batch.num_rows, 1), batch_rows):
-                    part = batch.slice(start, batch_rows)
-                    n = part.num_rows
-                    columns = dict(zip(part.schema.names, part.columns, strict=True))
-                    yield _RawBatch(
-                        _with_partitions(columns, n, source, plan),
-                        found,
-                        np.arange(row, row + n, dtype=np.int64),
-                        untyped=True,
-                        malformed=malformed if start == 0 else [],
-                    )
-                    row += n
-            if invalid:
-                yield _RawBatch({}, found, np.empty(0, np.int64), True, list(invalid))
-    except (pa.ArrowException, OSError) as exc:
-        raise UnreadableLogError(path, f"not readable as CSV ({exc})") from None
+    while True:
+        seen = 0
+        try:
+            reader = pcsv.open_csv(
+                path,
+                read_options=pcsv.ReadOptions(block_size=block),
+                parse_options=pcsv.ParseOptions(
+                    newlines_in_values=True, invalid_row_handler=on_invalid
+                ),
+                convert_options=pcsv.ConvertOptions(
+                    column_types={
+                        n: codes if n in plan.dictionary_columns else text for n in wanted
+                    },
+                    include_columns=wanted,
+                    strings_can_be_null=True,
+                    quoted_strings_can_be_null=True,
+                    null_values=[""],
+                ),
+            )
+            row = 0
+            with reader:
+                for batch in reader:
+                    if row + batch.num_rows <= done:
+                        row += batch.num_rows
+                        continue
+                    if row < done:
+                        batch = batch.slice(done - row)
+                        row = done
+                    malformed, invalid[:] = list(invalid), []
+                    handed += len(malformed)
+                    for start in range(0, max(batch.num_rows, 1), batch_rows):
+                        part = batch.slice(start, batch_rows)
+                        n = part.num_rows
+                        columns = dict(zip(part.schema.names, part.columns, strict=True))
+                        row += n
+                        done = row
+                        yield _RawBatch(
+                            _with_partitions(columns, n, source, plan),
+                            found,
+                            np.arange(row - n, row, dtype=np.int64),
+                            untyped=True,
+                            malformed=malformed if start == 0 else [],
+                        )
+                if invalid:
+                    handed += len(invalid)
+                    yield _RawBatch({}, found, np.empty(0, np.int64), True, list(invalid))
+            return
+        except (pa.ArrowException, OSError) as exc:
+            if _straddles(exc, block):
+                block *= 4
+                invalid.clear()
+                continue
+            raise UnreadableLogError(path, _csv_problem(exc)) from None
 
 
 def _read_jsonl(source: _Source, plan: _Plan, batch_rows: int) -> Generator[_RawBatch, None, None]:
@@ -946,7 +1007,8 @@ def _floats(values: pa.Array | None, n: int) -> tuple[F64, Bool]:
         )
         return out
     if _is_number(kind):
-        cast = pc.cast(values, pa.float64()) if not pa.types.is_floating(kind) else values
+        # Unsafe: an integer past 2**53 is a (rounded) number, not a reason to stop the run.
+        cast = values if pa.types.is_floating(kind) else pc.cast(values, pa.float64(), safe=False)
         return (
             np.asarray(cast.to_numpy(zero_copy_only=False), np.float64),
             np.zeros(len(values), bool),
@@ -1024,13 +1086,22 @@ def _categorical(values: pa.Array | None) -> tuple[I32, list[str]] | None:
     return codes, ["" if name is None else name for name in names]
 
 
+def _label(name: str) -> str:
+    if len(name) <= MAX_LABEL_CHARS:
+        return name
+    return f"{name[:MAX_LABEL_CHARS]}…[+{len(name) - MAX_LABEL_CHARS} chars]"
+
+
 def _subset_categorical(whole: tuple[I32, list[str]], rows: Idx | None) -> Categorical:
-    """The chunk's own dictionary: unique categories, each used by some row."""
+    """The chunk's own dictionary: unique categories, each used by some row; labels
+    longer than :data:`MAX_LABEL_CHARS` are cut (cut labels that coincide merge)."""
     codes, names = whole
     if rows is not None:
         codes = codes[rows]
     if len(names) == 0:
         return Categorical(np.full(len(codes), -1, np.int32), [])
+    if max(map(len, names)) > MAX_LABEL_CHARS:
+        names = [_label(name) for name in names]
     used = np.bincount(codes + 1, minlength=len(names) + 1)[1:] > 0
     if used.all() and len(set(names)) == len(names):
         return Categorical(np.asarray(codes, np.int32), list(names))

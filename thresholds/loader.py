@@ -478,6 +478,10 @@ def parse_register(text: str, *, source: str = "<register>") -> LoadedRegister:
     roles_held: frozenset[str] | None = None
     if shell is not None and shell.people:
         roles_held = frozenset(r for roles in shell.people.values() for r in roles)
+    elif shell is None and isinstance(top.get("people"), dict):
+        # Another register-level field is wrong: still check roles against people as written.
+        written = [r for rs in top["people"].values() if isinstance(rs, list) for r in rs]
+        roles_held = frozenset(str(r) for r in written) or None
 
     if not isinstance(raw_defaults, dict):
         problems.append(
