@@ -237,6 +237,19 @@ def _numeric(values: np.ndarray) -> bool:
     )
 
 
+_INERT = str.maketrans({"<": "\u2039", ">": "\u203a"})
+
+
+def _inert(text: str) -> str:
+    """``text`` with < and > replaced by the look-alike ‹ and ›: it cannot open or close
+    an HTML tag, and equal texts stay equal (so drift statistics are unchanged)."""
+    return text.translate(_INERT)
+
+
+def _inert_value(value: Any) -> Any:
+    return _inert(value) if isinstance(value, str) else value
+
+
 def _is_nan(value: Any) -> bool:
     return isinstance(value, float) and math.isnan(value)
 
@@ -266,6 +279,30 @@ def _run_evidently(
         from evidently.legacy.calculations.stattests.registry import get_stattest
         from evidently.legacy.core import ColumnType
         from evidently.metrics import ValueDrift
+
+    # Evidently's HTML embeds column names and category values in an inline <script>
+    # without escaping "</script>": a logged value could run script in the saved page.
+    # Everything user-written that reaches Evidently is made inert first, one-to-one,
+    # and results are mapped back to the real names.
+    originals: dict[str, str] = {}
+    inert_plans = []
+    for plan in plans:
+        name = _inert(plan.column)
+        while name in originals:
+            name += "\u200b"  # two names that only differ in < > stay apart
+        originals[name] = plan.column
+        inert_plans.append(
+            _Plan(
+                column=name,
+                kind=plan.kind,
+                dtype=plan.dtype,
+                current=plan.current if plan.dtype == "num" else plan.current.map(_inert_value),
+                reference=plan.reference
+                if plan.dtype == "num"
+                else plan.reference.map(_inert_value),
+            )
+        )
+    plans = inert_plans
 
     metrics = []
     expected: dict[str, tuple[str, bool]] = {}
@@ -312,8 +349,8 @@ def _run_evidently(
         drifted = verdicts.get(metric["id"])
         if drifted is None:  # no test result: apply Evidently's rule ourselves
             drifted = _beyond(score, threshold, is_test)
-        out[column] = DriftColumn(
-            column=column,
+        out[originals[column]] = DriftColumn(
+            column=originals[column],
             kind=kinds[column],
             method=method,
             statistic=score,

@@ -367,11 +367,6 @@ def test_the_html_report_of_a_hostile_night_fires_no_dialog(
 
 @pytest.mark.slow
 @pytest.mark.chromium
-@pytest.mark.xfail(
-    strict=True,
-    reason="open: Evidently's drift page embeds feature names and category values in an "
-    "inline <script> without escaping '</script>' (monitor/drift.py, not this issue's files)",
-)
 def test_the_drift_pages_of_a_hostile_night_fire_no_dialog(
     tmp_path: Path, cli: CliProcesses, browser: HeadlessChromium
 ) -> None:
