@@ -590,7 +590,9 @@ def _read_parquet(
         if name in plan.dictionary_columns and _is_text(schema.field(name).type)
     ]
     try:
-        with pq.ParquetFile(path, read_dictionary=as_dictionary) as handle:
+        # pre_buffer coalesces reads ahead across row groups: for a front-to-back scan it
+        # only holds more memory (381 vs 233 MB at 10M rows) and was slower (1.32 vs 0.96 s).
+        with pq.ParquetFile(path, read_dictionary=as_dictionary, pre_buffer=False) as handle:
             row = 0
             for batch in handle.iter_batches(
                 batch_size=batch_rows, columns=wanted, use_threads=True
