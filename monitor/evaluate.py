@@ -10,14 +10,29 @@ metric is with the model's criticality: ``tier = clamp(magnitude + criticality �
 1, 4)`` where magnitude is 1 (< 25 % past the allowed amount), 2 (< 100 %) or 3.
 For shares, "allowed amount" is the failure budget: a 0.88 accuracy floor allows
 12 % failures, so 0.85 is 25 % past it.
+
+Signal rules (``thresholds.signal``, see :mod:`monitor.signal` and
+``docs/signal-quality.md``): every limit check also gets a one-sided p-value, and
+*baseline* checks (tonight against the reference window) and *sequential* checks
+(EWMA/CUSUM over the last nights) are added. All p-values of the night form one
+Benjamini–Hochberg family at a level derived from the false-alarm budget: a limit check
+whose interval lies beyond its limit is a breach only if it also survives the
+correction (else a warning); a baseline or sequential check is a breach when it is both
+significant after the correction and material (its point estimate past the minimum
+effect), a warning when material and significant for the model alone. Their
+``limit`` is the reference value moved by the minimum effect, and their magnitude is
+measured past it like any limit's (a rise in overconfidence against the reference's
+failure budget).
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, TypedDict
+
+from scipy import stats
 
 from monitor.aggregates import WindowAggregate
 from monitor.intervals import wilson_interval
@@ -27,12 +42,41 @@ from monitor.metrics import (
     rate_per_hour_interval,
 )
 from monitor.report import Breach, Check, CheckStatus, DriftSummary, Metrics, RateMetric
-from thresholds.schema import Thresholds
+from monitor.signal import (
+    NightValue,
+    baseline_checks,
+    benjamini_hochberg,
+    binomial_p_value,
+    exceedances,
+    fleet_level,
+    in_family,
+    magnitude,
+    mean_below_p_value,
+    normal_p_value,
+    poisson_p_value,
+    quantile_ceiling_p_value,
+    sequential_checks,
+)
+from thresholds.schema import SignalSettings, Thresholds
 from thresholds.vocabulary import Status
 
-__all__ = ["Judgement", "judge", "magnitude", "model_status", "tier_for"]
+__all__ = [
+    "Judgement",
+    "decide_check",
+    "judge",
+    "judgement_of",
+    "magnitude",
+    "model_status",
+    "rejudge",
+    "tier_for",
+]
 
 Direction = Literal["max", "min"]
+
+
+class _Common(TypedDict):
+    min_samples: int
+    criticality: int
 
 
 @dataclass(frozen=True)
@@ -40,22 +84,6 @@ class Judgement:
     checks: list[Check]
     breaches: list[Breach]
     status: Status
-
-
-def magnitude(observed: float, limit: float, direction: Direction, *, share: bool) -> int:
-    """1, 2 or 3: how far past the limit, relative to the amount the limit allows."""
-    if direction == "max":
-        excess = observed - limit
-        allowed = limit
-    else:
-        excess = limit - observed
-        allowed = (1.0 - limit) if share else limit
-    relative = excess / allowed if allowed > 0 else math.inf
-    if relative < 0.25:
-        return 1
-    if relative < 1.0:
-        return 2
-    return 3
 
 
 def tier_for(level: int, criticality: int) -> int:
@@ -74,12 +102,17 @@ def _judge(
     min_samples: int,
     criticality: int,
     share: bool,
+    p_value: float | None = None,
+    test: str | None = None,
 ) -> Check:
     low, high = interval
     low = None if low is None or not math.isfinite(low) else float(low)
     high = None if high is None or not math.isfinite(high) else float(high)
 
-    def check(status: CheckStatus, tier: int | None = None) -> Check:
+    known = observed is not None and n >= min_samples
+    finite_p = known and p_value is not None and math.isfinite(p_value)
+
+    def check(status: CheckStatus, tier: int | None = None, level: int | None = None) -> Check:
         return Check(
             threshold=name,
             status=status,
@@ -90,6 +123,9 @@ def _judge(
             ci_high=high,
             n=n,
             tier=tier,
+            p_value=float(p_value) if finite_p and p_value is not None else None,
+            magnitude=level,
+            test=test if finite_p else None,
         )
 
     if observed is None or n < min_samples:
@@ -100,16 +136,38 @@ def _judge(
     else:
         beyond_point = observed < limit
         beyond_interval = high is not None and high < limit
+    level = magnitude(observed, limit, direction, share=share) if beyond_point else None
     if beyond_interval:
-        level = magnitude(observed, limit, direction, share=share)
-        return check("breach", tier_for(level, criticality))
+        level = level or magnitude(observed, limit, direction, share=share)
+        return check("breach", tier_for(level, criticality), level)
     if beyond_point:
-        return check("warning", 1)
+        return check("warning", 1, level)
     return check("ok")
 
 
 def _rate_interval(rate: RateMetric) -> tuple[float | None, float | None]:
     return rate.ci_low, rate.ci_high
+
+
+_EXACT_BINOMIAL = "exact binomial, one-sided"
+
+
+def _rate_p_value(rate: RateMetric, limit: float, direction: Direction) -> float | None:
+    if not rate.n:
+        return None
+    return binomial_p_value(
+        rate.count, rate.n, limit, alternative="greater" if direction == "max" else "less"
+    )
+
+
+def _ece_p_value(value: float, low: float, high: float, limit: float, level: float) -> float | None:
+    """Normal approximation behind :func:`monitor.metrics.ece_interval`: its half-width is
+    ``z·se``."""
+    half = high - (value if math.isfinite(value) else math.nan)
+    z = float(stats.norm.ppf(0.5 + level / 2))
+    if not (math.isfinite(half) and half > 0):
+        return None
+    return normal_p_value((value - limit) / (half / z))
 
 
 def _checks(
@@ -119,11 +177,28 @@ def _checks(
     criticality: int,
     drift: DriftSummary | None,
 ) -> Iterator[Check]:
-    common = {"min_samples": t.min_samples, "criticality": criticality}
+    common: _Common = {"min_samples": t.min_samples, "criticality": criticality}
     if t.quality is not None and metrics.quality is not None:
         q = metrics.quality
+        if q.metric == "quality_score":
+            p_quality: float | None = mean_below_p_value(
+                current.quality_sum, current.quality_sumsq, current.n_graded, t.quality.min
+            )
+            how = "one-sample t-test, one-sided"
+        else:
+            p_quality = _rate_p_value(q, t.quality.min, "min")
+            how = _EXACT_BINOMIAL
         yield _judge(
-            "quality", q.value, t.quality.min, "min", _rate_interval(q), q.n, share=True, **common
+            "quality",
+            q.value,
+            t.quality.min,
+            "min",
+            _rate_interval(q),
+            q.n,
+            share=True,
+            p_value=p_quality,
+            test=how,
+            **common,
         )
     er = metrics.error_rate
     if er.n:
@@ -135,6 +210,8 @@ def _checks(
             _rate_interval(er),
             er.n,
             share=True,
+            p_value=_rate_p_value(er, t.error_rate.max, "max"),
+            test=_EXACT_BINOMIAL,
             **common,
         )
     for output_type, limit in sorted(t.error_rate.by_output_type.items()):
@@ -157,6 +234,8 @@ def _checks(
                 _rate_interval(rate),
                 rate.n,
                 share=True,
+                p_value=_rate_p_value(rate, limit, "max"),
+                test=_EXACT_BINOMIAL,
                 **common,
             )
     lat = metrics.latency_ms
@@ -173,6 +252,8 @@ def _checks(
             interval,
             lat.n,
             share=False,
+            p_value=quantile_ceiling_p_value(exceedances(current.latency, limit), lat.n, level),
+            test="rows above the limit (binomial order statistic), one-sided",
             **common,
         )
     if t.throughput is not None:
@@ -189,6 +270,12 @@ def _checks(
             share=False,
             min_samples=0,
             criticality=criticality,
+            p_value=poisson_p_value(
+                current.n_rows, t.throughput.min_per_hour * tp.hours, alternative="less"
+            )
+            if tp.hours
+            else None,
+            test="exact Poisson, one-sided",
         )
     conf = metrics.confidence
     if t.confidence.max_share_below is not None and conf.share_below_min is not None:
@@ -201,6 +288,10 @@ def _checks(
             wilson_interval(count, conf.n, confidence=t.confidence_level),
             conf.n,
             share=True,
+            p_value=binomial_p_value(
+                count, conf.n, t.confidence.max_share_below, alternative="greater"
+            ),
+            test=_EXACT_BINOMIAL,
             **common,
         )
     cal = metrics.calibration
@@ -216,6 +307,14 @@ def _checks(
             (max(0.0, low - floor), high - floor),
             cal.n,
             share=False,
+            p_value=_ece_p_value(
+                cal.ece - floor,
+                low - floor,
+                high - floor,
+                t.calibration.ece_max,
+                t.confidence_level,
+            ),
+            test="normal approximation of the binned ECE, one-sided",
             **common,
         )
     drift_cal = metrics.calibration_drift
@@ -234,6 +333,8 @@ def _checks(
             (delta if significant else None, None),
             cal.n,
             share=False,
+            p_value=drift_cal.p_value,
+            test="reliability curve vs the reference window: chi-square per bin",
             **common,
         )
     if t.drift.enabled and drift_cal is not None and drift_cal.confidence_psi is not None:
@@ -297,21 +398,60 @@ def model_status(checks: list[Check], n_rows: int) -> Status:
     return "healthy"
 
 
-def judge(
-    metrics: Metrics,
-    current: WindowAggregate,
-    thresholds: Thresholds,
-    *,
-    criticality: int,
-    drift: DriftSummary | None = None,
-) -> Judgement:
-    """All checks of one model, the breaches among them and the model's status."""
-    if current.n_rows == 0:
-        blind = Breach(
-            threshold="blind", level="blind", observed=0, limit=None, n=0, tier=max(2, criticality)
-        )
-        return Judgement(checks=[], breaches=[blind], status="blind")
-    checks = list(_checks(metrics, current, thresholds, criticality, drift))
+# ------------------------------------------------------------------------ decisions
+
+
+def _past(check: Check, value: float | None) -> bool:
+    if value is None:
+        return False
+    return value > check.limit if check.direction == "max" else value < check.limit
+
+
+def decide_check(
+    check: Check, *, level: float, criticality: int, warn_level: float | None = None
+) -> Check:
+    """A check's status once its family is corrected (``p_adjusted`` set, ``level`` = q).
+
+    Limit checks keep the interval rule (breach when the interval lies beyond the limit,
+    warning when only the point estimate does) and lose a breach that does not survive
+    the correction (it becomes a warning). Baseline and sequential checks are a breach
+    when material (point estimate past the minimum effect) and significant after the
+    correction, a warning when material with a raw p-value at most ``warn_level``
+    (default ``level``; :func:`rejudge` uses ``level`` over the model's own checks in the
+    family, "significant for this model alone"). Checks outside the family (no
+    ``p_adjusted``) and ``insufficient_data`` checks are returned as they are.
+    """
+    if check.status == "insufficient_data" or check.p_adjusted is None:
+        return check
+    significant = check.p_adjusted <= level
+    status: CheckStatus
+    if check.kind == "limit":
+        low, high = check.ci_low, check.ci_high
+        beyond_interval = _past(check, low if check.direction == "max" else high)
+        if beyond_interval and significant:
+            status = "breach"
+        elif beyond_interval or _past(check, check.observed):
+            status = "warning"
+        else:
+            status = "ok"
+    else:
+        material = _past(check, check.observed)
+        if material and significant:
+            status = "breach"
+        elif material and check.p_value is not None and check.p_value <= (warn_level or level):
+            status = "warning"
+        else:
+            status = "ok"
+    tier = None
+    if status == "breach":
+        tier = tier_for(check.magnitude or 1, criticality)
+    elif status == "warning":
+        tier = 1
+    return check.model_copy(update={"status": status, "tier": tier})
+
+
+def judgement_of(checks: list[Check], n_rows: int) -> Judgement:
+    """The breaches among decided checks and the model's status."""
     breaches = [
         Breach(
             threshold=c.threshold,
@@ -326,4 +466,77 @@ def judge(
         for c in checks
         if c.status in ("warning", "breach")
     ]
-    return Judgement(checks=checks, breaches=breaches, status=model_status(checks, current.n_rows))
+    return Judgement(checks=checks, breaches=breaches, status=model_status(checks, n_rows))
+
+
+def rejudge(
+    checks: Sequence[Check],
+    adjusted: Sequence[float | None],
+    *,
+    level: float,
+    criticality: int,
+    n_rows: int,
+) -> Judgement:
+    """Decide a model's checks again with the fleet's adjusted p-values (see
+    :func:`monitor.signal.fleet_adjust`); ``adjusted`` is parallel to ``checks``.
+
+    A material baseline or sequential check that misses the correction is a warning when
+    its raw p-value is at most ``level / m`` — Bonferroni over the model's ``m`` checks in
+    the family — so a healthy model shows such a warning on at most a share ``level`` of
+    its nights.
+    """
+    members = sum(p is not None for p in adjusted)
+    decided = [
+        decide_check(
+            c.model_copy(update={"p_adjusted": p}) if p is not None else c,
+            level=level,
+            criticality=criticality,
+            warn_level=level / max(1, members),
+        )
+        for c, p in zip(checks, adjusted, strict=True)
+    ]
+    return judgement_of(decided, n_rows)
+
+
+def _correct_alone(checks: list[Check], settings: SignalSettings, criticality: int) -> list[Check]:
+    """The model as a family of its own (a fleet of one), until the fleet step runs."""
+    level = fleet_level(settings.false_alarm_budget_nights, 1, settings.fleet_fdr_max)
+    members = [i for i, c in enumerate(checks) if in_family(c, settings)]
+    p_values = [p for i in members if (p := checks[i].p_value) is not None]
+    adjusted, _ = benjamini_hochberg(p_values, level)
+    full: list[float | None] = [None] * len(checks)
+    for i, value in zip(members, adjusted, strict=True):
+        full[i] = float(value)
+    return rejudge(checks, full, level=level, criticality=criticality, n_rows=1).checks
+
+
+def judge(
+    metrics: Metrics,
+    current: WindowAggregate,
+    thresholds: Thresholds,
+    *,
+    criticality: int,
+    drift: DriftSummary | None = None,
+    reference: WindowAggregate | None = None,
+    history: Sequence[NightValue] = (),
+) -> Judgement:
+    """All checks of one model, the breaches among them and the model's status.
+
+    With ``thresholds.signal.enabled`` (the default) and a ``reference`` window, baseline
+    checks are added, and sequential checks when ``history`` holds enough past nights;
+    every p-value is then corrected with the model as a family of its own. The nightly
+    job corrects again across the whole fleet (:func:`rejudge`).
+    """
+    if current.n_rows == 0:
+        blind = Breach(
+            threshold="blind", level="blind", observed=0, limit=None, n=0, tier=max(2, criticality)
+        )
+        return Judgement(checks=[], breaches=[blind], status="blind")
+    checks = list(_checks(metrics, current, thresholds, criticality, drift))
+    signal = thresholds.signal
+    if signal.enabled:
+        if reference is not None:
+            checks += baseline_checks(current, reference, thresholds)
+            checks += sequential_checks(current, reference, thresholds, history)
+        checks = _correct_alone(checks, signal, criticality)
+    return judgement_of(checks, current.n_rows)

@@ -18,7 +18,7 @@ from typing import Protocol
 
 from monitor.aggregates import ModelAggregate
 from monitor.atomic import write_atomic
-from monitor.evaluate import judge
+from monitor.evaluate import judge, rejudge
 from monitor.ingest import IngestStats, ModelChunk, QuarantineWriter, WindowBounds, read_logs
 from monitor.metrics import finalize_metrics
 from monitor.report import (
@@ -26,9 +26,11 @@ from monitor.report import (
     ModelReport,
     Recommendation,
     Report,
+    SignalSummary,
     TimeWindow,
     worst_status,
 )
+from monitor.signal import NightValue, fleet_adjust
 from monitor.windows import to_datetime, window_bounds
 from thresholds.loader import LoadedRegister
 from thresholds.schema import ModelEntry, Register
@@ -58,6 +60,9 @@ class CheckOptions:
     labels: Path | None = None
     drift: bool = True
     drift_html: bool = True
+    #: Past nights' metric values per model id, oldest first, for the sequential (EWMA/CUSUM)
+    #: checks of ``thresholds.signal``; the composition root reads them from the state store.
+    history: Mapping[str, Sequence[NightValue]] = field(default_factory=dict)
 
 
 class Engine(Protocol):
@@ -238,8 +243,8 @@ class _ModelInputs:
 def _model_report(
     inputs: _ModelInputs, loaded: LoadedRegister, options: CheckOptions
 ) -> ModelReport:
+    """Metrics, drift and judgement of one model; failure modes come after the fleet step."""
     from monitor.drift import compute_drift
-    from monitor.failure_modes import classify
 
     entry, agg = inputs.entry, inputs.aggregate
     cur, ref = agg.current, agg.reference
@@ -272,7 +277,13 @@ def _model_report(
         if report.drift.html:
             report.drift.html = Path(report.drift.html).name
     judgement = judge(
-        report.metrics, cur, thresholds, criticality=entry.criticality, drift=report.drift
+        report.metrics,
+        cur,
+        thresholds,
+        criticality=entry.criticality,
+        drift=report.drift,
+        reference=ref,
+        history=options.history.get(entry.id, ()),
     )
     report.status = judgement.status
     report.breaches = judgement.breaches
@@ -282,16 +293,57 @@ def _model_report(
             "so it is treated as a breach (blind), never as healthy"
         )
         return report
-    modes = classify(cur, ref, report.metrics, judgement.checks, register=loaded.register)
     report.checks = judgement.checks
+    return report
+
+
+def _classify(report: ModelReport, agg: ModelAggregate, loaded: LoadedRegister) -> None:
+    """Name the failure modes of a judged model (after the fleet step decided its checks)."""
+    from monitor.failure_modes import classify
+
+    assert report.metrics is not None
+    modes = classify(
+        agg.current, agg.reference, report.metrics, report.checks, register=loaded.register
+    )
     report.failure_modes = modes.modes
     # A dominant mode is what the ladder acts on; a healthy model has nothing to act on,
     # so its background failures are listed but none is called dominant.
-    report.dominant_failure_mode = modes.dominant if judgement.status != "healthy" else None
+    report.dominant_failure_mode = modes.dominant if report.status != "healthy" else None
     report.annotation_coverage = modes.annotation_coverage
     report.unmapped_annotations = modes.unmapped_annotations
     report.notes += modes.notes
-    return report
+
+
+def _fleet_step(models: list[ModelReport], loaded: LoadedRegister) -> SignalSummary | None:
+    """Correct every model × check p-value of the night as one Benjamini–Hochberg family
+    (:func:`monitor.signal.fleet_adjust`) and decide each model's checks again."""
+    judged = {m.model_id: m for m in models if m.checks}
+    entries = {e.id: e for e in loaded.register.models}
+    settings = {mid: entries[mid].thresholds.signal for mid in judged}
+    fleet = fleet_adjust({mid: m.checks for mid, m in judged.items()}, settings)
+    if not fleet.n_models:
+        return None
+    for mid, report in judged.items():
+        if not settings[mid].enabled:
+            continue
+        judgement = rejudge(
+            report.checks,
+            fleet.adjusted[mid],
+            level=fleet.level,
+            criticality=entries[mid].criticality,
+            n_rows=report.n_rows,
+        )
+        report.checks = judgement.checks
+        report.breaches = judgement.breaches
+        report.status = judgement.status
+    return SignalSummary(
+        level=fleet.level,
+        family_size=fleet.family_size,
+        n_models=fleet.n_models,
+        discoveries=fleet.discoveries,
+        false_alarm_budget_nights=fleet.budget_nights,
+        fleet_fdr_max=fleet.fdr_max,
+    )
 
 
 def _safe_name(model_id: str) -> str:
@@ -324,11 +376,14 @@ def build_report(
             n_duplicates=stats.duplicates_by_model.get(entry.id, 0),
             notes=list(unreadable_note),
         )
-        report = _model_report(inputs, loaded, options)
+        models.append(_model_report(inputs, loaded, options))
+    signal = _fleet_step(models, loaded)
+    for report in models:
+        if report.status != "blind":
+            _classify(report, aggregates[report.model_id], loaded)
         if stats.unreadable and report.status == "healthy":
             # Part of the logs could not be read: this model may be failing in them.
             report.status = "warning"
-        models.append(report)
     ingest = IngestSummary(
         files=stats.files,
         rows_read=stats.rows_read,
@@ -353,6 +408,7 @@ def build_report(
         ingest=ingest,
         models=models,
         engine=engine,
+        signal=signal,
     )
 
 

@@ -20,6 +20,7 @@ __all__ = [
     "CalibrationDriftMetric",
     "CalibrationMetric",
     "Check",
+    "CheckKind",
     "ConfidenceMetric",
     "DriftColumn",
     "DriftSummary",
@@ -34,6 +35,7 @@ __all__ = [
     "Recommendation",
     "ReliabilityBinOut",
     "Report",
+    "SignalSummary",
     "ThroughputMetric",
     "TimeWindow",
     "report_json_schema",
@@ -43,6 +45,9 @@ __all__ = [
 SCHEMA_VERSION = "1.0"
 
 CheckStatus = Literal["ok", "warning", "breach", "insufficient_data"]
+#: ``limit``: against a register limit; ``baseline``: tonight against the reference window;
+#: ``sequential``: EWMA/CUSUM over the last nights (see ``monitor.signal``).
+CheckKind = Literal["limit", "baseline", "sequential"]
 
 
 class _Out(BaseModel):
@@ -175,6 +180,31 @@ class Check(_Out):
     ci_high: float | None = None
     n: int = 0
     tier: int | None = None
+    kind: CheckKind = "limit"
+    #: One-sided p-value of "the model is on the wrong side of ``limit``" (limit checks) or
+    #: "worse than the reference" (baseline and sequential checks); None when the check has
+    #: no test (e.g. Evidently's distances).
+    p_value: float | None = None
+    #: ``p_value`` after Benjamini–Hochberg across every model × check of the night.
+    p_adjusted: float | None = None
+    #: The reference window's value (baseline and sequential checks).
+    reference: float | None = None
+    #: How far past the limit (1 < 25 %, 2 < 100 %, 3 beyond), before criticality.
+    magnitude: int | None = None
+    #: The test behind ``p_value``, in words.
+    test: str | None = None
+
+
+class SignalSummary(_Out):
+    """The night's multiple-testing family: every check with a p-value, all models."""
+
+    level: float
+    family_size: int
+    n_models: int
+    discoveries: int
+    false_alarm_budget_nights: float
+    fleet_fdr_max: float
+    background_models: int = 0
 
 
 class Breach(_Out):
@@ -294,6 +324,7 @@ class Report(_Out):
     ingest: IngestSummary
     models: list[ModelReport]
     engine: str = "local"
+    signal: SignalSummary | None = None
 
 
 def worst_status(statuses: list[str]) -> Status:

@@ -21,6 +21,7 @@ from thresholds.vocabulary import RUNGS, RungId
 
 __all__ = [
     "ApprovalPolicySettings",
+    "BaselineComparison",
     "Budget",
     "CalibrationLimits",
     "ColumnMapping",
@@ -39,6 +40,8 @@ __all__ = [
     "Register",
     "RuleSettings",
     "RungSettings",
+    "SequentialSettings",
+    "SignalSettings",
     "SlaSettings",
     "Thresholds",
     "ThroughputFloor",
@@ -173,6 +176,76 @@ class DriftLimits(_Strict):
     sample_size: Annotated[int, Field(ge=100, le=1_000_000)] = 5000
 
 
+class BaselineComparison(_Strict):
+    """Tonight against the model's own reference window: "worse than it used to be".
+
+    Each comparison is a one-sided test (does the current window look worse than the
+    reference?) gated by a minimum effect, so a statistically detectable but immaterial
+    wobble at 50 000 rows a night never pages. The absolute register limits are judged as
+    before; these checks catch a model that got materially worse while still inside them.
+    """
+
+    enabled: bool = True
+    #: Accuracy (or mean quality score) must fall by at least this much (1.5 points).
+    quality_min_drop: Share = 0.015
+    #: The error rate must rise by at least this factor *and* by ``error_rate_min_increase``.
+    error_rate_min_ratio: Annotated[float, Field(ge=1.0)] = 1.5
+    error_rate_min_increase: Share = 0.002
+    #: Latency quantiles compared with the reference (exceedance of the reference quantile).
+    latency_quantiles: list[Annotated[float, Field(gt=0.0, lt=1.0)]] = Field(
+        default_factory=lambda: [0.95]
+    )
+    latency_min_ratio: Annotated[float, Field(ge=1.0)] = 1.15
+    #: Overconfidence (mean confidence − accuracy) must rise by at least this much.
+    overconfidence_min_rise: Share = 0.02
+    #: Invalid-format share of schema-checked outputs: factor and absolute rise.
+    format_min_ratio: Annotated[float, Field(ge=1.0)] = 1.5
+    format_min_increase: Share = 0.005
+
+
+SequentialMetric = Literal["quality", "error_rate"]
+SEQUENTIAL_METRICS: tuple[SequentialMetric, ...] = ("quality", "error_rate")
+
+
+class SequentialSettings(_Strict):
+    """EWMA (Roberts 1959) or CUSUM (Page 1954) over past nights, for slow drifts.
+
+    Needs the nights before tonight (``history``, passed by the nightly job from the
+    state store); with fewer than ``min_nights`` of them the check is not run.
+    """
+
+    method: Literal["ewma", "cusum", "off"] = "ewma"
+    metrics: list[SequentialMetric] = Field(default_factory=lambda: list(SEQUENTIAL_METRICS))
+    window_nights: Annotated[int, Field(ge=2, le=90)] = 14
+    min_nights: Annotated[int, Field(ge=1, le=90)] = 3
+    ewma_lambda: Annotated[float, Field(gt=0.0, le=1.0)] = 0.2
+    cusum_k: Annotated[float, Field(ge=0.0, le=5.0)] = 0.5
+    #: The smoothed shift must reach this share of the one-night minimum effect.
+    min_effect_share: Annotated[float, Field(gt=0.0, le=1.0)] = 0.5
+
+
+class SignalSettings(_Strict):
+    """How breaches are decided statistically, and the false-alarm budget they are held to.
+
+    ``false_alarm_budget_nights`` is the number of healthy nights a model may run, on
+    average, between two false alarms (100 = at most one false alarm per 100 healthy
+    model-nights). Every check with a p-value joins one Benjamini–Hochberg family per
+    night across all models of the register, at level
+    ``q = min(fleet_fdr_max, n_models / false_alarm_budget_nights)``: a lone model is held
+    to ``1 / budget`` per night, a large fleet to a false-discovery rate of
+    ``fleet_fdr_max`` (so 200 healthy models do not page every night). See
+    ``docs/signal-quality.md``.
+    """
+
+    enabled: bool = True
+    false_alarm_budget_nights: Annotated[float, Field(ge=1.0, le=1_000_000.0)] = 100.0
+    fleet_fdr_max: Annotated[float, Field(gt=0.0, le=0.5)] = 0.05
+    #: Absolute-limit checks join the family too (a breach must survive the correction).
+    correct_limits: bool = True
+    baseline: BaselineComparison = Field(default_factory=BaselineComparison)
+    sequential: SequentialSettings = Field(default_factory=SequentialSettings)
+
+
 class Thresholds(_Strict):
     """Every limit a model is judged against."""
 
@@ -185,6 +258,7 @@ class Thresholds(_Strict):
     drift: DriftLimits = Field(default_factory=DriftLimits)
     min_samples: Annotated[int, Field(ge=1)] = 100
     confidence_level: Annotated[float, Field(gt=0.5, lt=1.0)] = 0.95
+    signal: SignalSettings = Field(default_factory=SignalSettings)
 
 
 class ApprovalPolicySettings(_Strict):
