@@ -71,7 +71,9 @@ def night_summary(model: ModelReport) -> dict[str, float | None]:
         return {}
     return {
         "quality": m.quality.value if m.quality else None,
+        "quality_n": float(m.quality.n) if m.quality else None,
         "error_rate": m.error_rate.value,
+        "error_rate_n": float(m.error_rate.n),
         "latency_p95": m.latency_ms.p95,
         "ece": m.calibration.ece if m.calibration else None,
     }
@@ -106,9 +108,9 @@ def apply_report(
             out[model.model_id] = None
             continue
 
-        def work(conn: Connection, model: ModelReport = model, entry: ModelEntry = entry) -> (
-            Recommendation | None
-        ):
+        def work(
+            conn: Connection, model: ModelReport = model, entry: ModelEntry = entry
+        ) -> Recommendation | None:
             return _apply_model(conn, report, model, entry, register, night, now)
 
         out[model.model_id] = store.write(work)
@@ -131,7 +133,11 @@ def _apply_model(
         if existing.report_digest != digest:
             # The decision taken on that night stands; say so once per differing rerun.
             audit.append(
-                conn, at=now, actor=SYSTEM_ACTOR, action="night.rerun_differs", subject=subject,
+                conn,
+                at=now,
+                actor=SYSTEM_ACTOR,
+                action="night.rerun_differs",
+                subject=subject,
                 reason=f"night {night} was already decided from a different report; the "
                 "decisions taken then stand",
                 payload={"night": night, "stored": existing.report_digest, "new": digest},
@@ -143,13 +149,24 @@ def _apply_model(
     if latest is not None and latest > night:
         reason = f"backfilled after {latest}: recorded for the rules, no decision taken"
         insert_night(
-            conn, tonight, report_digest=digest, run_id=report.run_id, recorded_at=now,
-            summary=night_summary(model), decision_kind="backfill", decision_reason=reason,
+            conn,
+            tonight,
+            report_digest=digest,
+            run_id=report.run_id,
+            recorded_at=now,
+            summary=night_summary(model),
+            decision_kind="backfill",
+            decision_reason=reason,
             decision_due_at=None,
         )
         audit.append(
-            conn, at=now, actor=SYSTEM_ACTOR, action="night.backfilled", subject=subject,
-            reason=reason, payload={"night": night},
+            conn,
+            at=now,
+            actor=SYSTEM_ACTOR,
+            action="night.backfilled",
+            subject=subject,
+            reason=reason,
+            payload={"night": night},
         )
         return recommendation_for(conn, register, entry.id, reason=reason)
 
@@ -159,8 +176,12 @@ def _apply_model(
     for sunset in retired:
         update_step(conn, sunset.step, status="retired", reason=sunset.reason)
         audit.append(
-            conn, at=now, actor=SYSTEM_ACTOR, action="step.retired",
-            subject=f"step-{sunset.step.id}", reason=sunset.reason,
+            conn,
+            at=now,
+            actor=SYSTEM_ACTOR,
+            action="step.retired",
+            subject=f"step-{sunset.step.id}",
+            reason=sunset.reason,
             payload={"model": entry.id, "rung": sunset.step.rung, "event": sunset.event.id},
         )
     if retired:
@@ -168,8 +189,14 @@ def _apply_model(
     policy = _policy_in_force(conn, state, fresh, register)
     decision = decide(state, model, policy, now, night=night)
     night_id = insert_night(
-        conn, tonight, report_digest=digest, run_id=report.run_id, recorded_at=now,
-        summary=night_summary(model), decision_kind=decision.kind, decision_reason=decision.reason,
+        conn,
+        tonight,
+        report_digest=digest,
+        run_id=report.run_id,
+        recorded_at=now,
+        summary=night_summary(model),
+        decision_kind=decision.kind,
+        decision_reason=decision.reason,
         decision_due_at=decision.due_at,
     )
     escalation_id = carry_out(
@@ -191,15 +218,29 @@ def _policy_in_force(
 
 
 def _notify(
-    conn: Connection, decision: Decision, kind: str, model_id: str, now: datetime,
-    step_id: int | None, extra: Mapping[str, Any] | None = None,
+    conn: Connection,
+    decision: Decision,
+    kind: str,
+    model_id: str,
+    now: datetime,
+    step_id: int | None,
+    extra: Mapping[str, Any] | None = None,
 ) -> None:
     if not decision.notify:
         return
     insert_notification(
-        conn, model_id=model_id, kind=kind, recipients=decision.notify, at=now, step_id=step_id,
-        payload={"decision": decision.kind, "reason": decision.reason,
-                 "due_at": decision.due_at, **(extra or {})},
+        conn,
+        model_id=model_id,
+        kind=kind,
+        recipients=decision.notify,
+        at=now,
+        step_id=step_id,
+        payload={
+            "decision": decision.kind,
+            "reason": decision.reason,
+            "due_at": decision.due_at,
+            **(extra or {}),
+        },
     )
 
 
@@ -233,8 +274,13 @@ def carry_out(
             conn, esc.id, status=decision.close_escalation, closed_at=now, outcome=decision.reason
         )
         audit.append(
-            conn, at=now, actor=actor, action=f"escalation.{decision.close_escalation}",
-            subject=f"esc-{esc.id}", reason=decision.reason, payload={"model": model_id},
+            conn,
+            at=now,
+            actor=actor,
+            action=f"escalation.{decision.close_escalation}",
+            subject=f"esc-{esc.id}",
+            reason=decision.reason,
+            payload={"model": model_id},
         )
         audited = True
         if decision.clock is None:  # an expiry already told the same people
@@ -245,8 +291,12 @@ def carry_out(
     if decision.refresh_policy and esc is not None and decision.close_escalation is None:
         update_escalation(conn, esc.id, policy_snapshot=policy.to_json())
         audit.append(
-            conn, at=now, actor=actor, action="escalation.policy_refreshed",
-            subject=f"esc-{esc.id}", reason=decision.reason,
+            conn,
+            at=now,
+            actor=actor,
+            action="escalation.policy_refreshed",
+            subject=f"esc-{esc.id}",
+            reason=decision.reason,
             payload={"register_version": policy.register_version},
         )
         audited = True
@@ -268,15 +318,31 @@ def carry_out(
             outcome="",
         )
         audit.append(
-            conn, at=now, actor=actor, action="escalation.opened", subject=f"esc-{escalation_id}",
+            conn,
+            at=now,
+            actor=actor,
+            action="escalation.opened",
+            subject=f"esc-{escalation_id}",
             reason=decision.reason,
-            payload={"model": model_id, "kind": decision.opens, "tier": decision.tier,
-                     "mode": decision.mode, "register_version": policy.register_version},
+            payload={
+                "model": model_id,
+                "kind": decision.opens,
+                "tier": decision.tier,
+                "mode": decision.mode,
+                "register_version": policy.register_version,
+            },
         )
         audited = True
         if decision.new_step is None:
-            _notify(conn, decision, decision.kind, model_id, now, None,
-                    {"escalation": escalation_id, "summary": decision.summary})
+            _notify(
+                conn,
+                decision,
+                decision.kind,
+                model_id,
+                now,
+                None,
+                {"escalation": escalation_id, "summary": decision.summary},
+            )
     elif decision.summary and escalation_id is not None:
         conn.execute(
             update(escalations)
@@ -308,30 +374,56 @@ def carry_out(
             reason=new.reason,
         )
         audit.append(
-            conn, at=now, actor=actor, action=f"step.{new.status}", subject=f"step-{step_id}",
+            conn,
+            at=now,
+            actor=actor,
+            action=f"step.{new.status}",
+            subject=f"step-{step_id}",
             reason=new.reason,
-            payload={"model": model_id, "escalation": escalation_id, "rung": new.rung,
-                     "direction": new.direction, "cost": new.cost, "currency": new.currency,
-                     "approvals_required": new.approvals_required},
+            payload={
+                "model": model_id,
+                "escalation": escalation_id,
+                "rung": new.rung,
+                "direction": new.direction,
+                "cost": new.cost,
+                "currency": new.currency,
+                "approvals_required": new.approvals_required,
+            },
         )
         audited = True
         kind = {"pending": "approval_requested", "approved": "apply_requested"}.get(
             new.status, new.status
         )
-        _notify(conn, decision, kind, model_id, now, step_id,
-                {"summary": new.packet.summary, "rung": new.rung})
+        _notify(
+            conn,
+            decision,
+            kind,
+            model_id,
+            now,
+            step_id,
+            {"summary": new.packet.summary, "rung": new.rung},
+        )
 
     if decision.consumes_events:
         mark_events_processed(
-            conn, decision.consumes_events, at=now,
+            conn,
+            decision.consumes_events,
+            at=now,
             note=f"{decision.kind} on night {night}" if night else decision.kind,
         )
     if not audited and decision.kind not in ("no_action", "hold"):
         audit.append(
-            conn, at=now, actor=actor, action=f"decision.{decision.kind}", subject=subject,
+            conn,
+            at=now,
+            actor=actor,
+            action=f"decision.{decision.kind}",
+            subject=subject,
             reason=decision.reason,
-            payload={"night": night, "escalation": escalation_id,
-                     "events": list(decision.consumes_events)},
+            payload={
+                "night": night,
+                "escalation": escalation_id,
+                "events": list(decision.consumes_events),
+            },
         )
     return escalation_id
 
@@ -351,9 +443,15 @@ def _change_step(
             # Unblocked: the decision clocks start now, not when it was first blocked.
             clocks = deadlines(now, step.tier, policy.sla)
             values.update(
-                requested_at=now, ack_due_at=clocks.ack_due, decide_due_at=clocks.decide_due,
-                expire_at=clocks.expire_at, ack_reminded_at=None, decision_reminded_at=None,
-                escalated_at=None, acked_at=None, acked_by=None,
+                requested_at=now,
+                ack_due_at=clocks.ack_due,
+                decide_due_at=clocks.decide_due,
+                expire_at=clocks.expire_at,
+                ack_reminded_at=None,
+                decision_reminded_at=None,
+                escalated_at=None,
+                acked_at=None,
+                acked_by=None,
                 approved_at=now if status == "approved" else None,
             )
     if decision.step_cost is not None and decision.step_cost != step.cost:
@@ -367,14 +465,24 @@ def _change_step(
     if not values:
         return False
     update_step(conn, step, **values)
-    action = f"step.{status}" if status is not None and status != step.status else (
-        f"step.{decision.clock}" if decision.clock else "step.repriced"
+    action = (
+        f"step.{status}"
+        if status is not None and status != step.status
+        else (f"step.{decision.clock}" if decision.clock else "step.repriced")
     )
     audit.append(
-        conn, at=now, actor=actor, action=action, subject=f"step-{step.id}",
+        conn,
+        at=now,
+        actor=actor,
+        action=action,
+        subject=f"step-{step.id}",
         reason=decision.reason,
-        payload={"model": step.model_id, "from": step.status, "to": values.get("status"),
-                 "cost": values.get("cost")},
+        payload={
+            "model": step.model_id,
+            "from": step.status,
+            "to": values.get("status"),
+            "cost": values.get("cost"),
+        },
     )
     if decision.clock is not None:
         _notify(conn, decision, decision.clock, step.model_id, now, step.id)
@@ -483,9 +591,12 @@ def tick(store: LadderStore, register: Register, *, now: datetime) -> dict[str, 
     done: dict[str, str] = {}
     open_models = store.read(
         lambda conn: sorted(
-            {r[0] for r in conn.execute(
-                select(escalations.c.model_id).where(escalations.c.status == "open")
-            )}
+            {
+                r[0]
+                for r in conn.execute(
+                    select(escalations.c.model_id).where(escalations.c.status == "open")
+                )
+            }
         )
     )
     for model_id in open_models:

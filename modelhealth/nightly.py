@@ -7,10 +7,11 @@ the composition root, is the one place that knows both, so ``modelhealth check``
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from ladder.nightly import apply_report, ladder_position
@@ -28,6 +29,7 @@ from monitor.html import LadderView, NightPoint, render_html
 from monitor.job import CheckOptions, Engine, run_check
 from monitor.notify import Notification, build_message, deliver
 from monitor.report import Recommendation, Report
+from monitor.signal import NightValue
 from thresholds.loader import LoadedRegister
 from thresholds.vocabulary import RUNGS
 
@@ -37,6 +39,8 @@ log = logging.getLogger("modelhealth.nightly")
 
 #: Nights of history drawn in the report's trend charts.
 TREND_NIGHTS = 30
+#: Past nights handed to the sequential (EWMA/CUSUM) checks.
+HISTORY_NIGHTS = 28
 
 
 @dataclass
@@ -171,6 +175,28 @@ def _notify(
     return sent, failed
 
 
+def _history(
+    store: LadderStore, loaded: LoadedRegister, options: CheckOptions
+) -> dict[str, list[NightValue]]:
+    """Past nights' quality and error rate (value and n) for the sequential checks."""
+    before = options.as_of - timedelta(days=1)
+    out: dict[str, list[NightValue]] = {}
+    for entry in loaded.register.models:
+        nights = store.read(
+            lambda conn, model=entry.id: night_trends(
+                conn, model, until=before, days=HISTORY_NIGHTS
+            )
+        )
+        values = []
+        for night in nights:
+            for metric in ("quality", "error_rate"):
+                value, n = night.summary.get(metric), night.summary.get(f"{metric}_n")
+                if value is not None and n:
+                    values.append(NightValue(night.night, metric, float(value), int(n)))
+        out[entry.id] = values
+    return out
+
+
 def run_nightly(
     loaded: LoadedRegister,
     options: CheckOptions,
@@ -184,6 +210,7 @@ def run_nightly(
 ) -> NightlyResult:
     """One nightly run with every output; MLflow and webhooks run after the report is safe."""
     with LadderStore(state_url) as store:
+        options = dataclasses.replace(options, history=_history(store, loaded, options))
         report = run_check(
             loaded,
             options,

@@ -838,6 +838,11 @@ def _smooth(
     z, loadings, values = z[-window:], loadings[-window:], values[-window:]
     w = ewma_weights(z.size, seq.ewma_lambda)
     smoothed = float(np.dot(w, values) / w.sum())
+    if z[-1] <= 0.0:
+        # Tonight is no worse than the reference: whatever the smoothed past says, the drift
+        # is not current. Without this, an EWMA remembers a fixed incident for nights after
+        # recovery and the ladder reads the recovery as a failed rung.
+        return smoothed, 1.0, "tonight is no worse than the reference window: no current drift"
     if seq.method == "cusum":
         # The reference's shared error is folded into each score's variance (conservative).
         scaled = z / np.sqrt(1.0 + loadings**2)
