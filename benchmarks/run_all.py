@@ -1,0 +1,63 @@
+"""Every benchmark, with sizes that finish in about 15 minutes on two cores (``make benchmarks``).
+
+1. ``bench_check.py``: the local engine end to end, rows/s and peak RSS;
+2. ``compare_evidently.py``: Evidently's classification and drift reports vs
+   ``modelhealth check`` on the same logs, time ratio and both peak RSS;
+3. ``scaling.py``: rows/s and peak RSS as the logs grow, local engine and Dask.
+
+``--rows`` replaces every script's default sizes; other options go to the scripts
+unchanged. Generated data is kept under the system temp folder and reused. The load
+average is printed before each script: benchmark on a quiet machine.
+
+    python benchmarks/run_all.py
+    python benchmarks/run_all.py --rows 1000000 10000000 50000000
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+__all__ = ["DEFAULT_ROWS", "main"]
+
+HERE = Path(__file__).resolve().parent
+
+#: Each script and its rows for ``make benchmarks``.
+DEFAULT_ROWS: dict[str, list[int]] = {
+    "bench_check.py": [1_000_000],
+    "compare_evidently.py": [100_000, 1_000_000],
+    "scaling.py": [1_000_000, 10_000_000],
+}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--rows", type=int, nargs="+", help="sizes for every script")
+    args = parser.parse_args()
+    started = time.perf_counter()
+    for script, rows in DEFAULT_ROWS.items():
+        sizes = args.rows or rows
+        load = " ".join(f"{x:.2f}" for x in os.getloadavg())
+        print(
+            f"\n=== {script} --rows {' '.join(map(str, sizes))}   (load average {load})", flush=True
+        )
+        t0 = time.perf_counter()
+        done = subprocess.run(
+            [sys.executable, str(HERE / script), "--rows", *map(str, sizes)], check=False
+        )
+        if done.returncode != 0:
+            print(f"{script} failed with exit code {done.returncode}", file=sys.stderr)
+            return done.returncode
+        print(f"=== {script}: {time.perf_counter() - t0:.0f} s", flush=True)
+    print(f"\nall benchmarks: {time.perf_counter() - started:.0f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,757 @@
+"""The nightly check's summaries computed on a Dask cluster, one task per log partition.
+
+:class:`DaskEngine` is the second :class:`~monitor.job.Engine`. It differs from the
+local engine only in how chunks are scheduled: every task runs the same
+:func:`~monitor.ingest.read_logs` on its partition and folds the chunks into the same
+:class:`~monitor.aggregates.ModelAggregate` summaries, and the client merges them with
+``ModelAggregate.merge`` and ``IngestStats.merge``. There is no second implementation
+of any metric.
+
+Partitions
+----------
+The inputs are enumerated on the client exactly as ingest would read them (the
+files of each directory top-down, sorted, names starting with ``.`` or ``_``
+skipped; a file named twice read once) and cut into *partitions*: runs of consecutive
+files of about ``partition_bytes`` (128 MB by default, smaller when that would leave
+workers idle). Partition order is read order. A worker reads a partition through a
+private staging folder that mirrors the files' paths below the directory the user
+named (symbolic links for local files, a download for fsspec URLs such as
+``s3://…``), so Hive partition keys (``model_id=…/``), the "directory vs file named
+directly" rules for unreadable files, and every name in the report and the quarantine
+are those of the local engine.
+
+What crosses the network
+------------------------
+* client → workers: the register, the window bounds and the partitions' file names;
+  workers read the log bytes from the shared filesystem or object store themselves;
+* workers → client: per partition, the summaries (counts, bin tables, latency sketch
+  buckets, bottom-k drift sample: bounded, independent of the rows), the ingest
+  counters, and the quarantined rows (few in a healthy log; all of them, because the
+  report promises every one in the single ``quarantine.parquet`` the client writes);
+* worker ↔ worker, for duplicates (below): 8 bytes per in-window row (its id hash),
+  range-partitioned so no worker receives more than its share; the client only learns
+  which partitions share ids.
+
+Duplicates across partitions
+----------------------------
+The local engine drops a repeated ``prediction_id`` of a model globally: the first
+occurrence in read order wins. Within a task ``read_logs`` does the same. Across tasks
+the check is exact and runs in two phases:
+
+1. every task keeps the sorted set of its in-window ``(model, id hash)`` keys (the
+   64-bit hash ingest uses) on its worker, cut into key ranges; one task per range
+   gathers that range from every partition and names each partition holding a key that
+   an earlier partition holds, with those earlier partitions. Usually none does, and
+   phase 1's summaries stand.
+2. a partition that does is read again *right after* the earlier partitions in one
+   ``read_logs`` call, so ingest itself drops exactly the rows whose ids they used and
+   counts them (duplicates, ``naive_timestamps``, ``labels_joined``…) as the local
+   engine does. The earlier partitions' share is taken off again: their chunks come
+   first and their counters are subtracted (``read_logs`` is deterministic, so both are
+   known: from phase 1, or from a read of the earlier partitions alone when they share
+   ids among themselves). The new summary replaces phase 1's.
+
+Phase 2 costs a second read of the affected partitions and of the partitions they
+repeat, so logs where retries land in the next file pay for it; keeping a retry in the
+same partition as its original (partition by date, ingest hour by hour) avoids it.
+
+Merging is in partition order, so the report is the same from run to run; it equals
+the local engine's up to float rounding of sums (about 1e-15 relative).
+
+``distributed`` is an optional dependency: ``pip install 'modelhealth[dask]'``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib.util
+import logging
+import os
+import tempfile
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, cast
+
+import numpy as np
+import numpy.typing as npt
+import pyarrow as pa
+
+from monitor.aggregates import ModelAggregate
+from monitor.errors import MonitorError, UnreadableLogError
+from monitor.ingest import (
+    IngestStats,
+    QuarantineWriter,
+    WindowBounds,
+    read_logs,
+)
+from monitor.job import new_aggregates
+from monitor.quarantine import QUARANTINE_SCHEMA
+from thresholds.schema import Register
+
+if TYPE_CHECKING:
+    from distributed import Client, Future
+
+__all__ = ["DEFAULT_PARTITION_BYTES", "DaskEngine", "LogFile", "Partition", "plan_partitions"]
+
+if importlib.util.find_spec("distributed") is None:  # pragma: no cover - depends on the env
+    raise ImportError(
+        "the dask engine needs the 'distributed' package: pip install 'modelhealth[dask]'"
+    )
+
+U64 = npt.NDArray[np.uint64]
+Progress = Callable[[int], None]
+
+#: Target size of one partition (bytes of log files as stored).
+DEFAULT_PARTITION_BYTES = 128 << 20
+#: Smallest partition the planner cuts to keep workers busy.
+_MIN_PARTITION_BYTES = 8 << 20
+#: Key ranges of the duplicate check: enough that no worker holds many keys at once.
+_MAX_KEY_RANGES = 16
+_GOLDEN = 0x9E3779B97F4A7C15
+_MASK64 = (1 << 64) - 1
+
+
+# --------------------------------------------------------------------------- partitions
+
+
+@dataclass(frozen=True)
+class LogFile:
+    """One log file, named as the local engine names it.
+
+    ``location`` is where a worker finds it (a local path or an fsspec URL);
+    ``root`` and ``relative`` are set for files found inside a directory the user named
+    (``root`` is that directory's position among the inputs), and are ``None`` for files
+    named directly.
+    """
+
+    name: str
+    location: str
+    size: int
+    root: int | None = None
+    relative: str | None = None
+
+    @property
+    def remote(self) -> bool:
+        """Whether the file is read through fsspec (a URL) rather than the local filesystem."""
+        return _is_url(self.location)
+
+
+@dataclass(frozen=True)
+class Partition:
+    """Consecutive log files (in read order) summarised by one task."""
+
+    index: int
+    files: tuple[LogFile, ...]
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes of the files as stored."""
+        return sum(f.size for f in self.files)
+
+
+def _is_url(text: str) -> bool:
+    scheme, sep, _ = text.partition("://")
+    return bool(sep) and scheme.replace("+", "").replace("-", "").isalnum() and len(scheme) > 1
+
+
+def _skipped(name: str) -> bool:
+    return name.startswith((".", "_"))
+
+
+def _local_files(raw: str, root: int) -> Iterator[LogFile]:
+    path = Path(raw)
+    if path.is_file():
+        yield LogFile(str(path), str(path), path.stat().st_size)
+        return
+    if not path.is_dir():
+        raise UnreadableLogError(str(path), "no such file or directory")
+    # The walk of monitor.ingest: top-down, sorted, "." and "_" names skipped.
+    for directory, subdirs, files in os.walk(path):
+        subdirs[:] = sorted(d for d in subdirs if not _skipped(d))
+        base = Path(directory)
+        for name in sorted(files):
+            if _skipped(name):
+                continue
+            file = base / name
+            try:
+                size = file.stat().st_size
+            except OSError:  # a dangling link: ingest reports it, the plan just carries it
+                size = 0
+            yield LogFile(str(file), str(file.resolve()), size, root, str(file.relative_to(path)))
+
+
+def _remote_files(url: str, root: int) -> Iterator[LogFile]:
+    import fsspec
+
+    fs, top = fsspec.core.url_to_fs(url)
+    if fs.isfile(top):
+        yield LogFile(url, url, int(fs.size(top)))
+        return
+    if not fs.isdir(top):
+        raise UnreadableLogError(url, "no such file or directory")
+    base = url.rstrip("/")
+    top = top.rstrip("/")
+
+    def walk(folder: str) -> Iterator[LogFile]:
+        entries = fs.ls(folder, detail=True)
+        name_of = {e["name"].rstrip("/"): e for e in entries}
+        files = sorted(n for n, e in name_of.items() if e["type"] == "file")
+        subdirs = sorted(n for n, e in name_of.items() if e["type"] == "directory")
+        for name in files:
+            if _skipped(name.rsplit("/", 1)[-1]):
+                continue
+            relative = name[len(top) + 1 :]
+            yield LogFile(
+                f"{base}/{relative}",
+                f"{base}/{relative}",
+                int(name_of[name]["size"] or 0),
+                root,
+                relative,
+            )
+        for name in subdirs:
+            if name != folder and not _skipped(name.rsplit("/", 1)[-1]):
+                yield from walk(name)
+
+    yield from walk(top)
+
+
+def plan_partitions(
+    paths: Sequence[str | Path],
+    *,
+    partition_bytes: int = DEFAULT_PARTITION_BYTES,
+    parallelism: int = 1,
+) -> list[Partition]:
+    """Cut the inputs into partitions of consecutive files, in read order.
+
+    Parameters
+    ----------
+    paths
+        Files and directories, local or fsspec URLs (``s3://…``, ``gs://…``,
+        ``file://…``), as given to :func:`~monitor.ingest.read_logs`.
+    partition_bytes
+        Target bytes per partition; a file is never split, so a file larger than this
+        is a partition of its own.
+    parallelism
+        Threads of the cluster: the target shrinks (down to 8 MB) so that there are at
+        least two partitions per thread when the logs allow.
+
+    Returns
+    -------
+    list of Partition
+        Every file exactly once (a file named twice is read where it first appears).
+
+    Raises
+    ------
+    UnreadableLogError
+        A path does not exist.
+    """
+    files: list[LogFile] = []
+    seen: set[str] = set()
+    for root, raw in enumerate(paths):
+        text = str(raw)
+        found = _remote_files(text, root) if _is_url(text) else _local_files(text, root)
+        for file in found:
+            key = file.location if file.remote else str(Path(file.location).resolve())
+            if key not in seen:
+                seen.add(key)
+                files.append(file)
+    total = sum(f.size for f in files)
+    target = max(1, min(partition_bytes, max(_MIN_PARTITION_BYTES, total // (2 * parallelism))))
+    partitions: list[Partition] = []
+    run: list[LogFile] = []
+    size = 0
+    for file in files:
+        if run and size + file.size > target:
+            partitions.append(Partition(len(partitions), tuple(run)))
+            run, size = [], 0
+        run.append(file)
+        size += file.size
+    if run:
+        partitions.append(Partition(len(partitions), tuple(run)))
+    return partitions
+
+
+# --------------------------------------------------------------------------- one task
+
+
+@dataclass(frozen=True)
+class _Job:
+    """What every task needs besides its partition (sent once per task; small)."""
+
+    register: Register
+    bounds: Mapping[str, WindowBounds]
+    labels: LogFile | None
+    batch_rows: int
+    key_ranges: int
+
+
+@dataclass
+class _Summary:
+    """What one partition sends to the client."""
+
+    index: int
+    aggregates: dict[str, ModelAggregate]
+    stats: IngestStats
+    quarantine: pa.Table | None
+    chunks: int  # how many chunks read_logs yielded
+
+
+@dataclass
+class _Output:
+    """A task's result, kept on its worker: the summary and the key ranges of its ids."""
+
+    summary: _Summary
+    key_ranges: list[U64] = field(default_factory=list)
+
+
+class _QuarantineRows:
+    """Stands in for a :class:`QuarantineWriter` on a worker: keeps the rows to send back."""
+
+    def __init__(self) -> None:
+        self.tables: list[pa.Table] = []
+
+    def write(self, rows: pa.Table) -> None:
+        if rows.num_rows:
+            self.tables.append(rows.select(QUARANTINE_SCHEMA.names).cast(QUARANTINE_SCHEMA))
+
+    def rename(self, names: Mapping[str, str]) -> None:
+        """Staged file names → the user's."""
+        if not self.tables or not names:
+            return
+        table = pa.concat_tables(self.tables)
+        column = table.column("source_file").combine_chunks().dictionary_encode()
+        renamed = pa.array([names.get(n, n) for n in column.dictionary.to_pylist()])
+        original = pa.DictionaryArray.from_arrays(column.indices, renamed).dictionary_decode()
+        at = table.schema.get_field_index("source_file")
+        self.tables = [table.set_column(at, QUARANTINE_SCHEMA.field("source_file"), original)]
+
+    def table(self) -> pa.Table | None:
+        return pa.concat_tables(self.tables) if self.tables else None
+
+
+def _salts(register: Register) -> dict[str, np.uint64]:
+    """A per-model salt: a key is (model, prediction id), as in ingest's seen-set."""
+    return {
+        entry.id: np.uint64(((i + 1) * _GOLDEN) & _MASK64)
+        for i, entry in enumerate(register.models)
+    }
+
+
+def _stage(file: LogFile, staged: Path, names: dict[str, str]) -> None:
+    """Make ``file`` readable at ``staged`` (a link, or a download for a URL)."""
+    staged.parent.mkdir(parents=True, exist_ok=True)
+    if file.remote:
+        import fsspec
+
+        fs, path = fsspec.core.url_to_fs(file.location)
+        fs.get_file(path, str(staged))
+    else:
+        os.symlink(file.location, staged)
+    names[str(staged)] = file.name
+
+
+def _stage_files(files: Sequence[LogFile], folder: Path) -> tuple[list[str], dict[str, str]]:
+    """Mirror consecutive log files under ``folder`` as ``read_logs`` must see them.
+
+    Files found in a directory sit at their path below ``folder/root-<k>`` (so Hive keys
+    and the rules for unreadable files inside a directory apply); files named directly
+    are given directly, under their own name. Returns the paths for ``read_logs``, in
+    read order, and each staged name → the name the local engine uses.
+    """
+    inputs: list[str] = []
+    names: dict[str, str] = {}
+    for n, file in enumerate(files):
+        if file.root is None or file.relative is None:
+            staged = folder / f"direct-{n}" / Path(file.name).name
+            inputs.append(str(staged))
+        else:
+            top = folder / f"root-{file.root}"
+            if not inputs or inputs[-1] != str(top):
+                inputs.append(str(top))
+            staged = top / file.relative
+        _stage(file, staged, names)
+    return inputs, names
+
+
+def _rename(text: str, names: Mapping[str, str]) -> str:
+    for staged, original in names.items():
+        text = text.replace(staged, original)
+    return text
+
+
+def _renamed_stats(stats: IngestStats, names: Mapping[str, str]) -> IngestStats:
+    if not names:
+        return stats
+    stats.files = [names.get(f, f) for f in stats.files]
+    stats.unreadable = [names.get(f, f) for f in stats.unreadable]
+    stats.unreadable_reasons = {
+        names.get(f, f): _rename(reason, names) for f, reason in stats.unreadable_reasons.items()
+    }
+    return stats
+
+
+def _renamed_error(exc: MonitorError, names: Mapping[str, str]) -> MonitorError:
+    """The same error with staged paths replaced by the user's names."""
+    if not names:
+        return exc
+    renamed = type(exc).__new__(type(exc))
+    renamed.__dict__.update(
+        {k: _rename(v, names) if isinstance(v, str) else v for k, v in vars(exc).items()}
+    )
+    renamed.args = tuple(_rename(a, names) if isinstance(a, str) else a for a in exc.args)
+    return renamed
+
+
+def _key_ranges(keys: U64, count: int) -> list[U64]:
+    """Sorted keys cut into ``count`` (a power of two) ranges of their top bits."""
+    if count == 1:
+        return [keys]
+    bits = count.bit_length() - 1
+    edges = (np.arange(1, count, dtype=np.uint64) << np.uint64(64 - bits)).astype(np.uint64)
+    cuts = np.searchsorted(keys, edges).tolist()
+    return [keys[a:b] for a, b in zip([0, *cuts], [*cuts, len(keys)], strict=True)]
+
+
+def _read(
+    files: Sequence[LogFile],
+    job: _Job,
+    folder: Path,
+    *,
+    fold: dict[str, ModelAggregate] | None = None,
+    skip: int = 0,
+    quarantine: _QuarantineRows | None = None,
+    keys: list[U64] | None = None,
+) -> tuple[IngestStats, int]:
+    """One ``read_logs`` over ``files`` staged in ``folder``.
+
+    Chunks after the first ``skip`` are folded into ``fold``; their ``(model, id)`` keys
+    go to ``keys``. Returns the ingest counters (under the user's file names) and the
+    number of chunks ``read_logs`` yielded.
+    """
+    inputs, names = _stage_files(files, folder)
+    labels = None
+    if job.labels is not None:
+        labels = str(folder / "labels" / Path(job.labels.name).name)
+        _stage(job.labels, Path(labels), names)
+    salts = _salts(job.register)
+    stats = IngestStats()
+    n = 0
+    chunks = read_logs(
+        inputs,
+        job.register,
+        job.bounds,
+        labels=labels,
+        quarantine=cast(QuarantineWriter, quarantine),
+        batch_rows=job.batch_rows,
+        stats=stats,
+    )
+    try:
+        for chunk in chunks:
+            n += 1
+            if n <= skip or fold is None:
+                continue
+            fold[chunk.model_id].update(chunk)
+            if keys is not None:
+                keys.append(chunk.id_hash ^ salts[chunk.model_id])
+    except MonitorError as exc:
+        raise _renamed_error(exc, names) from None
+    finally:
+        chunks.close()
+    if quarantine is not None:
+        quarantine.rename(names)
+    return _renamed_stats(stats, names), n
+
+
+def _summarize(partition: Partition, job: _Job) -> _Output:
+    """Phase 1, on a worker: the partition's summary, and its keys cut into ranges."""
+    aggregates = new_aggregates(job.register, job.bounds)
+    rows = _QuarantineRows()
+    keys: list[U64] = []
+    with tempfile.TemporaryDirectory(prefix="modelhealth-partition-") as tmp:
+        stats, n = _read(
+            partition.files, job, Path(tmp), fold=aggregates, quarantine=rows, keys=keys
+        )
+    summary = _Summary(partition.index, aggregates, stats, rows.table(), n)
+    # Keys are unique within a partition (read_logs dropped repeats), so a sort suffices.
+    merged = np.concatenate(keys) if keys else np.empty(0, np.uint64)
+    merged.sort()
+    return _Output(summary, _key_ranges(merged, job.key_ranges))
+
+
+def _summarize_after(
+    partition: Partition,
+    earlier: tuple[LogFile, ...],
+    job: _Job,
+    known: tuple[IngestStats, int] | None,
+) -> _Summary:
+    """Phase 2, on a worker: the partition read right after the ``earlier`` files.
+
+    ``read_logs`` then drops, as duplicates, exactly the rows whose ids those files
+    already used, as it would in one pass over all the logs. What the earlier files
+    contribute comes first and is taken off: their chunks (a count, since
+    ``read_logs`` is deterministic) and their counters, ``known`` from phase 1 when the
+    earlier files share no ids among themselves, or read here otherwise.
+    """
+    aggregates = new_aggregates(job.register, job.bounds)
+    with tempfile.TemporaryDirectory(prefix="modelhealth-partition-") as tmp:
+        if known is None:
+            known = _read(earlier, job, Path(tmp, "earlier"))
+        before, skip = known
+        after, n = _read(
+            (*earlier, *partition.files), job, Path(tmp, "both"), fold=aggregates, skip=skip
+        )
+    return _Summary(partition.index, aggregates, _minus(after, before), None, n - skip)
+
+
+def _minus(total: IngestStats, part: IngestStats) -> IngestStats:
+    """The counters of a read minus those of its first files (``part``)."""
+    out = IngestStats()
+    for spec in fields(IngestStats):
+        whole, some = getattr(total, spec.name), getattr(part, spec.name)
+        if isinstance(whole, int):
+            value: Any = whole - some
+        elif isinstance(whole, list):
+            if whole[: len(some)] != some:
+                raise RuntimeError(f"ingest read the files in another order ({spec.name})")
+            value = whole[len(some) :]
+        else:
+            value = {
+                key: (v - some.get(key, 0) if isinstance(v, int) else v)
+                for key, v in whole.items()
+                if key not in some or (isinstance(v, int) and v != some[key])
+            }
+        setattr(out, spec.name, value)
+    return out
+
+
+def _summary_of(output: _Output) -> _Summary:
+    return output.summary
+
+
+def _key_range_of(output: _Output, n: int) -> tuple[int, U64]:
+    return output.summary.index, output.key_ranges[n]
+
+
+def _claimants(*ranges: tuple[int, U64]) -> dict[int, set[int]]:
+    """For one key range: the partitions holding a key some earlier partition holds,
+    each with the partitions where those keys first occur."""
+    arrays = [keys for _, keys in ranges if len(keys)]
+    if len(arrays) < 2:
+        return {}
+    every = np.concatenate(arrays)
+    every.sort()
+    repeated = np.unique(every[1:][every[1:] == every[:-1]])
+    if not len(repeated):
+        return {}
+    out: dict[int, set[int]] = {}
+    first = np.full(len(repeated), -1, np.int64)
+    for index, keys in sorted(ranges, key=lambda pair: pair[0]):
+        if not len(keys):
+            continue
+        at = np.minimum(np.searchsorted(keys, repeated), len(keys) - 1)
+        here = keys[at] == repeated
+        later = here & (first >= 0)
+        if later.any():
+            out.setdefault(index, set()).update(np.unique(first[later]).tolist())
+        first[here & (first < 0)] = index
+    return out
+
+
+@contextlib.contextmanager
+def _quiet(name: str) -> Iterator[None]:
+    """Only errors from logger ``name`` while a cluster of our own runs in this process:
+    its scheduler's start-up and shutdown chatter is not the user's business."""
+    logger = logging.getLogger(name)
+    level = logger.level
+    logger.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
+
+
+def _power_of_two_at_least(n: int) -> int:
+    return 1 << max(0, n - 1).bit_length()
+
+
+def _labels_file(labels: Path | str | None) -> LogFile | None:
+    if labels is None:
+        return None
+    text = str(labels)
+    if _is_url(text):
+        return LogFile(text, text, 0)
+    return LogFile(str(Path(text)), str(Path(text).resolve()), 0)
+
+
+# --------------------------------------------------------------------------- the engine
+
+
+@dataclass
+class DaskEngine:
+    """Summarise log partitions on a Dask cluster and merge the summaries on the client.
+
+    Parameters
+    ----------
+    scheduler
+        Address of a running scheduler (``tcp://host:8786``). ``None`` starts a
+        ``distributed.LocalCluster`` (2 worker processes, 1 thread each) for the run and
+        closes it afterwards.
+    partition_bytes
+        Target bytes of log files per task (see :func:`plan_partitions`).
+    batch_rows
+        Rows per record batch inside a task, as for the local engine.
+    client
+        An existing ``distributed.Client`` to use instead of connecting (it is left
+        open); for benchmarks and notebooks that run several checks.
+
+    Notes
+    -----
+    Workers must be able to import ``modelhealth`` (same version as the client) and to
+    read the logs: a shared filesystem for local paths, credentials for URLs.
+    """
+
+    scheduler: str | None = None
+    partition_bytes: int = DEFAULT_PARTITION_BYTES
+    batch_rows: int = 262_144
+    client: Client | None = None
+    name: str = "dask"
+
+    def summarize(
+        self,
+        paths: Sequence[Path | str],
+        register: Register,
+        bounds: Mapping[str, WindowBounds],
+        *,
+        labels: Path | str | None,
+        quarantine: QuarantineWriter,
+        stats: IngestStats,
+        progress: Progress | None = None,
+    ) -> dict[str, ModelAggregate]:
+        """Summaries of every registered model, as :class:`~monitor.job.LocalEngine` gives."""
+        if self.client is not None:
+            return self._run(
+                self.client, paths, register, bounds, labels, quarantine, stats, progress
+            )
+        from distributed import Client, LocalCluster
+
+        if self.scheduler is not None:
+            with Client(self.scheduler, set_as_default=False) as client:  # type: ignore[no-untyped-call]
+                return self._run(
+                    client, paths, register, bounds, labels, quarantine, stats, progress
+                )
+        with (
+            _quiet("distributed"),
+            LocalCluster(  # type: ignore[no-untyped-call]
+                n_workers=2,
+                threads_per_worker=1,
+                processes=True,
+                dashboard_address=None,
+                # The scheduler's small HTTP server (health, metrics) still starts; on a
+                # free port, so two checks on one machine do not contend for 8787.
+                scheduler_kwargs={"dashboard_address": ":0"},
+                silence_logs=logging.ERROR,
+            ) as cluster,
+            Client(cluster, set_as_default=False) as client,  # type: ignore[no-untyped-call]
+        ):
+            return self._run(client, paths, register, bounds, labels, quarantine, stats, progress)
+
+    def _run(
+        self,
+        client: Client,
+        paths: Sequence[Path | str],
+        register: Register,
+        bounds: Mapping[str, WindowBounds],
+        labels: Path | str | None,
+        quarantine: QuarantineWriter,
+        stats: IngestStats,
+        progress: Progress | None,
+    ) -> dict[str, ModelAggregate]:
+        workers = client.scheduler_info(n_workers=-1)["workers"]
+        threads = max(1, sum(int(w.get("nthreads", 1)) for w in workers.values()))
+        partitions = plan_partitions(
+            paths, partition_bytes=self.partition_bytes, parallelism=threads
+        )
+        ranges = _power_of_two_at_least(min(_MAX_KEY_RANGES, max(1, len(workers))))
+        job = _Job(register, bounds, _labels_file(labels), self.batch_rows, ranges)
+        if not partitions:
+            return new_aggregates(register, bounds)
+
+        # Phase 1: every partition summarised; its keys stay on its worker.
+        outputs = client.map(_summarize, partitions, job=job, pure=False)
+        summaries = client.map(_summary_of, outputs, pure=False)
+        checks = [
+            client.submit(
+                _claimants,
+                *[client.submit(_key_range_of, out, n, pure=False) for out in outputs],
+                pure=False,
+            )
+            for n in range(ranges)
+        ]
+        merged, total, read = self._merge(client, summaries, register, bounds, quarantine, progress)
+        claimants: dict[int, set[int]] = {}
+        for found in client.gather(checks):  # type: ignore[no-untyped-call]
+            for index, earlier in found.items():
+                claimants.setdefault(index, set()).update(earlier)
+        del outputs, checks  # the keys are no longer needed anywhere
+        if claimants:
+            # Phase 2: partitions holding ids that earlier partitions used are read again
+            # right after those partitions, and their summaries replace phase 1's.
+            again = {}
+            for index, earlier in sorted(claimants.items()):
+                prefix = sorted(earlier)
+                shared = any(claimants.get(p, set()) & earlier for p in prefix)
+                known = None if shared else _sum_of(read[p] for p in prefix)
+                files = tuple(f for p in prefix for f in partitions[p].files)
+                again[index] = client.submit(
+                    _summarize_after, partitions[index], files, job, known, pure=False
+                )
+            redone = [again.get(i, summary) for i, summary in enumerate(summaries)]
+            merged, total, _ = self._merge(client, redone, register, bounds, None, None)
+        stats.merge(total)
+        return merged
+
+    @staticmethod
+    def _merge(
+        client: Client,
+        summaries: list[Future[_Summary]],
+        register: Register,
+        bounds: Mapping[str, WindowBounds],
+        quarantine: QuarantineWriter | None,
+        progress: Progress | None,
+    ) -> tuple[dict[str, ModelAggregate], IngestStats, list[tuple[IngestStats, int]]]:
+        """Fold summaries into one, in partition order, as they arrive.
+
+        Also returns each partition's counters and chunk count, for phase 2.
+        """
+        from distributed import as_completed
+
+        merged = new_aggregates(register, bounds)
+        total = IngestStats()
+        read: list[tuple[IngestStats, int]] = []
+        position = {future.key: i for i, future in enumerate(summaries)}
+        waiting: dict[int, _Summary] = {}
+        following = 0
+        for future in as_completed(summaries, loop=client.loop):  # type: ignore[no-untyped-call]
+            summary: _Summary = future.result()
+            if progress is not None:
+                progress(summary.stats.rows_read)
+            waiting[position[future.key]] = summary
+            while following in waiting:
+                ready = waiting.pop(following)
+                following += 1
+                for model_id, aggregate in ready.aggregates.items():
+                    merged[model_id].merge(aggregate)
+                read.append((ready.stats, ready.chunks))
+                total.merge(ready.stats)
+                if quarantine is not None and ready.quarantine is not None:
+                    quarantine.write(ready.quarantine)
+        return merged, total, read
+
+
+def _sum_of(reads: Iterator[tuple[IngestStats, int]]) -> tuple[IngestStats, int]:
+    stats, chunks = IngestStats(), 0
+    for part, n in reads:
+        stats.merge(part)
+        chunks += n
+    return stats, chunks
