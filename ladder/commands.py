@@ -8,7 +8,7 @@ separation of duties, ``--as`` not allowed …) with a one-line reason and no tr
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
@@ -21,6 +21,7 @@ from rich.table import Table
 
 from ladder import audit
 from ladder.actions import (
+    ActionResult,
     acknowledge,
     add_event,
     apply_step,
@@ -56,8 +57,9 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
 )
-event_app = typer.Typer(help="External events that reopen cost-benefit decisions.",
-                        no_args_is_help=True)
+event_app = typer.Typer(
+    help="External events that reopen cost-benefit decisions.", no_args_is_help=True
+)
 audit_app = typer.Typer(help="The tamper-evident audit log.", no_args_is_help=True)
 app.add_typer(event_app, name="event")
 app.add_typer(audit_app, name="audit")
@@ -67,14 +69,22 @@ err = Console(stderr=True, highlight=False)
 
 RegisterOpt = Annotated[
     Path | None,
-    typer.Option("--register", "-r", envvar="MODELHEALTH_REGISTER",
-                 help="Threshold register (YAML).", show_default=False),
+    typer.Option(
+        "--register",
+        "-r",
+        envvar="MODELHEALTH_REGISTER",
+        help="Threshold register (YAML).",
+        show_default=False,
+    ),
 ]
 StateOpt = Annotated[
     str | None,
-    typer.Option("--state", envvar="MODELHEALTH_STATE", show_default=False,
-                 help="SQLAlchemy URL of the state store "
-                 "[default: sqlite:///<cwd>/modelhealth-state.db]."),
+    typer.Option(
+        "--state",
+        envvar="MODELHEALTH_STATE",
+        show_default=False,
+        help="SQLAlchemy URL of the state store [default: sqlite:///<cwd>/modelhealth-state.db].",
+    ),
 ]
 NowOpt = Annotated[str | None, typer.Option("--now", hidden=True, help="Fake clock (ISO 8601).")]
 AsOpt = Annotated[
@@ -128,8 +138,9 @@ def _now(text: str | None) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
 
 
-def _actor(store: LadderStore, register: Register, as_user: str | None, *, subject: str,
-           now: datetime) -> str:
+def _actor(
+    store: LadderStore, register: Register, as_user: str | None, *, subject: str, now: datetime
+) -> str:
     try:
         return resolve_actor(register, as_user=as_user)
     except Refused as exc:
@@ -137,8 +148,9 @@ def _actor(store: LadderStore, register: Register, as_user: str | None, *, subje
             real = current_user(register)
         except Refused:
             real = "unknown"
-        audit_refusal(store, actor=real, action="identity", subject=subject, reason=str(exc),
-                      now=now)
+        audit_refusal(
+            store, actor=real, action="identity", subject=subject, reason=str(exc), now=now
+        )
         _fail(str(exc))
 
 
@@ -163,11 +175,12 @@ def status(
         _fail(f"model {model!r} is not in register {reg.name!r} (known: {', '.join(models)})")
     store = _store(state)
     try:
-        rows = store.read(lambda c: [
-            (m, load_state(c, m, with_nights=False), recommendation_for(c, reg, m)) for m in (
-                [model] if model else models
-            )
-        ])
+        rows = store.read(
+            lambda c: [
+                (m, load_state(c, m, with_nights=False), recommendation_for(c, reg, m))
+                for m in ([model] if model else models)
+            ]
+        )
         packet = None
         if model is not None and rows[0][2] is not None and rows[0][2].id.startswith("step-"):
             step_id = parse_step_ref(rows[0][2].id)
@@ -175,12 +188,19 @@ def status(
     finally:
         store.close()
     if output == "json":
-        out.print_json(json.dumps([
-            {"model_id": m, "position": st.position,
-             "recommendation": None if rec is None else rec.model_dump(mode="json"),
-             "packet": packet if model else None}
-            for m, st, rec in rows
-        ]))
+        out.print_json(
+            json.dumps(
+                [
+                    {
+                        "model_id": m,
+                        "position": st.position,
+                        "recommendation": None if rec is None else rec.model_dump(mode="json"),
+                        "packet": packet if model else None,
+                    }
+                    for m, st, rec in rows
+                ]
+            )
+        )
         return
     table = Table(title=escape(f"Ladder status — {reg.name}"))
     for column in ("Model", "In force", "Open", "Item", "Rung", "Status", "Tier", "Due"):
@@ -188,7 +208,8 @@ def status(
     for m, st, rec in rows:
         esc = st.open_escalation
         table.add_row(
-            m, st.position or "—",
+            m,
+            st.position or "—",
             "—" if esc is None else f"esc-{esc.id} {esc.kind}",
             "—" if rec is None else rec.id,
             "—" if rec is None or rec.rung is None else rec.rung,
@@ -222,8 +243,9 @@ def _print_packet(packet: dict[str, Any]) -> None:
     if packet.get("mitigation"):
         _labelled("Mitigate now", str(packet["mitigation"]))
     if packet.get("long_term_fix"):
-        _labelled("Long-term fix", f"{packet['long_term_fix']} "
-                  f"(owner: {packet.get('resolution_owner')})")
+        _labelled(
+            "Long-term fix", f"{packet['long_term_fix']} (owner: {packet.get('resolution_owner')})"
+        )
     tried = packet.get("rungs_tried") or []
     _labelled("Rungs tried", ", ".join(f"{t['rung']} ({t['status']})" for t in tried) or "none")
     if packet.get("cost_text"):
@@ -232,13 +254,36 @@ def _print_packet(packet: dict[str, Any]) -> None:
         _labelled("Budget", str(packet["budget"]))
     if packet.get("unblock"):
         _labelled("To unblock", str(packet["unblock"]))
-    _labelled("Approval", f"{packet.get('approval_policy')}; may approve: "
-              f"{', '.join(packet.get('approvers') or []) or '—'}")
+    _labelled(
+        "Approval",
+        f"{packet.get('approval_policy')}; may approve: "
+        f"{', '.join(packet.get('approvers') or []) or '—'}",
+    )
     if packet.get("entry_criteria"):
         _labelled("Entry criteria", str(packet["entry_criteria"]))
 
 
 # ---------------------------------------------------------------- decisions
+
+
+def _act(
+    step: str,
+    as_user: str | None,
+    register: Path | None,
+    state: str | None,
+    now: str | None,
+    action: Callable[[LadderStore, str, Register, datetime], ActionResult],
+) -> None:
+    """Resolve who is acting, run one guarded action on a step, print its outcome."""
+    reg, clock = _register(register), _now(now)
+    store = _store(state)
+    try:
+        person = _actor(store, reg, as_user, subject=step, now=clock)
+        with _refusals():
+            result = action(store, person, reg, clock)
+    finally:
+        store.close()
+    out.print(result.message, soft_wrap=True, markup=False)
 
 
 @app.command("approve")
@@ -251,15 +296,16 @@ def approve_command(
     now: NowOpt = None,
 ) -> None:
     """Approve a step (counts once per person; roles and separation of duties checked)."""
-    reg, clock = _register(register), _now(now)
-    store = _store(state)
-    try:
-        person = _actor(store, reg, as_user, subject=step, now=clock)
-        with _refusals():
-            result = approve(store, step, person=person, register=reg, now=clock, reason=reason)
-    finally:
-        store.close()
-    out.print(result.message, soft_wrap=True, markup=False)
+    _act(
+        step,
+        as_user,
+        register,
+        state,
+        now,
+        lambda store, person, reg, clock: approve(
+            store, step, person=person, register=reg, now=clock, reason=reason
+        ),
+    )
 
 
 @app.command("reject")
@@ -272,15 +318,16 @@ def reject_command(
     now: NowOpt = None,
 ) -> None:
     """Reject a step. For a review, rejecting retires the rung in force."""
-    reg, clock = _register(register), _now(now)
-    store = _store(state)
-    try:
-        person = _actor(store, reg, as_user, subject=step, now=clock)
-        with _refusals():
-            result = reject(store, step, person=person, register=reg, now=clock, reason=reason)
-    finally:
-        store.close()
-    out.print(result.message, soft_wrap=True, markup=False)
+    _act(
+        step,
+        as_user,
+        register,
+        state,
+        now,
+        lambda store, person, reg, clock: reject(
+            store, step, person=person, register=reg, now=clock, reason=reason
+        ),
+    )
 
 
 @app.command("ack")
@@ -292,15 +339,16 @@ def ack_command(
     now: NowOpt = None,
 ) -> None:
     """Acknowledge a waiting step: reminders stop; the decision clock keeps running."""
-    reg, clock = _register(register), _now(now)
-    store = _store(state)
-    try:
-        person = _actor(store, reg, as_user, subject=step, now=clock)
-        with _refusals():
-            result = acknowledge(store, step, person=person, register=reg, now=clock)
-    finally:
-        store.close()
-    out.print(result.message, soft_wrap=True, markup=False)
+    _act(
+        step,
+        as_user,
+        register,
+        state,
+        now,
+        lambda store, person, reg, clock: acknowledge(
+            store, step, person=person, register=reg, now=clock
+        ),
+    )
 
 
 @app.command("apply")
@@ -313,15 +361,16 @@ def apply_command(
     now: NowOpt = None,
 ) -> None:
     """Record that an approved step was carried out; its evaluation period starts."""
-    reg, clock = _register(register), _now(now)
-    store = _store(state)
-    try:
-        person = _actor(store, reg, as_user, subject=step, now=clock)
-        with _refusals():
-            result = apply_step(store, step, person=person, register=reg, now=clock, note=note)
-    finally:
-        store.close()
-    out.print(result.message, soft_wrap=True, markup=False)
+    _act(
+        step,
+        as_user,
+        register,
+        state,
+        now,
+        lambda store, person, reg, clock: apply_step(
+            store, step, person=person, register=reg, now=clock, note=note
+        ),
+    )
 
 
 @app.command("tick")
@@ -361,32 +410,48 @@ def history(
     try:
         rows = store.read(lambda c: audit.entries(c))
         if model is not None:
-            refs = store.read(lambda c: {
-                ref
-                for esc in list_escalations(c, model_id=model)
-                for ref in [f"esc-{esc.id}", *(f"step-{s.id}" for s in esc.steps)]
-            })
+            refs = store.read(
+                lambda c: {
+                    ref
+                    for esc in list_escalations(c, model_id=model)
+                    for ref in [f"esc-{esc.id}", *(f"step-{s.id}" for s in esc.steps)]
+                }
+            )
             rows = [
-                e for e in rows
-                if e.subject == f"model:{model}" or e.subject in refs
+                e
+                for e in rows
+                if e.subject == f"model:{model}"
+                or e.subject in refs
                 or e.payload.get("model") == model
             ]
     finally:
         store.close()
     rows = rows[-limit:] if limit > 0 else rows
     if output == "json":
-        out.print_json(json.dumps([
-            {"seq": e.seq, "at": e.at, "actor": e.actor, "action": e.action,
-             "subject": e.subject, "reason": e.reason, "payload": e.payload}
-            for e in rows
-        ]))
+        out.print_json(
+            json.dumps(
+                [
+                    {
+                        "seq": e.seq,
+                        "at": e.at,
+                        "actor": e.actor,
+                        "action": e.action,
+                        "subject": e.subject,
+                        "reason": e.reason,
+                        "payload": e.payload,
+                    }
+                    for e in rows
+                ]
+            )
+        )
         return
     table = Table(title=escape("Ladder history" + (f" — {model}" if model else "")))
     for column in ("#", "When (UTC)", "Who", "What", "Subject", "Why"):
         table.add_column(column)
     for e in rows:
-        table.add_row(str(e.seq), e.at[:16].replace("T", " "), e.actor, e.action, e.subject,
-                      e.reason)
+        table.add_row(
+            str(e.seq), e.at[:16].replace("T", " "), e.actor, e.action, e.subject, e.reason
+        )
     out.print(table, markup=False)
 
 
@@ -396,8 +461,10 @@ def history(
 @app.command()
 def diagram(
     output: Annotated[str, typer.Option("--format", "-f", help="mermaid or text.")] = "mermaid",
-    model: Annotated[str | None, typer.Option("--model", help="This model's rungs and costs "
-                                              "(default: the shipped ladder).")] = None,
+    model: Annotated[
+        str | None,
+        typer.Option("--model", help="This model's rungs and costs (default: the shipped ladder)."),
+    ] = None,
     register: RegisterOpt = None,
     state: StateOpt = None,
 ) -> None:
@@ -426,11 +493,17 @@ def diagram(
         marks = [m for m in marks if m.model_id == model]
     people = {p: list(r) for p, r in reg.people.items()}
     if output == "mermaid":
-        out.print(ladder_mermaid(rungs, marks, people=people, currency=currency, title=title),
-                  end="", markup=False, soft_wrap=True)
+        out.print(
+            ladder_mermaid(rungs, marks, people=people, currency=currency, title=title),
+            end="",
+            markup=False,
+            soft_wrap=True,
+        )
     else:
-        out.print(ladder_table(rungs, marks, people=people, currency=currency,
-                               title=escape(title)), markup=False)
+        out.print(
+            ladder_table(rungs, marks, people=people, currency=currency, title=escape(title)),
+            markup=False,
+        )
 
 
 def _mark(conn: Any, model_id: str) -> ModelMark:
@@ -447,8 +520,9 @@ def _mark(conn: Any, model_id: str) -> ModelMark:
 
 @app.command()
 def matrix(
-    model: Annotated[str | None, typer.Option("--model", help="With this model's overrides.")]
-    = None,
+    model: Annotated[
+        str | None, typer.Option("--model", help="With this model's overrides.")
+    ] = None,
     output: Annotated[str, typer.Option("--format", "-f", help="table or markdown.")] = "table",
     register: RegisterOpt = None,
 ) -> None:
@@ -478,8 +552,10 @@ def matrix(
 @app.command()
 def stats(
     model: Annotated[str | None, typer.Option("--model", help="Only this model.")] = None,
-    since: Annotated[str | None, typer.Option("--since", help="Only escalations opened since "
-                                              "this date (ISO 8601).")] = None,
+    since: Annotated[
+        str | None,
+        typer.Option("--since", help="Only escalations opened since this date (ISO 8601)."),
+    ] = None,
     output: FormatOpt = "table",
     state: StateOpt = None,
     register: RegisterOpt = None,
@@ -505,11 +581,14 @@ def stats(
 @event_app.command("add")
 def event_add(
     kind: Annotated[str, typer.Argument(help=f"One of: {', '.join(EVENT_KINDS)}.")],
-    model: Annotated[list[str] | None, typer.Option("--model", "-m", help="Model affected "
-                                                    "(repeat; default: every model).")] = None,
+    model: Annotated[
+        list[str] | None,
+        typer.Option("--model", "-m", help="Model affected (repeat; default: every model)."),
+    ] = None,
     note: Annotated[str, typer.Option("--note", help="What happened.")] = "",
-    at: Annotated[str | None, typer.Option("--at", help="When it happened (ISO 8601; "
-                                           "default: now).")] = None,
+    at: Annotated[
+        str | None, typer.Option("--at", help="When it happened (ISO 8601; default: now).")
+    ] = None,
     as_user: AsOpt = None,
     register: RegisterOpt = None,
     state: StateOpt = None,
@@ -522,8 +601,16 @@ def event_add(
     try:
         person = _actor(store, reg, as_user, subject=f"event:{kind}", now=clock)
         with _refusals():
-            ids = add_event(store, kind=kind, register=reg, person=person, now=clock,
-                            models=model or (), occurred_at=occurred, note=note)
+            ids = add_event(
+                store,
+                kind=kind,
+                register=reg,
+                person=person,
+                now=clock,
+                models=model or (),
+                occurred_at=occurred,
+                note=note,
+            )
     finally:
         store.close()
     out.print(f"recorded {kind} as event {', '.join(f'#{i}' for i in ids)}", markup=False)
@@ -534,9 +621,13 @@ def event_add(
 
 @audit_app.command("verify")
 def audit_verify(
-    expect_head: Annotated[str | None, typer.Option(
-        "--expect-head", help="SEQ:HASH printed by an earlier verify; detects deleted newest "
-        "rows.")] = None,
+    expect_head: Annotated[
+        str | None,
+        typer.Option(
+            "--expect-head",
+            help="SEQ:HASH printed by an earlier verify; detects deleted newest rows.",
+        ),
+    ] = None,
     state: StateOpt = None,
     register: RegisterOpt = None,
 ) -> None:
@@ -551,7 +642,10 @@ def audit_verify(
     finally:
         store.close()
     if not verdict.ok:
-        err.print(f"[bold red]audit chain broken at row {verdict.broken_seq}:[/] "
-                  f"{escape(verdict.reason)}", soft_wrap=True)
+        err.print(
+            f"[bold red]audit chain broken at row {verdict.broken_seq}:[/] "
+            f"{escape(verdict.reason)}",
+            soft_wrap=True,
+        )
         raise typer.Exit(1)
     out.print(f"audit chain intact: {verdict.rows} rows; head {verdict.head}", soft_wrap=True)

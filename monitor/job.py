@@ -431,6 +431,10 @@ def run_check(
     engine = engine or LocalEngine()
     register = loaded.register
     options.out_dir.mkdir(parents=True, exist_ok=True)
+    # A run killed mid-write leaves its temp file (".report.json.<random>.tmp"); the
+    # previous report is intact, so the leftover is only litter.
+    for leftover in options.out_dir.glob(".*.tmp"):
+        leftover.unlink(missing_ok=True)
     bounds = plan_windows(register, options.as_of)
     stats = IngestStats()
     quarantine_path = options.out_dir / "quarantine.parquet"
