@@ -289,6 +289,14 @@ def check(
         str | None, typer.Option("--scheduler", help="Dask scheduler address (with --engine dask).")
     ] = None,
     no_drift: Annotated[bool, typer.Option("--no-drift", help="Skip Evidently drift.")] = False,
+    log_format: Annotated[
+        str | None,
+        typer.Option(
+            "--log-format",
+            help="text (default) or json: one JSON event per line "
+            "on stderr (also MODELHEALTH_LOG_FORMAT).",
+        ),
+    ] = None,
     no_ladder: Annotated[
         bool, typer.Option("--no-ladder", help="Check only: no ladder, MLflow or notifications.")
     ] = False,
@@ -303,6 +311,12 @@ def check(
 
     if fail_on not in FAIL_ON_LEVELS:
         fail(f"--fail-on must be one of {', '.join(FAIL_ON_LEVELS)}, not {fail_on!r}")
+    if log_format not in (None, "text", "json"):
+        fail(f"--log-format must be text or json, not {log_format!r}")
+    if log_format is not None:
+        from modelhealth.logs import configure_logging
+
+        configure_logging(log_format)
     if notify_level not in FAIL_ON_LEVELS[1:]:
         fail(f"--notify-level must be one of warning, breach, tier3, not {notify_level!r}")
     clock = _parse_now(now)
@@ -314,8 +328,10 @@ def check(
         if not path.exists():
             fail(f"logs not found: {path}")
     if out_dir.exists() and not out_dir.is_dir():
-        fail(f"--out {out_dir} is a file; give a folder for report.json, report.html and "
-             "the quarantine")
+        fail(
+            f"--out {out_dir} is a file; give a folder for report.json, report.html and "
+            "the quarantine"
+        )
     if labels is not None and not labels.exists():
         fail(f"labels file not found: {labels}")
     loaded = load_or_exit(register)
@@ -481,12 +497,9 @@ def demo(
 
 def main() -> None:
     """Console-script entry point."""
-    import logging
+    from modelhealth.logs import configure_logging
 
-    # MLflow and Evidently log at INFO on first use; the CLI prints its own progress.
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    for noisy in ("mlflow", "alembic", "evidently"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
+    configure_logging()
     app()
 
 

@@ -25,6 +25,7 @@ from ladder.store import (
     mark_notification,
     night_trends,
 )
+from modelhealth.logs import event
 from monitor.html import LadderView, NightPoint, render_html
 from monitor.job import CheckOptions, Engine, run_check
 from monitor.notify import Notification, build_message, deliver
@@ -220,6 +221,32 @@ def run_nightly(
             render=_renderer(store, loaded),
         )
         result = NightlyResult(report=report)
+        ing = report.ingest
+        event(
+            "check.done",
+            run_id=report.run_id,
+            as_of=report.as_of,
+            status=report.status,
+            rows_read=ing.rows_read,
+            rows_used=ing.rows_used,
+            rows_quarantined=ing.rows_quarantined,
+            rows_duplicate=ing.rows_duplicate,
+            out_dir=str(options.out_dir),
+        )
+        for model in report.models:
+            rec = model.recommendation
+            event(
+                "model.judged",
+                run_id=report.run_id,
+                model_id=model.model_id,
+                status=model.status,
+                n_rows=model.n_rows,
+                breaches=[b.threshold for b in model.breaches if b.level != "warning"],
+                dominant_failure_mode=model.dominant_failure_mode,
+                recommendation=None
+                if rec is None
+                else {"id": rec.id, "rung": rec.rung, "status": rec.status, "tier": rec.tier},
+            )
         if tracking_uri:
             from monitor.tracking import log_check
 
@@ -232,6 +259,7 @@ def run_nightly(
                 artifacts=[p for p in artifacts if p.exists()],
                 ladder_tags=_ladder_tags(report, loaded),
             )
+            event("mlflow.logged", run_id=report.run_id, mlflow_run_id=result.mlflow_run_id)
         if notify_url:
             location = str((options.out_dir / "report.html").resolve())
             result.notifications_sent, result.notifications_failed = _notify(
@@ -241,6 +269,12 @@ def run_nightly(
                 level=notify_level,
                 location=location,
                 now=options.now,
+            )
+            event(
+                "notifications.delivered",
+                run_id=report.run_id,
+                sent=result.notifications_sent,
+                failed=len(result.notifications_failed),
             )
             for failure in result.notifications_failed:
                 log.warning("notification not delivered, will retry next run: %s", failure)
