@@ -225,16 +225,28 @@ def classify(
         findings.append(domain)
     findings.extend(_format_finding(current, reference, family))
     content_annotations = sum(n for mode, n in annotated.items() if mode not in _NOT_CONTENT)
-    findings.extend(_calibration_finding(
-        current, metrics, fired, wrong=wrong,
-        explained_wrong=max(sum(s.excess for s in segments if s.component == "wrong"),
-                            content_annotations if enough else 0),
-    ))
+    findings.extend(
+        _calibration_finding(
+            current,
+            metrics,
+            fired,
+            wrong=wrong,
+            explained_wrong=max(
+                sum(s.excess for s in segments if s.component == "wrong"),
+                content_annotations if enough else 0,
+            ),
+        )
+    )
     findings.extend(_latency_finding(current, fired))
-    findings.extend(_availability_finding(
-        current, reference, fired, family,
-        explained_errors=sum(s.excess for s in segments if s.component == "errors"),
-    ))
+    findings.extend(
+        _availability_finding(
+            current,
+            reference,
+            fired,
+            family,
+            explained_errors=sum(s.excess for s in segments if s.component == "errors"),
+        )
+    )
     findings.extend(_annotation_findings(annotated, n_mapped, min_annotations))
 
     modes = _rank(_merge(findings), notes)
@@ -243,20 +255,31 @@ def classify(
         if current.n_annotated == 0:
             notes.append(f"none of {_n(failing)} failures annotated: modes inferred from signals")
         else:
-            notes.append(f"only {_n(current.n_annotated)} of {_n(failing)} failures annotated "
-                         f"(fewer than {min_annotations}): modes inferred from signals")
+            notes.append(
+                f"only {_n(current.n_annotated)} of {_n(failing)} failures annotated "
+                f"(fewer than {min_annotations}): modes inferred from signals"
+            )
     if unmapped:
         total = sum(unmapped.values())
         top = sorted(unmapped.items(), key=lambda kv: (-kv[1], kv[0]))[:3]
         examples = ", ".join(f"{text!r}: {count}" for text, count in top)
-        notes.append(f"{_n(total)} annotations in {len(unmapped)} texts name no failure mode "
-                     f"({examples}); map them in the register's failure_modes.annotations")
+        notes.append(
+            f"{_n(total)} annotations in {len(unmapped)} texts name no failure mode "
+            f"({examples}); map them in the register's failure_modes.annotations"
+        )
     quality = fired.get("quality")
     if quality is not None and not any(m.mode not in OPERATIONAL_MODES for m in modes):
-        notes.append("quality is below its floor but no signal or annotation names a cause: "
-                     "annotate failing rows so they can be classified")
-    return FailureModeResult(modes=modes, dominant=dominant, annotation_coverage=coverage,
-                             unmapped_annotations=unmapped, notes=notes)
+        notes.append(
+            "quality is below its floor but no signal or annotation names a cause: "
+            "annotate failing rows so they can be classified"
+        )
+    return FailureModeResult(
+        modes=modes,
+        dominant=dominant,
+        annotation_coverage=coverage,
+        unmapped_annotations=unmapped,
+        notes=notes,
+    )
 
 
 # --------------------------------------------------------------------------- annotations
@@ -266,13 +289,17 @@ def _normalise(text: str) -> str:
     return " ".join(text.split()).casefold()
 
 
-def _map_annotations(counts: Mapping[str, int],
-                     register: Register) -> tuple[dict[str, int], dict[str, int]]:
+def _map_annotations(
+    counts: Mapping[str, int], register: Register
+) -> tuple[dict[str, int], dict[str, int]]:
     """Annotation counts per mode id, and the texts that map to none."""
     ids = set(register.failure_mode_ids)
     by_id = {_normalise(mode): mode for mode in ids}
-    by_text = {_normalise(text): mode for text, mode in register.failure_modes.annotations.items()
-               if mode in ids}
+    by_text = {
+        _normalise(text): mode
+        for text, mode in register.failure_modes.annotations.items()
+        if mode in ids
+    }
     modes: dict[str, int] = {}
     unmapped: dict[str, int] = {}
     for text in sorted(counts):
@@ -286,8 +313,9 @@ def _map_annotations(counts: Mapping[str, int],
     return modes, unmapped
 
 
-def _annotation_findings(annotated: Mapping[str, int], n_mapped: int,
-                         min_annotations: int) -> list[_Finding]:
+def _annotation_findings(
+    annotated: Mapping[str, int], n_mapped: int, min_annotations: int
+) -> list[_Finding]:
     out = []
     for mode, count in sorted(annotated.items()):
         share = count / n_mapped
@@ -296,19 +324,30 @@ def _annotation_findings(annotated: Mapping[str, int], n_mapped: int,
             confidence = min(0.99, 0.5 + 0.5 * share + bonus)
         else:
             confidence = 0.4 * share * n_mapped / min_annotations
-        out.append(_Finding(mode, count, confidence, [
-            f"{_n(count)} of {_n(n_mapped)} mapped annotations ({_pct(share)}) name {mode}"
-            + ("" if n_mapped >= min_annotations
-               else f"; too few annotations (fewer than {min_annotations}) to rely on"),
-        ]))
+        out.append(
+            _Finding(
+                mode,
+                count,
+                confidence,
+                [
+                    f"{_n(count)} of {_n(n_mapped)} mapped annotations ({_pct(share)}) name {mode}"
+                    + (
+                        ""
+                        if n_mapped >= min_annotations
+                        else f"; too few annotations (fewer than {min_annotations}) to rely on"
+                    ),
+                ],
+            )
+        )
     return out
 
 
 # ------------------------------------------------------------------------------ segments
 
 
-def _fisher_greater(x1: np.ndarray | int, n1: np.ndarray | int,
-                    x2: np.ndarray | int, n2: np.ndarray | int) -> np.ndarray:
+def _fisher_greater(
+    x1: np.ndarray | int, n1: np.ndarray | int, x2: np.ndarray | int, n2: np.ndarray | int
+) -> np.ndarray:
     """One-sided Fisher exact p-value that rate 1 (x1/n1) exceeds rate 2 (x2/n2).
 
     P(X ≥ x1) for X hypergeometric: n1 draws from n1 + n2 rows holding x1 + x2 failures.
@@ -380,7 +419,9 @@ def _segment_tests(current: WindowAggregate) -> list[_SegmentTests]:
 
 
 def _segment_concentrations(
-    tests: list[_SegmentTests], reference: WindowAggregate, fired: Mapping[str, Check],
+    tests: list[_SegmentTests],
+    reference: WindowAggregate,
+    fired: Mapping[str, Check],
     family: _Family,
 ) -> tuple[list[_SegmentExcess], list[str]]:
     """Segments whose errors or wrong answers stand out; notes on standing weaknesses."""
@@ -391,14 +432,15 @@ def _segment_concentrations(
     for t in tests:
         for i, name in enumerate(t.names):
             x, m, x_rest, m_rest = int(t.x[i]), int(t.m[i]), int(t.x_rest[i]), int(t.m_rest[i])
-            if not (t.testable[i] and t.p[i] < family.level
-                    and _material(x, m, x_rest, m_rest)):
+            if not (t.testable[i] and t.p[i] < family.level and _material(x, m, x_rest, m_rest)):
                 continue
             rate, elsewhere = x / m, x_rest / m_rest
             ratio = "∞" if elsewhere == 0 else f"{rate / elsewhere:.1f}"
-            sentence = (f"segment {name!r}: {_n(x)} {t.what} in {_n(m)} {t.over} ({_pct(rate)}) "
-                        f"vs {_pct(elsewhere)} in the other segments (rate ratio {ratio}, "
-                        f"{_p(float(t.p[i]))}, {family.says()})")
+            sentence = (
+                f"segment {name!r}: {_n(x)} {t.what} in {_n(m)} {t.over} ({_pct(rate)}) "
+                f"vs {_pct(elsewhere)} in the other segments (rate ratio {ratio}, "
+                f"{_p(float(t.p[i]))}, {family.says()})"
+            )
             ref_row = reference.segments.rows.get(name)
             col, exposure_col = (_ERRORS, _N) if t.component == "errors" else (_WRONG, _LABELED)
             new = False
@@ -406,8 +448,9 @@ def _segment_concentrations(
                 rx, rm = int(ref_row[col]), int(ref_row[exposure_col])
                 p_ref = float(_fisher_greater(x, m, rx, rm))
                 new = p_ref < ALPHA and _material(x, m, rx, rm)
-                sentence += (f"; {_pct(rx / rm)} in this segment in the reference window"
-                             f" ({_p(p_ref)})")
+                sentence += (
+                    f"; {_pct(rx / rm)} in this segment in the reference window ({_p(p_ref)})"
+                )
             elif ref_row is None:
                 new = True
                 sentence += "; the segment had no traffic in the reference window"
@@ -417,10 +460,12 @@ def _segment_concentrations(
                     f"segment {name!r} has more {t.what} than the others "
                     f"({_pct(rate)} vs {_pct(elsewhere)}) as it had in the reference window, "
                     f"and no quality or error-rate limit is crossed: a standing weakness, not "
-                    f"named a failure mode")
+                    f"named a failure mode"
+                )
                 continue
-            flagged.append(_SegmentExcess(name, t.component, x, m, elsewhere, float(t.p[i]),
-                                          new, sentence))
+            flagged.append(
+                _SegmentExcess(name, t.component, x, m, elsewhere, float(t.p[i]), new, sentence)
+            )
     return flagged, standing
 
 
@@ -434,17 +479,23 @@ def _domain_finding(segments: list[_SegmentExcess]) -> _Finding | None:
     count = round(sum(by_segment.values()))
     confidence = 0.75 if any(s.new_vs_reference for s in segments) else 0.6
     evidence = [s.sentence for s in segments]
-    evidence.append(f"{_n(count)} failures above the other segments' rates"
-                    + (f", {_n(round(by_segment[worst]))} of them in {worst!r}"
-                       if len(by_segment) > 1 else f", all in {worst!r}"))
+    evidence.append(
+        f"{_n(count)} failures above the other segments' rates"
+        + (
+            f", {_n(round(by_segment[worst]))} of them in {worst!r}"
+            if len(by_segment) > 1
+            else f", all in {worst!r}"
+        )
+    )
     return _Finding("domain_misapplication", count, confidence, evidence, segment=worst)
 
 
 # ------------------------------------------------------------------------- format, cal.
 
 
-def _format_finding(current: WindowAggregate, reference: WindowAggregate,
-                    family: _Family) -> list[_Finding]:
+def _format_finding(
+    current: WindowAggregate, reference: WindowAggregate, family: _Family
+) -> list[_Finding]:
     invalid, checked = current.n_format_invalid, current.n_format_checked
     if invalid == 0 or checked == 0:
         return []
@@ -453,8 +504,9 @@ def _format_finding(current: WindowAggregate, reference: WindowAggregate,
     low, _ = wilson_interval(invalid, checked, confidence=0.95)
     above = low > FORMAT_MATERIAL_SHARE
     significant = False
-    sentence = (f"{_n(invalid)} of {_n(checked)} checked outputs ({_pct(rate)}) failed their "
-                f"format check")
+    sentence = (
+        f"{_n(invalid)} of {_n(checked)} checked outputs ({_pct(rate)}) failed their format check"
+    )
     if ref_checked:
         p = float(_fisher_greater(invalid, checked, ref_invalid, ref_checked))
         significant = p < family.level and _material(invalid, checked, ref_invalid, ref_checked)
@@ -467,15 +519,22 @@ def _format_finding(current: WindowAggregate, reference: WindowAggregate,
     if significant:
         reasons.append(f"significantly above the reference window ({family.says()})")
     if above:
-        reasons.append(f"above {_pct(FORMAT_MATERIAL_SHARE)} with 95 % confidence "
-                       f"(Wilson lower bound {_pct(low)})")
+        reasons.append(
+            f"above {_pct(FORMAT_MATERIAL_SHARE)} with 95 % confidence "
+            f"(Wilson lower bound {_pct(low)})"
+        )
     evidence = [sentence, "material because " + " and ".join(reasons)]
-    by_type = sorted(((name, int(row[_FORMAT_INVALID]), int(row[_FORMAT_CHECKED]))
-                      for name, row in current.output_types.rows.items()
-                      if row[_FORMAT_INVALID] > 0),
-                     key=lambda t: (-t[1], t[0]))
-    evidence.extend(f"{name}: {_n(k)} of {_n(n)} invalid ({_pct(k / n)})"
-                    for name, k, n in by_type[:3])
+    by_type = sorted(
+        (
+            (name, int(row[_FORMAT_INVALID]), int(row[_FORMAT_CHECKED]))
+            for name, row in current.output_types.rows.items()
+            if row[_FORMAT_INVALID] > 0
+        ),
+        key=lambda t: (-t[1], t[0]),
+    )
+    evidence.extend(
+        f"{name}: {_n(k)} of {_n(n)} invalid ({_pct(k / n)})" for name, k, n in by_type[:3]
+    )
     return [_Finding("format_violation", invalid, 0.85 if significant else 0.65, evidence)]
 
 
@@ -486,8 +545,14 @@ def _confidently_wrong(current: WindowAggregate) -> int:
     return int((count[first:] - correct[first:]).sum())
 
 
-def _calibration_finding(current: WindowAggregate, metrics: Metrics, fired: Mapping[str, Check],
-                         *, wrong: int, explained_wrong: float) -> list[_Finding]:
+def _calibration_finding(
+    current: WindowAggregate,
+    metrics: Metrics,
+    fired: Mapping[str, Check],
+    *,
+    wrong: int,
+    explained_wrong: float,
+) -> list[_Finding]:
     cal_checks = [fired[name] for name in ("calibration.ece", "calibration.drift") if name in fired]
     if not cal_checks:
         return []
@@ -495,26 +560,34 @@ def _calibration_finding(current: WindowAggregate, metrics: Metrics, fired: Mapp
     cal, drift = metrics.calibration, metrics.calibration_drift
     for check in cal_checks:
         label = "ECE" if check.threshold == "calibration.ece" else "ECE rise vs the reference"
-        evidence.append(f"{label} {_num(check.observed)} against a limit of {_num(check.limit)} "
-                        f"({check.status})")
+        evidence.append(
+            f"{label} {_num(check.observed)} against a limit of {_num(check.limit)} "
+            f"({check.status})"
+        )
     if cal is not None and cal.overconfidence_gap is not None:
         gap = cal.overconfidence_gap
         side = "overconfident" if gap > 0 else "underconfident"
         accuracy = current.reliability.accuracy
-        evidence.append(f"mean confidence {current.reliability.mean_confidence:.2f} vs accuracy "
-                        f"{accuracy:.2f}: {side} by {abs(gap):.2f}")
+        evidence.append(
+            f"mean confidence {current.reliability.mean_confidence:.2f} vs accuracy "
+            f"{accuracy:.2f}: {side} by {abs(gap):.2f}"
+        )
     if drift is not None and drift.p_value is not None and drift.reference_ece is not None:
         now = drift.reference_ece + (drift.ece_delta or 0.0)
-        evidence.append(f"reliability curve vs the reference window: ECE "
-                        f"{drift.reference_ece:.3f} → {now:.3f} ({_p(drift.p_value)})")
+        evidence.append(
+            f"reliability curve vs the reference window: ECE "
+            f"{drift.reference_ece:.3f} → {now:.3f} ({_p(drift.p_value)})"
+        )
     confident = _confidently_wrong(current)
     count = confident
     evidence.append(f"{_n(confident)} wrong answers carried confidence ≥ {OVERCONFIDENT_AT:.2f}")
     if wrong and explained_wrong > 0:
         residual = max(0.0, 1.0 - explained_wrong / wrong)
         count = round(confident * residual)
-        evidence.append(f"{_pct(1 - residual)} of wrong answers are explained by a more specific "
-                        f"cause (segment or annotations): {_n(count)} counted here")
+        evidence.append(
+            f"{_pct(1 - residual)} of wrong answers are explained by a more specific "
+            f"cause (segment or annotations): {_n(count)} counted here"
+        )
     confidence = 0.85 if any(c.status == "breach" for c in cal_checks) else 0.65
     return [_Finding("confidence_miscalibration", count, confidence, evidence)]
 
@@ -537,8 +610,9 @@ def _rows_above(sketch: QuantileSketch, limit: float) -> int:
 
 
 def _latency_finding(current: WindowAggregate, fired: Mapping[str, Check]) -> list[_Finding]:
-    lat_checks = sorted((c for name, c in fired.items() if name.startswith("latency_ms.")),
-                        key=lambda c: c.limit)
+    lat_checks = sorted(
+        (c for name, c in fired.items() if name.startswith("latency_ms.")), key=lambda c: c.limit
+    )
     if not lat_checks:
         return []
     n = current.latency.count
@@ -551,33 +625,47 @@ def _latency_finding(current: WindowAggregate, fired: Mapping[str, Check]) -> li
         allowed = ""
         if q_name.startswith("p") and q_name[1:].isdigit():
             allowed = f", where {q_name} allows {100 - int(q_name[1:])} %"
-        evidence.append(f"{q_name} latency {_num(check.observed)} ms against a limit of "
-                        f"{_num(check.limit)} ms ({check.status}); {_n(above)} of {_n(n)} "
-                        f"requests ({_pct(above / n if n else 0)}) took longer{allowed}")
+        evidence.append(
+            f"{q_name} latency {_num(check.observed)} ms against a limit of "
+            f"{_num(check.limit)} ms ({check.status}); {_n(above)} of {_n(n)} "
+            f"requests ({_pct(above / n if n else 0)}) took longer{allowed}"
+        )
     confidence = 0.85 if any(c.status == "breach" for c in lat_checks) else 0.65
     return [_Finding("latency_regression", max(counts), confidence, evidence)]
 
 
-def _availability_finding(current: WindowAggregate, reference: WindowAggregate,
-                          fired: Mapping[str, Check], family: _Family, *,
-                          explained_errors: float) -> list[_Finding]:
+def _availability_finding(
+    current: WindowAggregate,
+    reference: WindowAggregate,
+    fired: Mapping[str, Check],
+    family: _Family,
+    *,
+    explained_errors: float,
+) -> list[_Finding]:
     errors, n = current.n_error, current.n_error_known
     if errors == 0 or n == 0:
         return []
     adjusted = max(0, round(errors - explained_errors))
-    checks = [c for name, c in sorted(fired.items())
-              if name == "error_rate" or name.startswith("error_rate.")]
+    checks = [
+        c
+        for name, c in sorted(fired.items())
+        if name == "error_rate" or name.startswith("error_rate.")
+    ]
     evidence = [f"{_n(errors)} of {_n(n)} requests ({_pct(errors / n)}) failed hard"]
     if adjusted < errors:
-        evidence.append(f"{_n(errors - adjusted)} of them are the excess of a concentrated "
-                        f"segment (see domain_misapplication): {_n(adjusted)} counted here")
+        evidence.append(
+            f"{_n(errors - adjusted)} of them are the excess of a concentrated "
+            f"segment (see domain_misapplication): {_n(adjusted)} counted here"
+        )
     significant = False
     if reference.n_error_known:
         ref_errors, ref_n = reference.n_error, reference.n_error_known
         p = float(_fisher_greater(adjusted, n, ref_errors, ref_n))
         significant = p < family.level and _material(adjusted, n, ref_errors, ref_n)
-        evidence.append(f"{_pct(adjusted / n)} vs {_pct(ref_errors / ref_n)} in the reference "
-                        f"window ({_p(p)}, {family.says()})")
+        evidence.append(
+            f"{_pct(adjusted / n)} vs {_pct(ref_errors / ref_n)} in the reference "
+            f"window ({_p(p)}, {family.says()})"
+        )
     overall = next((c for c in checks if c.threshold == "error_rate"), None)
     if adjusted < errors:
         # A segment took its share: the limit must still be crossed by what is left.
@@ -586,8 +674,10 @@ def _availability_finding(current: WindowAggregate, reference: WindowAggregate,
         past_limit = bool(checks)
     if not (significant or past_limit):
         return []
-    evidence.extend(f"{c.threshold} {_pct(c.observed or 0)} against a limit of {_pct(c.limit)} "
-                    f"({c.status})" for c in checks)
+    evidence.extend(
+        f"{c.threshold} {_pct(c.observed or 0)} against a limit of {_pct(c.limit)} ({c.status})"
+        for c in checks
+    )
     breach = significant or any(c.status == "breach" for c in checks)
     return [_Finding("availability", adjusted, 0.85 if breach else 0.65, evidence)]
 
@@ -614,27 +704,42 @@ def _rank(findings: list[_Finding], notes: list[str]) -> list[FailureModeShare]:
     kept = [f for f in findings if f.count > 0]
     for f in findings:
         if f.count == 0:
-            notes.append(f"{f.mode} has evidence but no failing rows attributed to it: "
-                         + "; ".join(f.evidence))
+            notes.append(
+                f"{f.mode} has evidence but no failing rows attributed to it: "
+                + "; ".join(f.evidence)
+            )
     total = sum(f.count for f in kept)
     kept.sort(key=lambda f: (-f.count, -f.confidence, f.mode))
-    return [FailureModeShare(mode=f.mode, count=f.count, share=f.count / total,
-                             confidence=round(min(0.99, f.confidence), 3),
-                             evidence=f.evidence, segment=f.segment) for f in kept]
+    return [
+        FailureModeShare(
+            mode=f.mode,
+            count=f.count,
+            share=f.count / total,
+            confidence=round(min(0.99, f.confidence), 3),
+            evidence=f.evidence,
+            segment=f.segment,
+        )
+        for f in kept
+    ]
 
 
 def _dominant(modes: list[FailureModeShare], notes: list[str], *, failing: int) -> str | None:
     if not modes:
         if failing:
-            notes.append(f"{_n(failing)} failing rows, but none stands out from background "
-                         f"noise: no failure mode named")
+            notes.append(
+                f"{_n(failing)} failing rows, but none stands out from background "
+                f"noise: no failure mode named"
+            )
         return None
     top = modes[0]
     # Latency counts slow rows, which are not among the failing rows: compare with both.
     base = max(failing, sum(m.count for m in modes))
     of_failing = top.count / base
-    if (top.share >= DOMINANT_MIN_SHARE and top.confidence >= DOMINANT_MIN_CONFIDENCE
-            and of_failing >= DOMINANT_MIN_OF_FAILING):
+    if (
+        top.share >= DOMINANT_MIN_SHARE
+        and top.confidence >= DOMINANT_MIN_CONFIDENCE
+        and of_failing >= DOMINANT_MIN_OF_FAILING
+    ):
         return top.mode
     why = []
     if top.share < DOMINANT_MIN_SHARE:
@@ -642,8 +747,10 @@ def _dominant(modes: list[FailureModeShare], notes: list[str], *, failing: int) 
     if top.confidence < DOMINANT_MIN_CONFIDENCE:
         why.append(f"confidence {top.confidence:.2f} < {DOMINANT_MIN_CONFIDENCE}")
     if of_failing < DOMINANT_MIN_OF_FAILING:
-        why.append(f"only {_n(top.count)} of {_n(base)} failing rows ({_pct(of_failing)}, "
-                   f"< {_pct(DOMINANT_MIN_OF_FAILING)})")
+        why.append(
+            f"only {_n(top.count)} of {_n(base)} failing rows ({_pct(of_failing)}, "
+            f"< {_pct(DOMINANT_MIN_OF_FAILING)})"
+        )
     notes.append(f"no dominant failure mode: the largest, {top.mode}, has {' and '.join(why)}")
     return None
 
