@@ -110,6 +110,9 @@ DOMINANT_MIN_CONFIDENCE = 0.5
 DOMINANT_MIN_OF_FAILING = 0.05
 
 _FIRED = ("warning", "breach")
+_OVERCONFIDENCE_VS_REFERENCE = "calibration.overconfidence.vs_reference"
+# Checks whose warning or breach is evidence of miscalibration.
+_CALIBRATION_CHECKS = ("calibration.ece", "calibration.drift", _OVERCONFIDENCE_VS_REFERENCE)
 # CategoryCounts row layout (monitor.aggregates): n, errors, labeled, wrong, format
 # checked, format invalid.
 _N, _ERRORS, _LABELED, _WRONG, _FORMAT_CHECKED, _FORMAT_INVALID = range(6)
@@ -225,16 +228,20 @@ def classify(
         findings.append(domain)
     findings.extend(_format_finding(current, reference, family))
     content_annotations = sum(n for mode, n in annotated.items() if mode not in _NOT_CONTENT)
+    named_format = sum(f.count for f in findings if f.mode == "format_violation")
     findings.extend(
         _calibration_finding(
             current,
             metrics,
             fired,
             wrong=wrong,
-            explained_wrong=max(
-                sum(s.excess for s in segments if s.component == "wrong"),
-                content_annotations if enough else 0,
-            ),
+            counted_elsewhere={
+                "excess wrong answers in a flagged segment": sum(
+                    s.excess for s in segments if s.component == "wrong"
+                ),
+                "format-invalid outputs": min(named_format, wrong),
+            },
+            annotated_wrong=content_annotations if enough else 0,
         )
     )
     findings.extend(_latency_finding(current, fired))
@@ -538,11 +545,14 @@ def _format_finding(
     return [_Finding("format_violation", invalid, 0.85 if significant else 0.65, evidence)]
 
 
-def _confidently_wrong(current: WindowAggregate) -> int:
-    """Wrong labeled answers with confidence ≥ OVERCONFIDENT_AT, exact from 1/100 bins."""
-    count, correct, _ = current.reliability.coarse(n_bins=100)
+def _confidently_wrong(current: WindowAggregate) -> tuple[int, float]:
+    """Wrong labeled answers with confidence ≥ OVERCONFIDENT_AT, and how many of them
+    their confidences predict (Σ (1 − c) over those answers); exact from the 1/100 bins."""
+    count, correct, sum_conf = current.reliability.coarse(n_bins=100)
     first = round(OVERCONFIDENT_AT * 100)
-    return int((count[first:] - correct[first:]).sum())
+    observed = int((count[first:] - correct[first:]).sum())
+    expected = float((count[first:] - sum_conf[first:]).sum())
+    return observed, max(0.0, expected)
 
 
 def _calibration_finding(
@@ -551,14 +561,26 @@ def _calibration_finding(
     fired: Mapping[str, Check],
     *,
     wrong: int,
-    explained_wrong: float,
+    counted_elsewhere: Mapping[str, float],
+    annotated_wrong: int,
 ) -> list[_Finding]:
-    cal_checks = [fired[name] for name in ("calibration.ece", "calibration.drift") if name in fired]
+    """``counted_elsewhere``: wrong answers another mode counts, by what counts them (taken
+    out of the excess in full); ``annotated_wrong``: content annotations (a share of the
+    excess this large is explained)."""
+    cal_checks = [fired[name] for name in _CALIBRATION_CHECKS if name in fired]
     if not cal_checks:
         return []
     evidence = []
     cal, drift = metrics.calibration, metrics.calibration_drift
     for check in cal_checks:
+        if check.threshold == _OVERCONFIDENCE_VS_REFERENCE:
+            ref = "n/a" if check.reference is None else f"{check.reference:.3f}"
+            evidence.append(
+                f"overconfidence (mean confidence − accuracy) {_num(check.observed)} vs {ref} "
+                f"in the reference window, against a limit of {_num(check.limit)} "
+                f"({check.status})"
+            )
+            continue
         label = "ECE" if check.threshold == "calibration.ece" else "ECE rise vs the reference"
         evidence.append(
             f"{label} {_num(check.observed)} against a limit of {_num(check.limit)} "
@@ -578,15 +600,27 @@ def _calibration_finding(
             f"reliability curve vs the reference window: ECE "
             f"{drift.reference_ece:.3f} → {now:.3f} ({_p(drift.p_value)})"
         )
-    confident = _confidently_wrong(current)
-    count = confident
-    evidence.append(f"{_n(confident)} wrong answers carried confidence ≥ {OVERCONFIDENT_AT:.2f}")
-    if wrong and explained_wrong > 0:
-        residual = max(0.0, 1.0 - explained_wrong / wrong)
-        count = round(confident * residual)
+    observed, expected = _confidently_wrong(current)
+    excess = max(0.0, observed - expected)
+    evidence.append(
+        f"{_n(observed)} wrong answers carried confidence ≥ {OVERCONFIDENT_AT:.2f}, where "
+        f"their confidences predict {expected:.0f}: {_n(round(excess))} more than a "
+        f"calibrated model's"
+    )
+    left = excess
+    elsewhere = {what: n for what, n in counted_elsewhere.items() if n > 0}
+    if left > 0 and elsewhere:
+        taken = sum(elsewhere.values())
+        left = max(0.0, excess - taken)
+        parts = " and ".join(f"{_n(round(n))} {what}" for what, n in elsewhere.items())
+        evidence.append(f"{parts} are counted under their own mode: {_n(round(left))} left")
+    count = round(left)
+    if left > 0 and wrong and annotated_wrong > 0:
+        share = min(1.0, annotated_wrong / wrong)
+        count = round(left * (1.0 - share))
         evidence.append(
-            f"{_pct(1 - residual)} of wrong answers are explained by a more specific "
-            f"cause (segment or annotations): {_n(count)} counted here"
+            f"{_pct(share)} of wrong answers carry an annotation naming a more specific "
+            f"cause: {_n(count)} counted here"
         )
     confidence = 0.85 if any(c.status == "breach" for c in cal_checks) else 0.65
     return [_Finding("confidence_miscalibration", count, confidence, evidence)]
