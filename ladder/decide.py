@@ -428,7 +428,8 @@ def _idle(
     if outcome.fired:
         return _propose_up(
             state=state, policy=policy, now=now, tonight=tonight, why=_why(outcome),
-            mode=failure_mode_for(tonight), opening=True, kind="open_escalation",
+            mode=failure_mode_for(tonight, earlier=outcome.firing_nights),
+            opening=True, kind="open_escalation",
             consumes=consumes,
         )
     reason = review_reason(state, policy, tonight, now)
@@ -475,7 +476,8 @@ def _reviewing(
             ))
         return _propose_up(
             state=state, policy=policy, now=now, tonight=tonight, why=_why(outcome),
-            mode=failure_mode_for(tonight), opening=True, kind="open_escalation",
+            mode=failure_mode_for(tonight, earlier=outcome.firing_nights),
+            opening=True, kind="open_escalation",
             prefix=f"{giving_way}; ", step_id=step.id if step is not None else None,
             step_status="withdrawn" if step is not None else None, close="closed",
             consumes=tuple(e.id for e in state.events),
@@ -667,7 +669,10 @@ def _without_step(
         rejected = frozenset(s.rung for s in esc.steps if s.status == "rejected")
         decision = _propose_up(
             state=state, policy=policy, now=now, tonight=tonight, why=_why(outcome),
-            mode=failure_mode_for(tonight, fallback=esc.dominant_mode), excluded=rejected,
+            mode=failure_mode_for(
+                tonight, fallback=esc.dominant_mode, earlier=outcome.firing_nights
+            ),
+            excluded=rejected,
             opening=False, kind="recommend_next_rung",
         )
         # "Nothing left" was news the night it happened; afterwards it is a hold.
@@ -718,7 +723,9 @@ def _reopen(
     if step is None:
         if esc.kind == "remediation" and (outcome.fired or not _recovered(nights, policy)):
             # A rejection may not stand once prices or rules changed: start from the matrix.
-            mode = failure_mode_for(tonight, fallback=esc.dominant_mode)
+            mode = failure_mode_for(
+                tonight, fallback=esc.dominant_mode, earlier=outcome.firing_nights
+            )
             why = _why(outcome) if outcome.fired else _Why(
                 "reopen", "decision reopened by an event", "reopened", esc.tier
             )

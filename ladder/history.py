@@ -31,7 +31,7 @@ from ladder import audit
 from ladder.guardrails import committed_spend, period_bounds
 from ladder.nightly import SYSTEM_ACTOR
 from ladder.policy import Policy, build_policy
-from ladder.state import TRIGGER_LEVELS, Escalation, Step, as_utc
+from ladder.state import SUPPORT_LEVEL, TRIGGER_LEVELS, Escalation, Step, as_utc
 from ladder.stats import LadderStats, stats_dict
 from ladder.store import LadderStore, list_escalations
 from ladder.tables import nights
@@ -209,7 +209,7 @@ def escalation_timeline(store: LadderStore, model_id: str) -> pd.DataFrame:
                 + (f"; warnings: {reason}" if reason else "")
             )
             firing_run = []
-        elif r.triggers:
+        elif any(t.get("level") != SUPPORT_LEVEL for t in r.triggers):
             kind = "warning"
         if kind is None:
             continue
@@ -473,4 +473,6 @@ def _describe_trigger(trigger: Mapping[str, Any]) -> str:
     figures = ""
     if observed is not None:
         figures = f" {observed:.4g}" + (f" vs {limit:.4g}" if limit is not None else "")
+    if trigger.get("level") == SUPPORT_LEVEL:
+        return f"{trigger.get('name')}{figures} (supports persistence)"
     return f"{trigger.get('name')} {trigger.get('level')}{figures} (tier {trigger.get('tier')})"

@@ -43,14 +43,27 @@ class ModeChoice:
     how: str
 
 
-def failure_mode_for(night: Night, fallback: str | None = None) -> ModeChoice:
+def failure_mode_for(
+    night: Night, fallback: str | None = None, *, earlier: Sequence[Night] = ()
+) -> ModeChoice:
     """The night's dominant failure mode; when the monitor named none, a mode inferred
     from which checks fired (latency → ``latency_regression``, error rate or throughput
     → ``availability``, calibration or confidence → ``confidence_miscalibration``,
-    no data → ``blind``), else ``fallback``."""
+    no data → ``blind``), else ``fallback``.
+
+    A night without a trigger of its own that acts by supporting an earlier breach (the
+    persistence rule's ``earlier`` firing nights) takes the dominant mode of the latest of
+    those nights that had one: that night's rows were classified as failing, tonight's
+    were not."""
     if night.dominant_mode:
         return ModeChoice(night.dominant_mode, "dominant failure mode")
-    names = {t.name for t in night.firing}
+    if not night.triggered:
+        for other in reversed(earlier):
+            if other.night < night.night and other.triggered and other.dominant_mode:
+                return ModeChoice(
+                    other.dominant_mode, f"dominant failure mode on {other.night}"
+                )
+    names = {t.name for t in (*night.firing, *night.support)}
     inferred: list[tuple[str, str]] = []
     if "blind" in names:
         inferred.append((BLIND, "blind"))

@@ -7,6 +7,10 @@ Breaches are *triggers*; rules decide whether they act:
 * **severity** — a night whose counted triggers reach ``same_night_tier`` acts that night;
 * **persistence** — otherwise triggers must fire on ``persistence_k`` of the last
   ``persistence_n`` nights (calendar nights; a night the job did not run does not count).
+  A night without a trigger still counts when it *supports* a check that breached on
+  another night of the window: the same check significant at the lower support level
+  (:attr:`ladder.state.Night.support`, Western Electric's "2 of 3 beyond 2σ"). At least
+  one night of the window must have a real trigger.
 
 ``blind`` (no data) arrives as a trigger and is treated exactly like a breach.
 """
@@ -19,7 +23,7 @@ from datetime import datetime, timedelta
 from typing import Literal
 
 from ladder.sla import TIER_NAMES
-from ladder.state import Night, Trigger
+from ladder.state import SUPPORT_LEVEL, Night, Trigger
 from thresholds.schema import RuleSettings
 
 __all__ = ["RuleOutcome", "counted_triggers", "describe_trigger", "evaluate_rules"]
@@ -52,6 +56,8 @@ def describe_trigger(trigger: Trigger) -> str:
         return f"blind: no usable rows (tier {trigger.tier})"
     observed = "n/a" if trigger.observed is None else f"{trigger.observed:.4g}"
     limit = "" if trigger.limit is None else f"limit {trigger.limit:.4g}, "
+    if trigger.level == SUPPORT_LEVEL:
+        return f"{trigger.name} = {observed} ({limit}supports persistence)"
     return f"{trigger.name} = {observed} ({limit}tier {trigger.tier})"
 
 
@@ -77,12 +83,17 @@ def evaluate_rules(nights: Sequence[Night], rules: RuleSettings) -> RuleOutcome:
         return RuleOutcome(False, "none", "no night recorded")
     tonight = nights[-1]
     counted = counted_triggers(tonight, rules.co_fire)
+    start = tonight.night - timedelta(days=rules.persistence_n - 1)
+    window = [n for n in nights if start <= n.night <= tonight.night]
+    if not counted and _supported(tonight, window, rules):
+        return _persistence(window, rules)
     if not counted:
         suppressed = tonight.firing
         if suppressed:
             names = ", ".join(sorted({t.name for t in suppressed}))
             return RuleOutcome(
-                False, "none",
+                False,
+                "none",
                 f"{names} fired without the triggers they must co-fire with; not counted",
             )
         return RuleOutcome(False, "none", "no trigger fired tonight")
@@ -101,22 +112,42 @@ def evaluate_rules(nights: Sequence[Night], rules: RuleSettings) -> RuleOutcome:
             (tonight,),
         )
 
-    start = tonight.night - timedelta(days=rules.persistence_n - 1)
-    window = [n for n in nights if start <= n.night <= tonight.night]
-    firing = tuple(n for n in window if counted_triggers(n, rules.co_fire))
+    return _persistence(window, rules)
+
+
+def _supported(night: Night, window: Sequence[Night], rules: RuleSettings) -> tuple[Trigger, ...]:
+    """``night``'s support entries for checks that are counted triggers in ``window``
+    (none when ``persistence_k`` is 1: every trigger acts on its own night)."""
+    if rules.persistence_k < 2:
+        return ()
+    breached = {t.name for other in window for t in counted_triggers(other, rules.co_fire)}
+    return tuple(t for t in night.support if t.name in breached)
+
+
+def _persistence(window: Sequence[Night], rules: RuleSettings) -> RuleOutcome:
+    """The persistence rule over ``window`` (the last ``persistence_n`` nights)."""
     k, n = rules.persistence_k, rules.persistence_n
+    shown: list[tuple[Night, tuple[Trigger, ...], tuple[Trigger, ...]]] = []
+    for night in window:
+        counted = counted_triggers(night, rules.co_fire)
+        support = () if counted else _supported(night, window, rules)
+        if counted or support:
+            shown.append((night, counted, support))
+    firing = tuple(night for night, _, _ in shown)
     dates = ", ".join(str(x.night) for x in firing)
+    evidence = tuple(
+        f"{night.night}: {describe_trigger(t)}"
+        for night, counted, support in shown
+        for t in (*counted, *support)
+    )
+    tier = max((t.tier for _, counted, _ in shown for t in counted), default=0)
+    supported = sum(1 for _, counted, _ in shown if not counted)
+    how = f" ({supported} by support)" if supported else ""
     if len(firing) >= k:
-        evidence = tuple(
-            f"{night.night}: {describe_trigger(t)}"
-            for night in firing
-            for t in counted_triggers(night, rules.co_fire)
-        )
-        tier = max(t.tier for night in firing for t in counted_triggers(night, rules.co_fire))
         return RuleOutcome(
             True,
             "persistence",
-            f"triggers fired on {len(firing)} of the last {n} nights ({dates}): "
+            f"triggers fired on {len(firing)} of the last {n} nights ({dates}){how}: "
             f"persistence rule {k} of {n} met",
             tier,
             evidence,
@@ -126,7 +157,7 @@ def evaluate_rules(nights: Sequence[Night], rules: RuleSettings) -> RuleOutcome:
     return RuleOutcome(
         False,
         "persistence",
-        f"triggers fired on {len(firing)} of the last {n} nights ({dates}); "
+        f"triggers fired on {len(firing)} of the last {n} nights ({dates}){how}; "
         f"persistence needs {k} of {n}",
         tier,
         evidence,

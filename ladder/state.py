@@ -18,6 +18,7 @@ from thresholds.vocabulary import RUNGS
 __all__ = [
     "ACTIVE_STEP_STATUSES",
     "COMMITTED_STEP_STATUSES",
+    "SUPPORT_LEVEL",
     "TRIGGER_LEVELS",
     "Approval",
     "Direction",
@@ -66,6 +67,9 @@ COMMITTED_STEP_STATUSES: Final[frozenset[str]] = frozenset(
 #: Breach levels that are triggers. A ``warning`` (point estimate over the limit, interval
 #: straddling it) is watched but never escalates on its own.
 TRIGGER_LEVELS: Final[frozenset[str]] = frozenset({"breach", "blind"})
+#: The level a stored night gives a check that *supports* persistence (see
+#: :attr:`Night.support`); never a trigger.
+SUPPORT_LEVEL: Final[str] = "support"
 
 
 def as_utc(moment: datetime) -> datetime:
@@ -108,6 +112,10 @@ class Night:
     failure_modes: tuple[tuple[str, float], ...] = ()
     window_start: datetime | None = None
     window_end: datetime | None = None
+    #: Checks that did not breach tonight but were significant at the support level
+    #: (``Check.supports_persistence``): tonight counts towards the persistence rule
+    #: when one of them breaches on another night of the window.
+    support: tuple[Trigger, ...] = ()
 
     @property
     def firing(self) -> tuple[Trigger, ...]:
@@ -134,6 +142,11 @@ def night_from_report(report: ModelReport, night: date) -> Night:
     )
     if report.status == "blind" and not any(t.level == "blind" for t in triggers):
         triggers += (Trigger("blind", "blind", max(report.criticality, 1)),)
+    support = tuple(
+        Trigger(c.threshold, SUPPORT_LEVEL, 0, c.observed, c.limit)
+        for c in report.checks
+        if c.supports_persistence and c.status != "breach"
+    )
     return Night(
         model_id=report.model_id,
         night=night,
@@ -143,6 +156,7 @@ def night_from_report(report: ModelReport, night: date) -> Night:
         failure_modes=tuple((f.mode, f.share) for f in report.failure_modes),
         window_start=as_utc(report.window.start),
         window_end=as_utc(report.window.end),
+        support=support,
     )
 
 

@@ -30,6 +30,7 @@ from ladder.audit import canonical_json
 from ladder.errors import NotFound, StoreError
 from ladder.policy import Policy
 from ladder.state import (
+    SUPPORT_LEVEL,
     Approval,
     Escalation,
     Event,
@@ -257,11 +258,14 @@ def _trigger(raw: Mapping[str, Any]) -> Trigger:
 
 
 def _night(row: Row[Any]) -> Night:
+    # Support entries share the triggers column (level "support"), so no migration.
+    stored = [_trigger(t) for t in row.triggers]
     return Night(
         model_id=row.model_id,
         night=row.night,
         status=row.status,
-        triggers=tuple(_trigger(t) for t in row.triggers),
+        triggers=tuple(t for t in stored if t.level != SUPPORT_LEVEL),
+        support=tuple(t for t in stored if t.level == SUPPORT_LEVEL),
         dominant_mode=row.dominant_mode,
         failure_modes=tuple((str(m), float(s)) for m, s in row.failure_modes),
         window_start=row.window_start,
@@ -558,7 +562,7 @@ def insert_night(conn: Connection, night: Night, **values: Any) -> int:
                     "observed": t.observed,
                     "limit": t.limit,
                 }
-                for t in night.triggers
+                for t in (*night.triggers, *night.support)
             ],
             max_tier=night.max_tier,
             dominant_mode=night.dominant_mode,

@@ -56,11 +56,13 @@ from monitor.signal import (
     poisson_p_value,
     quantile_ceiling_p_value,
     sequential_checks,
+    support_level,
 )
 from thresholds.schema import SignalSettings, Thresholds
 from thresholds.vocabulary import Status
 
 __all__ = [
+    "DEFAULT_PERSISTENCE",
     "Judgement",
     "decide_check",
     "judge",
@@ -408,7 +410,13 @@ def _past(check: Check, value: float | None) -> bool:
 
 
 def decide_check(
-    check: Check, *, level: float, criticality: int, warn_level: float | None = None
+    check: Check,
+    *,
+    level: float,
+    criticality: int,
+    warn_level: float | None = None,
+    support_level: float = 0.0,
+    support_share: float = 0.5,
 ) -> Check:
     """A check's status once its family is corrected (``p_adjusted`` set, ``level`` = q).
 
@@ -420,6 +428,14 @@ def decide_check(
     (default ``level``; :func:`rejudge` uses ``level`` over the model's own checks in the
     family, "significant for this model alone"). Checks outside the family (no
     ``p_adjusted``) and ``insufficient_data`` checks are returned as they are.
+
+    A check *supports persistence* when its raw p-value is at most ``support_level``
+    (:func:`monitor.signal.support_level`) and, for baseline and sequential checks, its
+    point estimate is past ``support_share`` of the way from the reference to the
+    minimum effect. Support does not change the status: on its own it is weaker
+    evidence than a warning (a register of one model would otherwise warn on several
+    healthy nights in a hundred), and it only matters when the same check breaches on
+    another night of the persistence window (:func:`ladder.rules.evaluate_rules`).
     """
     if check.status == "insufficient_data" or check.p_adjusted is None:
         return check
@@ -447,7 +463,27 @@ def decide_check(
         tier = tier_for(check.magnitude or 1, criticality)
     elif status == "warning":
         tier = 1
-    return check.model_copy(update={"status": status, "tier": tier})
+    return check.model_copy(
+        update={
+            "status": status,
+            "tier": tier,
+            "support_level": support_level,
+            "supports_persistence": _supports(check, support_level, support_share),
+        }
+    )
+
+
+def _supports(check: Check, level: float, share: float) -> bool:
+    """Significant at the support level and, against a reference, past ``share`` of the
+    minimum effect (a limit check's own limit is its minimum effect)."""
+    if check.p_value is None or level <= 0 or check.p_value > level:
+        return False
+    if check.kind == "limit" or check.reference is None:
+        return _past(check, check.observed)
+    bar = check.reference + share * (check.limit - check.reference)
+    if check.observed is None:
+        return False
+    return check.observed > bar if check.direction == "max" else check.observed < bar
 
 
 def judgement_of(checks: list[Check], n_rows: int) -> Judgement:
@@ -469,6 +505,10 @@ def judgement_of(checks: list[Check], n_rows: int) -> Judgement:
     return Judgement(checks=checks, breaches=breaches, status=model_status(checks, n_rows))
 
 
+#: The ladder's default persistence rule, ``(k, n)``: 2 of the last 3 nights.
+DEFAULT_PERSISTENCE = (2, 3)
+
+
 def rejudge(
     checks: Sequence[Check],
     adjusted: Sequence[float | None],
@@ -476,6 +516,9 @@ def rejudge(
     level: float,
     criticality: int,
     n_rows: int,
+    n_models: int = 1,
+    persistence: tuple[int, int] = DEFAULT_PERSISTENCE,
+    settings: SignalSettings | None = None,
 ) -> Judgement:
     """Decide a model's checks again with the fleet's adjusted p-values (see
     :func:`monitor.signal.fleet_adjust`); ``adjusted`` is parallel to ``checks``.
@@ -484,21 +527,36 @@ def rejudge(
     its raw p-value is at most ``level / m`` — Bonferroni over the model's ``m`` checks in
     the family — so a healthy model shows such a warning on at most a share ``level`` of
     its nights.
+
+    ``n_models`` (every model in the family, background ones included) and the ladder's
+    ``persistence`` rule ``(k, n)`` set the support level
+    (:func:`monitor.signal.support_level`) unless ``settings.persistence_support`` is off.
     """
+    settings = settings or SignalSettings()
     members = sum(p is not None for p in adjusted)
+    support = 0.0
+    if settings.persistence_support and members:
+        support = support_level(level, max(1, n_models), members, *persistence)
     decided = [
         decide_check(
             c.model_copy(update={"p_adjusted": p}) if p is not None else c,
             level=level,
             criticality=criticality,
             warn_level=level / max(1, members),
+            support_level=support if p is not None else 0.0,
+            support_share=settings.support_min_effect_share,
         )
         for c, p in zip(checks, adjusted, strict=True)
     ]
     return judgement_of(decided, n_rows)
 
 
-def _correct_alone(checks: list[Check], settings: SignalSettings, criticality: int) -> list[Check]:
+def _correct_alone(
+    checks: list[Check],
+    settings: SignalSettings,
+    criticality: int,
+    persistence: tuple[int, int],
+) -> list[Check]:
     """The model as a family of its own (a fleet of one), until the fleet step runs."""
     level = fleet_level(settings.false_alarm_budget_nights, 1, settings.fleet_fdr_max)
     members = [i for i, c in enumerate(checks) if in_family(c, settings)]
@@ -507,7 +565,15 @@ def _correct_alone(checks: list[Check], settings: SignalSettings, criticality: i
     full: list[float | None] = [None] * len(checks)
     for i, value in zip(members, adjusted, strict=True):
         full[i] = float(value)
-    return rejudge(checks, full, level=level, criticality=criticality, n_rows=1).checks
+    return rejudge(
+        checks,
+        full,
+        level=level,
+        criticality=criticality,
+        n_rows=1,
+        persistence=persistence,
+        settings=settings,
+    ).checks
 
 
 def judge(
@@ -519,13 +585,15 @@ def judge(
     drift: DriftSummary | None = None,
     reference: WindowAggregate | None = None,
     history: Sequence[NightValue] = (),
+    persistence: tuple[int, int] = DEFAULT_PERSISTENCE,
 ) -> Judgement:
     """All checks of one model, the breaches among them and the model's status.
 
     With ``thresholds.signal.enabled`` (the default) and a ``reference`` window, baseline
     checks are added, and sequential checks when ``history`` holds enough past nights;
     every p-value is then corrected with the model as a family of its own. The nightly
-    job corrects again across the whole fleet (:func:`rejudge`).
+    job corrects again across the whole fleet (:func:`rejudge`). ``persistence`` is the
+    ladder's ``(persistence_k, persistence_n)``, from which the support level follows.
     """
     if current.n_rows == 0:
         blind = Breach(
@@ -538,5 +606,5 @@ def judge(
         if reference is not None:
             checks += baseline_checks(current, reference, thresholds)
             checks += sequential_checks(current, reference, thresholds, history)
-        checks = _correct_alone(checks, signal, criticality)
+        checks = _correct_alone(checks, signal, criticality, persistence)
     return judgement_of(checks, current.n_rows)

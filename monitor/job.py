@@ -284,6 +284,7 @@ def _model_report(
         drift=report.drift,
         reference=ref,
         history=options.history.get(entry.id, ()),
+        persistence=_persistence(entry),
     )
     report.status = judgement.status
     report.breaches = judgement.breaches
@@ -314,6 +315,12 @@ def _classify(report: ModelReport, agg: ModelAggregate, loaded: LoadedRegister) 
     report.notes += modes.notes
 
 
+def _persistence(entry: ModelEntry) -> tuple[int, int]:
+    """The ladder's persistence rule for this model, ``(k, n)``."""
+    rules = entry.ladder.rules
+    return rules.persistence_k, rules.persistence_n
+
+
 def _fleet_step(models: list[ModelReport], loaded: LoadedRegister) -> SignalSummary | None:
     """Correct every model × check p-value of the night as one Benjamini–Hochberg family
     (:func:`monitor.signal.fleet_adjust`) and decide each model's checks again."""
@@ -332,6 +339,9 @@ def _fleet_step(models: list[ModelReport], loaded: LoadedRegister) -> SignalSumm
             level=fleet.level,
             criticality=entries[mid].criticality,
             n_rows=report.n_rows,
+            n_models=fleet.n_models + fleet.background_models,
+            persistence=_persistence(entries[mid]),
+            settings=settings[mid],
         )
         report.checks = judgement.checks
         report.breaches = judgement.breaches

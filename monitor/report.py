@@ -42,7 +42,7 @@ __all__ = [
     "worst_status",
 ]
 
-SCHEMA_VERSION = "1.0"
+SCHEMA_VERSION = "1.1"
 
 CheckStatus = Literal["ok", "warning", "breach", "insufficient_data"]
 #: ``limit``: against a register limit; ``baseline``: tonight against the reference window;
@@ -193,6 +193,13 @@ class Check(_Out):
     magnitude: int | None = None
     #: The test behind ``p_value``, in words.
     test: str | None = None
+    #: The raw p-value at or below which this check *supports* persistence
+    #: (:func:`monitor.signal.support_level`); None outside the family.
+    support_level: float | None = None
+    #: Significant at ``support_level`` and past the register's share of the minimum
+    #: effect: tonight counts towards the ladder's persistence rule when this same check
+    #: breaches on another night of the window. It does not change ``status``.
+    supports_persistence: bool = False
 
 
 class SignalSummary(_Out):

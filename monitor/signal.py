@@ -94,6 +94,7 @@ __all__ = [
     "quantile_ceiling_p_value",
     "rate_increase_p_value",
     "sequential_checks",
+    "support_level",
 ]
 
 Alternative = Literal["greater", "less"]
@@ -259,6 +260,30 @@ def fleet_level(budget_nights: float, n_models: int, fdr_max: float) -> float:
     if budget_nights < 1 or n_models < 1 or not 0.0 < fdr_max <= 1.0:
         raise ValueError("need budget_nights >= 1, n_models >= 1 and 0 < fdr_max <= 1")
     return min(fdr_max, n_models / budget_nights)
+
+
+def support_level(level: float, n_models: int, n_checks: int, k: int, n: int) -> float:
+    """The per-check level at which a night *supports* a persistent breach.
+
+    The ladder acts on a tier-1/2 breach when a problem shows on ``k`` of the last ``n``
+    nights. A night shows the problem of check ``c`` when ``c`` breaches, or when ``c``
+    is significant at this lower level (Western Electric's "2 of 3 points beyond 2σ").
+    On a healthy model each check is significant at level ``α`` on a night with
+    probability at most ``α``, so ``k`` of ``n`` such nights of one check happen with
+    probability at most ``C(n, k) · α^k`` (nights independent). Over ``n_checks`` checks
+    and ``n_models`` models that stays at most ``level`` (the family's ``q``) per night
+    when
+
+        α = (q / (C(n, k) · n_models · n_checks)) ^ (1 / k).
+
+    The rule also needs one real breach in the window, so this bound is conservative.
+    Returns 0 (no support) when ``k < 2`` (every breach acts at once) or ``k > n``.
+    """
+    if k < 2 or k > n or level <= 0:
+        return 0.0
+    if n_models < 1 or n_checks < 1:
+        raise ValueError("need n_models >= 1 and n_checks >= 1")
+    return float((level / (math.comb(n, k) * n_models * n_checks)) ** (1.0 / k))
 
 
 def per_check_alpha(budget_nights: float, n_checks: int) -> float:

@@ -16,6 +16,7 @@ from ladder.store import LadderStore, NightRecord, load_state, night_record
 from ladder.tables import notifications
 from monitor.report import (
     Breach,
+    Check,
     FailureModeShare,
     IngestSummary,
     ModelReport,
@@ -112,6 +113,12 @@ def warning(threshold: str = "quality", *, observed: float = 0.87, limit: float 
     return Breach(threshold=threshold, level="warning", observed=observed, limit=limit, tier=1)
 
 
+def supporting(threshold: str = "quality", *, observed: float = 0.87, limit: float = 0.88) -> Check:
+    """A check that did not breach tonight but supports the persistence rule."""
+    return Check(threshold=threshold, status="ok", observed=observed, limit=limit,
+                 direction="min", kind="baseline", p_value=0.001, supports_persistence=True)
+
+
 def blind(tier: int = 2) -> Breach:
     """No usable rows for the model tonight."""
     return Breach(threshold="blind", level="blind", observed=0, limit=None, tier=tier)
@@ -124,6 +131,7 @@ def model_report(
     mode: str | None = None,
     modes: dict[str, float] | None = None,
     model_id: str = MODEL,
+    checks: Sequence[Check] = (),
 ) -> ModelReport:
     """One model's report for ``night``; status follows from the breaches."""
     start = datetime.combine(night, time(0), tzinfo=timezone.utc)
@@ -140,6 +148,7 @@ def model_report(
         reference_window=TimeWindow(start=start - timedelta(days=28), end=start),
         n_rows=0 if status == "blind" else 1000,
         breaches=list(breaches),
+        checks=list(checks),
         failure_modes=[
             FailureModeShare(mode=m, count=int(s * 100), share=s) for m, s in shares.items()
         ],
@@ -184,11 +193,17 @@ class Timeline:
         *,
         mode: str | None = None,
         modes: dict[str, float] | None = None,
+        checks: Sequence[Check] = (),
     ) -> Recommendation | None:
         """Run tonight's report and advance to the next night."""
         report = report_for(
             self.night,
-            [model_report(self.night, breaches, mode=mode, modes=modes, model_id=self.model_id)],
+            [
+                model_report(
+                    self.night, breaches, mode=mode, modes=modes, model_id=self.model_id,
+                    checks=checks,
+                )
+            ],
         )
         self.last = apply_report(self.store, report, self.register, now=self.now)[self.model_id]
         self.played.append(self.night)

@@ -18,7 +18,7 @@ from ladder.recommender import failure_mode_for, next_rung
 from ladder.rules import counted_triggers, evaluate_rules
 from ladder.rungs import default_ladder, effective_rungs
 from ladder.sla import clock_due, deadlines, sla_clocks
-from ladder.state import Night, Step, Trigger
+from ladder.state import SUPPORT_LEVEL, Night, Step, Trigger
 from thresholds.schema import RuleSettings, SlaSettings
 from thresholds.vocabulary import FAILURE_MODES, RUNGS
 
@@ -84,6 +84,42 @@ def test_persistence_counts_calendar_nights_not_rows() -> None:
     assert not outcome.fired
     assert "1 of the last 3 nights (2025-04-08)" in outcome.reason
     assert evaluate_rules([night(6, fired()), night(8, fired())], rules).fired
+
+
+def supports(name: str = "quality") -> Trigger:
+    return Trigger(name, SUPPORT_LEVEL, 0, 0.86, 0.88)
+
+
+def quiet(day: int, *support: Trigger) -> Night:
+    """A night without a trigger, whose checks may support persistence."""
+    return Night(model_id="m", night=date(2025, 4, day), status="healthy", support=support)
+
+
+def test_a_night_that_supports_a_breached_check_counts_towards_persistence() -> None:
+    rules = RuleSettings(persistence_k=2, persistence_n=3)
+    # Breach, then the same check significant at the support level: 2 of 3 nights.
+    after = evaluate_rules([night(6, fired()), quiet(7, supports())], rules)
+    assert (after.fired, after.rule, after.tier) == (True, "persistence", 2)
+    assert "(1 by support)" in after.reason
+    assert "2025-04-07: quality = 0.86 (limit 0.88, supports persistence)" in after.evidence
+    # Support first, breach second: the same.
+    before = evaluate_rules([quiet(6, supports()), night(7, fired())], rules)
+    assert before.fired and [n.night.day for n in before.firing_nights] == [6, 7]
+
+
+def test_support_never_acts_without_a_breach_of_the_same_check() -> None:
+    rules = RuleSettings(persistence_k=2, persistence_n=3)
+    # Support alone, however many nights: no trigger anywhere.
+    assert not evaluate_rules([quiet(5, supports()), quiet(6, supports()), quiet(7, supports())],
+                              rules).fired
+    # Support for another check than the one that breached does not count.
+    other = evaluate_rules([night(6, fired("error_rate")), quiet(7, supports("quality"))], rules)
+    assert not other.fired and "no trigger fired tonight" in other.reason
+    # Support outside the 3-night window does not count either.
+    assert not evaluate_rules([quiet(4, supports()), night(7, fired())], rules).fired
+    # With persistence 1 of 1 every breach acts alone, and support has no role.
+    single = RuleSettings(persistence_k=1, persistence_n=1)
+    assert not evaluate_rules([night(6, fired()), quiet(7, supports())], single).fired
 
 
 def test_severity_uses_the_highest_tier_tonight() -> None:

@@ -24,12 +24,14 @@ from ladder_factories import (
     report_for,
     run_time,
     steps_of,
+    supporting,
 )
 from sqlalchemy import func, select
 
 from ladder import audit
 from ladder.actions import acknowledge, add_event, apply_step, approve, reject
 from ladder.errors import Refused
+from ladder.history import escalation_timeline, night_history
 from ladder.nightly import apply_report, ladder_position
 from ladder.store import LadderStore, list_escalations, step_packet
 from ladder.tables import metadata
@@ -126,6 +128,38 @@ def test_persistence_needs_two_of_the_last_three_nights(store: LadderStore) -> N
     assert tl.decision == "open_escalation"
     assert rec is not None and rec.rung == "retrieval_augmentation"
     assert f"2 of the last 3 nights ({START}, {START + timedelta(days=2)})" in tl.reason
+
+
+def test_a_breach_followed_by_a_night_that_supports_it_opens_an_escalation(
+    store: LadderStore,
+) -> None:
+    tl = Timeline(store, make_register())
+    assert tl.play(HALLUCINATING, mode="hallucination") is None
+    assert tl.decision == "watch"
+
+    # Tonight quality did not breach, but the same check is significant at the support
+    # level: 2 of 3 nights show the problem.
+    rec = tl.play(checks=[supporting("quality", observed=0.87)])
+    assert tl.decision == "open_escalation"
+    assert rec is not None and rec.rung == "retrieval_augmentation"
+    assert "(1 by support)" in tl.reason
+
+    # The state store keeps the support apart from the triggers, and history says so.
+    nights = night_history(store, "support-assistant")
+    second = nights.iloc[1]
+    assert (second["status"], bool(second["triggered"])) == ("healthy", False)
+    assert second["triggers"] == "quality 0.87 vs 0.88 (supports persistence)"
+    kinds = escalation_timeline(store, "support-assistant")["kind"].tolist()
+    assert kinds[0] == "breach" and "warning" not in kinds
+
+
+def test_support_for_a_check_that_never_breached_does_nothing(store: LadderStore) -> None:
+    tl = Timeline(store, make_register())
+    for _ in range(3):
+        assert tl.play(checks=[supporting("quality")]) is None
+        assert tl.decision == "no_action"
+    assert tl.play([breach("latency_ms.p95", tier=2)], checks=[supporting("quality")]) is None
+    assert tl.decision == "watch"
 
 
 def test_a_breach_that_left_the_window_does_not_count(store: LadderStore) -> None:

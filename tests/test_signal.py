@@ -37,6 +37,7 @@ from monitor.signal import (
     poisson_p_value,
     quantile_ceiling_p_value,
     rate_increase_p_value,
+    support_level,
 )
 from monitor.simulate import Degradation, ModelProfile, write_logs
 from monitor.sketch import QuantileSketch
@@ -428,6 +429,44 @@ def test_a_material_change_with_weak_evidence_is_not_even_a_warning() -> None:
         n_rows=5000,
     )
     assert stronger.checks[0].status == "warning"
+
+
+@pytest.mark.parametrize(("q", "models", "checks"), [(0.05, 200, 14), (0.01, 1, 14), (0.02, 2, 3)])
+def test_the_support_level_keeps_chance_persistence_within_the_family_level(
+    q: float, models: int, checks: int
+) -> None:
+    alpha = support_level(q, models, checks, 2, 3)
+    # Hand-worked: alpha = sqrt(q / (C(3, 2) · models · checks)).
+    assert alpha == pytest.approx(math.sqrt(q / (3 * models * checks)))
+    # Independently: a healthy check is significant at alpha on a night with probability
+    # alpha, so 2 of 3 such nights have probability binom.sf(1, 3, alpha); summed over
+    # every check of every model that stays within q (and close to it: the bound is tight).
+    chance = stats.binom.sf(1, 3, alpha) * models * checks
+    assert chance <= q and chance == pytest.approx(q, rel=0.1)
+    # No support when every breach acts on its own night, or k > n.
+    assert support_level(q, models, checks, 1, 3) == 0.0
+    assert support_level(q, models, checks, 4, 3) == 0.0
+
+
+def test_a_check_supports_persistence_when_significant_at_the_support_level_and_half_material(
+) -> None:
+    # One model, two checks in the family, q = 0.01: support level sqrt(0.01 / 6) ≈ 0.041.
+    def judged(p: float, observed: float) -> Check:
+        checks = [_check("quality.vs_reference", p, observed=observed),
+                  _check("x.vs_reference", 0.5, observed=0.9)]
+        return rejudge(checks, [min(1.0, 2 * p), 0.5], level=0.01, criticality=2,
+                       n_rows=5000).checks[0]
+
+    # Reference 0.90, minimum effect at 0.85: half of it is 0.875.
+    assert judged(0.02, 0.86).supports_persistence
+    assert judged(0.02, 0.86).support_level == pytest.approx(math.sqrt(0.01 / 6))
+    assert judged(0.02, 0.86).status == "ok"  # support alone is no warning
+    assert not judged(0.05, 0.86).supports_persistence  # p above the support level
+    assert not judged(0.02, 0.88).supports_persistence  # less than half the minimum effect
+    off = SignalSettings(persistence_support=False)
+    checks = [_check("quality.vs_reference", 0.02, observed=0.86)]
+    assert not rejudge(checks, [0.02], level=0.01, criticality=2, n_rows=5000,
+                       settings=off).checks[0].supports_persistence
 
 
 def test_a_limit_breach_that_does_not_survive_the_correction_is_a_warning() -> None:

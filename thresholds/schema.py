@@ -242,6 +242,14 @@ class SignalSettings(_Strict):
     fleet_fdr_max: Annotated[float, Field(gt=0.0, le=0.5)] = 0.05
     #: Absolute-limit checks join the family too (a breach must survive the correction).
     correct_limits: bool = True
+    #: Persistence support (Western Electric's "2 of 3 beyond 2σ"): a check significant
+    #: at the support level — derived from the budget so that ``k`` of ``n`` supporting
+    #: nights of one check happen by chance at most ``q`` a night across the fleet — and
+    #: past ``support_min_effect_share`` of its minimum effect counts towards the
+    #: ladder's persistence rule when the same check breaches on another night of the
+    #: window. False: only breaches count, as before.
+    persistence_support: bool = True
+    support_min_effect_share: Annotated[float, Field(ge=0.0, le=1.0)] = 0.5
     baseline: BaselineComparison = Field(default_factory=BaselineComparison)
     sequential: SequentialSettings = Field(default_factory=SequentialSettings)
 
