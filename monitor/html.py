@@ -789,6 +789,9 @@ class CheckRow:
     interval: str
     n: str
     tier: str
+    #: Significant at the support level: counts towards the ladder's persistence rule
+    #: when the same check breaches on another night of the window.
+    supports: bool = False
 
 
 @dataclass(frozen=True)
@@ -877,6 +880,7 @@ def _check_rows(model: ModelReport) -> tuple[list[CheckRow], list[CheckRow]]:
             interval=_interval(c.threshold, c.ci_low, c.ci_high),
             n=_count(c.n),
             tier=f"T{c.tier}" if c.tier else _DASH,
+            supports=c.supports_persistence,
         )
         for c in model.checks
     ]

@@ -320,6 +320,21 @@ def test_ingest_accounting_adds_up(report: Report, page: str) -> None:
         assert f'<td>{reason}</td><td class="num">{n:,}</td>' in section
 
 
+def test_a_check_that_supports_persistence_says_so_in_the_checks_table(report: Report) -> None:
+    model = next(m for m in report.models if m.model_id == HEALTHY)
+    checks = [
+        c.model_copy(update={"supports_persistence": c.threshold == "error_rate"})
+        for c in model.checks
+    ]
+    html = render_html(
+        report.model_copy(update={"models": [model.model_copy(update={"checks": checks})]})
+    )
+    rows = [r for r in html.split("<tr>") if r.startswith('<td class="mono">')]
+    marked = [r.split("</td>", 1)[0].removeprefix('<td class="mono">') for r in rows
+              if "supports persistence</span>" in r]
+    assert marked == ["error_rate"]
+
+
 def test_without_history_or_ladder_the_page_still_renders(report: Report) -> None:
     html = render_html(report)
     assert html.count("No history for this model yet.") == 3
