@@ -63,7 +63,8 @@ def failure_mode_for(
                 return ModeChoice(
                     other.dominant_mode, f"dominant failure mode on {other.night}"
                 )
-    names = {t.name for t in (*night.firing, *night.support)}
+    # A night that acts by support alone infers from the checks that support.
+    names = {t.name for t in (night.firing or night.support)}
     inferred: list[tuple[str, str]] = []
     if "blind" in names:
         inferred.append((BLIND, "blind"))

@@ -171,6 +171,20 @@ def test_a_mode_is_inferred_from_the_checks_when_none_was_classified() -> None:
         "hallucination"
 
 
+def test_a_night_that_acts_by_support_takes_the_mode_of_the_breach_it_supports() -> None:
+    breached = night(6, fired("error_rate"), mode="availability")
+    tonight = quiet(7, supports("error_rate"))
+    choice = failure_mode_for(tonight, earlier=(breached, tonight))
+    assert (choice.mode, choice.how) == ("availability", "dominant failure mode on 2025-04-06")
+    # Without a classified breach night, the supporting checks say what they can.
+    unclassified = failure_mode_for(tonight, earlier=(night(6, fired("error_rate")), tonight))
+    assert unclassified.mode == "availability" and "inferred" in unclassified.how
+    # A night with triggers of its own infers from them, not from what merely supports.
+    own = Night(model_id="m", night=date(2025, 4, 7), status="breach",
+                triggers=(fired("latency_ms.p95"),), support=(supports("calibration.ece"),))
+    assert failure_mode_for(own, earlier=(breached, own)).mode == "latency_regression"
+
+
 @settings(max_examples=200, deadline=None)
 @given(
     mode=st.sampled_from([m for m in FAILURE_MODES if m != "availability"]),
