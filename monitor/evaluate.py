@@ -58,7 +58,7 @@ from monitor.signal import (
     sequential_checks,
     support_level,
 )
-from thresholds.schema import SignalSettings, Thresholds
+from thresholds.schema import RuleSettings, SignalSettings, Thresholds
 from thresholds.vocabulary import Status
 
 __all__ = [
@@ -505,8 +505,8 @@ def judgement_of(checks: list[Check], n_rows: int) -> Judgement:
     return Judgement(checks=checks, breaches=breaches, status=model_status(checks, n_rows))
 
 
-#: The ladder's default persistence rule, ``(k, n)``: 2 of the last 3 nights.
-DEFAULT_PERSISTENCE = (2, 3)
+#: The ladder's default persistence rule, ``(k, n)`` (the register's ``RuleSettings``).
+DEFAULT_PERSISTENCE = (RuleSettings().persistence_k, RuleSettings().persistence_n)
 
 
 def rejudge(
