@@ -12,7 +12,8 @@ across the fleet) → ``evaluate.rejudge`` → ``failure_modes.classify`` →
 
 An **alarm** is a model-night on which the ladder's rules act: a trigger (a check at
 ``breach``, or ``blind``) of tier ≥ 3 acts the same night, otherwise triggers must fire on
-2 of the last 3 nights (the register's default ``persistence_k/n``). A degradation is
+2 of the last 3 nights (the register's default ``persistence_k/n``), a night on which
+the same check is significant at the support level counting too. A degradation is
 detected within ``k`` nights when an alarm is raised on one of its first ``k`` nights.
 
 Fleet: each simulated model-night is judged as one model of a fleet whose other members
@@ -20,8 +21,8 @@ are healthy: their checks join the Benjamini–Hochberg family as uniform p-valu
 for healthy models; our discrete tests are conservative, so this is slightly pessimistic
 for us). The headline is a fleet of 200 — the hardest case for detection, a lone
 degradation among 199 healthy models; the same checks are also decided alone (a register
-of one model), with ``fleet_fdr_max = 0.1``, and without the sequential (EWMA) checks,
-which costs only the fleet step again.
+of one model), with ``fleet_fdr_max = 0.1``, without the sequential (EWMA) checks and
+without persistence support, which costs only the fleet step again.
 
 Baselines, on the very same nights:
 
@@ -68,6 +69,7 @@ import pyarrow.parquet as pq
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from ladder.recommender import failure_mode_for  # noqa: E402
 from ladder.rules import evaluate_rules  # noqa: E402
 from ladder.state import Night, Trigger, night_from_report  # noqa: E402
 from monitor.aggregates import WindowAggregate, WindowParams  # noqa: E402
@@ -102,6 +104,7 @@ EVIDENTLY_SAMPLE = 5000
 EVIDENTLY_REF_PER_DAY = 200
 CRITICALITY = 2
 RULES = RuleSettings()  # persistence 2 of 3, same night from tier 3: the register default
+PERSISTENCE = (RULES.persistence_k, RULES.persistence_n)
 
 #: The healthy model: an LLM support assistant. Owners set the absolute limits with a
 #: margin under its healthy level (accuracy 0.90, errors 1 %, p95 ≈ 1.8 s, p99 ≈ 2.6 s).
@@ -208,6 +211,7 @@ class Variant:
     fleet: int
     fdr_max: float = 0.05
     sequential: bool = True
+    support: bool = True
 
     @property
     def label(self) -> str:
@@ -216,6 +220,8 @@ class Variant:
             text += f", q ≤ {self.fdr_max:g}"
         if not self.sequential:
             text += ", no EWMA"
+        if not self.support:
+            text += ", no support"
         return text
 
 
@@ -234,6 +240,7 @@ class Grid:
         Variant("alone", 1),
         Variant("fleet200_q10", 200, fdr_max=0.10),
         Variant("fleet200_no_sequential", 200, sequential=False),
+        Variant("fleet200_no_support", 200, support=False),
     )
     seed: int = 20260101
     evidently: bool = True
@@ -526,6 +533,7 @@ def judge_night(
         criticality=CRITICALITY,
         reference=reference,
         history=history,
+        persistence=PERSISTENCE,
     )
     checks = judgement.checks
     start = _day_start(night)
@@ -537,7 +545,9 @@ def judge_night(
         mine = [c for c in checks if variant.sequential or c.kind != "sequential"]
         members = sum(in_family(c, THRESHOLDS.signal) for c in mine)
         # The other members of the fleet are healthy: their p-values are uniform.
-        settings = THRESHOLDS.signal.model_copy(update={"fleet_fdr_max": variant.fdr_max})
+        settings = THRESHOLDS.signal.model_copy(
+            update={"fleet_fdr_max": variant.fdr_max, "persistence_support": variant.support}
+        )
         adjustment = fleet_adjust(
             {model_id: mine},
             {model_id: settings},
@@ -550,6 +560,9 @@ def judge_night(
             level=adjustment.level,
             criticality=CRITICALITY,
             n_rows=current.aggregate.n_rows,
+            n_models=variant.fleet,
+            persistence=PERSISTENCE,
+            settings=settings,
         )
         modes = classify(current.aggregate, reference, metrics, decided.checks, register=register)
         dominant[name] = modes.dominant if decided.status != "healthy" else None
@@ -560,6 +573,7 @@ def judge_night(
             window=TimeWindow(start=start, end=start + timedelta(days=1)),
             reference_window=TimeWindow(start=start - timedelta(days=REFERENCE_DAYS), end=start),
             breaches=decided.breaches,
+            checks=decided.checks,
             dominant_failure_mode=dominant[name],
         )
         ours[name] = night_from_report(report, _day(night))
@@ -591,6 +605,16 @@ def judge_night(
         status=headline.status,
         discoveries=[c.threshold for c in headline.checks if c.status == "breach"],
     )
+
+
+def classified_mode(nights: Sequence[Night]) -> str | None:
+    """The failure mode the ladder acts on when the rules fire on the last of ``nights``
+    (``ladder.recommender.failure_mode_for``): tonight's dominant mode, or, on a night that
+    acts by supporting an earlier breach, that night's. Only a mode ``classify`` named
+    counts; one the ladder merely infers from which checks fired does not."""
+    outcome = evaluate_rules(nights, RULES)
+    choice = failure_mode_for(nights[-1], earlier=outcome.firing_nights)
+    return choice.mode if choice.how.startswith("dominant failure mode") else None
 
 
 def alarms(nights: Sequence[Night]) -> list[bool]:
@@ -768,7 +792,8 @@ def _episode(
         first = next((j for j, f in enumerate(during) if f), None)
         mode = None
         if first is not None and name in mine:
-            mode = results[2 + first].dominant[mine[name]]
+            nights = [r.ours[mine[name]] for r in results[: 2 + first + 1]]
+            mode = classified_mode(nights)
         out[name] = (None if first is None else first + 1, mode)
     return out
 
@@ -879,9 +904,10 @@ def markdown(summary: dict[str, Any], grid: Grid) -> str:
         "",
         f"Ours ({_label(grid, head)}): detected within 2 nights [Wilson 95 %] (episodes); "
         "median nights to detection among episodes detected within the horizon (how many were "
-        "detected by then, when not all); dominant failure mode at the alarm equal to the "
-        "injected one, among detected episodes. Other columns: detected within 2 nights "
-        "(for the slow drift: median nights to detection, detected/episodes within 16 nights).",
+        "detected by then, when not all); the classified failure mode the ladder acts on at "
+        "the alarm equal to the injected one, among detected episodes. Other columns: "
+        "detected within 2 nights (for the slow drift: median nights to detection, "
+        "detected/episodes within 16 nights).",
         "",
         "| scenario | n / night | ours ≤ 2 nights | median nights | mode correct | "
         + "".join(f"ours, {_label(grid, v)} | " for v in others)

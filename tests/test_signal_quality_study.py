@@ -4,7 +4,8 @@ The full study (docs/signal-quality.md) takes minutes; this one checks, on a red
 grid at 5 000 rows a night, that the rules still keep their promises: few false alarms
 on healthy nights, and the degradations the issue names caught within two nights, through
 the same code path as the nightly job (ingest, summaries, metrics, judgement, the fleet's
-Benjamini–Hochberg step, failure modes, the ladder's persistence rule).
+Benjamini–Hochberg step, failure modes, the ladder's persistence rule and the failure mode
+its recommendation is about).
 """
 
 from __future__ import annotations
@@ -21,7 +22,11 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 
 import signal_quality as study  # noqa: E402
 
-SCENARIOS = tuple(s for s in study.SCENARIOS if s.name in ("accuracy −3 pts", "error rate ×2"))
+SCENARIOS = tuple(
+    s
+    for s in study.SCENARIOS
+    if s.name in ("accuracy −3 pts", "error rate ×2", "segment failure (billing 30 %)")
+)
 GRID = replace(
     study.QUICK,
     volumes=(5000,),
@@ -64,6 +69,17 @@ def test_a_doubled_error_rate_is_caught_within_2_nights_and_named_availability(
 ) -> None:
     errors = summary["scenarios"]["error rate ×2"]
     assert errors["ours_alone"]["within_2"]["rate"] >= 0.9
-    # A lone degradation among 199 healthy models needs p ≲ 2e-5 (see the docs): harder.
-    assert errors["ours_fleet200"]["within_2"]["rate"] >= 0.75
+    # A lone degradation among 199 healthy models needs p ≲ 2e-5 for a breach (see the
+    # docs); persistence support lets the other of the first two nights count at p ≲ 2e-3.
+    assert errors["ours_fleet200"]["within_2"]["rate"] >= 0.9
     assert errors["ours_fleet200"]["mode_correct"]["rate"] >= 0.9
+
+
+def test_a_failing_segment_is_named_domain_misapplication_not_miscalibration(
+    summary: dict[str, Any],
+) -> None:
+    segment = summary["scenarios"]["segment failure (billing 30 %)"]
+    assert segment["ours_fleet200"]["within_2"]["rate"] >= 0.9
+    # Its new failures are confidently wrong, but only the excess over what a calibrated
+    # model's confidences predict counts as miscalibration, and the segment takes it.
+    assert segment["ours_fleet200"]["mode_correct"]["rate"] >= 0.9
