@@ -543,7 +543,7 @@ def rejudge(
             level=level,
             criticality=criticality,
             warn_level=level / max(1, members),
-            support_level=support if p is not None else 0.0,
+            support_level=support,
             support_share=settings.support_min_effect_share,
         )
         for c, p in zip(checks, adjusted, strict=True)
