@@ -1,0 +1,47 @@
+"""The ``modelhealth`` command line: the composition root of thresholds, monitor and ladder.
+
+Each command group lives in its own module (``check``, ``thresholds``, ``ladder``,
+``schema``, ``demo``); this one mounts them. Exit codes are listed in
+:mod:`modelhealth.cli.common` and README.md.
+"""
+
+from __future__ import annotations
+
+import typer
+
+from ladder.commands import app as ladder_app
+from modelhealth.cli import schema, thresholds
+from modelhealth.cli.check import check
+from modelhealth.cli.demo import demo
+
+__all__ = ["app", "main"]
+
+app = typer.Typer(
+    name="modelhealth",
+    help="Nightly health checks for production ML and LLM models, and the escalation ladder "
+    "that turns a breach into an accountable, budgeted decision.",
+    no_args_is_help=True,
+    rich_markup_mode="rich",
+    pretty_exceptions_enable=False,
+)
+app.add_typer(thresholds.app, name="thresholds")
+app.add_typer(
+    ladder_app,
+    name="ladder",
+    help="Escalation ladder: status, approvals, history, diagram, stats, events, audit.",
+)
+app.add_typer(schema.app, name="schema")
+app.command("check")(check)
+app.command("demo")(demo)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    from modelhealth.logs import configure_logging
+
+    configure_logging()
+    app()
+
+
+if __name__ == "__main__":
+    main()

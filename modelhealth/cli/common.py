@@ -1,0 +1,101 @@
+"""What every ``modelhealth`` command shares: the consoles, the exit codes, one way to fail
+with a message, one register loader, one clock parser and one progress bar.
+
+Exit codes (documented in README.md):
+
+* 0 — the command ran (for ``check``: no finding at or above ``--fail-on``);
+* 1 — a finding (``check`` at or above ``--fail-on``, a broken audit chain);
+* 2 — bad input or configuration, with a message that says what to fix.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import NoReturn
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+
+from thresholds.errors import RegisterError
+from thresholds.loader import LoadedRegister, load_register
+
+__all__ = [
+    "EXIT_BAD_INPUT",
+    "EXIT_FINDING",
+    "EXIT_OK",
+    "err",
+    "fail",
+    "load_or_exit",
+    "out",
+    "parse_moment",
+    "progress_bar",
+]
+
+EXIT_OK = 0
+EXIT_FINDING = 1
+EXIT_BAD_INPUT = 2
+
+# Off a terminal (cron, CI logs) rich would wrap at 80 columns; logs are wider than that.
+out = Console(width=None if sys.stdout.isatty() else 140)
+# file:line: field lines stay whole for grep; messages quote names, never highlight them.
+err = Console(stderr=True, soft_wrap=True, highlight=False)
+
+
+def fail(message: str, code: int = EXIT_BAD_INPUT) -> NoReturn:
+    """Print ``error: message`` on stderr and exit with ``code`` (2: bad input)."""
+    # Messages quote file names, columns, ids and reasons people typed: never markup.
+    err.print(f"[bold red]error:[/] {escape(message)}")
+    raise typer.Exit(code)
+
+
+def load_or_exit(path: Path) -> LoadedRegister:
+    """Load a register or print every problem (file:line: field: reason) and exit 2."""
+    try:
+        return load_register(path)
+    except RegisterError as exc:
+        count = len(exc.problems)
+        err.print(
+            f"[bold red]error:[/] {count} problem{'s' if count != 1 else ''} in register "
+            f"{escape(str(path))}:"
+        )
+        for problem in exc.problems:
+            err.print(f"  {problem}", markup=False)
+        raise typer.Exit(EXIT_BAD_INPUT) from None
+
+
+def parse_moment(text: str | None, *, option: str = "--now") -> datetime:
+    """An aware UTC moment from ISO 8601 ``text`` (naive means UTC); now when ``None``.
+
+    Exits 2 naming ``option`` when ``text`` is not ISO 8601.
+    """
+    if text is None:
+        return datetime.now(timezone.utc)
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        fail(f"{option} must be ISO 8601, not {text!r}")
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+
+
+def progress_bar() -> tuple[Callable[[int], None], Callable[[], None]]:
+    """``(advance, stop)``: a rich bar of rows read on a terminal; silent otherwise (cron,
+    CI, Airflow logs)."""
+    if not err.is_terminal:
+        return (lambda _n: None), (lambda: None)
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    bar = Progress(
+        TextColumn("[bold]checking[/]"),
+        BarColumn(),
+        TextColumn("{task.completed:,} rows"),
+        TimeElapsedColumn(),
+        console=err,
+        transient=True,
+    )
+    task = bar.add_task("rows", total=None)
+    bar.start()
+    return (lambda n: bar.advance(task, n)), bar.stop

@@ -1,0 +1,88 @@
+"""``modelhealth thresholds …``: validate, show and render the threshold register."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.markup import escape
+from rich.table import Table
+
+from modelhealth.cli.common import fail, load_or_exit, out
+
+__all__ = ["RegisterPath", "app", "print_register_schema"]
+
+app = typer.Typer(help="Validate, show and render the threshold register.", no_args_is_help=True)
+
+RegisterPath = Annotated[Path, typer.Argument(help="Path to the threshold register (YAML).")]
+
+
+@app.command("validate")
+def thresholds_validate(path: RegisterPath) -> None:
+    """Check a register; list every problem with file, line and field (exit 2 if any)."""
+    loaded = load_or_exit(path)
+    names = ", ".join(m.id for m in loaded.register.models)
+    out.print(
+        f"[green]ok[/] {escape(str(path))}: register {escape(repr(loaded.register.name))} "
+        f"version {loaded.version}, {len(loaded.register.models)} models ({escape(names)})",
+        highlight=False,
+    )
+
+
+@app.command("show")
+def thresholds_show(
+    path: RegisterPath,
+    model: Annotated[str | None, typer.Option("--model", "-m", help="Only this model.")] = None,
+) -> None:
+    """Show the effective thresholds of each model after inheriting the defaults."""
+    from thresholds.render import effective_thresholds_table
+
+    loaded = load_or_exit(path)
+    entries = loaded.register.models
+    if model is not None:
+        try:
+            entries = [loaded.register.model(model)]
+        except KeyError as exc:
+            fail(str(exc.args[0]))
+    for entry in entries:
+        table = Table(
+            title=escape(f"{entry.id} (owner {entry.owner}, criticality {entry.criticality})"),
+            title_justify="left",
+        )
+        table.add_column("setting")
+        table.add_column("value", justify="right")
+        table.add_column("unit")
+        for setting, value, unit in effective_thresholds_table(entry):
+            table.add_row(escape(setting), escape(value), escape(unit))
+        out.print(table)
+
+
+@app.command("render")
+def thresholds_render(
+    path: RegisterPath,
+    format: Annotated[str, typer.Option("--format", "-f", help="md or json.")] = "md",
+    output: Annotated[Path | None, typer.Option("--out", "-o", help="Write to a file.")] = None,
+) -> None:
+    """Render the register as the sign-off document (Markdown) or as effective JSON."""
+    from thresholds.render import render_json, render_markdown
+
+    loaded = load_or_exit(path)
+    if format not in ("md", "json"):
+        fail(f"--format must be md or json, not {format!r}")
+    text = render_markdown(loaded) if format == "md" else render_json(loaded)
+    if output is None:
+        sys.stdout.write(text if text.endswith("\n") else text + "\n")
+    else:
+        output.write_text(text, encoding="utf-8")
+        out.print(f"wrote {output}", markup=False)
+
+
+@app.command("schema")
+def print_register_schema() -> None:
+    """Print the register's JSON Schema (point your editor's YAML plugin at it)."""
+    from thresholds.render import register_json_schema
+
+    sys.stdout.write(json.dumps(register_json_schema(), indent=2) + "\n")
