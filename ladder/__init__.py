@@ -1,10 +1,11 @@
 """The escalation ladder: from a nightly breach to an accountable, budgeted decision.
 
-The nightly job calls :func:`apply_report`; people act through :mod:`ladder.commands`
-(``modelhealth ladder …``) or the functions in :mod:`ladder.actions`. Decisions are
-pure functions (:func:`decide`, :func:`evaluate_rules`, :func:`next_rung`,
-:func:`check_budget`, :func:`check_approval`, :func:`clock_due`) over frozen state;
-the store (:class:`LadderStore`) and the audit log sit at the edge.
+The nightly job calls :func:`apply_report`; people act through the ``modelhealth
+ladder …`` commands (:mod:`modelhealth.cli.ladder`) or the functions in
+:mod:`ladder.actions`. Decisions are pure functions (:func:`decide`,
+:func:`evaluate_rules`, :func:`next_rung`, :func:`check_budget`, :func:`check_approval`,
+:func:`clock_due`) over frozen state; the store (:class:`LadderStore`) and the audit
+log sit at the edge.
 """
 
 from __future__ import annotations

@@ -13,8 +13,8 @@ from typer.testing import CliRunner
 from ladder import audit
 from ladder.actions import approve
 from ladder.audit import GENESIS, row_hash
-from ladder.commands import app
 from ladder.store import LadderStore
+from modelhealth.cli.ladder import app
 
 
 @pytest.fixture

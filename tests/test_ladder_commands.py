@@ -20,8 +20,8 @@ from ladder_factories import (
 from typer.testing import CliRunner, Result
 
 from ladder import audit
-from ladder.commands import app
 from ladder.store import LadderStore
+from modelhealth.cli.ladder import app
 
 runner = CliRunner()
 

@@ -21,7 +21,6 @@ from rich.console import Console
 from typer.testing import CliRunner
 
 from ladder.actions import reject
-from ladder.commands import app
 from ladder.history import (
     committed_steps,
     escalation_timeline,
@@ -32,6 +31,7 @@ from ladder.history import (
 )
 from ladder.stats import compute_stats
 from ladder.store import LadderStore, list_escalations
+from modelhealth.cli.ladder import app
 from modelhealth.demo import run_demo
 from thresholds.loader import load_register
 from thresholds.schema import Register

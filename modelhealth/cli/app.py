@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import typer
 
-from ladder.commands import app as ladder_app
 from modelhealth.cli import schema, thresholds
 from modelhealth.cli.check import check
 from modelhealth.cli.demo import demo
+from modelhealth.cli.ladder import app as ladder_app
 
 __all__ = ["app", "main"]
 
