@@ -30,7 +30,7 @@ from ladder.guardrails import (
     estimate_cost,
 )
 from ladder.identity import resolve_actor
-from ladder.matrix import MatrixEntry, effective_matrix, matrix_markdown, matrix_table
+from ladder.matrix import MatrixEntry, effective_matrix, matrix_markdown
 from ladder.nightly import apply_report, ladder_position, tick
 from ladder.policy import Policy, build_policy
 from ladder.recommender import HandoffPacket, next_rung
@@ -90,7 +90,6 @@ __all__ = [
     "evaluate_rules",
     "ladder_position",
     "matrix_markdown",
-    "matrix_table",
     "next_rung",
     "reject",
     "resolve_actor",

@@ -1,6 +1,7 @@
 """Draw the ladder: rungs with entry criteria, approvers and costs, and where each model
-stands (the rung in force, and the step in play). Mermaid for docs and PRs, a rich table
-for terminals. Pure: the caller gathers positions from the store.
+stands (the rung in force, and the step in play). Mermaid for docs and PRs; the texts
+a table shows per rung (:func:`rung_cost`, :func:`rung_approvers`, :func:`models_on_rung`)
+for the terminal view the CLI lays out. Pure: the caller gathers positions from the store.
 """
 
 from __future__ import annotations
@@ -10,12 +11,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from itertools import pairwise
 
-from rich.table import Table
-
 from ladder.guardrails import money
 from ladder.rungs import Rung
 
-__all__ = ["ModelMark", "ladder_mermaid", "ladder_table"]
+__all__ = ["ModelMark", "ladder_mermaid", "models_on_rung", "rung_approvers", "rung_cost"]
 
 
 @dataclass(frozen=True)
@@ -27,6 +26,11 @@ class ModelMark:
     step_ref: str | None = None
     step_rung: str | None = None
     step_status: str | None = None
+
+    @property
+    def idle(self) -> bool:
+        """Neither a rung in force nor a step in play: not on the ladder."""
+        return self.in_force is None and self.step_rung is None
 
 
 def _short(text: str, limit: int = 90) -> str:
@@ -46,7 +50,8 @@ def _node_id(prefix: str, name: str) -> str:
     return prefix + re.sub(r"[^A-Za-z0-9_]", "_", name)
 
 
-def _approvers(rung: Rung, people: Mapping[str, Sequence[str]]) -> str:
+def rung_approvers(rung: Rung, people: Mapping[str, Sequence[str]]) -> str:
+    """Who may approve a step onto ``rung``: its policy and the people holding the roles."""
     if rung.approval.min_approvals == 0:
         return "no approval needed"
     holders = sorted(p for p, roles in people.items() if set(roles) & set(rung.approval.roles))
@@ -54,7 +59,8 @@ def _approvers(rung: Rung, people: Mapping[str, Sequence[str]]) -> str:
     return rung.approval.describe() + who
 
 
-def _cost(rung: Rung, currency: str) -> str:
+def rung_cost(rung: Rung, currency: str) -> str:
+    """``USD 2,400 one-off + 300/month, ceiling 5,000``."""
     monthly = f" + {rung.cost_monthly:,.0f}/month" if rung.cost_monthly else ""
     ceiling = f", ceiling {rung.cost_ceiling:,.0f}" if rung.cost_ceiling is not None else ""
     return f"{money(rung.cost_one_off, currency)} one-off{monthly}{ceiling}"
@@ -79,9 +85,9 @@ def ladder_mermaid(
             [
                 f"<b>{i}. {_label(rung.title)}</b> ({rung.id})",
                 f"entry: {_label(_short(rung.entry_criteria))}",
-                f"cost: {_label(_cost(rung, currency))}",
+                f"cost: {_label(rung_cost(rung, currency))}",
                 f"time: {rung.time_days:g} d, evaluation: {rung.evaluation_days} d",
-                f"approvers: {_label(_approvers(rung, people))}",
+                f"approvers: {_label(rung_approvers(rung, people))}",
             ]
         )
         lines.append(f'    {_node_id("r_", rung.id)}["{text}"]')
@@ -96,7 +102,7 @@ def ladder_mermaid(
         if mark.step_rung in known and mark.step_rung is not None:
             label = _label(f"{mark.step_ref} {mark.step_status}")
             lines.append(f'    {node} == "{label}" ==> {_node_id("r_", mark.step_rung)}')
-        if mark.in_force is None and mark.step_rung is None:
+        if mark.idle:
             lines.append(f"    {node}:::idle")
         else:
             lines.append(f"    {node}:::model")
@@ -105,35 +111,10 @@ def ladder_mermaid(
     return "\n".join(lines) + "\n"
 
 
-def ladder_table(
-    rungs: Sequence[Rung],
-    marks: Sequence[ModelMark] = (),
-    *,
-    people: Mapping[str, Sequence[str]] | None = None,
-    currency: str = "USD",
-    title: str = "Escalation ladder",
-) -> Table:
-    """The ladder as a rich table, one row per rung, with the models standing on it."""
-    people = people or {}
-    table = Table(title=title, show_lines=True)
-    table.add_column("#", justify="right")
-    table.add_column("Rung", style="bold")
-    table.add_column("Entry criteria")
-    table.add_column("Cost")
-    table.add_column("Time / eval.")
-    table.add_column("Approvers")
-    table.add_column("Models")
-    for i, rung in enumerate(rungs, start=1):
-        here = [f"{m.model_id} (in force)" for m in marks if m.in_force == rung.id]
-        here += [
-            f"{m.model_id} ({m.step_ref} {m.step_status})" for m in marks if m.step_rung == rung.id
-        ]
-        table.add_row(
-            str(i), rung.id, rung.entry_criteria, _cost(rung, currency),
-            f"{rung.time_days:g} d / {rung.evaluation_days} d", _approvers(rung, people),
-            "\n".join(here),
-        )
-    idle = [m.model_id for m in marks if m.in_force is None and m.step_rung is None]
-    if idle:
-        table.caption = f"Not on the ladder: {', '.join(idle)}"
-    return table
+def models_on_rung(rung_id: str, marks: Sequence[ModelMark]) -> list[str]:
+    """``model (in force)`` and ``model (step-7 pending)`` for the models on ``rung_id``."""
+    here = [f"{m.model_id} (in force)" for m in marks if m.in_force == rung_id]
+    here += [
+        f"{m.model_id} ({m.step_ref} {m.step_status})" for m in marks if m.step_rung == rung_id
+    ]
+    return here

@@ -19,7 +19,6 @@ from typing import Any, Final, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict
-from rich.table import Table
 
 from thresholds.schema import ModelEntry, Register
 from thresholds.vocabulary import FAILURE_MODES, RUNGS
@@ -30,7 +29,6 @@ __all__ = [
     "default_matrix",
     "effective_matrix",
     "matrix_markdown",
-    "matrix_table",
 ]
 
 #: Row used when a model is ``blind``: no data, so no failure mode can be named.
@@ -102,21 +100,6 @@ def effective_matrix(
             }
             matrix[mode] = base.model_copy(update={**changes, "source": "model"})
     return matrix
-
-
-def matrix_table(matrix: Mapping[str, MatrixEntry], *, title: str | None = None) -> Table:
-    """The matrix as a rich table, one row per failure mode."""
-    table = Table(title=title or "Failure-mode response matrix", show_lines=True)
-    table.add_column("Failure mode", style="bold")
-    table.add_column("Ladder rung")
-    table.add_column("Immediate mitigation")
-    table.add_column("Long-term fix")
-    table.add_column("Owner")
-    for row in matrix.values():
-        rung = row.rung or "— not a ladder step —"
-        mode = row.mode if row.source == "default" else f"{row.mode} ({row.source})"
-        table.add_row(mode, rung, row.mitigation, row.long_term_fix, row.owner)
-    return table
 
 
 def _cell(text: str) -> str:

@@ -28,12 +28,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from rich.table import Table
-
-from ladder.sla import TIER_NAMES
 from ladder.state import Escalation
 
-__all__ = ["DurationStats", "LadderStats", "compute_stats", "stats_dict", "stats_table"]
+__all__ = ["DurationStats", "LadderStats", "compute_stats", "stats_dict"]
 
 _INCIDENT_KINDS = ("remediation", "mitigation")
 
@@ -140,13 +137,6 @@ def _hours(value: timedelta | None) -> float | None:
     return None if value is None else round(value.total_seconds() / 3600, 2)
 
 
-def _human(value: timedelta | None) -> str:
-    if value is None:
-        return "—"
-    hours = value.total_seconds() / 3600
-    return f"{hours / 24:.1f} d" if hours >= 48 else f"{hours:.1f} h"
-
-
 def stats_dict(stats: LadderStats) -> dict[str, Any]:
     """JSON-ready statistics (durations in hours)."""
 
@@ -166,29 +156,3 @@ def stats_dict(stats: LadderStats) -> dict[str, Any]:
         "repeat_escalation_rate": stats.repeat_rate,
         "repeat_window_days": stats.repeat_window_days,
     }
-
-
-def stats_table(stats: LadderStats, *, title: str = "Escalation ladder statistics") -> Table:
-    """The statistics as a rich table."""
-    table = Table(title=title)
-    table.add_column("Measure")
-    table.add_column("n", justify="right")
-    table.add_column("Median", justify="right")
-    table.add_column("p90", justify="right")
-    for name, d in (
-        ("Time to detection", stats.detection),
-        ("Time to decision", stats.decision),
-        ("Time to resolution", stats.resolution),
-    ):
-        table.add_row(name, str(d.count), _human(d.median), _human(d.p90))
-    table.add_section()
-    table.add_row("Escalations", str(stats.escalations), "", "")
-    for tier, count in stats.by_tier.items():
-        table.add_row(f"  tier {tier} ({TIER_NAMES.get(tier, '?')})", str(count), "", "")
-    for status, count in stats.by_status.items():
-        table.add_row(f"  {status}", str(count), "", "")
-    rate = "—" if stats.repeat_rate is None else f"{stats.repeat_rate:.0%}"
-    table.add_row(
-        f"Repeat escalations (within {stats.repeat_window_days} d)", str(stats.repeats), rate, ""
-    )
-    return table

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
-from ladder.diagram import ModelMark, ladder_mermaid, ladder_table
+from ladder.diagram import ModelMark, ladder_mermaid
 from ladder.rungs import default_ladder
 from ladder.state import Escalation, Step
-from ladder.stats import compute_stats, stats_dict, stats_table
+from ladder.stats import compute_stats, stats_dict
+from modelhealth.cli.ladder_views import ladder_table, stats_table
 
 T0 = datetime(2025, 4, 1, tzinfo=timezone.utc)
 

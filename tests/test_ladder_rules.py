@@ -12,13 +12,14 @@ from hypothesis import strategies as st
 from ladder_factories import make_register
 
 from ladder.guardrails import check_budget, committed_spend, period_bounds
-from ladder.matrix import default_matrix, effective_matrix, matrix_markdown, matrix_table
+from ladder.matrix import default_matrix, effective_matrix, matrix_markdown
 from ladder.policy import Policy, build_policy
 from ladder.recommender import failure_mode_for, next_rung
 from ladder.rules import counted_triggers, evaluate_rules
 from ladder.rungs import default_ladder, effective_rungs
 from ladder.sla import clock_due, deadlines, sla_clocks
 from ladder.state import SUPPORT_LEVEL, Night, Step, Trigger
+from modelhealth.cli.ladder_views import matrix_table
 from thresholds.schema import RuleSettings, SlaSettings
 from thresholds.vocabulary import FAILURE_MODES, RUNGS
 

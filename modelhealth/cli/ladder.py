@@ -3,6 +3,8 @@
 The top-level CLI mounts :data:`app` under ``ladder``. Exit codes: 0 done, 1 a finding
 (the audit chain is broken), 2 bad input or refused (unknown id, missing role,
 separation of duties, ``--as`` not allowed …) with a one-line reason and no traceback.
+The commands call the same :mod:`ladder` functions as the nightly job and the desk; the
+tables they print are laid out in :mod:`modelhealth.cli.ladder_views`.
 """
 
 from __future__ import annotations
@@ -10,14 +12,13 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import datetime, timezone
+from datetime import datetime
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
 from rich.markup import escape
-from rich.table import Table
 
 from ladder import audit
 from ladder.actions import (
@@ -30,14 +31,14 @@ from ladder.actions import (
     parse_step_ref,
     reject,
 )
-from ladder.diagram import ModelMark, ladder_mermaid, ladder_table
+from ladder.diagram import ModelMark, ladder_mermaid
 from ladder.errors import LadderError, Refused
 from ladder.identity import current_user, resolve_actor
-from ladder.matrix import effective_matrix, matrix_markdown, matrix_table
+from ladder.matrix import effective_matrix, matrix_markdown
 from ladder.nightly import recommendation_for, tick
 from ladder.review import EVENT_KINDS
 from ladder.rungs import default_ladder, effective_rungs
-from ladder.stats import compute_stats, stats_dict, stats_table
+from ladder.stats import compute_stats, stats_dict
 from ladder.store import (
     LadderStore,
     default_state_url,
@@ -45,8 +46,15 @@ from ladder.store import (
     load_state,
     step_packet,
 )
-from thresholds.errors import RegisterError
-from thresholds.loader import load_register
+from modelhealth.cli.common import EXIT_FINDING, err, fail, load_or_exit, parse_moment
+from modelhealth.cli.ladder_views import (
+    history_table,
+    ladder_table,
+    matrix_table,
+    print_packet,
+    stats_table,
+    status_table,
+)
 from thresholds.schema import Register
 
 __all__ = ["app"]
@@ -64,8 +72,8 @@ audit_app = typer.Typer(help="The tamper-evident audit log.", no_args_is_help=Tr
 app.add_typer(event_app, name="event")
 app.add_typer(audit_app, name="audit")
 
+# Ladder tables keep rich's own width (80 columns off a terminal), as they always have.
 out = Console(highlight=False, soft_wrap=False)
-err = Console(stderr=True, highlight=False)
 
 RegisterOpt = Annotated[
     Path | None,
@@ -94,48 +102,26 @@ AsOpt = Annotated[
 FormatOpt = Annotated[str, typer.Option("--format", "-f", help="table or json.")]
 
 
-def _fail(message: str, code: int = 2) -> NoReturn:
-    # Messages quote names, reasons and ids that people typed: never read them as markup.
-    err.print(f"[bold red]error:[/] {escape(message)}", soft_wrap=True)
-    raise typer.Exit(code)
-
-
 @contextmanager
 def _refusals() -> Iterator[None]:
     """Expected failures become a message and exit code 2, never a traceback."""
     try:
         yield
     except LadderError as exc:
-        _fail(str(exc))
+        fail(str(exc))
 
 
 def _register(path: Path | None) -> Register:
     if path is None:
-        _fail("give the register with --register PATH (or $MODELHEALTH_REGISTER)")
-    try:
-        return load_register(path).register
-    except RegisterError as exc:
-        err.print(f"[bold red]error:[/] {len(exc.problems)} problem(s) in the register:")
-        for problem in exc.problems:
-            err.print(f"  {problem}", soft_wrap=True, markup=False)
-        raise typer.Exit(2) from None
+        fail("give the register with --register PATH (or $MODELHEALTH_REGISTER)")
+    return load_or_exit(path).register
 
 
 def _store(url: str | None) -> LadderStore:
     try:
         return LadderStore(url or default_state_url())
     except LadderError as exc:
-        _fail(str(exc))
-
-
-def _now(text: str | None) -> datetime:
-    if text is None:
-        return datetime.now(timezone.utc)
-    try:
-        moment = datetime.fromisoformat(text)
-    except ValueError:
-        _fail(f"--now must be ISO 8601, not {text!r}")
-    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+        fail(str(exc))
 
 
 def _actor(
@@ -151,11 +137,7 @@ def _actor(
         audit_refusal(
             store, actor=real, action="identity", subject=subject, reason=str(exc), now=now
         )
-        _fail(str(exc))
-
-
-def _when(moment: datetime | None) -> str:
-    return "—" if moment is None else moment.strftime("%Y-%m-%d %H:%M")
+        fail(str(exc))
 
 
 # ------------------------------------------------------------------- status
@@ -172,7 +154,7 @@ def status(
     reg = _register(register)
     models = [m.id for m in reg.models]
     if model is not None and model not in models:
-        _fail(f"model {model!r} is not in register {reg.name!r} (known: {', '.join(models)})")
+        fail(f"model {model!r} is not in register {reg.name!r} (known: {', '.join(models)})")
     store = _store(state)
     try:
         rows = store.read(
@@ -202,21 +184,7 @@ def status(
             )
         )
         return
-    table = Table(title=escape(f"Ladder status — {reg.name}"))
-    for column in ("Model", "In force", "Open", "Item", "Rung", "Status", "Tier", "Due"):
-        table.add_column(column)
-    for m, st, rec in rows:
-        esc = st.open_escalation
-        table.add_row(
-            m,
-            st.position or "—",
-            "—" if esc is None else f"esc-{esc.id} {esc.kind}",
-            "—" if rec is None else rec.id,
-            "—" if rec is None or rec.rung is None else rec.rung,
-            "—" if rec is None else rec.status,
-            "—" if rec is None else str(rec.tier),
-            "—" if rec is None else _when(rec.due_at),
-        )
+    table = status_table(reg.name, rows)
     out.print(table, markup=False)
     for m, _st, rec in rows:
         if rec is not None:
@@ -224,43 +192,7 @@ def status(
             for command in rec.commands:
                 out.print(f"  $ {command}", soft_wrap=True, markup=False)
     if packet is not None:
-        _print_packet(packet)
-
-
-def _labelled(label: str, text: str) -> None:
-    """``label:`` in bold, then ``text`` as plain text (packets quote annotations, reasons)."""
-    out.print(f"[bold]{label}:[/] {escape(text)}", soft_wrap=True)
-
-
-def _print_packet(packet: dict[str, Any]) -> None:
-    out.print()
-    _labelled("Rule", f"{packet.get('rule')} — {packet.get('rule_reason')}")
-    for line in packet.get("evidence", []):
-        out.print(f"  • {line}", soft_wrap=True, markup=False)
-    modes = packet.get("failure_modes") or {}
-    if modes:
-        _labelled("Failure modes", ", ".join(f"{m} {s:.0%}" for m, s in modes.items()))
-    if packet.get("mitigation"):
-        _labelled("Mitigate now", str(packet["mitigation"]))
-    if packet.get("long_term_fix"):
-        _labelled(
-            "Long-term fix", f"{packet['long_term_fix']} (owner: {packet.get('resolution_owner')})"
-        )
-    tried = packet.get("rungs_tried") or []
-    _labelled("Rungs tried", ", ".join(f"{t['rung']} ({t['status']})" for t in tried) or "none")
-    if packet.get("cost_text"):
-        _labelled("Cost", str(packet["cost_text"]))
-    if packet.get("budget"):
-        _labelled("Budget", str(packet["budget"]))
-    if packet.get("unblock"):
-        _labelled("To unblock", str(packet["unblock"]))
-    _labelled(
-        "Approval",
-        f"{packet.get('approval_policy')}; may approve: "
-        f"{', '.join(packet.get('approvers') or []) or '—'}",
-    )
-    if packet.get("entry_criteria"):
-        _labelled("Entry criteria", str(packet["entry_criteria"]))
+        print_packet(out, packet)
 
 
 # ---------------------------------------------------------------- decisions
@@ -275,7 +207,7 @@ def _act(
     action: Callable[[LadderStore, str, Register, datetime], ActionResult],
 ) -> None:
     """Resolve who is acting, run one guarded action on a step, print its outcome."""
-    reg, clock = _register(register), _now(now)
+    reg, clock = _register(register), parse_moment(now)
     store = _store(state)
     try:
         person = _actor(store, reg, as_user, subject=step, now=clock)
@@ -380,7 +312,7 @@ def tick_command(
     now: NowOpt = None,
 ) -> None:
     """Run the SLA clocks between nightly runs (reminders, escalations, expiries)."""
-    reg, clock = _register(register), _now(now)
+    reg, clock = _register(register), parse_moment(now)
     store = _store(state)
     try:
         with _refusals():
@@ -445,13 +377,7 @@ def history(
             )
         )
         return
-    table = Table(title=escape("Ladder history" + (f" — {model}" if model else "")))
-    for column in ("#", "When (UTC)", "Who", "What", "Subject", "Why"):
-        table.add_column(column)
-    for e in rows:
-        table.add_row(
-            str(e.seq), e.at[:16].replace("T", " "), e.actor, e.action, e.subject, e.reason
-        )
+    table = history_table(rows, model=model)
     out.print(table, markup=False)
 
 
@@ -470,13 +396,13 @@ def diagram(
 ) -> None:
     """Draw the ladder with entry criteria, approvers and costs; mark where models stand."""
     if output not in ("mermaid", "text"):
-        _fail(f"--format must be mermaid or text, not {output!r}")
+        fail(f"--format must be mermaid or text, not {output!r}")
     reg = _register(register)
     if model is not None:
         try:
             entry = reg.model(model)
         except KeyError as exc:
-            _fail(str(exc.args[0]))
+            fail(str(exc.args[0]))
         rungs = effective_rungs(entry)
         currency = entry.ladder.budget.currency
         title = f"Escalation ladder — {model}"
@@ -528,16 +454,16 @@ def matrix(
 ) -> None:
     """The failure-mode response matrix: rung, mitigation, long-term fix, owner."""
     if output not in ("table", "markdown"):
-        _fail(f"--format must be table or markdown, not {output!r}")
+        fail(f"--format must be table or markdown, not {output!r}")
     reg = _register(register) if register is not None else None
     entry = None
     if model is not None:
         if reg is None:
-            _fail("--model needs --register")
+            fail("--model needs --register")
         try:
             entry = reg.model(model)
         except KeyError as exc:
-            _fail(str(exc.args[0]))
+            fail(str(exc.args[0]))
     rows = effective_matrix(entry, reg)
     title = "Failure-mode response matrix" + (f" — {model}" if model else "")
     if output == "markdown":
@@ -562,7 +488,7 @@ def stats(
 ) -> None:
     """Time to detection, decision and resolution; escalations by tier; repeat rate."""
     del register  # accepted for symmetry; statistics come from the state store alone
-    start = _now(since) if since else None
+    start = parse_moment(since, option="--since") if since else None
     store = _store(state)
     try:
         escalations = store.read(lambda c: list_escalations(c, model_id=model))
@@ -595,8 +521,8 @@ def event_add(
     now: NowOpt = None,
 ) -> None:
     """Record an external event; the next nightly run reopens the affected decisions."""
-    reg, clock = _register(register), _now(now)
-    occurred = _now(at) if at else None
+    reg, clock = _register(register), parse_moment(now)
+    occurred = parse_moment(at, option="--at") if at else None
     store = _store(state)
     try:
         person = _actor(store, reg, as_user, subject=f"event:{kind}", now=clock)
@@ -638,7 +564,7 @@ def audit_verify(
         try:
             verdict = store.read(lambda c: audit.verify(c, expect_head=expect_head))
         except ValueError as exc:
-            _fail(str(exc))
+            fail(str(exc))
     finally:
         store.close()
     if not verdict.ok:
@@ -647,5 +573,5 @@ def audit_verify(
             f"{escape(verdict.reason)}",
             soft_wrap=True,
         )
-        raise typer.Exit(1)
+        raise typer.Exit(EXIT_FINDING)
     out.print(f"audit chain intact: {verdict.rows} rows; head {verdict.head}", soft_wrap=True)
