@@ -26,7 +26,7 @@ from ladder.store import (
     night_trends,
 )
 from modelhealth.logs import event
-from monitor.html import LadderView, NightPoint, render_html
+from modelhealth.outputs.html import LadderView, NightPoint, render_html
 from monitor.job import CheckOptions, Engine, run_check
 from monitor.notify import Notification, build_message, deliver
 from monitor.report import Recommendation, Report

@@ -21,7 +21,7 @@ from datetime import date, datetime, timedelta, timezone
 
 import numpy as np
 
-from monitor.html import LadderView, NightPoint
+from modelhealth.outputs.html import LadderView, NightPoint
 from monitor.report import (
     Breach,
     CalibrationDriftMetric,

@@ -28,7 +28,8 @@ from report_factory import (
     nightly_trends,
 )
 
-from monitor.html import LadderView, NightPoint, latency_chart, render_html
+from modelhealth.outputs.html import LadderView, NightPoint, render_html
+from modelhealth.outputs.html.charts import latency_chart
 from monitor.report import LatencyMetric, Report
 
 SCREENSHOT_COPY = Path(__file__).resolve().parents[1] / "out" / "test-screenshots" / "report.png"

@@ -1,0 +1,126 @@
+"""The nightly report as one self-contained HTML page, for the people who own the models.
+
+:func:`render_html` turns a :class:`~monitor.report.Report` into a single file that opens
+offline: inline CSS, inline SVG charts, no fonts, scripts or images from anywhere else (a
+Content-Security-Policy in the page enforces it), and the only script — the optional
+"copy" buttons next to ladder commands — is pinned by its hash. The page reads fully
+without JavaScript and prints.
+
+Everything that comes from logs or the register (model ids, output types, segments,
+annotations, evidence, feature names, summaries, commands …) is rendered by Jinja2 with
+autoescaping, SVG text included; nothing here marks such a string safe.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+from collections.abc import Mapping, Sequence
+from functools import cache
+
+from jinja2 import Environment, PackageLoader, StrictUndefined
+from markupsafe import Markup
+
+from modelhealth.outputs.html.format import (
+    count,
+    money,
+    ms,
+    num,
+    p_value,
+    pct,
+    status_style,
+    title,
+    utc,
+)
+from modelhealth.outputs.html.views import LadderView, NightPoint, ingest_bars, model_view
+from monitor.report import Report
+
+__all__ = ["render_html"]
+
+
+#: The page's only script: adds "Copy" buttons to command blocks. The page works without it.
+_COPY_SCRIPT = """
+document.querySelectorAll("pre.command").forEach(function (pre) {
+  if (!navigator.clipboard) { return; }
+  var button = document.createElement("button");
+  button.type = "button";
+  button.className = "copy";
+  button.textContent = "Copy";
+  button.addEventListener("click", function () {
+    navigator.clipboard.writeText(pre.querySelector("code").textContent).then(function () {
+      button.textContent = "Copied";
+      setTimeout(function () { button.textContent = "Copy"; }, 1500);
+    }, function () { button.textContent = "Select and copy"; });
+  });
+  pre.appendChild(button);
+});
+"""
+_SCRIPT_HASH = base64.b64encode(hashlib.sha256(_COPY_SCRIPT.encode()).digest()).decode()
+
+
+@cache
+def _environment() -> Environment:
+    env = Environment(
+        loader=PackageLoader("modelhealth.outputs.html", "templates"),
+        autoescape=True,
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    env.filters.update(pct=pct, ms=ms, num=num, count=count, p_value=p_value, utc=utc, title=title)
+    env.globals.update(money=money, status=status_style)
+    return env
+
+
+def render_html(
+    report: Report,
+    *,
+    trends: Mapping[str, Sequence[NightPoint]] | None = None,
+    ladders: Mapping[str, LadderView] | None = None,
+) -> str:
+    """The report as one self-contained HTML document.
+
+    Parameters
+    ----------
+    report : Report
+        Tonight's report.
+    trends : mapping of model id to sequence of NightPoint, optional
+        Past nights per model, from the ladder's state store, for the trend charts.
+        Models without history get no trend charts.
+    ladders : mapping of model id to LadderView, optional
+        Each model's ladder (rungs, allowed, current, tried). A model without one is
+        shown on the default six rungs at ``ModelReport.ladder_position``.
+
+    Returns
+    -------
+    str
+        The HTML page. It loads nothing from the network, is readable without
+        JavaScript, and escapes every string that came from logs or the register.
+    """
+    trends = trends or {}
+    ladders = ladders or {}
+    views = [
+        model_view(i, model, trends.get(model.model_id, ()), ladders.get(model.model_id))
+        for i, model in enumerate(report.models)
+    ]
+    counts: dict[str, int] = {}
+    for view in views:
+        counts[view.status.key] = counts.get(view.status.key, 0) + 1
+    template = _environment().get_template("report.html.j2")
+    return template.render(
+        report=report,
+        overall=status_style(report.status),
+        views=views,
+        status_counts=[
+            (status_style(key), counts[key])
+            for key in ("breach", "blind", "warning", "insufficient_data", "healthy", "unknown")
+            if key in counts
+        ],
+        ingest_bars=ingest_bars(report),
+        script=Markup(_COPY_SCRIPT),  # our own constant, pinned by the CSP hash below
+        script_hash=_SCRIPT_HASH,
+        legend_statuses=[
+            status_style(s) for s in ("healthy", "warning", "breach", "insufficient_data", "blind")
+        ],
+    )
