@@ -107,27 +107,6 @@ def _renderer(store: LadderStore, loaded: LoadedRegister) -> Callable[[Report], 
     return render
 
 
-def _ladder_tags(report: Report, loaded: LoadedRegister) -> dict[str, dict[str, str]]:
-    """Tags mirrored onto MLflow registered models named in the register."""
-    tags: dict[str, dict[str, str]] = {}
-    for model in report.models:
-        entry = loaded.register.model(model.model_id)
-        if not entry.mlflow_registered_model:
-            continue
-        rec = model.recommendation
-        tags[entry.mlflow_registered_model] = {
-            "modelhealth.status": model.status,
-            "modelhealth.rung": model.ladder_position or "none",
-            "modelhealth.recommended_rung": (rec.rung or "none") if rec else "none",
-            "modelhealth.step_status": rec.status if rec else "none",
-            "modelhealth.tier": str(
-                rec.tier if rec else max((b.tier for b in model.breaches), default=0)
-            ),
-            "modelhealth.checked_at": report.as_of,
-        }
-    return tags
-
-
 def _slack_payload(item: QueuedNotification) -> dict[str, Any]:
     """Outbox items are either ready Slack messages or the ladder's own reminders."""
     if "text" in item.payload:
@@ -248,7 +227,7 @@ def run_nightly(
                 else {"id": rec.id, "rung": rec.rung, "status": rec.status, "tier": rec.tier},
             )
         if tracking_uri:
-            from monitor.tracking import log_check
+            from modelhealth.outputs.tracking import ladder_tags, log_check
 
             out = options.out_dir
             artifacts = [out / "report.json", out / "report.html", out / "quarantine.parquet"]
@@ -257,7 +236,7 @@ def run_nightly(
                 report,
                 tracking_uri=tracking_uri,
                 artifacts=[p for p in artifacts if p.exists()],
-                ladder_tags=_ladder_tags(report, loaded),
+                ladder_tags=ladder_tags(report, loaded.register),
             )
             event("mlflow.logged", run_id=report.run_id, mlflow_run_id=result.mlflow_run_id)
         if notify_url:

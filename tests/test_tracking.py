@@ -15,6 +15,13 @@ from mlflow import MlflowClient
 from mlflow.entities import ViewType
 from mlflow_server import MlflowServer, free_port, mlflow_server
 
+from modelhealth.outputs.tracking import (
+    TrackingError,
+    default_tracking_uri,
+    log_check,
+    metric_key,
+    report_metrics,
+)
 from monitor.report import (
     Breach,
     CalibrationDriftMetric,
@@ -29,13 +36,6 @@ from monitor.report import (
     Report,
     ThroughputMetric,
     TimeWindow,
-)
-from monitor.tracking import (
-    TrackingError,
-    default_tracking_uri,
-    log_check,
-    metric_key,
-    report_metrics,
 )
 
 AS_OF = "2024-05-01"

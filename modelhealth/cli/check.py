@@ -247,7 +247,7 @@ def _run_nightly(
     from ladder.errors import LadderError
     from ladder.store import default_state_url
     from modelhealth.nightly import run_nightly
-    from monitor.tracking import default_tracking_uri
+    from modelhealth.outputs.tracking import default_tracking_uri
 
     try:
         result = run_nightly(

@@ -33,6 +33,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from monitor.errors import TrackingError
 from monitor.report import ModelReport, Report
+from thresholds.schema import Register
 
 if TYPE_CHECKING:
     # mlflow takes seconds to import: load it only when a check is actually logged.
@@ -43,6 +44,7 @@ __all__ = [
     "STATUS_CODES",
     "TrackingError",
     "default_tracking_uri",
+    "ladder_tags",
     "log_check",
     "metric_key",
     "report_metrics",
@@ -106,6 +108,29 @@ def metric_key(model_id: str) -> str:
     cleaned = _DISALLOWED_KEY_CHARS.sub("_", model_id)
     segments = ["_" if part in ("", ".", "..") else part for part in cleaned.split("/")]
     return "/".join(segments)[:200]
+
+
+def ladder_tags(report: Report, register: Register) -> dict[str, dict[str, str]]:
+    """The ``modelhealth.*`` tags to mirror onto each MLflow registered model that the
+    register names (``mlflow_registered_model``): status, rung in force, the
+    recommendation and its tier, keyed by registered-model name."""
+    tags: dict[str, dict[str, str]] = {}
+    for model in report.models:
+        entry = register.model(model.model_id)
+        if not entry.mlflow_registered_model:
+            continue
+        rec = model.recommendation
+        tags[entry.mlflow_registered_model] = {
+            "modelhealth.status": model.status,
+            "modelhealth.rung": model.ladder_position or "none",
+            "modelhealth.recommended_rung": (rec.rung or "none") if rec else "none",
+            "modelhealth.step_status": rec.status if rec else "none",
+            "modelhealth.tier": str(
+                rec.tier if rec else max((b.tier for b in model.breaches), default=0)
+            ),
+            "modelhealth.checked_at": report.as_of,
+        }
+    return tags
 
 
 def log_check(
