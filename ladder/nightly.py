@@ -217,7 +217,7 @@ def _policy_in_force(
     return escalation_policy(conn, esc.id).with_people(register.people)
 
 
-def _notify(
+def _enqueue(
     conn: Connection,
     decision: Decision,
     kind: str,
@@ -226,6 +226,8 @@ def _notify(
     step_id: int | None,
     extra: Mapping[str, Any] | None = None,
 ) -> None:
+    """Queue the decision's notification in the outbox, in the decision's transaction;
+    :mod:`modelhealth.outputs.notify.outbox` delivers it."""
     if not decision.notify:
         return
     insert_notification(
@@ -285,7 +287,7 @@ def carry_out(
         audited = True
         if decision.clock is None:  # an expiry already told the same people
             kind = "resolved" if decision.close_escalation == "resolved" else "closed"
-            _notify(conn, decision, kind, model_id, now, None, {"escalation": esc.id})
+            _enqueue(conn, decision, kind, model_id, now, None, {"escalation": esc.id})
         escalation_id = None
 
     if decision.refresh_policy and esc is not None and decision.close_escalation is None:
@@ -334,7 +336,7 @@ def carry_out(
         )
         audited = True
         if decision.new_step is None:
-            _notify(
+            _enqueue(
                 conn,
                 decision,
                 decision.kind,
@@ -394,7 +396,7 @@ def carry_out(
         kind = {"pending": "approval_requested", "approved": "apply_requested"}.get(
             new.status, new.status
         )
-        _notify(
+        _enqueue(
             conn,
             decision,
             kind,
@@ -485,7 +487,7 @@ def _change_step(
         },
     )
     if decision.clock is not None:
-        _notify(conn, decision, decision.clock, step.model_id, now, step.id)
+        _enqueue(conn, decision, decision.clock, step.model_id, now, step.id)
     return True
 
 

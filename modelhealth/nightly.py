@@ -12,23 +12,14 @@ import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from functools import partial
 
 from ladder.nightly import apply_report, ladder_position
-from ladder.store import (
-    LadderStore,
-    QueuedNotification,
-    due_notifications,
-    has_notification,
-    insert_notification,
-    list_escalations,
-    mark_notification,
-    night_trends,
-)
+from ladder.store import LadderStore, list_escalations, night_trends
 from modelhealth.logs import event
 from modelhealth.outputs.html import LadderView, NightPoint, render_html
+from modelhealth.outputs.notify import notify_night
 from monitor.job import CheckOptions, Engine, run_check
-from monitor.notify import Notification, build_message, deliver
 from monitor.report import Recommendation, Report
 from monitor.signal import NightValue
 from thresholds.loader import LoadedRegister
@@ -75,9 +66,7 @@ def _renderer(store: LadderStore, loaded: LoadedRegister) -> Callable[[Report], 
         ladders: dict[str, LadderView] = {}
         for entry in loaded.register.models:
             history = store.read(
-                lambda conn, model=entry.id: night_trends(
-                    conn, model, until=night, days=TREND_NIGHTS
-                )
+                partial(night_trends, model_id=entry.id, until=night, days=TREND_NIGHTS)
             )
             trends[entry.id] = [
                 NightPoint(
@@ -90,9 +79,7 @@ def _renderer(store: LadderStore, loaded: LoadedRegister) -> Callable[[Report], 
                 )
                 for h in history
             ]
-            escalations = store.read(
-                lambda conn, model=entry.id: list_escalations(conn, model_id=model)
-            )
+            escalations = store.read(partial(list_escalations, model_id=entry.id))
             open_ones = [e for e in escalations if e.status == "open"]
             tried = [s.rung for s in open_ones[-1].steps] if open_ones else []
             model_report = next(m for m in report.models if m.model_id == entry.id)
@@ -107,54 +94,6 @@ def _renderer(store: LadderStore, loaded: LoadedRegister) -> Callable[[Report], 
     return render
 
 
-def _slack_payload(item: QueuedNotification) -> dict[str, Any]:
-    """Outbox items are either ready Slack messages or the ladder's own reminders."""
-    if "text" in item.payload:
-        return dict(item.payload)
-    summary = item.payload.get("summary") or item.payload.get("reason") or item.kind
-    who = ", ".join(item.recipients)
-    text = f"modelhealth ladder {item.kind} for {item.model_id}: {summary}"
-    return {"text": text + (f" (for {who})" if who else "")}
-
-
-def _notify(
-    store: LadderStore, report: Report, *, url: str, level: str, location: str, now: datetime
-) -> tuple[int, list[str]]:
-    """Queue tonight's message, then deliver everything due; failures stay queued and are
-    retried on the next run (the store backs off), never lost and never fatal."""
-    message = build_message(report, level=level, report_location=location)
-    key = f"{report.run_id}:{level}"
-    if message is not None:
-
-        def queue(conn: Any) -> None:
-            if not has_notification(conn, kind="webhook", key=key):
-                insert_notification(
-                    conn,
-                    model_id="*",
-                    kind="webhook",
-                    recipients=(),
-                    payload={**message, "key": key},
-                    at=now,
-                )
-
-        store.write(queue)
-    sent, failed = 0, []
-    for item in store.read(lambda conn: due_notifications(conn, now)):
-        payload = _slack_payload(item)
-        payload.pop("key", None)
-        result = deliver(Notification(url=url, payload=payload, key=f"outbox-{item.id}"))
-        store.write(
-            lambda conn, i=item.id, r=result: mark_notification(
-                conn, i, delivered=r.ok, now=now, error=r.error or ""
-            )
-        )
-        if result.ok:
-            sent += 1
-        else:
-            failed.append(f"notification {item.id}: {result.error or result.status_code}")
-    return sent, failed
-
-
 def _history(
     store: LadderStore, loaded: LoadedRegister, options: CheckOptions
 ) -> dict[str, list[NightValue]]:
@@ -163,9 +102,7 @@ def _history(
     out: dict[str, list[NightValue]] = {}
     for entry in loaded.register.models:
         nights = store.read(
-            lambda conn, model=entry.id: night_trends(
-                conn, model, until=before, days=HISTORY_NIGHTS
-            )
+            partial(night_trends, model_id=entry.id, until=before, days=HISTORY_NIGHTS)
         )
         values = []
         for night in nights:
@@ -241,7 +178,7 @@ def run_nightly(
             event("mlflow.logged", run_id=report.run_id, mlflow_run_id=result.mlflow_run_id)
         if notify_url:
             location = str((options.out_dir / "report.html").resolve())
-            result.notifications_sent, result.notifications_failed = _notify(
+            outbox = notify_night(
                 store,
                 report,
                 url=notify_url,
@@ -249,6 +186,7 @@ def run_nightly(
                 location=location,
                 now=options.now,
             )
+            result.notifications_sent, result.notifications_failed = outbox.sent, outbox.failed
             event(
                 "notifications.delivered",
                 run_id=report.run_id,

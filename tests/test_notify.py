@@ -1,4 +1,5 @@
-"""Webhook notifications: what the message says, and delivery against a real local HTTP server."""
+"""Webhook notifications: what the message says, delivery against a real local HTTP server,
+and the outbox in a real SQLite state store that every notification leaves through."""
 
 from __future__ import annotations
 
@@ -8,20 +9,20 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
+from functools import partial
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 
-from monitor.notify import (
-    DeliveryResult,
-    Notification,
-    build_message,
-    deliver,
-    escape_mrkdwn,
-    models_at_or_above,
-)
+from ladder.store import LadderStore, insert_notification
+from ladder.tables import notifications
+from modelhealth.outputs.notify.message import build_message, escape_mrkdwn, models_at_or_above
+from modelhealth.outputs.notify.outbox import deliver_due, notify_night, queue_report_message
+from modelhealth.outputs.notify.webhook import DeliveryResult, Notification, deliver
 from monitor.report import Breach, IngestSummary, ModelReport, Recommendation, Report, TimeWindow
 
 WINDOW = TimeWindow(
@@ -389,3 +390,124 @@ def test_the_webhook_secret_stays_out_of_repr() -> None:
 def test_a_non_http_url_is_refused_without_sending() -> None:
     result = deliver(Notification(url="file:///etc/passwd", payload={}, key="k"), sleep=Sleeps())
     assert (result.ok, result.attempts) == (False, 0)
+
+
+# --- the outbox --------------------------------------------------------------------------------
+
+RUN_AT = datetime(2024, 5, 1, 6, 0, tzinfo=timezone.utc)
+REPORT_AT = "/srv/reports/2024-05-01/report.html"
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[LadderStore]:
+    with LadderStore(f"sqlite:///{tmp_path / 'state.db'}") as opened:
+        yield opened
+
+
+def outbox_rows(store: LadderStore) -> list[tuple[str, str, int]]:
+    """(kind, status, attempts) of every outbox row, oldest first."""
+    return store.read(
+        lambda c: [
+            (r.kind, r.status, r.attempts)
+            for r in c.execute(
+                select(
+                    notifications.c.kind, notifications.c.status, notifications.c.attempts
+                ).order_by(notifications.c.id)
+            )
+        ]
+    )
+
+
+def test_a_night_is_announced_once_however_often_it_is_rerun(
+    store: LadderStore, receiver: Receiver
+) -> None:
+    report = a_night()
+
+    first = notify_night(
+        store, report, url=receiver.url, level="breach", location=REPORT_AT, now=RUN_AT
+    )
+    rerun = notify_night(
+        store,
+        report,
+        url=receiver.url,
+        level="breach",
+        location=REPORT_AT,
+        now=RUN_AT + timedelta(hours=1),
+    )
+
+    assert (first.sent, first.failed, rerun.sent, rerun.failed) == (1, [], 0, [])
+    assert outbox_rows(store) == [("webhook", "sent", 1)]
+    [payload] = receiver.payloads
+    assert payload == build_message(report, level="breach", report_location=REPORT_AT)
+    assert "key" not in payload  # the dedup key stays in the outbox
+    assert receiver.received[0][1]["Idempotency-Key"] == "outbox-1"
+
+
+def test_nothing_at_the_level_queues_nothing(store: LadderStore, receiver: Receiver) -> None:
+    quiet = make_report(model("ok-bot", "healthy"), model("faq-bot", "warning"))
+
+    assert not queue_report_message(store, quiet, level="breach", location=REPORT_AT, now=RUN_AT)
+    assert outbox_rows(store) == []
+    assert deliver_due(store, url=receiver.url, now=RUN_AT).sent == 0
+    assert receiver.received == []
+
+
+def test_a_webhook_that_is_down_keeps_the_message_for_a_later_run(
+    store: LadderStore, receiver: Receiver
+) -> None:
+    for _ in range(4):  # every attempt of the first run
+        receiver.answer(503, b"maintenance")
+    receiver.answer(200)
+    send = partial(deliver, sleep=Sleeps())
+
+    down = notify_night(
+        store, a_night(), url=receiver.url, level="breach", location=REPORT_AT, now=RUN_AT,
+        send=send,
+    )
+    too_soon = deliver_due(store, url=receiver.url, now=RUN_AT + timedelta(seconds=30), send=send)
+    later = deliver_due(store, url=receiver.url, now=RUN_AT + timedelta(minutes=1), send=send)
+
+    assert down.sent == 0
+    [failure] = down.failed
+    assert failure.startswith("notification 1: webhook http://127.0.0.1:")
+    assert "HTTP 503: maintenance (gave up after 4 attempts)" in failure
+    assert "s3cretT0ken" not in failure
+    assert (too_soon.sent, too_soon.failed) == (0, [])  # waits a minute after a failed run
+    assert (later.sent, later.failed) == (1, [])
+    assert len(receiver.received) == 5
+    assert outbox_rows(store) == [("webhook", "sent", 2)]
+
+
+def test_the_ladders_own_notifications_go_out_as_one_line(
+    store: LadderStore, receiver: Receiver
+) -> None:
+    store.write(
+        lambda c: insert_notification(
+            c,
+            model_id="triage",
+            kind="approval_requested",
+            recipients=("bob", "alice"),
+            payload={"decision": "escalate", "summary": "add retrieval", "reason": "persisted"},
+            at=RUN_AT,
+            step_id=None,
+        )
+    )
+    store.write(
+        lambda c: insert_notification(
+            c,
+            model_id="triage",
+            kind="decision_reminder",
+            recipients=(),
+            payload={"reason": "approval due in 2 h"},
+            at=RUN_AT,
+        )
+    )
+
+    run = deliver_due(store, url=receiver.url, now=RUN_AT)
+
+    assert (run.sent, run.failed) == (2, [])
+    assert receiver.payloads == [
+        {"text": "modelhealth ladder approval_requested for triage: add retrieval "
+                 "(for alice, bob)"},
+        {"text": "modelhealth ladder decision_reminder for triage: approval due in 2 h"},
+    ]

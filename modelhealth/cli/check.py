@@ -38,7 +38,7 @@ FAIL_ON_LEVELS = ("none", "warning", "breach", "tier3")
 
 def findings_at_or_above(report: Report, level: str) -> list[str]:
     """Models whose findings reach ``--fail-on`` (the same rule notifications use)."""
-    from monitor.notify import models_at_or_above
+    from modelhealth.outputs.notify import models_at_or_above
 
     return [model.model_id for model in models_at_or_above(report, level)]
 
