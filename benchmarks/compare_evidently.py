@@ -50,7 +50,8 @@ import pyarrow.parquet as pq
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from monitor.simulate import PARQUET_OPTIONS, fast_table  # noqa: E402
+from modelhealth.demo.bulk import fast_table  # noqa: E402
+from modelhealth.demo.simulate import PARQUET_OPTIONS  # noqa: E402
 
 __all__ = ["generate", "main"]
 

@@ -2,7 +2,7 @@
 
 Simulates many model-nights of an LLM assistant — healthy ones and ones with injected
 degradations of known size — at 500, 5 000 and 50 000 rows a night, and runs each night
-through the real code path: ``monitor.simulate.simulate_day`` → Parquet →
+through the real code path: ``modelhealth.demo.simulate_day`` → Parquet →
 ``monitor.ingest.read_logs`` → per-day ``WindowAggregate`` (the 28-day reference window is
 the merge of the 28 day summaries before the night, exactly as engines merge partial
 summaries) → ``finalize_metrics`` → ``judge`` (limit, baseline and sequential checks,
@@ -72,6 +72,7 @@ sys.path.insert(0, str(ROOT))
 from ladder.recommender import failure_mode_for  # noqa: E402
 from ladder.rules import evaluate_rules  # noqa: E402
 from ladder.state import Night, Trigger, night_from_report  # noqa: E402
+from modelhealth.demo import Degradation, ModelProfile, simulate_day  # noqa: E402
 from monitor.aggregates import WindowAggregate, WindowParams  # noqa: E402
 from monitor.evaluate import judge, rejudge  # noqa: E402
 from monitor.failure_modes import classify  # noqa: E402
@@ -80,7 +81,6 @@ from monitor.intervals import wilson_interval  # noqa: E402
 from monitor.metrics import finalize_metrics  # noqa: E402
 from monitor.report import Check, ModelReport, TimeWindow  # noqa: E402
 from monitor.signal import NightValue, fleet_adjust, in_family  # noqa: E402
-from monitor.simulate import Degradation, ModelProfile, simulate_day  # noqa: E402
 from thresholds.schema import (  # noqa: E402
     CalibrationLimits,
     ErrorRateCeiling,

@@ -8,7 +8,7 @@ Usage (from the repository root)::
 The story of the month and what each file holds are in ``data/README.md``. Output is
 deterministic for a given pyarrow version: the simulator's streams are seeded by
 (seed, model, day) and Parquet is written with fixed options
-(:data:`monitor.simulate.PARQUET_OPTIONS`).
+(:data:`modelhealth.demo.simulate.PARQUET_OPTIONS`).
 """
 
 from __future__ import annotations
@@ -21,7 +21,8 @@ import tempfile
 from datetime import date, timedelta
 from pathlib import Path
 
-from monitor.simulate import demo_profiles, late_labels, write_logs, write_table
+from modelhealth.demo.profiles import demo_profiles
+from modelhealth.demo.simulate import late_labels, write_logs, write_table
 
 __all__ = ["LATE_LABEL_MODELS", "NIGHTS", "SEED", "START", "generate"]
 

@@ -18,8 +18,8 @@ import pytest
 from typer.testing import CliRunner
 
 from modelhealth.cli import app
+from modelhealth.demo import Degradation, demo_profiles, write_logs
 from monitor.report import report_json_schema
-from monitor.simulate import Degradation, demo_profiles, write_logs
 
 ROOT = Path(__file__).resolve().parents[1]
 REGISTER = ROOT / "data" / "register.yaml"

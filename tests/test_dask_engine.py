@@ -26,6 +26,7 @@ from typer.testing import CliRunner
 distributed = pytest.importorskip("distributed")
 
 from modelhealth.cli import app  # noqa: E402
+from modelhealth.demo import demo_profiles, late_labels, write_logs  # noqa: E402
 from monitor.dask_engine import DaskEngine, plan_partitions  # noqa: E402
 from monitor.errors import UnreadableLogError  # noqa: E402
 from monitor.ingest import IngestStats, QuarantineWriter  # noqa: E402
@@ -37,7 +38,6 @@ from monitor.job import (  # noqa: E402
     run_check,
 )
 from monitor.report import Report  # noqa: E402
-from monitor.simulate import demo_profiles, late_labels, write_logs  # noqa: E402
 from thresholds.loader import LoadedRegister, load_register  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -13,6 +13,7 @@ import pytest
 from scenario_logs import CURRENT, REFERENCE, healthy, window
 from scipy import stats
 
+from modelhealth.demo import Degradation, ModelProfile, write_logs
 from monitor.evaluate import judge, rejudge
 from monitor.job import CheckOptions, run_check
 from monitor.metrics import finalize_metrics
@@ -39,7 +40,6 @@ from monitor.signal import (
     rate_increase_p_value,
     support_level,
 )
-from monitor.simulate import Degradation, ModelProfile, write_logs
 from monitor.sketch import QuantileSketch
 from thresholds.loader import load_register
 from thresholds.schema import (
