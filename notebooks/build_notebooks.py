@@ -10,9 +10,8 @@ the same cells always give the same bytes (``tests/test_notebooks.py`` checks bo
 first cell of each notebook holds its parameters and carries the ``parameters`` tag, so
 papermill or the test suite can inject other values in a cell right after it.
 
-Every notebook loads through the project's public API (``monitor.explore``,
-``ladder.history``, ``ladder.stats``, ``modelhealth.demo``); cells only pick, plot and
-print.
+Every notebook loads through the project's public API (``modelhealth.analysis``,
+``ladder.stats``, ``modelhealth.demo``); cells only pick, plot and print.
 """
 
 from __future__ import annotations
@@ -121,7 +120,7 @@ def drift_exploration() -> list[NotebookNode]:
             import pandas as pd
             from IPython.display import display
 
-            from monitor.explore import (
+            from modelhealth.analysis import (
                 drift_frame,
                 feature_drift_by_night,
                 most_drifted_feature,
@@ -349,7 +348,7 @@ def calibration() -> list[NotebookNode]:
             import matplotlib.pyplot as plt
             import pandas as pd
 
-            from monitor.explore import (
+            from modelhealth.analysis import (
                 calibration_by_slice,
                 confidence_distribution,
                 nightly_metrics,
@@ -605,15 +604,15 @@ def ladder_history() -> list[NotebookNode]:
             from matplotlib.ticker import StrMethodFormatter
             from rich.console import Console
 
-            from ladder.history import (
+            from ladder.stats import compute_stats
+            from ladder.store import LadderStore, list_escalations
+            from modelhealth.analysis import (
                 committed_steps,
                 escalation_timeline,
                 night_history,
                 spend_against_budget,
                 stats_frame,
             )
-            from ladder.stats import compute_stats
-            from ladder.store import LadderStore, list_escalations
             from modelhealth.demo import run_demo
             from thresholds.loader import load_register
 

@@ -1,4 +1,4 @@
-"""The analyst tables of ``monitor.explore``, read on the shipped demo month.
+"""The analyst tables of ``modelhealth.analysis``, read on the shipped demo month.
 
 The month's story (data/README.md): support-assistant hallucinates from 2026-10-16 to
 10-23 and recovers on 10-24; churn-classifier's ``monthly_spend`` drifts from 10-22.
@@ -15,7 +15,7 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from monitor.explore import (
+from modelhealth.analysis import (
     MISSING_SLICE,
     calibration_by_slice,
     confidence_distribution,

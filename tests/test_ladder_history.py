@@ -1,4 +1,4 @@
-"""The ladder's history as tables (``ladder.history``), read from the demo month's state.
+"""The ladder's history as tables (``modelhealth.analysis.history``), from the demo month.
 
 The demo month (``modelhealth demo``): support-assistant breaches from 2026-10-16; the
 ladder recommends retrieval_augmentation the next morning, bob approves it, alice applies
@@ -21,7 +21,9 @@ from rich.console import Console
 from typer.testing import CliRunner
 
 from ladder.actions import reject
-from ladder.history import (
+from ladder.stats import compute_stats
+from ladder.store import LadderStore, list_escalations
+from modelhealth.analysis.history import (
     committed_steps,
     escalation_timeline,
     model_audit_entries,
@@ -29,8 +31,6 @@ from ladder.history import (
     spend_against_budget,
     stats_frame,
 )
-from ladder.stats import compute_stats
-from ladder.store import LadderStore, list_escalations
 from modelhealth.cli.ladder import app
 from modelhealth.demo import run_demo
 from thresholds.loader import load_register

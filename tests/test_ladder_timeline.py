@@ -31,10 +31,10 @@ from sqlalchemy import func, select
 from ladder import audit
 from ladder.actions import acknowledge, add_event, apply_step, approve, reject
 from ladder.errors import Refused
-from ladder.history import escalation_timeline, night_history
 from ladder.nightly import apply_report, ladder_position
 from ladder.store import LadderStore, list_escalations, step_packet
 from ladder.tables import metadata
+from modelhealth.analysis.history import escalation_timeline, night_history
 
 HALLUCINATING = [breach("quality", tier=2, observed=0.80, limit=0.88)]
 

@@ -19,12 +19,12 @@ Two differences from the nightly check, both about rows rather than metrics:
   The check looks for duplicates inside one night's windows only, so an id logged
   twice further apart than the reference window is counted once here and twice there.
 
-Shares and rates are fractions in [0, 1]; latencies are milliseconds.
+Shares and rates are fractions in [0, 1]; latencies are milliseconds. The frames' columns
+are laid out by :mod:`modelhealth.analysis.frames`.
 """
 
 from __future__ import annotations
 
-import math
 import os
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import fields
@@ -35,12 +35,18 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
+from modelhealth.analysis.frames import (
+    DRIFT_COLUMNS,
+    METRIC_COLUMNS,
+    WINDOW_COLUMNS,
+    drift_frame,
+    metric_columns,
+)
 from monitor.aggregates import ModelAggregate, WindowAggregate
-from monitor.calibration import reliability_bins
 from monitor.ingest import Categorical, IngestStats, ModelChunk, WindowBounds, read_logs
 from monitor.job import new_aggregates
-from monitor.metrics import N_BINS, finalize_metrics
-from monitor.report import DriftColumn, DriftSummary, Metrics
+from monitor.metrics import finalize_metrics
+from monitor.report import DriftSummary
 from monitor.windows import window_bounds
 from thresholds.loader import LoadedRegister, load_register
 from thresholds.schema import ModelEntry, Register
@@ -50,14 +56,9 @@ __all__ = [
     "RegisterLike",
     "SliceBy",
     "calibration_by_slice",
-    "confidence_distribution",
-    "drift_frame",
     "feature_drift_by_night",
-    "most_drifted_feature",
     "nightly_metrics",
     "nights_between",
-    "reliability_frame",
-    "sample_frame",
     "slice_aggregates",
     "summarize_window",
     "window_drift",
@@ -217,9 +218,9 @@ def nightly_metrics(
             row: dict[str, Any] = {"night": pd.Timestamp(night)}
             if by is not None:
                 row["slice"] = name
-            row.update(_metric_columns(aggregate.current, metrics))
+            row.update(metric_columns(aggregate.current, metrics))
             rows.append(row)
-    columns = ["night", *(["slice"] if by is not None else []), *_METRIC_COLUMNS]
+    columns = ["night", *(["slice"] if by is not None else []), *METRIC_COLUMNS]
     return pd.DataFrame(rows, columns=columns)
 
 
@@ -266,7 +267,7 @@ def feature_drift_by_night(
             skipped[night.isoformat()] = summary.skipped_reason
         for record in drift_frame(summary).to_dict("records"):
             rows.append({"night": pd.Timestamp(night), **record})
-    frame = pd.DataFrame(rows, columns=["night", *_DRIFT_COLUMNS])
+    frame = pd.DataFrame(rows, columns=["night", *DRIFT_COLUMNS])
     frame.attrs["skipped"] = skipped
     return frame
 
@@ -344,9 +345,9 @@ def calibration_by_slice(
         window_metrics(reg, aggregate).assign(slice=name) for name, aggregate in slices.items()
     ]
     if not frames:
-        return pd.DataFrame([], columns=["slice", "window", *_WINDOW_COLUMNS])
+        return pd.DataFrame([], columns=["slice", "window", *WINDOW_COLUMNS])
     table = pd.concat(frames, ignore_index=True)
-    return table[["slice", "window", *_WINDOW_COLUMNS]]
+    return table[["slice", "window", *WINDOW_COLUMNS]]
 
 
 def window_metrics(register: RegisterLike, aggregate: ModelAggregate) -> pd.DataFrame:
@@ -371,187 +372,12 @@ def window_metrics(register: RegisterLike, aggregate: ModelAggregate) -> pd.Data
     for name, window in (("current", aggregate.current), ("reference", aggregate.reference)):
         # Each window on its own: an empty second window keeps the drift metrics out.
         metrics = finalize_metrics(window, WindowAggregate(window.params), thresholds)
-        columns = _metric_columns(window, metrics)
-        rows.append({"window": name, **{k: columns[k] for k in _WINDOW_COLUMNS}})
-    return pd.DataFrame(rows, columns=["window", *_WINDOW_COLUMNS])
-
-
-# ---------------------------------------------------------------------- small readers
-
-
-def reliability_frame(window: WindowAggregate, *, n_bins: int = N_BINS) -> pd.DataFrame:
-    """The points of a reliability diagram for one window's labeled rows.
-
-    Returns
-    -------
-    pandas.DataFrame
-        One row per equal-width confidence bin: ``lower``, ``upper``, ``n`` (labeled
-        rows), ``mean_confidence`` and ``accuracy`` (NaN for empty bins), ``gap``
-        (mean confidence − accuracy: positive = overconfident) and ``share`` (of the
-        window's labeled rows).
-    """
-    bins = reliability_bins(window.reliability, n_bins=n_bins)
-    frame = pd.DataFrame(
-        {
-            "lower": [b.lower for b in bins],
-            "upper": [b.upper for b in bins],
-            "n": [b.n for b in bins],
-            "mean_confidence": [b.mean_confidence if b.n else math.nan for b in bins],
-            "accuracy": [b.accuracy if b.n else math.nan for b in bins],
-        }
-    )
-    frame["gap"] = frame["mean_confidence"] - frame["accuracy"]
-    total = int(frame["n"].sum())
-    frame["share"] = frame["n"] / total if total else math.nan
-    return frame
-
-
-def confidence_distribution(window: WindowAggregate, *, n_bins: int = 30) -> pd.DataFrame:
-    """The window's confidence histogram (every row, labeled or not) on equal-width bins.
-
-    ``n_bins`` must divide 1 500. Columns: ``lower``, ``upper``, ``n``, ``share``.
-    """
-    counts = window.confidence.coarse_counts(n_bins=n_bins)
-    edges = np.linspace(0.0, 1.0, n_bins + 1)
-    total = int(counts.sum())
-    return pd.DataFrame(
-        {
-            "lower": edges[:-1],
-            "upper": edges[1:],
-            "n": counts,
-            "share": counts / total if total else np.full(n_bins, math.nan),
-        }
-    )
-
-
-def sample_frame(window: WindowAggregate) -> pd.DataFrame:
-    """The window's drift sample (the rows drift is measured on) as a frame.
-
-    Columns are ``confidence``, ``prediction`` (classifiers) and ``feature.*``, rows in
-    the sample's canonical hash order. A column with no value in this window (a feature
-    that other models log in the same files) is left out.
-    """
-    frame = pd.DataFrame(window.sample.frame())
-    return frame.loc[:, frame.notna().any(axis=0)]
-
-
-def drift_frame(summary: DriftSummary) -> pd.DataFrame:
-    """One row per column of a :class:`~monitor.report.DriftSummary` (see
-    :func:`feature_drift_by_night` for the columns, without ``night``)."""
-    rows = [
-        {
-            "column": c.column,
-            "kind": c.kind,
-            "method": c.method,
-            "statistic": _nan(c.statistic),
-            "p_value": _nan(c.p_value),
-            "threshold": _nan(c.threshold),
-            "drifted": bool(c.drifted),
-            "share_drifted_features": _nan(summary.share_drifted_features),
-            "n_current": summary.sample_size_current,
-            "n_reference": summary.sample_size_reference,
-        }
-        for c in summary.columns
-    ]
-    return pd.DataFrame(rows, columns=list(_DRIFT_COLUMNS))
-
-
-def most_drifted_feature(summary: DriftSummary) -> str | None:
-    """The ``feature.*`` column that drifted most, or None without comparable features.
-
-    Drifted columns rank first; among them (and among the rest) a column ranks by how far
-    its score is past its threshold: ``distance / threshold`` for distances,
-    ``threshold / p_value`` for tests.
-    """
-
-    def severity(column: DriftColumn) -> float:
-        score, threshold = column.statistic, column.threshold
-        if score is None or threshold is None:
-            return -math.inf
-        if column.p_value is not None:
-            return threshold / max(score, 1e-300)
-        return score / threshold if threshold else math.inf
-
-    features = [c for c in summary.columns if c.kind == "feature" and c.statistic is not None]
-    if not features:
-        return None
-    return max(features, key=lambda c: (c.drifted, severity(c))).column
+        columns = metric_columns(window, metrics)
+        rows.append({"window": name, **{k: columns[k] for k in WINDOW_COLUMNS}})
+    return pd.DataFrame(rows, columns=["window", *WINDOW_COLUMNS])
 
 
 # ----------------------------------------------------------------------------- private
-
-_WINDOW_COLUMNS: tuple[str, ...] = (
-    "n_rows",
-    "n_labeled",
-    "quality",
-    "quality_ci_low",
-    "quality_ci_high",
-    "error_rate",
-    "latency_p50_ms",
-    "latency_p95_ms",
-    "latency_p99_ms",
-    "confidence_mean",
-    "ece",
-    "ece_noise_floor",
-    "overconfidence_gap",
-    "brier",
-    "band_auto",
-    "band_review",
-    "band_general",
-    "escalation_rate",
-)
-_METRIC_COLUMNS: tuple[str, ...] = (
-    *_WINDOW_COLUMNS,
-    "reference_ece",
-    "ece_delta",
-    "calibration_p_value",
-    "confidence_psi",
-)
-_DRIFT_COLUMNS: tuple[str, ...] = (
-    "column",
-    "kind",
-    "method",
-    "statistic",
-    "p_value",
-    "threshold",
-    "drifted",
-    "share_drifted_features",
-    "n_current",
-    "n_reference",
-)
-
-
-def _nan(value: float | None) -> float:
-    return math.nan if value is None else float(value)
-
-
-def _metric_columns(window: WindowAggregate, m: Metrics) -> dict[str, Any]:
-    quality, calibration, drift = m.quality, m.calibration, m.calibration_drift
-    conf = m.confidence
-    return {
-        "n_rows": window.n_rows,
-        "n_labeled": window.n_labeled,
-        "quality": _nan(quality.value if quality else None),
-        "quality_ci_low": _nan(quality.ci_low if quality else None),
-        "quality_ci_high": _nan(quality.ci_high if quality else None),
-        "error_rate": _nan(m.error_rate.value),
-        "latency_p50_ms": _nan(m.latency_ms.p50),
-        "latency_p95_ms": _nan(m.latency_ms.p95),
-        "latency_p99_ms": _nan(m.latency_ms.p99),
-        "confidence_mean": _nan(conf.mean),
-        "ece": _nan(calibration.ece if calibration else None),
-        "ece_noise_floor": _nan(calibration.ece_noise_floor if calibration else None),
-        "overconfidence_gap": _nan(calibration.overconfidence_gap if calibration else None),
-        "brier": _nan(calibration.brier if calibration else None),
-        "band_auto": _nan(conf.band_auto),
-        "band_review": _nan(conf.band_review),
-        "band_general": _nan(conf.band_general),
-        "escalation_rate": _nan(conf.escalation_rate),
-        "reference_ece": _nan(drift.reference_ece if drift else None),
-        "ece_delta": _nan(drift.ece_delta if drift else None),
-        "calibration_p_value": _nan(drift.p_value if drift else None),
-        "confidence_psi": _nan(drift.confidence_psi if drift else None),
-    }
 
 
 def _register(register: RegisterLike) -> Register:
