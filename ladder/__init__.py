@@ -1,6 +1,6 @@
 """The escalation ladder: from a nightly breach to an accountable, budgeted decision.
 
-The nightly job calls :func:`apply_report`; people act through the ``modelhealth
+The nightly job calls :func:`decide_night`; people act through the ``modelhealth
 ladder …`` commands (:mod:`modelhealth.cli.ladder`) or the functions in
 :mod:`ladder.actions`. Decisions are pure functions (:func:`decide`,
 :func:`evaluate_rules`, :func:`next_rung`, :func:`check_budget`, :func:`check_approval`,
@@ -31,13 +31,14 @@ from ladder.guardrails import (
 )
 from ladder.identity import resolve_actor
 from ladder.matrix import MatrixEntry, effective_matrix, matrix_markdown
-from ladder.nightly import apply_report, ladder_position, tick
+from ladder.nightly import decide_night, tick
 from ladder.policy import Policy, build_policy
 from ladder.recommender import HandoffPacket, next_rung
 from ladder.review import EVENT_KINDS
 from ladder.rules import RuleOutcome, evaluate_rules
 from ladder.rungs import ApprovalPolicy, Rung, default_ladder, effective_rungs
 from ladder.sla import TIER_NAMES, SlaClocks, clock_due, deadlines
+from ladder.standing import ladder_position, recommendation_for
 from ladder.state import Escalation, LadderState, Night, Step
 from ladder.stats import LadderStats, compute_stats
 from ladder.store import LadderStore, default_state_url
@@ -71,7 +72,6 @@ __all__ = [
     "StoreError",
     "acknowledge",
     "add_event",
-    "apply_report",
     "apply_step",
     "approve",
     "build_policy",
@@ -82,6 +82,7 @@ __all__ = [
     "compute_stats",
     "deadlines",
     "decide",
+    "decide_night",
     "default_ladder",
     "default_state_url",
     "effective_matrix",
@@ -91,6 +92,7 @@ __all__ = [
     "ladder_position",
     "matrix_markdown",
     "next_rung",
+    "recommendation_for",
     "reject",
     "resolve_actor",
     "tick",

@@ -1,6 +1,7 @@
-"""The nightly entry point: record each model's night, decide, persist, recommend.
+"""The ladder's part of the nightly job: record each model's night, decide, persist,
+recommend; and the SLA clocks between nights.
 
-:func:`apply_report` is what the nightly job calls after the monitor built its report.
+:func:`decide_night` is what the nightly job calls after the monitor built its report.
 For each model it runs one transaction that records the night (unique per model and
 night), takes the decision (:func:`ladder.decide.decide`), carries it out (escalations,
 steps, notifications, events) with an audit row, and returns the recommendation the
@@ -21,15 +22,14 @@ from sqlalchemy.engine import Connection
 from ladder import audit
 from ladder.audit import canonical_json
 from ladder.decide import Decision, clock_decision, decide
-from ladder.guardrails import eligible_approvers
 from ladder.policy import Policy, build_policy
-from ladder.review import rung_for, sunsets
+from ladder.review import sunsets
 from ladder.sla import deadlines
-from ladder.state import Escalation, LadderState, Step, as_utc, night_from_report
+from ladder.standing import recommendation_for
+from ladder.state import LadderState, Step, as_utc, night_from_report
 from ladder.store import (
     LadderStore,
     escalation_policy,
-    escalation_summary,
     insert_escalation,
     insert_night,
     insert_notification,
@@ -38,7 +38,6 @@ from ladder.store import (
     load_state,
     mark_events_processed,
     night_record,
-    step_packet,
     update_escalation,
     update_step,
 )
@@ -48,10 +47,8 @@ from thresholds.schema import ModelEntry, Register
 
 __all__ = [
     "SYSTEM_ACTOR",
-    "apply_report",
     "carry_out",
-    "ladder_position",
-    "recommendation_for",
+    "decide_night",
     "report_digest",
     "tick",
 ]
@@ -89,7 +86,7 @@ def _night_date(report: Report) -> date:
     return date.fromisoformat(report.as_of[:10])
 
 
-def apply_report(
+def decide_night(
     store: LadderStore, report: Report, register: Register, *, now: datetime
 ) -> dict[str, Recommendation | None]:
     """Record tonight for every model of ``report``, decide, persist, and recommend.
@@ -489,100 +486,6 @@ def _change_step(
     if decision.clock is not None:
         _enqueue(conn, decision, decision.clock, step.model_id, now, step.id)
     return True
-
-
-# ------------------------------------------------------------ recommendations
-
-
-def _commands(step: Step, approvers: tuple[str, ...], register: Register) -> list[str]:
-    ref = f"step-{step.id}"
-
-    def who(person: str) -> str:
-        return f" --as {person}" if register.identity.allow_as else ""
-
-    people = approvers or ("<person>",)
-    if step.status == "pending":
-        out = [f"modelhealth ladder approve {ref}{who(p)}" for p in people]
-        out.append(f'modelhealth ladder reject {ref}{who(people[0])} --reason "..."')
-        out.append(f"modelhealth ladder ack {ref}{who(people[0])}")
-        return out
-    if step.status == "approved":
-        return [f"modelhealth ladder apply {ref}{who('<person>')}"]
-    if step.status == "blocked_by_budget":
-        return [f"modelhealth ladder event add budget_change --model {step.model_id}"]
-    return [f"modelhealth ladder history {step.model_id}"]
-
-
-def _status_label(step: Step) -> str:
-    if step.direction == "review":
-        return f"review_{step.status}"
-    if step.direction == "down":
-        return f"step_down_{step.status}"
-    return step.status
-
-
-def recommendation_for(
-    conn: Connection, register: Register, model_id: str, *, reason: str = ""
-) -> Recommendation | None:
-    """The recommendation for ``model_id`` as the store stands: its open escalation's
-    step in play, or the escalation itself when no step is (mitigation, rejected,
-    exhausted); ``None`` when nothing is open."""
-    state = load_state(conn, model_id, with_nights=False)
-    esc = state.open_escalation
-    if esc is None:
-        return None
-    policy = escalation_policy(conn, esc.id).with_people(register.people)
-    step = esc.active_step
-    if step is None:
-        return _escalation_recommendation(conn, esc, policy, reason)
-    rung = rung_for(policy, step.rung)
-    approvers = eligible_approvers(step, rung, policy) if step.status == "pending" else ()
-    packet = step_packet(conn, step.id)
-    due: datetime | None = None
-    if step.status in ("pending", "blocked_by_budget"):
-        due = deadlines(step.requested_at, step.tier, policy.sla).decide_due
-    elif step.status == "evaluating":
-        due = step.evaluation_ends_at
-    return Recommendation(
-        id=f"step-{step.id}",
-        rung=step.rung,
-        status=_status_label(step),
-        tier=esc.tier,
-        summary=str(packet.get("summary", "")),
-        estimated_cost=step.cost if step.direction == "up" else None,
-        currency=step.currency,
-        approvals_required=step.approvals_required,
-        approvers=list(approvers),
-        due_at=due,
-        reason=reason or step.reason,
-        commands=_commands(step, approvers, register),
-    )
-
-
-def _escalation_recommendation(
-    conn: Connection, esc: Escalation, policy: Policy, reason: str
-) -> Recommendation:
-    summary = escalation_summary(conn, esc.id) or esc.reason
-    status = "mitigation" if esc.kind == "mitigation" else "open"
-    last = esc.steps[-1] if esc.steps else None
-    if last is not None and last.status == "rejected":
-        status = "rejected"
-    return Recommendation(
-        id=f"esc-{esc.id}",
-        rung=None,
-        status=status,
-        tier=esc.tier,
-        summary=summary,
-        currency=policy.budget.currency,
-        reason=reason or esc.reason,
-        commands=[f"modelhealth ladder history {esc.model_id}"],
-    )
-
-
-def ladder_position(store: LadderStore, model_id: str) -> str | None:
-    """The rung in force for ``model_id`` (the highest rung applied that recovered the
-    model and has not been stepped down or retired), or ``None``."""
-    return store.read(lambda conn: load_state(conn, model_id, with_nights=False).position)
 
 
 def tick(store: LadderStore, register: Register, *, now: datetime) -> dict[str, str]:

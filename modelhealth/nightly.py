@@ -1,8 +1,14 @@
 """The nightly job as a team schedules it: check → ladder → HTML → MLflow → notifications.
 
-``monitor`` runs the check and writes the files; ``ladder`` decides. This module, in
-the composition root, is the one place that knows both, so ``modelhealth check`` and
-``modelhealth demo`` run exactly the same steps.
+Three functions share the night, each in its own layer:
+
+* :func:`monitor.job.run_check` measures and judges the models and writes the files;
+* :func:`ladder.nightly.decide_night` records each model's night and takes the
+  ladder's decision;
+* :func:`run_job`, here in the composition root, is the one place that knows both: it
+  feeds the check its history from the state store, hands the report to the ladder,
+  and sends the outputs. ``modelhealth check`` and ``modelhealth demo`` both call it,
+  so they run exactly the same steps.
 """
 
 from __future__ import annotations
@@ -14,7 +20,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import partial
 
-from ladder.nightly import apply_report, ladder_position
+from ladder.nightly import decide_night
+from ladder.standing import ladder_position
 from ladder.store import LadderStore, list_escalations, night_trends
 from modelhealth.logs import event
 from modelhealth.outputs.html import LadderView, NightPoint, render_html
@@ -25,7 +32,7 @@ from monitor.signal import NightValue
 from thresholds.loader import LoadedRegister
 from thresholds.vocabulary import RUNGS
 
-__all__ = ["NightlyResult", "run_nightly"]
+__all__ = ["JobResult", "run_job"]
 
 log = logging.getLogger("modelhealth.nightly")
 
@@ -36,7 +43,7 @@ HISTORY_NIGHTS = 28
 
 
 @dataclass
-class NightlyResult:
+class JobResult:
     """What one nightly run produced besides the files in ``out_dir``."""
 
     report: Report
@@ -49,7 +56,7 @@ def _decider(
     store: LadderStore, loaded: LoadedRegister, now: datetime
 ) -> Callable[[Report], Mapping[str, Recommendation | None]]:
     def decide(report: Report) -> Mapping[str, Recommendation | None]:
-        recommendations = apply_report(store, report, loaded.register, now=now)
+        recommendations = decide_night(store, report, loaded.register, now=now)
         for model in report.models:
             model.ladder_position = ladder_position(store, model.model_id)
         return recommendations
@@ -114,7 +121,7 @@ def _history(
     return out
 
 
-def run_nightly(
+def run_job(
     loaded: LoadedRegister,
     options: CheckOptions,
     *,
@@ -124,8 +131,11 @@ def run_nightly(
     notify_level: str = "breach",
     engine: Engine | None = None,
     progress: Callable[[int], None] | None = None,
-) -> NightlyResult:
-    """One nightly run with every output; MLflow and webhooks run after the report is safe."""
+) -> JobResult:
+    """Run the nightly job for ``options.as_of``: the check with the ladder's decision,
+    report.html with trends from the state store at ``state_url``, an MLflow run (unless
+    ``tracking_uri`` is ``None``) and the webhook at ``notify_url`` (if any). MLflow and
+    webhooks run after report.json is safely written; their failures never lose it."""
     with LadderStore(state_url) as store:
         options = dataclasses.replace(options, history=_history(store, loaded, options))
         report = run_check(
@@ -136,7 +146,7 @@ def run_nightly(
             decide=_decider(store, loaded, options.now),
             render=_renderer(store, loaded),
         )
-        result = NightlyResult(report=report)
+        result = JobResult(report=report)
         ing = report.ingest
         event(
             "check.done",

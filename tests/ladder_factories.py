@@ -10,7 +10,7 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from ladder.nightly import apply_report
+from ladder.nightly import decide_night
 from ladder.state import Step
 from ladder.store import LadderStore, NightRecord, load_state, night_record
 from ladder.tables import notifications
@@ -173,7 +173,7 @@ def report_for(night: date, models: Iterable[ModelReport]) -> Report:
 
 @dataclass
 class Timeline:
-    """Nights on a fake clock: each call plays the next night through ``apply_report``."""
+    """Nights on a fake clock: each call plays the next night through ``decide_night``."""
 
     store: LadderStore
     register: Register
@@ -205,7 +205,7 @@ class Timeline:
                 )
             ],
         )
-        self.last = apply_report(self.store, report, self.register, now=self.now)[self.model_id]
+        self.last = decide_night(self.store, report, self.register, now=self.now)[self.model_id]
         self.played.append(self.night)
         self.night += timedelta(days=1)
         return self.last

@@ -31,7 +31,7 @@ from sqlalchemy.exc import IntegrityError
 from ladder import audit
 from ladder.actions import approve
 from ladder.errors import NotFound, Refused, StoreError
-from ladder.nightly import apply_report
+from ladder.nightly import decide_night
 from ladder.state import Night
 from ladder.store import (
     MAX_DELIVERY_ATTEMPTS,
@@ -176,7 +176,7 @@ def test_two_nightly_jobs_recording_the_same_night_at_once_record_it_once(
         store = LadderStore(url)
         try:
             barrier.wait(timeout=30)
-            results.append(apply_report(store, report, register, now=run_time(START)))
+            results.append(decide_night(store, report, register, now=run_time(START)))
         finally:
             store.close()
 

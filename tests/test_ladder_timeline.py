@@ -1,4 +1,4 @@
-"""The escalation ladder as timelines: nights on a fake clock through ``apply_report``.
+"""The escalation ladder as timelines: nights on a fake clock through ``decide_night``.
 
 Each test reads as a story about one model (support-assistant, owned by alice; bob is the
 other model owner; alice and carol are ML leads; dave is an ML engineer). The nightly job
@@ -31,7 +31,8 @@ from sqlalchemy import func, select
 from ladder import audit
 from ladder.actions import acknowledge, add_event, apply_step, approve, reject
 from ladder.errors import Refused
-from ladder.nightly import apply_report, ladder_position
+from ladder.nightly import decide_night
+from ladder.standing import ladder_position
 from ladder.store import LadderStore, list_escalations, step_packet
 from ladder.tables import metadata
 from modelhealth.analysis.history import escalation_timeline, night_history
@@ -537,7 +538,7 @@ def test_rerunning_a_night_changes_nothing(store: LadderStore) -> None:
     report = report_for(night, [model_report(night, HALLUCINATING, mode="hallucination")])
     before = _row_counts(store)
 
-    again = apply_report(store, report, tl.register, now=run_time(night) + timedelta(hours=5))
+    again = decide_night(store, report, tl.register, now=run_time(night) + timedelta(hours=5))
 
     assert again == {"support-assistant": tl.last}
     assert _row_counts(store) == before
@@ -551,7 +552,7 @@ def test_rerunning_a_night_with_a_different_report_keeps_the_decision(
     healthier = report_for(night, [model_report(night, [], mode=None)])
     before = _row_counts(store)
 
-    again = apply_report(store, healthier, tl.register, now=run_time(night))
+    again = decide_night(store, healthier, tl.register, now=run_time(night))
 
     assert again == {"support-assistant": tl.last}
     after = _row_counts(store)

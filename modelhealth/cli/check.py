@@ -196,7 +196,7 @@ def check(
         if no_ladder:
             report = run_check(loaded, options, engine=chosen, progress=advance)
         else:
-            report = _run_nightly(
+            report = _run_job(
                 loaded,
                 options,
                 state=state,
@@ -232,7 +232,7 @@ def check(
         raise typer.Exit(EXIT_FINDING)
 
 
-def _run_nightly(
+def _run_job(
     loaded: LoadedRegister,
     options: CheckOptions,
     *,
@@ -246,11 +246,11 @@ def _run_nightly(
 ) -> Report:
     from ladder.errors import LadderError
     from ladder.store import default_state_url
-    from modelhealth.nightly import run_nightly
+    from modelhealth.nightly import run_job
     from modelhealth.outputs.tracking import default_tracking_uri
 
     try:
-        result = run_nightly(
+        result = run_job(
             loaded,
             options,
             state_url=state or default_state_url(),

@@ -35,9 +35,10 @@ from ladder.diagram import ModelMark, ladder_mermaid
 from ladder.errors import LadderError, Refused
 from ladder.identity import current_user, resolve_actor
 from ladder.matrix import effective_matrix, matrix_markdown
-from ladder.nightly import recommendation_for, tick
+from ladder.nightly import tick
 from ladder.review import EVENT_KINDS
 from ladder.rungs import default_ladder, effective_rungs
+from ladder.standing import recommendation_for
 from ladder.stats import compute_stats, stats_dict
 from ladder.store import (
     LadderStore,

@@ -23,7 +23,7 @@ from ladder.actions import apply_step, approve
 from ladder.errors import Refused
 from ladder.stats import compute_stats
 from ladder.store import LadderStore, list_escalations
-from modelhealth.nightly import run_nightly
+from modelhealth.nightly import run_job
 from monitor.job import CheckOptions
 from monitor.report import Report
 from thresholds.loader import LoadedRegister
@@ -116,7 +116,7 @@ def run_demo(
             now=now,
             drift_html=night == last,
         )
-        result = run_nightly(loaded, options, state_url=state_url, tracking_uri=tracking_uri)
+        result = run_job(loaded, options, state_url=state_url, tracking_uri=tracking_uri)
         report = result.report
         if on_night is not None:
             on_night(report)

@@ -1,0 +1,121 @@
+"""Where a model stands on the ladder, as the report and ``modelhealth ladder status``
+show it: the rung in force (:func:`ladder_position`) and the item in play — a step or an
+open escalation — as a :class:`~monitor.report.Recommendation` with its status, due time
+and the commands the people who may act on it would run (:func:`recommendation_for`).
+
+Read-only: both functions read the state store as it stands.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy.engine import Connection
+
+from ladder.guardrails import eligible_approvers
+from ladder.policy import Policy
+from ladder.review import rung_for
+from ladder.sla import deadlines
+from ladder.state import Escalation, Step
+from ladder.store import (
+    LadderStore,
+    escalation_policy,
+    escalation_summary,
+    load_state,
+    step_packet,
+)
+from monitor.report import Recommendation
+from thresholds.schema import Register
+
+__all__ = ["ladder_position", "recommendation_for"]
+
+
+def _commands(step: Step, approvers: tuple[str, ...], register: Register) -> list[str]:
+    ref = f"step-{step.id}"
+
+    def who(person: str) -> str:
+        return f" --as {person}" if register.identity.allow_as else ""
+
+    people = approvers or ("<person>",)
+    if step.status == "pending":
+        out = [f"modelhealth ladder approve {ref}{who(p)}" for p in people]
+        out.append(f'modelhealth ladder reject {ref}{who(people[0])} --reason "..."')
+        out.append(f"modelhealth ladder ack {ref}{who(people[0])}")
+        return out
+    if step.status == "approved":
+        return [f"modelhealth ladder apply {ref}{who('<person>')}"]
+    if step.status == "blocked_by_budget":
+        return [f"modelhealth ladder event add budget_change --model {step.model_id}"]
+    return [f"modelhealth ladder history {step.model_id}"]
+
+
+def _status_label(step: Step) -> str:
+    if step.direction == "review":
+        return f"review_{step.status}"
+    if step.direction == "down":
+        return f"step_down_{step.status}"
+    return step.status
+
+
+def recommendation_for(
+    conn: Connection, register: Register, model_id: str, *, reason: str = ""
+) -> Recommendation | None:
+    """The recommendation for ``model_id`` as the store stands: its open escalation's
+    step in play, or the escalation itself when no step is (mitigation, rejected,
+    exhausted); ``None`` when nothing is open."""
+    state = load_state(conn, model_id, with_nights=False)
+    esc = state.open_escalation
+    if esc is None:
+        return None
+    policy = escalation_policy(conn, esc.id).with_people(register.people)
+    step = esc.active_step
+    if step is None:
+        return _escalation_recommendation(conn, esc, policy, reason)
+    rung = rung_for(policy, step.rung)
+    approvers = eligible_approvers(step, rung, policy) if step.status == "pending" else ()
+    packet = step_packet(conn, step.id)
+    due: datetime | None = None
+    if step.status in ("pending", "blocked_by_budget"):
+        due = deadlines(step.requested_at, step.tier, policy.sla).decide_due
+    elif step.status == "evaluating":
+        due = step.evaluation_ends_at
+    return Recommendation(
+        id=f"step-{step.id}",
+        rung=step.rung,
+        status=_status_label(step),
+        tier=esc.tier,
+        summary=str(packet.get("summary", "")),
+        estimated_cost=step.cost if step.direction == "up" else None,
+        currency=step.currency,
+        approvals_required=step.approvals_required,
+        approvers=list(approvers),
+        due_at=due,
+        reason=reason or step.reason,
+        commands=_commands(step, approvers, register),
+    )
+
+
+def _escalation_recommendation(
+    conn: Connection, esc: Escalation, policy: Policy, reason: str
+) -> Recommendation:
+    summary = escalation_summary(conn, esc.id) or esc.reason
+    status = "mitigation" if esc.kind == "mitigation" else "open"
+    last = esc.steps[-1] if esc.steps else None
+    if last is not None and last.status == "rejected":
+        status = "rejected"
+    return Recommendation(
+        id=f"esc-{esc.id}",
+        rung=None,
+        status=status,
+        tier=esc.tier,
+        summary=summary,
+        currency=policy.budget.currency,
+        reason=reason or esc.reason,
+        commands=[f"modelhealth ladder history {esc.model_id}"],
+    )
+
+
+def ladder_position(store: LadderStore, model_id: str) -> str | None:
+    """The rung in force for ``model_id`` (the highest rung applied that recovered the
+    model and has not been stepped down or retired), or ``None``."""
+    return store.read(lambda conn: load_state(conn, model_id, with_nights=False).position)
