@@ -1,9 +1,108 @@
 """modelhealth: nightly model health checks driving an accountable escalation ladder.
 
 The packages: :mod:`thresholds` (the register), :mod:`monitor` (ingest, metrics,
-reports), :mod:`ladder` (escalation decisions); this package is only the CLI that
-composes them.
+judgement, report.json), :mod:`ladder` (escalation decisions); this package is the
+shell that composes them: the command line (:mod:`modelhealth.cli`), the nightly job
+(:mod:`modelhealth.nightly`), the outputs (:mod:`modelhealth.outputs`), the demo and
+what the notebooks load (:mod:`modelhealth.analysis`).
+
+For Airflow tasks and notebooks, :func:`run_check` runs one check from Python::
+
+    from modelhealth import run_check
+
+    report = run_check("register.yaml", "logs/", as_of="2026-10-20", out="out/")
+    if report.status in ("breach", "blind"):
+        ...
 """
 
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from datetime import date, datetime, timezone
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from monitor.report import Report
+    from thresholds.loader import LoadedRegister
+
 __version__ = "0.1.0"
-__all__ = ["__version__"]
+__all__ = ["__version__", "run_check"]
+
+PathLike = str | os.PathLike[str]
+
+
+def run_check(
+    register: PathLike | LoadedRegister,
+    logs: PathLike | Sequence[PathLike],
+    *,
+    as_of: date | str | None = None,
+    out: PathLike = "out",
+    labels: PathLike | None = None,
+    drift: bool = True,
+    now: datetime | None = None,
+) -> Report:
+    """Check every model of ``register`` on ``logs`` for one night, as ``modelhealth check
+    --no-ladder`` does, and return the report.
+
+    Parameters
+    ----------
+    register
+        The threshold register: a YAML path (loaded and validated) or a loaded register.
+    logs
+        Prediction logs: Parquet files or folders, CSV or JSON Lines; one or several.
+    as_of
+        The night to check (a date or ``YYYY-MM-DD``, UTC). Default: the day before
+        ``now``.
+    out
+        Folder for ``report.json``, ``report.html``, ``quarantine.parquet`` and the drift
+        pages; created if missing. Files are replaced atomically.
+    labels
+        Late-arriving labels joined by ``prediction_id``.
+    drift
+        Run Evidently's data-drift comparison (the slowest part of a check).
+    now
+        The clock (aware; naive means UTC), for ``generated_at`` and the default night.
+        Default: the current time.
+
+    Returns
+    -------
+    monitor.report.Report
+        The report written to ``out/report.json``. The ladder is not consulted (no state
+        store, no recommendations), nothing is logged to MLflow and nobody is notified:
+        that is the nightly job (``modelhealth check``).
+
+    Raises
+    ------
+    thresholds.errors.RegisterError
+        The register is invalid; ``.problems`` lists every problem with file and line.
+    monitor.errors.InputError
+        A log or the labels file cannot be used (missing columns, unreadable).
+    """
+    from modelhealth.outputs.html import render_html
+    from monitor.job import CheckOptions
+    from monitor.job import run_check as check
+    from monitor.windows import default_as_of
+    from thresholds.loader import LoadedRegister, load_register
+
+    loaded = register if isinstance(register, LoadedRegister) else load_register(Path(register))
+    clock = now or datetime.now(timezone.utc)
+    if clock.tzinfo is None:
+        clock = clock.replace(tzinfo=timezone.utc)
+    if as_of is None:
+        night = default_as_of(clock)
+    elif isinstance(as_of, datetime):
+        night = as_of.date()
+    else:
+        night = as_of if isinstance(as_of, date) else date.fromisoformat(as_of)
+    paths = [Path(logs)] if isinstance(logs, (str, os.PathLike)) else [Path(p) for p in logs]
+    options = CheckOptions(
+        logs=paths,
+        as_of=night,
+        out_dir=Path(out),
+        now=clock,
+        labels=None if labels is None else Path(labels),
+        drift=drift,
+    )
+    return check(loaded, options, render=render_html)
