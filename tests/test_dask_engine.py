@@ -21,9 +21,10 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
+from components import import_component
 from typer.testing import CliRunner
 
-distributed = pytest.importorskip("distributed")
+distributed = import_component("distributed", "pip install -e '.[dask]'")
 
 from modelhealth.cli import app  # noqa: E402
 from modelhealth.demo import demo_profiles, late_labels, write_logs  # noqa: E402
