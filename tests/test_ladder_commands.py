@@ -160,6 +160,8 @@ def test_a_broken_register_lists_its_problems_and_exits_2(
                       encoding="utf-8")
     result = ladder(store, broken, "status")
     assert_refused(result, "unknown key 'criticalty'")
+    # The same wording as `modelhealth check` and `thresholds validate` (one loader).
+    assert f"problem in register {broken}:" in " ".join(result.output.split())
 
 
 def test_ack_stops_reminders(store: LadderStore, register_file: Path, opened: Timeline) -> None:
@@ -261,3 +263,14 @@ def test_an_unusable_state_url_is_bad_input(register_file: Path) -> None:
     result = runner.invoke(app, ["status", "--register", str(register_file),
                                  "--state", "not a url"])
     assert_refused(result, "cannot use state store 'not a url'")
+
+
+@pytest.mark.parametrize(
+    ("command", "option"),
+    [(["stats", "--since"], "--since"), (["tick", "--now"], "--now")],
+)
+def test_a_bad_moment_names_the_option_it_came_from(
+    store: LadderStore, register_file: Path, command: list[str], option: str
+) -> None:
+    result = ladder(store, register_file, *command, "last tuesday")
+    assert_refused(result, f"{option} must be ISO 8601, not 'last tuesday'")
