@@ -76,7 +76,7 @@ def _default(value: Any) -> Any:
     raise TypeError(f"{type(value).__name__} is not JSON serialisable")
 
 
-def canonical_row(values: Mapping[str, Any]) -> dict[str, Any]:
+def canonical_row(values: Mapping[Any, Any]) -> dict[str, Any]:
     """Column values as the log records them (JSON types; times as ISO 8601 UTC text)."""
     loaded: dict[str, Any] = json.loads(canonical_json(dict(values)))
     return loaded

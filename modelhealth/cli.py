@@ -22,6 +22,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from ladder.commands import app as ladder_app
+from modelhealth.people_cli import people_app
 from thresholds.errors import RegisterError
 from thresholds.loader import LoadedRegister, load_register
 
@@ -52,6 +53,7 @@ app.add_typer(
     help="Escalation ladder: status, approvals, history, diagram, stats, events, audit.",
 )
 app.add_typer(schema_app, name="schema")
+app.add_typer(people_app, name="people")
 
 # Off a terminal (cron, CI logs) rich would wrap at 80 columns; logs are wider than that.
 out = Console(width=None if sys.stdout.isatty() else 140)
