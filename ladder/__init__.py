@@ -17,9 +17,10 @@ from ladder.actions import (
     approve,
     reject,
 )
-from ladder.audit import AuditVerdict, verify
+from ladder.anchors import Anchor, anchor_field, anchor_tags
+from ladder.audit import AuditVerdict, Origin, verify
 from ladder.decide import Decision, DecisionKind, clock_decision, decide
-from ladder.errors import LadderError, NotFound, Refused, StoreError
+from ladder.errors import LadderError, NotFound, Refused, StoreError, Tampered
 from ladder.guardrails import (
     ApprovalVerdict,
     BudgetVerdict,
@@ -28,10 +29,13 @@ from ladder.guardrails import (
     check_budget,
     estimate_cost,
 )
-from ladder.identity import resolve_actor
+from ladder.identity import cli_origin, resolve_actor
+from ladder.keys import open_store
 from ladder.matrix import MatrixEntry, effective_matrix, matrix_markdown, matrix_table
 from ladder.nightly import apply_report, ladder_position, tick
+from ladder.pins import Pin, current_pin, pin_register
 from ladder.policy import Policy, build_policy
+from ladder.proof import ProofVerdict, prove
 from ladder.recommender import HandoffPacket, next_rung
 from ladder.review import EVENT_KINDS
 from ladder.rules import RuleOutcome, evaluate_rules
@@ -40,14 +44,17 @@ from ladder.sla import TIER_NAMES, SlaClocks, clock_due, deadlines
 from ladder.state import Escalation, LadderState, Night, Step
 from ladder.stats import LadderStats, compute_stats
 from ladder.store import LadderStore, default_state_url
+from ladder.tokens import AuthRefusal, Person, authenticate, create_token, revoke_tokens
 
 __all__ = [
     "EVENT_KINDS",
     "TIER_NAMES",
     "ActionResult",
+    "Anchor",
     "ApprovalPolicy",
     "ApprovalVerdict",
     "AuditVerdict",
+    "AuthRefusal",
     "BudgetVerdict",
     "CostEstimate",
     "Decision",
@@ -61,24 +68,35 @@ __all__ = [
     "MatrixEntry",
     "Night",
     "NotFound",
+    "Origin",
+    "Person",
+    "Pin",
     "Policy",
+    "ProofVerdict",
     "Refused",
     "RuleOutcome",
     "Rung",
     "SlaClocks",
     "Step",
     "StoreError",
+    "Tampered",
     "acknowledge",
     "add_event",
+    "anchor_field",
+    "anchor_tags",
     "apply_report",
     "apply_step",
     "approve",
+    "authenticate",
     "build_policy",
     "check_approval",
     "check_budget",
+    "cli_origin",
     "clock_decision",
     "clock_due",
     "compute_stats",
+    "create_token",
+    "current_pin",
     "deadlines",
     "decide",
     "default_ladder",
@@ -91,8 +109,12 @@ __all__ = [
     "matrix_markdown",
     "matrix_table",
     "next_rung",
+    "open_store",
+    "pin_register",
+    "prove",
     "reject",
     "resolve_actor",
+    "revoke_tokens",
     "tick",
     "verify",
 ]

@@ -335,3 +335,26 @@ def test_a_writer_without_the_key_may_not_extend_a_keyed_log(keyed: LadderStore)
     finally:
         keyless.close()
     assert _rows(keyed)[-1].actor == "modelhealth"
+
+
+def test_an_mlflow_run_tag_anchors_the_head(tmp_path: Path) -> None:
+    from mlflow.tracking import MlflowClient
+
+    from ladder.anchors import anchor_tags
+
+    handle = LadderStore(f"sqlite:///{tmp_path / 'state.db'}", head_file=None)
+    play_story(handle)
+    seq, digest = handle.read(audit.head)
+    tracking = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    client = MlflowClient(tracking)
+    run = client.create_run(client.create_experiment("nightly"), tags=anchor_tags(seq, digest))
+    _sql(handle, "DELETE FROM ladder_audit WHERE seq = :s", s=seq)  # cut the newest row
+    handle.close()
+    args = ["audit", "verify", "--state", handle.url, "--mlflow-run", run.info.run_id,
+            "--tracking-uri", tracking]
+
+    result = CliRunner().invoke(app, args)
+
+    assert result.exit_code == 4, result.output
+    assert (f"the log ends at row {seq - 1} but MLflow run {run.info.run_id} recorded row "
+            f"{seq}: rows deleted from the end") in " ".join(result.output.split())
