@@ -178,6 +178,11 @@ class LadderStore:
         self._ensure_schema()
 
     @property
+    def safe_url(self) -> str:
+        """The URL with any password masked, for messages."""
+        return str(self.engine.url.render_as_string(hide_password=True))
+
+    @property
     def is_postgres(self) -> bool:
         """Whether the store is a PostgreSQL database."""
         return self.engine.dialect.name == "postgresql"
@@ -287,7 +292,9 @@ class LadderStore:
                     return result
             except OperationalError as exc:
                 if not _locked(exc):
-                    raise StoreError(f"state store error: {exc.orig}") from exc
+                    raise StoreError(
+                        f"cannot use the state store {self.safe_url}: {exc.orig}"
+                    ) from exc
                 last = exc
             except IntegrityError as exc:
                 if not _retryable_integrity(exc):

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from ladder.keys import open_store
 from ladder.nightly import apply_report, ladder_position
 from ladder.store import (
     LadderStore,
@@ -210,7 +211,8 @@ def run_nightly(
     progress: Callable[[int], None] | None = None,
 ) -> NightlyResult:
     """One nightly run with every output; MLflow and webhooks run after the report is safe."""
-    with LadderStore(state_url) as store:
+    # The register names the audit key and head file every writer of the store must use.
+    with open_store(state_url, loaded.register) as store:
         options = dataclasses.replace(options, history=_history(store, loaded, options))
         report = run_check(
             loaded,

@@ -358,3 +358,33 @@ def test_an_mlflow_run_tag_anchors_the_head(tmp_path: Path) -> None:
     assert result.exit_code == 4, result.output
     assert (f"the log ends at row {seq - 1} but MLflow run {run.info.run_id} recorded row "
             f"{seq}: rows deleted from the end") in " ".join(result.output.split())
+
+
+def test_the_register_names_where_the_key_is_never_the_key(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from ladder.keys import open_store
+
+    by_env = make_register(top_yaml="audit:\n  key_env: MODELHEALTH_TEST_AUDIT_KEY\n")
+    monkeypatch.delenv("MODELHEALTH_TEST_AUDIT_KEY", raising=False)
+    url = f"sqlite:///{tmp_path / 'state.db'}"
+    with pytest.raises(StoreError, match=r"names the audit key \$MODELHEALTH_TEST_AUDIT_KEY, "
+                       "which is unset; it needs at least 32"):
+        open_store(url, by_env)
+    monkeypatch.setenv("MODELHEALTH_TEST_AUDIT_KEY", "too-short")
+    with pytest.raises(StoreError, match="which is only 9 bytes"):
+        open_store(url, by_env)
+    key_file = tmp_path / "audit.key"
+    key_file.write_bytes(KEY + b"\n")
+    by_file = make_register(top_yaml=f"audit:\n  key_file: {key_file}\n")
+
+    handle = open_store(url, by_file)
+    play_story(handle, f"audit:\n  key_file: {key_file}\n")
+    handle.close()
+
+    reader = LadderStore(url)
+    assert reader.read(lambda c: audit.verify(c, key=KEY)).ok
+    result = CliRunner().invoke(app, ["audit", "verify", "--state", url])
+    assert result.exit_code == 0
+    assert "rows are keyed; their keyed hashes were not checked" in " ".join(result.output.split())
+    reader.close()
