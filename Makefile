@@ -7,12 +7,12 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: demo test lint install chromium benchmarks clean
+.PHONY: demo test lint install chromium postgresql benchmarks clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev,dask,notebooks]'
+	$(BIN)/python -m pip install --quiet -e '.[dev,dask,notebooks,postgres]'
 	@touch $(STAMP)
 
 install: $(STAMP)
@@ -31,7 +31,15 @@ chromium:
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; }
 
-test: lint chromium
+# The state store is tested on a throwaway PostgreSQL server too (Debian's binaries,
+# found as /usr/lib/postgresql/<major>/bin whatever the major version).
+postgresql:
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || { \
+	  echo "installing Debian's postgresql for the state store tests"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq postgresql >/dev/null; }
+
+test: lint chromium postgresql
 	$(BIN)/python -m pytest -q
 
 benchmarks: $(STAMP)

@@ -18,9 +18,10 @@ from ladder.actions import (
     approve,
     reject,
 )
-from ladder.audit import AuditVerdict, verify
+from ladder.anchors import Anchor, anchor_field, anchor_tags
+from ladder.audit import AuditVerdict, Origin, verify
 from ladder.decide import Decision, DecisionKind, clock_decision, decide
-from ladder.errors import LadderError, NotFound, Refused, StoreError
+from ladder.errors import LadderError, NotFound, Refused, StoreError, Tampered
 from ladder.guardrails import (
     ApprovalVerdict,
     BudgetVerdict,
@@ -29,10 +30,13 @@ from ladder.guardrails import (
     check_budget,
     estimate_cost,
 )
-from ladder.identity import resolve_actor
+from ladder.identity import cli_origin, resolve_actor
+from ladder.keys import open_store
 from ladder.matrix import MatrixEntry, effective_matrix, matrix_markdown
 from ladder.nightly import decide_night, tick
+from ladder.pins import Pin, current_pin, pin_register
 from ladder.policy import Policy, build_policy
+from ladder.proof import ProofVerdict, prove
 from ladder.recommender import HandoffPacket, next_rung
 from ladder.review import EVENT_KINDS
 from ladder.rules import RuleOutcome, evaluate_rules
@@ -42,14 +46,17 @@ from ladder.standing import ladder_position, recommendation_for
 from ladder.state import Escalation, LadderState, Night, Step
 from ladder.stats import LadderStats, compute_stats
 from ladder.store import LadderStore, default_state_url
+from ladder.tokens import AuthRefusal, Person, authenticate, create_token, revoke_tokens
 
 __all__ = [
     "EVENT_KINDS",
     "TIER_NAMES",
     "ActionResult",
+    "Anchor",
     "ApprovalPolicy",
     "ApprovalVerdict",
     "AuditVerdict",
+    "AuthRefusal",
     "BudgetVerdict",
     "CostEstimate",
     "Decision",
@@ -63,23 +70,34 @@ __all__ = [
     "MatrixEntry",
     "Night",
     "NotFound",
+    "Origin",
+    "Person",
+    "Pin",
     "Policy",
+    "ProofVerdict",
     "Refused",
     "RuleOutcome",
     "Rung",
     "SlaClocks",
     "Step",
     "StoreError",
+    "Tampered",
     "acknowledge",
     "add_event",
+    "anchor_field",
+    "anchor_tags",
     "apply_step",
     "approve",
+    "authenticate",
     "build_policy",
     "check_approval",
     "check_budget",
+    "cli_origin",
     "clock_decision",
     "clock_due",
     "compute_stats",
+    "create_token",
+    "current_pin",
     "deadlines",
     "decide",
     "decide_night",
@@ -92,9 +110,13 @@ __all__ = [
     "ladder_position",
     "matrix_markdown",
     "next_rung",
+    "open_store",
+    "pin_register",
+    "prove",
     "recommendation_for",
     "reject",
     "resolve_actor",
+    "revoke_tokens",
     "tick",
     "verify",
 ]

@@ -1,9 +1,17 @@
 """What people do on the ladder: approve, reject, acknowledge, apply, record events.
 
-Each action is one write transaction that checks the guardrails against the policy
-snapshot of the step's escalation (with live role membership), changes the step by
-compare-and-set, and appends an audit row. A refused action changes nothing but is
-audited too, in its own transaction: who tried what, and why it was refused.
+Each action first checks that the audit log proves the state (:mod:`ladder.proof`,
+with the store's key and head file); on a store that fails, nothing is decided
+(:class:`~ladder.errors.Tampered`). Then one write transaction checks the register
+against the pinned people, roles and identity (:mod:`ladder.pins`), checks the
+guardrails against the policy snapshot of the step's escalation with the pinned role
+membership (and, for ``apply``, the money again: :func:`recheck_at_apply`), changes the
+step by compare-and-set, and appends an audit row that names the person, the channel and
+the source address (``origin``). A refused action changes nothing but is audited too,
+in its own transaction: who tried what, and why it was refused.
+
+The escalation desk calls these same functions with its authenticated person and an
+:class:`~ladder.audit.Origin` of ``web`` or ``api`` and the client's address.
 """
 
 from __future__ import annotations
@@ -18,9 +26,14 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
 from ladder import audit
-from ladder.errors import LadderError, NotFound, Refused
-from ladder.guardrails import check_approval
-from ladder.policy import Policy
+from ladder.audit import Origin
+from ladder.errors import LadderError, NotFound, Refused, Tampered
+from ladder.guardrails import check_approval, recheck_at_apply
+from ladder.identity import cli_origin
+from ladder.keys import head_anchors
+from ladder.pins import require_pinned
+from ladder.policy import Policy, build_policy
+from ladder.proof import prove
 from ladder.review import EVENT_KINDS, rung_for
 from ladder.state import Step, as_utc
 from ladder.store import (
@@ -42,6 +55,7 @@ __all__ = [
     "apply_step",
     "approve",
     "audit_refusal",
+    "ensure_proven",
     "parse_step_ref",
     "reject",
 ]
@@ -73,37 +87,64 @@ class ActionResult:
 
 
 def audit_refusal(
-    store: LadderStore, *, actor: str, action: str, subject: str, reason: str, now: datetime
+    store: LadderStore, *, actor: str, action: str, subject: str, reason: str, now: datetime,
+    origin: Origin | None = None,
 ) -> None:
     """Record a refused attempt (its own transaction: the refused change rolled back)."""
     store.write(
         lambda conn: audit.append(
             conn, at=as_utc(now), actor=actor, action=f"refused.{action}", subject=subject,
             reason=reason,
-        )
+        ),
+        origin=origin,
     )
+
+
+def ensure_proven(store: LadderStore) -> None:
+    """Refuse to act on a store whose audit log does not prove its state.
+
+    Raises
+    ------
+    Tampered
+        With what differs and how to investigate.
+    """
+    verdict = store.read(lambda c: prove(c, key=store.audit_key, anchors=head_anchors(store)))
+    if not verdict.ok:
+        raise Tampered(
+            f"the audit log does not prove the state of {store.url}: {verdict.describe()}. "
+            "Nothing was decided. Run `modelhealth ladder audit verify` for every difference, "
+            "find who wrote the database outside modelhealth, and restore it from a backup "
+            "that verifies"
+        )
 
 
 def _guarded(
     store: LadderStore, *, actor: str, action: str, subject: str, now: datetime,
-    work: Callable[[Connection], ActionResult],
+    work: Callable[[Connection], ActionResult], origin: Origin | None,
 ) -> ActionResult:
+    ensure_proven(store)
+    via = origin or cli_origin()
     try:
-        return store.write(work)
+        return store.write(work, origin=via, actor=actor)
     except IntegrityError as exc:
         # Only the one-decision-per-person key can fail here: the same person raced
         # themselves from two terminals. The first one counted.
         reason = f"{actor} already decided {subject}; a person counts once"
-        audit_refusal(store, actor=actor, action=action, subject=subject, reason=reason, now=now)
+        audit_refusal(store, actor=actor, action=action, subject=subject, reason=reason, now=now,
+                      origin=via)
         raise Refused(reason) from exc
     except Refused as exc:
-        audit_refusal(store, actor=actor, action=action, subject=subject, reason=str(exc), now=now)
+        audit_refusal(store, actor=actor, action=action, subject=subject, reason=str(exc), now=now,
+                      origin=via)
         raise
 
 
-def _context(conn: Connection, step_id: int, register: Register) -> tuple[Step, Policy]:
+def _context(
+    conn: Connection, step_id: int, register: Register, *, person: str, now: datetime
+) -> tuple[Step, Policy]:
+    pin = require_pinned(conn, register, actor=person, now=now)
     step = step_by_id(conn, step_id)
-    policy = escalation_policy(conn, step.escalation_id).with_people(register.people)
+    policy = escalation_policy(conn, step.escalation_id).with_people(pin.people)
     return step, policy
 
 
@@ -116,6 +157,7 @@ def _decide(
     now: datetime,
     decision: Literal["approve", "reject"],
     reason: str,
+    origin: Origin | None,
 ) -> ActionResult:
     now = as_utc(now)
     step_id = parse_step_ref(ref)
@@ -124,7 +166,7 @@ def _decide(
         raise Refused("a rejection needs a reason (--reason)")
 
     def body(conn: Connection) -> ActionResult:
-        step, policy = _context(conn, step_id, register)
+        step, policy = _context(conn, step_id, register, person=person, now=now)
         rung = rung_for(policy, step.rung)
         verdict = check_approval(step, rung, policy, person, decision)
         if not verdict.allowed:
@@ -148,7 +190,7 @@ def _decide(
                        note=reason or verdict.reason, verdict=verdict.reason)
 
     return _guarded(store, actor=person, action=decision, subject=subject, now=now,
-                    work=body)
+                    work=body, origin=origin)
 
 
 def _settle(
@@ -215,32 +257,40 @@ def _retire_in_force(
 
 def approve(
     store: LadderStore, ref: str, *, person: str, register: Register, now: datetime,
-    reason: str = "",
+    reason: str = "", origin: Origin | None = None,
 ) -> ActionResult:
     """Record ``person``'s approval of a step; when it is the last one needed, the step
     is approved (or, for a review, the rung is kept).
+
+    ``person`` must already be authenticated (the real OS account, a desk token);
+    ``origin`` says through which channel and from where (default: this terminal).
 
     Raises
     ------
     NotFound
         No such step.
     Refused
-        Wrong role, separation of duties, already decided, not pending, or a lost race.
+        Wrong role, separation of duties, already decided, not pending, a lost race, or
+        a register that differs from the pinned people, roles and identity.
+    Tampered
+        The audit log does not prove the store's state.
     """
     return _decide(store, ref, person=person, register=register, now=now, decision="approve",
-                   reason=reason)
+                   reason=reason, origin=origin)
 
 
 def reject(
-    store: LadderStore, ref: str, *, person: str, register: Register, now: datetime, reason: str
+    store: LadderStore, ref: str, *, person: str, register: Register, now: datetime, reason: str,
+    origin: Origin | None = None,
 ) -> ActionResult:
     """Record ``person``'s rejection (with a reason); one rejection settles the step."""
     return _decide(store, ref, person=person, register=register, now=now, decision="reject",
-                   reason=reason)
+                   reason=reason, origin=origin)
 
 
 def acknowledge(
-    store: LadderStore, ref: str, *, person: str, register: Register, now: datetime
+    store: LadderStore, ref: str, *, person: str, register: Register, now: datetime,
+    origin: Origin | None = None,
 ) -> ActionResult:
     """Acknowledge a waiting step: reminders stop, the decision clock keeps running."""
     now = as_utc(now)
@@ -248,7 +298,7 @@ def acknowledge(
     subject = f"step-{step_id}"
 
     def body(conn: Connection) -> ActionResult:
-        step, policy = _context(conn, step_id, register)
+        step, policy = _context(conn, step_id, register, person=person, now=now)
         if step.status not in ("pending", "blocked_by_budget"):
             raise Refused(f"{subject} is {step.status}; only a waiting step is acknowledged")
         rung = rung_for(policy, step.rung)
@@ -268,26 +318,33 @@ def acknowledge(
         return ActionResult(step.id, step.status, f"{subject} acknowledged by {person}")
 
     return _guarded(store, actor=person, action="ack", subject=subject, now=now,
-                    work=body)
+                    work=body, origin=origin)
 
 
 def apply_step(
     store: LadderStore, ref: str, *, person: str, register: Register, now: datetime,
-    note: str = "",
+    note: str = "", origin: Origin | None = None,
 ) -> ActionResult:
     """Record that an approved step was carried out: a climb starts its evaluation
-    period; a step-down retires the rung in force and resolves its escalation."""
+    period; a step-down retires the rung in force and resolves its escalation.
+
+    A climb's money is judged again first (:func:`~ladder.guardrails.recheck_at_apply`):
+    a budget cut or a lower ceiling since the approval refuses it, with the reason and
+    what would unblock it.
+    """
     now = as_utc(now)
     step_id = parse_step_ref(ref)
     subject = f"step-{step_id}"
 
     def body(conn: Connection) -> ActionResult:
-        step, policy = _context(conn, step_id, register)
+        step, policy = _context(conn, step_id, register, person=person, now=now)
         if step.status != "approved":
             raise Refused(f"{subject} is {step.status}; only an approved step can be applied")
         if not policy.roles_of(person):
             raise Refused(f"{person!r} is not among the register's people")
         rung = rung_for(policy, step.rung)
+        if step.direction == "up":
+            _recheck_money(conn, step, policy, register, now)
         if step.direction == "down":
             update_step(conn, step, status="applied", applied_at=now, closed_at=now,
                         reason=note or f"stepped down by {person}")
@@ -311,7 +368,23 @@ def apply_step(
                             f"until {ends:%Y-%m-%d %H:%M} UTC")
 
     return _guarded(store, actor=person, action="apply", subject=subject, now=now,
-                    work=body)
+                    work=body, origin=origin)
+
+
+def _recheck_money(
+    conn: Connection, step: Step, snapshot: Policy, register: Register, now: datetime
+) -> None:
+    try:
+        entry = register.model(step.model_id)
+    except KeyError as exc:
+        raise Refused(f"{step.model_id} is no longer in register {register.name!r}; "
+                      f"step-{step.id} is not applied") from exc
+    current = build_policy(entry, register, now=now).with_people(snapshot.people)
+    siblings = load_state(conn, step.model_id, with_nights=False).steps
+    verdict = recheck_at_apply(step, snapshot, current, siblings)
+    if not verdict.allowed:
+        raise Refused(f"the guardrails are checked again at apply: {verdict.reason}; to go "
+                      f"on, {verdict.unblock}")
 
 
 def add_event(
@@ -324,6 +397,7 @@ def add_event(
     models: Sequence[str] = (),
     occurred_at: datetime | None = None,
     note: str = "",
+    origin: Origin | None = None,
 ) -> list[int]:
     """Record an external event for some models (all the register's models when none
     are named); the next nightly run reopens their cost-benefit decisions.
@@ -344,6 +418,7 @@ def add_event(
     when = as_utc(occurred_at) if occurred_at is not None else now
 
     def work(conn: Connection) -> list[int]:
+        require_pinned(conn, register, actor=person, now=now)
         ids = []
         for model_id in targets:
             event_id = insert_event(
@@ -356,4 +431,4 @@ def add_event(
             ids.append(event_id)
         return ids
 
-    return store.write(work)
+    return store.write(work, origin=origin or cli_origin(), actor=person)

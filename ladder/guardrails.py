@@ -31,6 +31,7 @@ __all__ = [
     "estimate_cost",
     "money",
     "period_bounds",
+    "recheck_at_apply",
 ]
 
 
@@ -254,4 +255,62 @@ def check_approval(
     return ApprovalVerdict(
         True, f"approval {count} of {needed} by {person} ({', '.join(usable)}): {tail}",
         completes, usable,
+    )
+
+
+def recheck_at_apply(
+    step: Step, snapshot: Policy, current: Policy, steps: Iterable[Step]
+) -> BudgetVerdict:
+    """Re-judge an approved step's money when it is about to be applied.
+
+    Approval committed the step's cost against the budget period it was approved in, but
+    money can be cut between approval and application. The stricter of the escalation's
+    snapshot and the register now in force counts (a caller's register can tighten the
+    guardrails, never loosen them): the rung's ceiling, and the budget with what the
+    model's *other* steps committed in that period.
+    """
+    rung_now, rung_then = current.rung(step.rung), snapshot.rung(step.rung)
+    ceilings = [
+        r.cost_ceiling
+        for r in (rung_now, rung_then)
+        if r is not None and r.cost_ceiling is not None
+    ]
+    budget = min(snapshot.budget.amount, current.budget.amount)
+    currency = current.budget.currency
+    approved = step.approved_at or step.requested_at
+    others = committed_spend((s for s in steps if s.id != step.id), current, approved)
+    estimate = CostEstimate(step.rung, step.cost, 0.0, 0, currency)
+    ref = f"step-{step.id} ({step.rung})"
+    reject = f"or reject it: `modelhealth ladder reject step-{step.id} --reason …`"
+    if current.rung(step.rung) is None:
+        return BudgetVerdict(
+            False, f"{ref} is no longer an allowed rung for {step.model_id} in the register",
+            estimate, others, budget, f"allow {step.rung} again, {reject}",
+        )
+    if ceilings and step.cost > min(ceilings):
+        return BudgetVerdict(
+            False,
+            f"{ref} was approved at {money(step.cost, currency)} but the {step.rung} ceiling "
+            f"is now {money(min(ceilings), currency)}",
+            estimate, others, budget,
+            f"raise ladder.rungs.{step.rung}.cost_ceiling for {step.model_id}, {reject}",
+        )
+    if others + step.cost > budget:
+        start, _end = period_bounds(approved, current.budget.period)
+        return BudgetVerdict(
+            False,
+            f"{ref} was approved at {money(step.cost, currency)} but the "
+            f"{current.budget.period}'s budget for {step.model_id} is now "
+            f"{money(budget, currency)} with {money(others, currency)} committed by other "
+            f"steps since {start.date()}: applying it would overspend by "
+            f"{money(others + step.cost - budget, currency)}",
+            estimate, others, budget,
+            f"raise ladder.budget.amount for {step.model_id} to at least "
+            f"{money(others + step.cost, currency)}, {reject}",
+        )
+    return BudgetVerdict(
+        True,
+        f"{ref} at {money(step.cost, currency)} still fits the budget of "
+        f"{money(budget, currency)}",
+        estimate, others, budget,
     )

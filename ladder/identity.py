@@ -1,22 +1,53 @@
 """Who is acting: the identity an approval, rejection or event is recorded under.
 
-By default the operating-system user (``getpass.getuser()``); a register may name an
-environment variable instead (``identity.source: env``), e.g. set by a CI system or an
-SSO wrapper. ``--as USER`` is honoured only when the register says ``identity.allow_as:
-true`` (demos, tests, shared service accounts); otherwise it is refused, and the caller
-records the refusal in the audit log.
+By default the real operating-system account running the command
+(``pwd.getpwuid(os.getuid())``): ``$USER`` and ``$LOGNAME`` are set by whoever starts the
+process and are never consulted. A register may explicitly choose an environment
+variable instead (``identity.source: env``), e.g. set by a CI system or an SSO wrapper;
+that mode trusts whoever sets the environment. ``--as USER`` is honoured only when the
+register says ``identity.allow_as: true`` (demos, tests, shared service accounts);
+otherwise it is refused, and the caller records the refusal in the audit log.
+
+Which register's identity section counts is settled by the pin (:mod:`ladder.pins`): a
+decision made under a register whose identity section differs from the pinned one is
+refused before anything is written.
 """
 
 from __future__ import annotations
 
-import getpass
 import os
+import pwd
+import socket
+import sys
 from collections.abc import Mapping
 
+from ladder.audit import Origin
 from ladder.errors import Refused
 from thresholds.schema import Register
 
-__all__ = ["current_user", "resolve_actor"]
+__all__ = ["cli_origin", "current_user", "os_account", "resolve_actor"]
+
+
+def os_account() -> str:
+    """The name of the real account running this process (not ``$USER``/``$LOGNAME``)."""
+    uid = os.getuid()
+    try:
+        return pwd.getpwuid(uid).pw_name
+    except KeyError:
+        return f"uid-{uid}"
+
+
+def cli_origin() -> Origin:
+    """Where a command-line decision comes from: ``host:terminal`` (``-`` off a terminal)."""
+    tty = "-"
+    for stream in (sys.stdin, sys.stdout, sys.stderr):
+        try:
+            if stream is not None and stream.isatty():
+                tty = os.ttyname(stream.fileno())
+                break
+        except (OSError, ValueError, AttributeError):
+            continue
+    return Origin("cli", f"{socket.gethostname()}:{tty}")
 
 
 def current_user(register: Register, *, environ: Mapping[str, str] | None = None) -> str:
@@ -37,7 +68,7 @@ def current_user(register: Register, *, environ: Mapping[str, str] | None = None
                 "which is not set"
             )
         return value
-    return getpass.getuser()
+    return os_account()
 
 
 def resolve_actor(

@@ -16,12 +16,13 @@ from collections.abc import Mapping
 from datetime import date, datetime
 from typing import Any, Final
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.engine import Connection
 
 from ladder import audit
 from ladder.audit import canonical_json
 from ladder.decide import Decision, clock_decision, decide
+from ladder.pins import people_for_nightly
 from ladder.policy import Policy, build_policy
 from ladder.review import sunsets
 from ladder.sla import deadlines
@@ -35,13 +36,15 @@ from ladder.store import (
     insert_notification,
     insert_step,
     latest_night,
+    link_night,
     load_state,
     mark_events_processed,
     night_record,
+    set_escalation_summary,
     update_escalation,
     update_step,
 )
-from ladder.tables import escalations, nights
+from ladder.tables import escalations
 from monitor.report import ModelReport, Recommendation, Report
 from thresholds.schema import ModelEntry, Register
 
@@ -125,6 +128,7 @@ def _apply_model(
 ) -> Recommendation | None:
     digest = report_digest(model)
     subject = f"model:{entry.id}"
+    register = _pinned(conn, register, now)
     existing = night_record(conn, entry.id, night)
     if existing is not None:
         if existing.report_digest != digest:
@@ -196,11 +200,29 @@ def _apply_model(
         decision_reason=decision.reason,
         decision_due_at=decision.due_at,
     )
+    # The night's own row: the log replays every recorded night, healthy ones too.
+    audit.append(
+        conn,
+        at=now,
+        actor=SYSTEM_ACTOR,
+        action="night.recorded",
+        subject=subject,
+        reason=decision.reason,
+        payload={"night": night, "decision": decision.kind, "run_id": report.run_id},
+    )
     escalation_id = carry_out(
         conn, decision, state, policy, now=now, night=night, actor=SYSTEM_ACTOR
     )
-    conn.execute(update(nights).where(nights.c.id == night_id).values(escalation_id=escalation_id))
+    if escalation_id is not None:
+        link_night(conn, night_id, escalation_id)
     return recommendation_for(conn, register, entry.id, reason=decision.reason)
+
+
+def _pinned(conn: Connection, register: Register, now: datetime) -> Register:
+    """``register`` with the people and roles pinned in the store (pinning on first use):
+    the nightly job never adopts a changed register's people on its own."""
+    people = people_for_nightly(conn, register, now=now, actor=SYSTEM_ACTOR)
+    return register.model_copy(update={"people": {p: list(r) for p, r in people.items()}})
 
 
 def _policy_in_force(
@@ -343,11 +365,7 @@ def carry_out(
                 {"escalation": escalation_id, "summary": decision.summary},
             )
     elif decision.summary and escalation_id is not None:
-        conn.execute(
-            update(escalations)
-            .where(escalations.c.id == escalation_id)
-            .values(summary=decision.summary)
-        )
+        set_escalation_summary(conn, escalation_id, decision.summary)
 
     if decision.new_step is not None and escalation_id is not None:
         new = decision.new_step
@@ -511,7 +529,8 @@ def tick(store: LadderStore, register: Register, *, now: datetime) -> dict[str, 
             esc = state.open_escalation
             if esc is None:
                 return None
-            policy = escalation_policy(conn, esc.id).with_people(register.people)
+            pinned = _pinned(conn, register, now)
+            policy = escalation_policy(conn, esc.id).with_people(pinned.people)
             decision = clock_decision(state, policy, now)
             if decision is None:
                 return None

@@ -13,6 +13,7 @@ from datetime import datetime
 from sqlalchemy.engine import Connection
 
 from ladder.guardrails import eligible_approvers
+from ladder.pins import current_pin
 from ladder.policy import Policy
 from ladder.review import rung_for
 from ladder.sla import deadlines
@@ -67,7 +68,9 @@ def recommendation_for(
     esc = state.open_escalation
     if esc is None:
         return None
-    policy = escalation_policy(conn, esc.id).with_people(register.people)
+    pin = current_pin(conn)
+    people = pin.people if pin is not None else register.people
+    policy = escalation_policy(conn, esc.id).with_people(people)
     step = esc.active_step
     if step is None:
         return _escalation_recommendation(conn, esc, policy, reason)

@@ -1,13 +1,21 @@
-"""The ladder's state store: SQLAlchemy 2 Core over SQLite by default, any URL for teams.
+"""The ladder's state store: SQLAlchemy 2 Core over SQLite by default, PostgreSQL for teams.
 
 Every change happens in one transaction together with its audit rows
-(:meth:`LadderStore.write`). On SQLite the store turns on WAL (readers never block the
-writer), a busy timeout and foreign keys, and starts write transactions with
-``BEGIN IMMEDIATE`` so two processes cannot both read a step as *pending* and then both
-write it. On any database, updates of a step are compare-and-set on its ``version``
-(``UPDATE … WHERE id = ? AND version = ?``, rowcount checked): a writer that lost the
-race re-runs its whole transaction on fresh data, so an approval is applied once.
-"Database is locked" and lost races are retried with exponential backoff and jitter.
+(:meth:`LadderStore.write`), and every insert or update of a state table is recorded in
+those rows (:func:`ladder.audit.record_insert`), so the tables are a projection of the
+log (:mod:`ladder.proof`). After each write that appended rows, the new head is
+appended to the head file (:mod:`ladder.anchors`).
+
+On SQLite the store turns on WAL (readers never block the writer), a busy timeout and
+foreign keys, and starts write transactions with ``BEGIN IMMEDIATE`` so two processes
+cannot both read a step as *pending* and then both write it. On PostgreSQL (driver
+psycopg 3; a ``postgresql://`` URL is read as ``postgresql+psycopg://``) reads run at
+REPEATABLE READ so a verification sees one snapshot, and two writers appending audit row
+N collide on its primary key. On both, updates of a step are compare-and-set on its
+``version`` (``UPDATE … WHERE id = ? AND version = ?``, rowcount checked): a writer that
+lost the race re-runs its whole transaction on fresh data, so an approval is applied once.
+"Database is locked", serialization failures and lost races are retried with
+exponential backoff and jitter.
 """
 
 from __future__ import annotations
@@ -19,16 +27,19 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
-from typing import Any, Final, TypeVar
+from typing import Any, Final, Literal, TypeVar
 
-from sqlalchemy import Engine, create_engine, event, insert, select, update
+from sqlalchemy import Engine, create_engine, event, insert, select, text, update
 from sqlalchemy.engine import Connection, CursorResult, Row
 from sqlalchemy.exc import ArgumentError, DatabaseError, IntegrityError, OperationalError
 from sqlalchemy.pool import StaticPool
 
-from ladder.audit import canonical_json
+from ladder import audit
+from ladder.anchors import HeadFile, default_head_file
+from ladder.audit import Origin, WriteContext, canonical_json
 from ladder.errors import NotFound, StoreError
 from ladder.policy import Policy
+from ladder.schema import ensure_schema
 from ladder.state import (
     SUPPORT_LEVEL,
     Approval,
@@ -40,12 +51,9 @@ from ladder.state import (
     Trigger,
 )
 from ladder.tables import (
-    SCHEMA_VERSION,
     approvals,
     escalations,
     events,
-    meta,
-    metadata,
     nights,
     notifications,
     steps,
@@ -69,12 +77,15 @@ __all__ = [
     "insert_notification",
     "insert_step",
     "latest_night",
+    "link_night",
     "list_escalations",
     "load_state",
     "mark_events_processed",
     "mark_notification",
     "model_ids",
     "night_record",
+    "set_escalation_summary",
+    "state_url",
     "step_by_id",
     "step_packet",
     "update_escalation",
@@ -93,6 +104,15 @@ def default_state_url() -> str:
     return f"sqlite:///{Path('modelhealth-state.db').resolve()}"
 
 
+def state_url(url: str) -> str:
+    """``url`` with PostgreSQL pointed at psycopg 3 (``postgresql://`` and
+    ``postgres://`` would otherwise mean psycopg2, which modelhealth does not install)."""
+    for prefix in ("postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url
+
+
 class StaleWrite(Exception):
     """A compare-and-set update matched no row: someone else wrote first. Internal:
     :meth:`LadderStore.write` catches it and re-runs the transaction."""
@@ -102,12 +122,18 @@ def _retryable_integrity(exc: IntegrityError) -> bool:
     # Two writers appending audit row N, or recording the same night, on a server
     # database: the loser re-runs on fresh data (and then sees the night exists).
     text = str(exc.orig)
-    return "ladder_audit" in text or "ladder_nights" in text or "uq_night_per_model" in text
+    return any(
+        name in text for name in ("ladder_audit", "ladder_nights", "uq_night_per_model",
+                                  "ladder_pins")
+    )
 
 
 def _locked(exc: OperationalError) -> bool:
     text = str(exc.orig).lower()
-    return "locked" in text or "busy" in text
+    return any(
+        word in text
+        for word in ("locked", "busy", "deadlock detected", "could not serialize")
+    )
 
 
 class LadderStore:
@@ -123,19 +149,43 @@ class LadderStore:
         compare-and-set loses a race.
     busy_timeout_ms
         How long SQLite waits for a lock before reporting "database is locked".
+    audit_key
+        The key of the keyed audit chain (see :mod:`ladder.audit`); ``None`` writes an
+        unkeyed chain, and is refused once the log holds keyed rows.
+    head_file
+        Where the head is anchored after every write: ``"auto"`` is
+        ``<database file>.audit-head`` for SQLite and nothing for a server database.
     """
 
     def __init__(
-        self, url: str | None = None, *, max_attempts: int = 8, busy_timeout_ms: int = 5000
+        self,
+        url: str | None = None,
+        *,
+        max_attempts: int = 8,
+        busy_timeout_ms: int = 5000,
+        audit_key: bytes | None = None,
+        head_file: Path | Literal["auto"] | None = "auto",
     ) -> None:
         self.url = url or default_state_url()
         self.max_attempts = max_attempts
+        self.audit_key = audit_key
+        self.head_file = default_head_file(self.url) if head_file == "auto" else head_file
         self._busy_timeout_ms = busy_timeout_ms
         try:
-            self.engine = self._make_engine(self.url)
+            self.engine = self._make_engine(state_url(self.url))
         except (ArgumentError, ImportError, OSError) as exc:
             raise StoreError(f"cannot use state store {self.url!r}: {exc}") from exc
         self._ensure_schema()
+
+    @property
+    def safe_url(self) -> str:
+        """The URL with any password masked, for messages."""
+        return str(self.engine.url.render_as_string(hide_password=True))
+
+    @property
+    def is_postgres(self) -> bool:
+        """Whether the store is a PostgreSQL database."""
+        return self.engine.dialect.name == "postgresql"
 
     # ------------------------------------------------------------------ engine
 
@@ -178,17 +228,12 @@ class LadderStore:
 
     def _ensure_schema(self) -> None:
         def create(conn: Connection) -> None:
-            metadata.create_all(conn)
-            row = conn.execute(select(meta.c.value).where(meta.c.key == "schema_version")).first()
-            if row is None:
-                conn.execute(insert(meta).values(key="schema_version", value=SCHEMA_VERSION))
-            elif row.value != SCHEMA_VERSION:
-                raise StoreError(
-                    f"the state store at {self.url} has ladder schema {row.value}; this "
-                    f"modelhealth needs schema {SCHEMA_VERSION}"
-                )
+            if self.is_postgres:
+                # Two first opens of an empty database must not both create the tables.
+                conn.execute(text("SELECT pg_advisory_xact_lock(7261)"))
+            ensure_schema(conn, self.url)
 
-        self.write(create)
+        self._run(create, write=True, audited=False)
 
     def close(self) -> None:
         """Release pooled connections."""
@@ -202,27 +247,54 @@ class LadderStore:
 
     # ------------------------------------------------------------ transactions
 
-    def write(self, work: Callable[[Connection], T]) -> T:
+    def write(
+        self, work: Callable[[Connection], T], *, origin: Origin | None = None,
+        actor: str = "modelhealth",
+    ) -> T:
         """Run ``work`` in one write transaction, retried from scratch when the database
-        is locked or a compare-and-set lost a race. Exceptions from ``work`` roll back."""
-        return self._run(work, write=True)
+        is locked or a compare-and-set lost a race. Exceptions from ``work`` roll back.
+
+        State changes ``work`` makes are recorded in its audit rows, which also carry
+        ``origin`` (channel and address); changes left after its last audit row join that
+        row, or a ``state.changed`` row under ``actor``."""
+        return self._run(work, write=True, origin=origin, actor=actor)
 
     def read(self, work: Callable[[Connection], T]) -> T:
         """Run ``work`` in one read transaction (a consistent snapshot)."""
         return self._run(work, write=False)
 
-    def _run(self, work: Callable[[Connection], T], *, write: bool) -> T:
+    def _run(
+        self, work: Callable[[Connection], T], *, write: bool, origin: Origin | None = None,
+        actor: str = "modelhealth", audited: bool = True,
+    ) -> T:
         delay = 0.02
         last: Exception | None = None
         for _attempt in range(self.max_attempts):
             try:
                 with self.engine.connect() as conn:
                     conn.execution_options(**{_WRITE: write})
-                    with conn.begin():
-                        return work(conn)
+                    if not write and self.is_postgres:
+                        conn.execution_options(isolation_level="REPEATABLE READ")
+                    context = (
+                        WriteContext(key=self.audit_key, origin=origin, actor=actor)
+                        if write and audited else None
+                    )
+                    if context is not None:
+                        context.attach(conn)
+                    try:
+                        with conn.begin():
+                            result = work(conn)
+                            new_head = audit.seal(conn) if context is not None else None
+                    finally:
+                        WriteContext.detach(conn)
+                    if new_head is not None and self.head_file is not None:
+                        HeadFile(self.head_file).append(*new_head)
+                    return result
             except OperationalError as exc:
                 if not _locked(exc):
-                    raise StoreError(f"state store error: {exc.orig}") from exc
+                    raise StoreError(
+                        f"cannot use the state store {self.safe_url}: {exc.orig}"
+                    ) from exc
                 last = exc
             except IntegrityError as exc:
                 if not _retryable_integrity(exc):
@@ -572,13 +644,31 @@ def insert_night(conn: Connection, night: Night, **values: Any) -> int:
             **values,
         )
     )
-    return _new_id(result)
+    night_id = _new_id(result)
+    audit.record_insert(conn, nights, night_id)
+    return night_id
+
+
+def link_night(conn: Connection, night_id: int, escalation_id: int | None) -> None:
+    """Note which escalation a night's decision concerns."""
+    conn.execute(update(nights).where(nights.c.id == night_id).values(escalation_id=escalation_id))
+    audit.record_update(conn, nights, night_id, {"escalation_id": escalation_id})
 
 
 def insert_escalation(conn: Connection, **values: Any) -> int:
     """Open an escalation; returns its id."""
     result = conn.execute(insert(escalations).values(status="open", **values))
-    return _new_id(result)
+    escalation_id = _new_id(result)
+    audit.record_insert(conn, escalations, escalation_id)
+    return escalation_id
+
+
+def set_escalation_summary(conn: Connection, escalation_id: int, summary: str) -> None:
+    """Replace the one-sentence summary of an escalation."""
+    conn.execute(
+        update(escalations).where(escalations.c.id == escalation_id).values(summary=summary)
+    )
+    audit.record_update(conn, escalations, escalation_id, {"summary": summary})
 
 
 def update_escalation(
@@ -592,12 +682,15 @@ def update_escalation(
     )
     if result.rowcount != 1:
         raise StaleWrite(f"esc-{escalation_id} is no longer {expected_status}")
+    audit.record_update(conn, escalations, escalation_id, values)
 
 
 def insert_step(conn: Connection, **values: Any) -> int:
     """Request a step; returns its id."""
     result = conn.execute(insert(steps).values(version=0, **values))
-    return _new_id(result)
+    step_id = _new_id(result)
+    audit.record_insert(conn, steps, step_id)
+    return step_id
 
 
 def update_step(conn: Connection, step: Step, **values: Any) -> None:
@@ -613,18 +706,23 @@ def update_step(conn: Connection, step: Step, **values: Any) -> None:
     )
     if result.rowcount != 1:
         raise StaleWrite(f"step-{step.id} changed since it was read")
+    audit.record_update(conn, steps, step.id, {**values, "version": step.version + 1})
 
 
 def insert_approval(conn: Connection, **values: Any) -> int:
     """Record one person's decision on a step (unique per step and person)."""
     result = conn.execute(insert(approvals).values(**values))
-    return _new_id(result)
+    approval_id = _new_id(result)
+    audit.record_insert(conn, approvals, approval_id)
+    return approval_id
 
 
 def insert_event(conn: Connection, **values: Any) -> int:
     """Record an external event for one model; returns its id."""
     result = conn.execute(insert(events).values(**values))
-    return _new_id(result)
+    event_id = _new_id(result)
+    audit.record_insert(conn, events, event_id)
+    return event_id
 
 
 def mark_events_processed(
@@ -632,12 +730,23 @@ def mark_events_processed(
 ) -> None:
     """Mark events as acted on so they reopen a decision once."""
     ids = list(event_ids)
-    if ids:
-        conn.execute(
-            update(events)
-            .where(events.c.id.in_(ids), events.c.processed_at.is_(None))
-            .values(processed_at=at, processed_note=note)
+    if not ids:
+        return
+    waiting = [
+        int(r[0])
+        for r in conn.execute(
+            select(events.c.id).where(events.c.id.in_(ids), events.c.processed_at.is_(None))
         )
+    ]
+    if not waiting:
+        return
+    conn.execute(
+        update(events)
+        .where(events.c.id.in_(waiting))
+        .values(processed_at=at, processed_note=note)
+    )
+    for event_id in waiting:
+        audit.record_update(conn, events, event_id, {"processed_at": at, "processed_note": note})
 
 
 def insert_notification(

@@ -1,7 +1,11 @@
-"""The ladder's database schema (SQLAlchemy Core), portable across SQLite and server DBs.
+"""The ladder's database schema (SQLAlchemy Core), portable across SQLite and PostgreSQL.
 
 Times are stored as naive UTC (``UTCDateTime`` converts at the boundary) because SQLite
 has no time-zone type; everything above this module sees aware UTC datetimes.
+
+The schema is versioned by Alembic revisions in :mod:`ladder.migrations`: this module
+describes the newest revision (:data:`HEAD_REVISION`); a test checks that upgrading an
+empty database through every revision gives exactly these tables.
 """
 
 from __future__ import annotations
@@ -28,6 +32,8 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
 
 __all__ = [
+    "HEAD_REVISION",
+    "PROJECTED_TABLES",
     "SCHEMA_VERSION",
     "UTCDateTime",
     "approvals",
@@ -38,11 +44,16 @@ __all__ = [
     "metadata",
     "nights",
     "notifications",
+    "pins",
     "steps",
+    "tokens",
 ]
 
-#: Bumped whenever a table changes incompatibly; the store refuses a database it does not know.
-SCHEMA_VERSION = "1"
+#: ``ladder_meta.schema_version``: what a modelhealth before Alembic checked ("1"), so an
+#: older modelhealth refuses a database this one created instead of misreading it.
+SCHEMA_VERSION = "2"
+#: The Alembic revision these tables describe (``ladder/migrations/versions``).
+HEAD_REVISION = "0002_proof"
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -216,4 +227,43 @@ audit_log = Table(
     Column("payload", Text, nullable=False),
     Column("prev_hash", String(64), nullable=False),
     Column("hash", String(64), nullable=False),
+    # HMAC-SHA256 chain over the same rows, with a key the database's writers need not
+    # hold (``audit.key_file`` / ``audit.key_env`` in the register); "" when unkeyed.
+    Column("mac", String(64), nullable=False, default="", server_default=""),
 )
+
+#: The register's people, roles and identity section as the store adopted them. The
+#: newest row is in force; decisions made with a register that differs are refused.
+pins = Table(
+    "ladder_pins",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("version", Integer, nullable=False, unique=True),
+    Column("people", JSON, nullable=False),
+    Column("identity", JSON, nullable=False),
+    Column("digest", String(64), nullable=False),
+    Column("register_name", String(200), nullable=False),
+    Column("pinned_at", UTCDateTime, nullable=False),
+    Column("pinned_by", String(200), nullable=False),
+    Column("reason", Text, nullable=False, default=""),
+)
+
+#: Personal tokens for the escalation desk: only a SHA-256 of each token is kept.
+tokens = Table(
+    "ladder_tokens",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("person", String(200), nullable=False, index=True),
+    Column("digest", String(64), nullable=False, unique=True),
+    Column("hint", String(16), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("created_by", String(200), nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False),
+    Column("revoked_at", UTCDateTime),
+    Column("revoked_by", String(200)),
+)
+
+#: The state tables that are a projection of the audit log (``ladder audit verify``
+#: replays the log and compares it with each). The outbox and ``ladder_meta`` are
+#: delivery and bookkeeping, not decisions.
+PROJECTED_TABLES = (nights, escalations, steps, approvals, events, pins, tokens)

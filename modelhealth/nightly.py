@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import partial
 
+from ladder.keys import open_store
 from ladder.nightly import decide_night
 from ladder.standing import ladder_position
 from ladder.store import LadderStore, list_escalations, night_trends
@@ -136,7 +137,8 @@ def run_job(
     report.html with trends from the state store at ``state_url``, an MLflow run (unless
     ``tracking_uri`` is ``None``) and the webhook at ``notify_url`` (if any). MLflow and
     webhooks run after report.json is safely written; their failures never lose it."""
-    with LadderStore(state_url) as store:
+    # The register names the audit key and head file every writer of the store must use.
+    with open_store(state_url, loaded.register) as store:
         options = dataclasses.replace(options, history=_history(store, loaded, options))
         report = run_check(
             loaded,

@@ -137,6 +137,10 @@ def test_as_is_refused_and_audited_when_the_register_does_not_allow_it(
         encoding="utf-8",
     )
     env = {"LADDER_TEST_USER": "carol"}
+    # The stricter identity section is adopted by an admin first (carol holds ml_lead).
+    pinned = ladder(store, strict, "register", "pin", when=DAY3, env=env)
+    assert pinned.exit_code == 0, pinned.output
+    assert "identity.allow_as: True → False" in pinned.output
 
     result = ladder(store, strict, "approve", "step-1", "--as", "bob", when=DAY3, env=env)
 

@@ -134,6 +134,24 @@ class Desk:
             self.refusals += 1
         return result
 
+    def adopt(self, register: Path) -> None:
+        """An admin (carol, ml_lead) pins ``register``'s identity section, as a team does
+        before acting under a stricter one: the check pinned the demo's on first use."""
+        from datetime import datetime
+
+        from ladder.pins import pin_register
+        from ladder.store import LadderStore
+        from thresholds.loader import load_register
+
+        loaded = load_register(register).register
+        store = LadderStore(f"sqlite:///{self.state}")
+        try:
+            store.write(lambda c: pin_register(c, loaded, person="carol",
+                                               now=datetime.fromisoformat(CLOCK),
+                                               reason="stricter identity"))
+        finally:
+            store.close()
+
     def audit(self) -> list[tuple[str, str, str, str]]:
         with sqlite3.connect(self.state) as conn:
             return conn.execute(
@@ -190,6 +208,7 @@ def test_as_is_refused_everywhere_unless_the_register_allows_it_and_each_refusal
 
 def test_without_as_the_operating_system_user_acts(desk: Desk) -> None:
     strict = desk.register(allow_as=False)
+    desk.adopt(strict)
     ack = desk.run("ack", "step-1", register=strict)
     assert ack.code == 0, ack.stderr
     assert f"acknowledged by {ME}" in ack.stdout
@@ -206,6 +225,7 @@ def test_without_as_the_operating_system_user_acts(desk: Desk) -> None:
 
 def test_an_environment_variable_can_be_the_identity_source(desk: Desk) -> None:
     from_env = desk.register(allow_as=False, source="env")
+    desk.adopt(from_env)
     unset = desk.run("approve", "step-1", register=from_env, env={ENV_VAR: ""})
     assert unset.code == 2 and f"${ENV_VAR}" in unset.stderr and "not set" in unset.stderr
     stranger = desk.run("approve", "step-1", register=from_env, env={ENV_VAR: "mallory"})

@@ -31,6 +31,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from thresholds.errors import Problem, RegisterError
 from thresholds.schema import (
+    AuditSettings,
     ColumnMapping,
     FailureModeSettings,
     IdentitySettings,
@@ -107,6 +108,7 @@ class RegisterDocument(BaseModel):
     description: str = ""
     people: dict[str, list[str]] = Field(default_factory=dict)
     identity: IdentitySettings = Field(default_factory=IdentitySettings)
+    audit: AuditSettings = Field(default_factory=AuditSettings)
     failure_modes: FailureModeSettings = Field(default_factory=FailureModeSettings)
     defaults: ModelDefaults = Field(default_factory=ModelDefaults)
     models: list[ModelDocument]
@@ -437,7 +439,8 @@ def parse_register(text: str, *, source: str = "<register>") -> LoadedRegister:
     raw_models = document.get("models")
     top = {k: v for k, v in document.items() if k not in ("defaults", "models")}
 
-    # Register-level fields (name, people, identity, failure_modes) and unknown top-level keys.
+    # Register-level fields (name, people, identity, audit, failure_modes) and unknown
+    # top-level keys.
     try:
         shell = RegisterDocument.model_validate({**top, "models": []})
     except ValidationError as exc:
@@ -557,6 +560,7 @@ def parse_register(text: str, *, source: str = "<register>") -> LoadedRegister:
         description=shell.description,
         people=shell.people,
         identity=shell.identity,
+        audit=shell.audit,
         failure_modes=shell.failure_modes,
         models=entries,
     )

@@ -15,12 +15,13 @@ import re
 from datetime import timedelta
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 from thresholds.vocabulary import RUNGS, RungId
 
 __all__ = [
     "ApprovalPolicySettings",
+    "AuditSettings",
     "BaselineComparison",
     "Budget",
     "CalibrationLimits",
@@ -367,11 +368,36 @@ class FailureModeSettings(_Strict):
 
 
 class IdentitySettings(_Strict):
-    """Where approver identities come from. ``--as`` is honoured only when allowed."""
+    """Where approver identities come from.
+
+    ``os_user`` is the real account running the command (never ``$USER``/``$LOGNAME``);
+    ``env`` trusts whoever sets ``env_var`` and must be chosen explicitly. ``--as`` is
+    honoured only when ``allow_as`` is true. Holders of an ``admin_roles`` role adopt a
+    new version of the people, roles and this section (``ladder register pin``) and
+    issue desk tokens.
+    """
 
     source: Literal["os_user", "env"] = "os_user"
     env_var: str = "MODELHEALTH_USER"
     allow_as: bool = False
+    admin_roles: list[str] = Field(default_factory=lambda: ["ml_lead"], min_length=1)
+
+
+class AuditSettings(_Strict):
+    """Where the audit log's key and head file are. The key itself is never in the
+    register: ``key_file`` names a file holding it, ``key_env`` an environment variable."""
+
+    key_file: str | None = None
+    key_env: str | None = None
+    #: Append-only head file; default ``<state file>.audit-head`` for SQLite, none for a
+    #: server database.
+    head_file: str | None = None
+
+    @model_validator(mode="after")
+    def _one_key_source(self) -> AuditSettings:
+        if self.key_file and self.key_env:
+            raise ValueError("give the audit key as key_file or key_env, not both")
+        return self
 
 
 class Register(_Strict):
@@ -381,6 +407,7 @@ class Register(_Strict):
     description: str = ""
     people: dict[str, list[str]] = Field(default_factory=dict)
     identity: IdentitySettings = Field(default_factory=IdentitySettings)
+    audit: AuditSettings = Field(default_factory=AuditSettings)
     failure_modes: FailureModeSettings = Field(default_factory=FailureModeSettings)
     models: list[ModelEntry]
 

@@ -13,6 +13,7 @@ from modelhealth.cli import schema, thresholds
 from modelhealth.cli.check import check
 from modelhealth.cli.demo import demo
 from modelhealth.cli.ladder import app as ladder_app
+from modelhealth.cli.people import people_app
 
 __all__ = ["app", "main"]
 
@@ -31,6 +32,7 @@ app.add_typer(
     help="Escalation ladder: status, approvals, history, diagram, stats, events, audit.",
 )
 app.add_typer(schema.app, name="schema")
+app.add_typer(people_app, name="people")
 app.command("check")(check)
 app.command("demo")(demo)
 

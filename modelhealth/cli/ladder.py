@@ -1,10 +1,11 @@
 """``modelhealth ladder …``: the escalation ladder from the command line.
 
-The top-level CLI mounts :data:`app` under ``ladder``. Exit codes: 0 done, 1 a finding
-(the audit chain is broken), 2 bad input or refused (unknown id, missing role,
-separation of duties, ``--as`` not allowed …) with a one-line reason and no traceback.
-The commands call the same :mod:`ladder` functions as the nightly job and the desk; the
-tables they print are laid out in :mod:`modelhealth.cli.ladder_views`.
+The top-level CLI mounts :data:`app` under ``ladder``. Exit codes: 0 done, 2 bad input
+or refused (unknown id, missing role, separation of duties, ``--as`` not allowed, a
+register that differs from the pinned one …) with a one-line reason and no traceback,
+4 the audit log does not prove the state (``audit verify``, and any decision on such a
+store). The commands call the same :mod:`ladder` functions as the nightly job and the
+desk; the tables they print are laid out in :mod:`modelhealth.cli.ladder_views`.
 """
 
 from __future__ import annotations
@@ -31,13 +32,18 @@ from ladder.actions import (
     parse_step_ref,
     reject,
 )
+from ladder.anchors import Anchor, HeadFile, anchor_from_tags, anchors_in
 from ladder.diagram import ModelMark, ladder_mermaid
-from ladder.errors import LadderError, Refused
-from ladder.identity import current_user, resolve_actor
+from ladder.errors import LadderError, Refused, Tampered
+from ladder.identity import cli_origin, current_user, resolve_actor
+from ladder.keys import head_anchors, open_store
 from ladder.matrix import effective_matrix, matrix_markdown
 from ladder.nightly import tick
+from ladder.pins import pin_register
+from ladder.proof import prove
 from ladder.review import EVENT_KINDS
 from ladder.rungs import default_ladder, effective_rungs
+from ladder.schema import upgrade_store
 from ladder.standing import recommendation_for
 from ladder.stats import compute_stats, stats_dict
 from ladder.store import (
@@ -47,7 +53,7 @@ from ladder.store import (
     load_state,
     step_packet,
 )
-from modelhealth.cli.common import EXIT_FINDING, err, fail, load_or_exit, parse_moment
+from modelhealth.cli.common import err, fail, load_or_exit, parse_moment
 from modelhealth.cli.ladder_views import (
     history_table,
     ladder_table,
@@ -70,8 +76,17 @@ event_app = typer.Typer(
     help="External events that reopen cost-benefit decisions.", no_args_is_help=True
 )
 audit_app = typer.Typer(help="The tamper-evident audit log.", no_args_is_help=True)
+db_app = typer.Typer(help="The state store's schema (Alembic revisions).", no_args_is_help=True)
+register_app = typer.Typer(
+    help="The people, roles and identity pinned in the state store.", no_args_is_help=True
+)
 app.add_typer(event_app, name="event")
 app.add_typer(audit_app, name="audit")
+app.add_typer(db_app, name="db")
+app.add_typer(register_app, name="register")
+
+#: Exit code when the audit log does not prove the state (README's table).
+EXIT_TAMPERED = 4
 
 # Ladder tables keep rich's own width (80 columns off a terminal), as they always have.
 out = Console(highlight=False, soft_wrap=False)
@@ -108,6 +123,8 @@ def _refusals() -> Iterator[None]:
     """Expected failures become a message and exit code 2, never a traceback."""
     try:
         yield
+    except Tampered as exc:
+        fail(str(exc), EXIT_TAMPERED)
     except LadderError as exc:
         fail(str(exc))
 
@@ -118,9 +135,10 @@ def _register(path: Path | None) -> Register:
     return load_or_exit(path).register
 
 
-def _store(url: str | None) -> LadderStore:
+def _store(url: str | None, register: Register | None = None) -> LadderStore:
+    """The store, with the audit key and head file ``register`` names."""
     try:
-        return LadderStore(url or default_state_url())
+        return open_store(url or default_state_url(), register)
     except LadderError as exc:
         fail(str(exc))
 
@@ -209,7 +227,7 @@ def _act(
 ) -> None:
     """Resolve who is acting, run one guarded action on a step, print its outcome."""
     reg, clock = _register(register), parse_moment(now)
-    store = _store(state)
+    store = _store(state, reg)
     try:
         person = _actor(store, reg, as_user, subject=step, now=clock)
         with _refusals():
@@ -314,7 +332,7 @@ def tick_command(
 ) -> None:
     """Run the SLA clocks between nightly runs (reminders, escalations, expiries)."""
     reg, clock = _register(register), parse_moment(now)
-    store = _store(state)
+    store = _store(state, reg)
     try:
         with _refusals():
             done = tick(store, reg, now=clock)
@@ -524,7 +542,7 @@ def event_add(
     """Record an external event; the next nightly run reopens the affected decisions."""
     reg, clock = _register(register), parse_moment(now)
     occurred = parse_moment(at, option="--at") if at else None
-    store = _store(state)
+    store = _store(state, reg)
     try:
         person = _actor(store, reg, as_user, subject=f"event:{kind}", now=clock)
         with _refusals():
@@ -548,31 +566,184 @@ def event_add(
 
 @audit_app.command("verify")
 def audit_verify(
+    anchor: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--anchor",
+            help="report.json, a saved notification, a head file, or a folder of them "
+            "(searched recursively). Repeat for several.",
+        ),
+    ] = None,
+    head_file: Annotated[
+        Path | None,
+        typer.Option("--head-file", help="A head file (default: the one beside a SQLite store)."),
+    ] = None,
+    mlflow_run: Annotated[
+        str | None,
+        typer.Option("--mlflow-run", help="An MLflow run id whose tags anchor the head."),
+    ] = None,
+    tracking_uri: Annotated[
+        str | None, typer.Option("--tracking-uri", help="MLflow tracking URI for --mlflow-run.")
+    ] = None,
     expect_head: Annotated[
         str | None,
-        typer.Option(
-            "--expect-head",
-            help="SEQ:HASH printed by an earlier verify; detects deleted newest rows.",
-        ),
+        typer.Option("--expect-head", help="SEQ:HASH recorded earlier (a ticket, a chat)."),
     ] = None,
     state: StateOpt = None,
     register: RegisterOpt = None,
 ) -> None:
-    """Check the audit log's hash chain; exit 1 if a row was edited or deleted."""
-    del register  # accepted for symmetry; the chain needs no register
-    store = _store(state)
+    """Check that the audit log proves the state; exit 4 if it does not.
+
+    Walks the hash chain (and the keyed chain, with the key the register names), checks
+    the head against every anchor found (the head file, --anchor, --mlflow-run,
+    --expect-head), replays the log and compares it with every state table.
+    """
+    reg = _register(register) if register is not None else None
+    store = _store(state, reg)
     try:
-        try:
-            verdict = store.read(lambda c: audit.verify(c, expect_head=expect_head))
-        except ValueError as exc:
-            fail(str(exc))
+        anchors = _anchors(store, anchor, head_file, mlflow_run, tracking_uri, expect_head)
+        verdict = store.read(lambda c: prove(c, key=store.audit_key, anchors=anchors))
     finally:
         store.close()
+    chain = verdict.chain
+    newest = verdict.anchor
+    where = (
+        f"checked against {verdict.anchors_checked} anchor"
+        f"{'s' if verdict.anchors_checked != 1 else ''}, the newest {newest.source} "
+        f"(row {newest.seq})"
+        if newest is not None
+        else "no anchor found: deleted newest rows show only through the state they changed "
+        "(keep the head: report.json, MLflow tags, a head file)"
+    )
     if not verdict.ok:
-        err.print(
-            f"[bold red]audit chain broken at row {verdict.broken_seq}:[/] "
-            f"{escape(verdict.reason)}",
-            soft_wrap=True,
-        )
-        raise typer.Exit(EXIT_FINDING)
-    out.print(f"audit chain intact: {verdict.rows} rows; head {verdict.head}", soft_wrap=True)
+        err.print(f"[bold red]the audit log does not prove the state of {escape(store.url)}:[/]",
+                  soft_wrap=True)
+        for problem in verdict.problems[:20]:
+            err.print(f"  - {problem}", soft_wrap=True, markup=False)
+        if len(verdict.problems) > 20:
+            err.print(f"  … and {len(verdict.problems) - 20} more", markup=False)
+        if newest is not None:
+            err.print(f"newest anchor: {newest.source} (row {newest.seq})", soft_wrap=True,
+                      markup=False)
+        raise typer.Exit(EXIT_TAMPERED)
+    out.print(f"the audit log proves the state: {chain.rows} rows; head {chain.head}",
+              soft_wrap=True, markup=False)
+    out.print(where, soft_wrap=True, markup=False)
+    if chain.keyed_rows and not chain.mac_checked:
+        out.print(f"{chain.keyed_rows} rows are keyed; their keyed hashes were not checked: give "
+                  "--register with the register that names audit.key_file or audit.key_env",
+                  soft_wrap=True, markup=False)
+
+
+def _anchors(
+    store: LadderStore,
+    paths: list[Path] | None,
+    head_file: Path | None,
+    mlflow_run: str | None,
+    tracking_uri: str | None,
+    expect_head: str | None,
+) -> list[Anchor]:
+    found = head_anchors(store)
+    try:
+        if head_file is not None:
+            if not head_file.exists():
+                raise FileNotFoundError(head_file)
+            found += HeadFile(head_file).anchors()
+        found += anchors_in(paths or [])
+    except FileNotFoundError as exc:
+        fail(f"anchor not found: {exc.args[0]}")
+    try:
+        if expect_head is not None:
+            seq, digest = audit.parse_head(expect_head)
+            found.append(Anchor(seq, digest, "--expect-head"))
+        if mlflow_run is not None:
+            from mlflow.exceptions import MlflowException
+            from mlflow.tracking import MlflowClient
+
+            try:
+                tags = MlflowClient(tracking_uri).get_run(mlflow_run).data.tags
+            except MlflowException as exc:
+                fail(f"cannot read MLflow run {mlflow_run}: {exc.message}")
+            tagged = anchor_from_tags(tags, source=f"MLflow run {mlflow_run}")
+            if tagged is None:
+                fail(f"MLflow run {mlflow_run} has no modelhealth.audit_head tag")
+            found.append(tagged)
+    except ValueError as exc:
+        fail(str(exc))
+    return found
+
+
+# -------------------------------------------------------------- db, register
+
+
+@db_app.command("upgrade")
+def db_upgrade(
+    state: StateOpt = None,
+    now: NowOpt = None,
+) -> None:
+    """Upgrade the state store's schema to this modelhealth's (back it up first)."""
+    from ladder.identity import os_account
+
+    clock, url = parse_moment(now), state or default_state_url()
+    store: LadderStore | None = None
+    try:
+        # Opening refuses an old schema, so the upgrade runs on a bare engine.
+        from sqlalchemy import create_engine
+
+        from ladder.store import state_url
+
+        engine = create_engine(state_url(url))
+        with _refusals(), engine.begin() as conn:
+            result = upgrade_store(conn, url, now=clock, actor=os_account())
+        engine.dispose()
+        with _refusals():
+            store = LadderStore(url)
+    finally:
+        if store is not None:
+            store.close()
+    if not result.changed:
+        out.print(f"{url} is already at {result.to_revision}", markup=False)
+        return
+    out.print(f"upgraded {url} from {result.from_revision} to {result.to_revision}",
+              markup=False, soft_wrap=True)
+    if result.baseline_seq is not None:
+        out.print(f"audit row {result.baseline_seq} holds the state as it was: the log proves "
+                  "it from there on", markup=False, soft_wrap=True)
+
+
+@register_app.command("pin")
+def register_pin(
+    register: RegisterOpt = None,
+    as_user: AsOpt = None,
+    reason: Annotated[str, typer.Option("--reason", help="Why (recorded).")] = "",
+    state: StateOpt = None,
+    now: NowOpt = None,
+) -> None:
+    """Adopt this register's people, roles and identity section (an admin's decision)."""
+    reg, clock = _register(register), parse_moment(now)
+    store = _store(state, reg)
+    try:
+        person = _actor(store, reg, as_user, subject=f"register:{reg.name}", now=clock)
+        with _refusals():
+            _ensure(store)
+            try:
+                pin, adopted = store.write(
+                    lambda c: pin_register(c, reg, person=person, now=clock, reason=reason),
+                    origin=cli_origin(), actor=person,
+                )
+            except Refused as exc:
+                audit_refusal(store, actor=person, action="register.pin",
+                              subject=f"register:{reg.name}", reason=str(exc), now=clock,
+                              origin=cli_origin())
+                raise
+    finally:
+        store.close()
+    out.print(f"pinned {pin.describe()}", markup=False, soft_wrap=True)
+    for change in adopted:
+        out.print(f"  {change}", markup=False, soft_wrap=True)
+
+
+def _ensure(store: LadderStore) -> None:
+    from ladder.actions import ensure_proven
+
+    ensure_proven(store)
