@@ -297,3 +297,20 @@ def test_a_window_sorts_columns_by_type_and_merges_them() -> None:
     assert reference is not None and plan.counts() == reference.counts()
     with pytest.raises(ValueError, match="different caps"):
         merged.merge(WindowDistributions(max_bins=64))
+
+
+def test_memory_is_flat_in_the_number_of_rows() -> None:
+    rng = np.random.default_rng(11)
+    numbers = NumericDistribution()
+    names = CategoryDistribution(max_categories=1001, max_names=100)
+    sizes = []
+    for _ in range(12):  # 1.2 M values, 60 000 distinct names
+        numbers.update(rng.lognormal(3.0, 2.0, 100_000))
+        names.update(np.array([f"user-{i}" for i in rng.integers(0, 60_000, 5_000)]))
+        sizes.append((numbers.nbytes, names.nbytes))
+    assert numbers.n_bins <= 8192 and numbers.nbytes == 16 * numbers.n_bins
+    assert max(size for size, _ in sizes) <= 16 * max(8192, EXACT_VALUES)
+    assert names.n_categories == 1001 and max(size for _, size in sizes) < 1001 * 16 + 100 * 200
+    window = WindowDistributions().update({"a": np.arange(5.0), "b": np.array(["x", "y"])})
+    a, b = window.numeric("a"), window.categorical("b")
+    assert a is not None and b is not None and window.nbytes == a.nbytes + b.nbytes
