@@ -37,7 +37,8 @@ at most ``max_bins`` distinct values). Otherwise:
   at most the bucket's half-width ``h_b``, so (triangle inequality for W1) the estimate
   is within ``ε = (Σ_b h_b·p_b + Σ_b h_b·q_b) / max(σ_ref, 0.001)`` of the exact value,
   ``p``, ``q`` the two windows' bucket shares. With ``m`` mantissa bits kept, ``h_b ≤
-  2^-(m+1)·|x|`` in the bucket, so ``ε ≤ 2^-(m+1)·(E_ref|X| + E_cur|X|) / σ_ref``.
+  2^-(m+1)·(1 + 2^-m)·|x|`` for every ``x`` in the bucket (but the one around zero, a
+  subnormal width), so ``ε ≤ 2^-(m+1)·(1 + 2^-m)·(E_ref|X| + E_cur|X|) / σ_ref``.
 * **K-S.** Inside a bucket each empirical CDF is only known to lie between the share
   of buckets ending at or below ``x`` and the share of buckets starting at or below
   ``x``; the smallest and largest ``sup |F_ref − F_cur|`` those limits allow bound ``D``,
@@ -401,8 +402,8 @@ def _wasserstein(cur: Bins, ref: Bins, ref_std: float) -> tuple[float, float, fl
     )
     score = float(w) / norm
     error = (
-        float(np.dot(ref.half_widths, ref.counts)) / ref.n
-        + float(np.dot(cur.half_widths, cur.counts)) / cur.n
+        float((ref.half_widths * ref.counts).sum()) / ref.n
+        + float((cur.half_widths * cur.counts).sum()) / cur.n
     ) / norm
     return score, max(0.0, score - error), score + error
 
@@ -549,9 +550,9 @@ def _resolve(
             return f"absent from the {window} window"
     texts = [dists.categorical(name) for dists in (current, reference)]
     if not any(t is not None and t.n for t in texts):
-        cur_num, ref_num = current.numeric(name), reference.numeric(name)
-        assert cur_num is not None and ref_num is not None
-        return cur_num, ref_num
+        # numbers only (a window whose chunks held only nulls has none: not comparable)
+        empty = NumericDistribution(max_bins=current.max_bins)
+        return current.numeric(name) or empty, reference.numeric(name) or empty
     pair: list[CategoryDistribution] = []
     for window, dists in (("current", current), ("reference", reference)):
         as_text = _as_categories(dists, name)
