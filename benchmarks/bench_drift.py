@@ -209,13 +209,13 @@ def run_child(kind: str, rows: int) -> dict[str, Any]:
 # ----------------------------------------------------------------------------- report
 
 
-def agreement(native: dict[str, Any], evidently: dict[str, Any]) -> dict[str, Any]:
+def agreement(native: dict[str, Any], evidently: dict[str, Any]) -> str:
     """Methods, verdicts, largest differences and bound coverage over every column."""
     ours, theirs = native["columns"], evidently["columns"]
     assert set(ours) == set(theirs), (sorted(ours), sorted(theirs))
-    distance_diff = p_diff = half_width = 0.0
-    worst = ""
     methods = verdicts = inside = exact = 0
+    distances: list[tuple[float, str, float]] = []  # difference, column, half-width
+    p_values: list[float] = []
     for name, mine in ours.items():
         other = theirs[name]
         methods += mine["method"] == other["method"]
@@ -225,23 +225,23 @@ def agreement(native: dict[str, Any], evidently: dict[str, Any]) -> dict[str, An
         inside += mine["low"] - slack <= other["score"] <= mine["high"] + slack
         diff = abs(mine["score"] - other["score"])
         if mine["p_value"]:
-            p_diff = max(p_diff, diff)
-            continue
-        half_width = max(half_width, (mine["high"] - mine["low"]) / 2)
-        if diff >= distance_diff:
-            distance_diff, worst = diff, name
-    n = len(ours)
-    return {
-        "columns": n,
-        "methods": methods,
-        "verdicts": verdicts,
-        "inside": inside,
-        "exact": exact,
-        "distance_diff": distance_diff,
-        "worst": worst,
-        "p_diff": p_diff,
-        "half_width": half_width,
-    }
+            p_values.append(diff)
+        else:
+            distances.append((diff, name, (mine["high"] - mine["low"]) / 2))
+    parts = []
+    if distances:
+        diff, name, _ = max(distances)
+        widest = max(half for _, _, half in distances)
+        parts.append(
+            f"distance {diff:.2e} ({name}), widest guaranteed distance interval ±{widest:.2e}"
+        )
+    if p_values:
+        parts.append(f"p-value {max(p_values):.2e}")
+    return (
+        f"agreement on {len(ours)} columns: methods {methods}, verdicts {verdicts}, "
+        f"Evidently's score inside the guaranteed interval {inside}, exact {exact}; "
+        f"largest difference: {'; '.join(parts)}"
+    )
 
 
 def main() -> None:
@@ -289,21 +289,13 @@ def main() -> None:
         if evidently is None:
             print(f"{'':>12} Evidently not run above --evidently-max-rows", flush=True)
             continue
-        a = agreement(native, evidently)
         print(
             f"{'':>12} native is {evidently['seconds'] / native['seconds']:.0f}x faster "
             f"(of its {native['seconds']:.2f} s, {native['compare_seconds']:.2f} s computing "
             f"the statistics from the merged summaries); the summaries of both windows "
             f"hold {native['summary_mb']:.1f} MB"
         )
-        print(
-            f"{'':>12} agreement on {a['columns']} columns: methods {a['methods']}, "
-            f"verdicts {a['verdicts']}, Evidently's score inside the guaranteed interval "
-            f"{a['inside']}, exact {a['exact']}; largest difference: distance "
-            f"{a['distance_diff']:.2e} ({a['worst']}), p-value {a['p_diff']:.2e}; "
-            f"widest guaranteed distance interval ±{a['half_width']:.2e}",
-            flush=True,
-        )
+        print(f"{'':>12} {agreement(native, evidently)}", flush=True)
     print(f"machine after the runs: {machine()}")
 
 
