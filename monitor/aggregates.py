@@ -12,13 +12,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
 
 import numpy as np
 
 from monitor.calibration import ReliabilityTable
+from monitor.chunk import Categorical, ModelChunk, WindowBounds
 from monitor.distribution import ConfidenceHistogram
-from monitor.ingest import Categorical, ModelChunk, WindowBounds
 from monitor.sketch import QuantileSketch
 
 __all__ = [
@@ -353,8 +352,8 @@ class ModelAggregate:
         elif n_current == 0:
             self.reference.update(chunk)
         else:
-            self.current.update(_select(chunk, in_current))
-            self.reference.update(_select(chunk, ~in_current))
+            self.current.update(chunk.select(in_current))
+            self.reference.update(chunk.select(~in_current))
 
     def merge(self, other: ModelAggregate) -> ModelAggregate:
         if other.model_id != self.model_id or other.bounds != self.bounds:
@@ -363,28 +362,3 @@ class ModelAggregate:
         self.reference.merge(other.reference)
         return self
 
-
-def _select(chunk: ModelChunk, mask: np.ndarray) -> ModelChunk:
-    def take(value: Any) -> Any:
-        if value is None:
-            return None
-        if isinstance(value, Categorical):
-            return Categorical(value.codes[mask], value.categories)
-        return value[mask]
-
-    return ModelChunk(
-        model_id=chunk.model_id,
-        id_hash=chunk.id_hash[mask],
-        timestamp_ns=chunk.timestamp_ns[mask],
-        confidence=chunk.confidence[mask],
-        latency_ms=chunk.latency_ms[mask],
-        error=take(chunk.error),
-        correct=take(chunk.correct),
-        quality_score=take(chunk.quality_score),
-        output_type=take(chunk.output_type),
-        failure_mode=take(chunk.failure_mode),
-        format_valid=take(chunk.format_valid),
-        segment=take(chunk.segment),
-        prediction=take(chunk.prediction),
-        features={name: values[mask] for name, values in chunk.features.items()},
-    )

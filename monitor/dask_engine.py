@@ -78,15 +78,11 @@ import numpy.typing as npt
 import pyarrow as pa
 
 from monitor.aggregates import ModelAggregate
+from monitor.chunk import WindowBounds
 from monitor.errors import MonitorError, UnreadableLogError
-from monitor.ingest import (
-    IngestStats,
-    QuarantineWriter,
-    WindowBounds,
-    read_logs,
-)
+from monitor.ingest import IngestStats, QuarantineWriter, read_logs
+from monitor.ingest.quarantine import QUARANTINE_SCHEMA
 from monitor.job import new_aggregates
-from monitor.quarantine import QUARANTINE_SCHEMA
 from thresholds.schema import Register
 
 if TYPE_CHECKING:

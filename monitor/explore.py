@@ -37,7 +37,8 @@ import pandas as pd
 
 from monitor.aggregates import ModelAggregate, WindowAggregate
 from monitor.calibration import reliability_bins
-from monitor.ingest import Categorical, IngestStats, ModelChunk, WindowBounds, read_logs
+from monitor.chunk import Categorical, ModelChunk, WindowBounds
+from monitor.ingest import IngestStats, read_logs
 from monitor.job import new_aggregates
 from monitor.metrics import N_BINS, finalize_metrics
 from monitor.report import DriftColumn, DriftSummary, Metrics

@@ -18,8 +18,9 @@ from typing import Protocol
 
 from monitor.aggregates import ModelAggregate
 from monitor.atomic import write_atomic
+from monitor.chunk import ModelChunk, WindowBounds
 from monitor.evaluate import judge, rejudge
-from monitor.ingest import IngestStats, ModelChunk, QuarantineWriter, WindowBounds, read_logs
+from monitor.ingest import IngestStats, QuarantineWriter, read_logs
 from monitor.metrics import finalize_metrics
 from monitor.report import (
     IngestSummary,

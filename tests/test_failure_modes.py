@@ -9,9 +9,9 @@ import pytest
 from scenario_logs import CURRENT, REFERENCE, Traffic, chunks, healthy, summarise, window
 
 from monitor.aggregates import WindowAggregate, WindowParams
+from monitor.chunk import ModelChunk
 from monitor.evaluate import Judgement, judge
 from monitor.failure_modes import FailureModeResult, classify
-from monitor.ingest import ModelChunk
 from monitor.metrics import finalize_metrics
 from monitor.report import FailureModeShare, Metrics
 from thresholds.schema import (
