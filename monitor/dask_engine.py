@@ -3,7 +3,7 @@
 :class:`DaskEngine` is the second :class:`~monitor.job.Engine`. It differs from the
 local engine only in how chunks are scheduled: every task runs the same
 :func:`~monitor.ingest.read_logs` on its partition and folds the chunks into the same
-:class:`~monitor.aggregates.ModelAggregate` summaries, and the client merges them with
+:class:`~monitor.stats.aggregates.ModelAggregate` summaries, and the client merges them with
 ``ModelAggregate.merge`` and ``IngestStats.merge``. There is no second implementation
 of any metric.
 
@@ -77,12 +77,12 @@ import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
 
-from monitor.aggregates import ModelAggregate
 from monitor.chunk import WindowBounds
 from monitor.errors import MonitorError, UnreadableLogError
 from monitor.ingest import IngestStats, QuarantineWriter, read_logs
 from monitor.ingest.quarantine import QUARANTINE_SCHEMA
 from monitor.job import new_aggregates
+from monitor.stats.aggregates import ModelAggregate
 from thresholds.schema import Register
 
 if TYPE_CHECKING:

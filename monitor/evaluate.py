@@ -34,13 +34,6 @@ from typing import Literal, TypedDict
 
 from scipy import stats
 
-from monitor.aggregates import WindowAggregate
-from monitor.intervals import wilson_interval
-from monitor.metrics import (
-    ece_interval,
-    latency_quantile_interval,
-    rate_per_hour_interval,
-)
 from monitor.report import Breach, Check, CheckStatus, DriftSummary, Metrics, RateMetric
 from monitor.signal import (
     NightValue,
@@ -57,6 +50,13 @@ from monitor.signal import (
     quantile_ceiling_p_value,
     sequential_checks,
     support_level,
+)
+from monitor.stats.aggregates import WindowAggregate
+from monitor.stats.intervals import (
+    ece_interval,
+    rate_per_hour_interval,
+    sketch_quantile_interval,
+    wilson_interval,
 )
 from thresholds.schema import RuleSettings, SignalSettings, Thresholds
 from thresholds.vocabulary import Status
@@ -163,7 +163,7 @@ def _rate_p_value(rate: RateMetric, limit: float, direction: Direction) -> float
 
 
 def _ece_p_value(value: float, low: float, high: float, limit: float, level: float) -> float | None:
-    """Normal approximation behind :func:`monitor.metrics.ece_interval`: its half-width is
+    """Normal approximation behind :func:`~monitor.stats.intervals.ece_interval`: its half-width is
     ``z·se``."""
     half = high - (value if math.isfinite(value) else math.nan)
     z = float(stats.norm.ppf(0.5 + level / 2))
@@ -245,7 +245,7 @@ def _checks(
         limit = getattr(t.latency_ms, q_name)
         if limit is None:
             continue
-        interval = latency_quantile_interval(current, level, t.confidence_level)
+        interval = sketch_quantile_interval(current.latency, level, t.confidence_level)
         yield _judge(
             f"latency_ms.{q_name}",
             getattr(lat, q_name),
@@ -298,7 +298,7 @@ def _checks(
         )
     cal = metrics.calibration
     if cal is not None and cal.ece is not None:
-        # Judged net of the estimator's noise floor (see monitor.metrics.ece_noise_floor).
+        # Judged net of the estimator's noise floor (see monitor.stats.calibration.ece_noise_floor).
         floor = cal.ece_noise_floor or 0.0
         low, high = ece_interval(current.reliability, t.confidence_level)
         yield _judge(

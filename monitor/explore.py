@@ -35,13 +35,13 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from monitor.aggregates import ModelAggregate, WindowAggregate
-from monitor.calibration import reliability_bins
 from monitor.chunk import Categorical, ModelChunk, WindowBounds
 from monitor.ingest import IngestStats, read_logs
 from monitor.job import new_aggregates
-from monitor.metrics import N_BINS, finalize_metrics
 from monitor.report import DriftColumn, DriftSummary, Metrics
+from monitor.stats.aggregates import ModelAggregate, WindowAggregate
+from monitor.stats.calibration import reliability_bins
+from monitor.stats.metrics import N_BINS, finalize_metrics
 from monitor.windows import window_bounds
 from thresholds.loader import LoadedRegister, load_register
 from thresholds.schema import ModelEntry, Register

@@ -76,10 +76,10 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy import stats
 
-from monitor.aggregates import OTHER, WindowAggregate
-from monitor.intervals import wilson_interval
 from monitor.report import Check, FailureModeShare, Metrics
-from monitor.sketch import QuantileSketch
+from monitor.stats.aggregates import OTHER, WindowAggregate
+from monitor.stats.intervals import wilson_interval
+from monitor.stats.sketch import QuantileSketch
 from thresholds.schema import Register
 from thresholds.vocabulary import OPERATIONAL_MODES
 
@@ -194,7 +194,7 @@ def classify(
     current, reference : WindowAggregate
         The night being checked and the window it is compared with.
     metrics : Metrics
-        The current window's metrics (:func:`monitor.metrics.finalize_metrics`).
+        The current window's metrics (:func:`~monitor.stats.metrics.finalize_metrics`).
     checks : list of Check
         The model's judged checks (:func:`monitor.evaluate.judge`).
     register : Register

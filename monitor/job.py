@@ -16,12 +16,10 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Protocol
 
-from monitor.aggregates import ModelAggregate
 from monitor.atomic import write_atomic
 from monitor.chunk import ModelChunk, WindowBounds
 from monitor.evaluate import judge, rejudge
 from monitor.ingest import IngestStats, QuarantineWriter, read_logs
-from monitor.metrics import finalize_metrics
 from monitor.report import (
     IngestSummary,
     ModelReport,
@@ -32,6 +30,8 @@ from monitor.report import (
     worst_status,
 )
 from monitor.signal import NightValue, fleet_adjust
+from monitor.stats.aggregates import ModelAggregate
+from monitor.stats.metrics import finalize_metrics
 from monitor.windows import to_datetime, window_bounds
 from thresholds.loader import LoadedRegister
 from thresholds.schema import ModelEntry, Register

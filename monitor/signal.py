@@ -60,11 +60,29 @@ from typing import Literal
 
 import numpy as np
 import numpy.typing as npt
-from scipy import optimize, stats
+from scipy import stats
 
-from monitor.aggregates import WindowAggregate
 from monitor.report import Check, Metrics
-from monitor.sketch import QuantileSketch
+from monitor.stats.aggregates import WindowAggregate
+from monitor.stats.control_charts import (
+    cusum_arl,
+    cusum_p_value,
+    cusum_path,
+    cusum_threshold,
+    ewma_path,
+    ewma_test,
+    ewma_weights,
+)
+from monitor.stats.significance import (
+    benjamini_hochberg,
+    binomial_p_value,
+    exceedances,
+    mean_below_p_value,
+    normal_p_value,
+    poisson_p_value,
+    quantile_ceiling_p_value,
+    rate_increase_p_value,
+)
 from thresholds.schema import SignalSettings, Thresholds
 
 __all__ = [
@@ -108,143 +126,7 @@ DISPERSION_NIGHTS = 28
 _MAD_TO_SD = 1.482602218505602
 
 
-# --------------------------------------------------------------------------- p-values
-
-
-def binomial_p_value(k: int, n: int, p0: float, *, alternative: Alternative) -> float:
-    """Exact one-sided binomial p-value: ``P(X ≥ k)`` or ``P(X ≤ k)`` for X ~ Bin(n, p0).
-
-    The same number as ``scipy.stats.binomtest(k, n, p0, alternative=...).pvalue``,
-    computed from the distribution function so it costs nothing at 50 000 rows.
-    NaN when ``n == 0``.
-    """
-    if n <= 0:
-        return math.nan
-    if not 0 <= k <= n:
-        raise ValueError(f"need 0 <= k <= n, got k={k!r}, n={n!r}")
-    if alternative == "greater":
-        return float(stats.binom.sf(k - 1, n, p0))
-    return float(stats.binom.cdf(k, n, p0))
-
-
-def poisson_p_value(k: int, mu: float, *, alternative: Alternative) -> float:
-    """Exact one-sided Poisson p-value: ``P(X ≥ k)`` or ``P(X ≤ k)`` for X ~ Poisson(mu)."""
-    if mu < 0 or k < 0:
-        raise ValueError(f"need mu >= 0 and k >= 0, got mu={mu!r}, k={k!r}")
-    if alternative == "greater":
-        return float(stats.poisson.sf(k - 1, mu))
-    return float(stats.poisson.cdf(k, mu))
-
-
-def normal_p_value(z: float) -> float:
-    """Upper-tail probability of a standard normal score: ``1 − Φ(z)``."""
-    return float(stats.norm.sf(z))
-
-
-def rate_increase_p_value(x1: int, n1: int, x0: int, n0: int) -> float:
-    """One-sided Fisher exact p-value that the current rate ``x1/n1`` exceeds ``x0/n0``.
-
-    Conditional on the total ``x1 + x0`` the current count is hypergeometric when the two
-    rates are equal; the p-value is its upper tail — the same number as
-    ``scipy.stats.fisher_exact([[x1, n1 − x1], [x0, n0 − x0]], alternative="greater")``.
-    NaN when either window is empty.
-    """
-    if n1 <= 0 or n0 <= 0:
-        return math.nan
-    if not (0 <= x1 <= n1 and 0 <= x0 <= n0):
-        raise ValueError(f"need 0 <= x <= n, got {x1}/{n1} and {x0}/{n0}")
-    return float(min(1.0, stats.hypergeom.sf(x1 - 1, n1 + n0, x1 + x0, n1)))
-
-
-def mean_below_p_value(total: float, total_sq: float, n: int, limit: float) -> float:
-    """One-sided Student-t p-value that a mean (from its running sums) lies below ``limit``.
-
-    NaN for fewer than two values; 0 or 1 when every value is equal.
-    """
-    if n < 2:
-        return math.nan
-    mean = total / n
-    variance = max(0.0, (total_sq - total * mean) / (n - 1))
-    if variance == 0.0:
-        return 0.0 if mean < limit else 1.0
-    t = (mean - limit) / math.sqrt(variance / n)
-    return float(stats.t.cdf(t, n - 1))
-
-
-def exceedances(sketch: QuantileSketch, limit: float) -> float:
-    """Values above ``limit`` counted from the sketch's buckets.
-
-    The bucket that straddles ``limit`` is split log-linearly; buckets are about 1 % wide,
-    so the count is exact up to the sketch's relative accuracy.
-    """
-    edges, counts = sketch.histogram(n_bins=max(1, sketch.bucket_counts.size))
-    if counts.size == 0 or not math.isfinite(limit) or limit <= 0:
-        return 0.0
-    lower, upper = edges[:-1], edges[1:]
-    above = float(counts[lower >= limit].sum())
-    straddle = (lower < limit) & (upper > limit)
-    for lo, hi, c in zip(lower[straddle], upper[straddle], counts[straddle], strict=True):
-        above += float(c) * (math.log(hi) - math.log(limit)) / (math.log(hi) - math.log(lo))
-    return above
-
-
-def quantile_ceiling_p_value(n_above: float, n: int, q: float) -> float:
-    """p-value that the ``q``-quantile lies above a ceiling, from the rows above it.
-
-    If the true ``q``-quantile were at the ceiling, the number of rows above it would be
-    Binomial(n, 1 − q) — the binomial order-statistic argument behind distribution-free
-    quantile intervals (Hahn & Meeker 1991, §5.2); more rows above is evidence against.
-    """
-    if n <= 0:
-        return math.nan
-    k = min(n, max(0, round(n_above)))
-    return binomial_p_value(k, n, 1.0 - q, alternative="greater")
-
-
 # ------------------------------------------------------------ multiple testing, budgets
-
-
-def benjamini_hochberg(
-    p_values: Sequence[float] | FloatArray, q: float
-) -> tuple[FloatArray, npt.NDArray[np.bool_]]:
-    """Benjamini–Hochberg step-up procedure: adjusted p-values and rejections at level ``q``.
-
-    Parameters
-    ----------
-    p_values : sequence of float
-        One p-value per hypothesis, in [0, 1] (NaN is not allowed).
-    q : float
-        False-discovery-rate level, in (0, 1].
-
-    Returns
-    -------
-    adjusted : ndarray of float
-        ``min_{j ≥ i} m·p_(j)/j`` mapped back to the input order and capped at 1 — the
-        same as ``statsmodels.stats.multitest.multipletests(p, method="fdr_bh")[1]``.
-    rejected : ndarray of bool
-        ``adjusted ≤ q``: exactly the hypotheses the step-up rule rejects (the largest
-        ``i`` with ``p_(i) ≤ i·q/m`` and every smaller p-value).
-
-    References
-    ----------
-    Benjamini and Hochberg (1995), JRSS B 57(1), 289-300.
-    """
-    if not 0.0 < q <= 1.0:
-        raise ValueError(f"q must be in (0, 1], got {q!r}")
-    p = np.asarray(p_values, dtype=np.float64)
-    if p.ndim != 1:
-        raise ValueError("p_values must be one-dimensional")
-    if np.any(np.isnan(p)) or np.any((p < 0.0) | (p > 1.0)):
-        raise ValueError("p-values must be in [0, 1]")
-    m = p.size
-    if m == 0:
-        return np.empty(0, dtype=np.float64), np.empty(0, dtype=bool)
-    order = np.argsort(p, kind="stable")
-    scaled = p[order] * m / np.arange(1, m + 1, dtype=np.float64)
-    monotone = np.minimum.accumulate(scaled[::-1])[::-1]
-    adjusted = np.empty(m, dtype=np.float64)
-    adjusted[order] = np.minimum(monotone, 1.0)
-    return adjusted, adjusted <= q
 
 
 def fleet_level(budget_nights: float, n_models: int, fdr_max: float) -> float:
@@ -324,132 +206,6 @@ def magnitude(
 
 
 # ---------------------------------------------------------------- EWMA and CUSUM
-
-
-def ewma_path(z: Sequence[float] | FloatArray, lam: float) -> FloatArray:
-    """The EWMA ``E_t = λ z_t + (1 − λ) E_{t−1}``, started at ``E_0 = 0`` (Roberts 1959)."""
-    if not 0.0 < lam <= 1.0:
-        raise ValueError(f"lambda must be in (0, 1], got {lam!r}")
-    out = np.empty(len(z), dtype=np.float64)
-    e = 0.0
-    for i, value in enumerate(z):
-        e = lam * float(value) + (1.0 - lam) * e
-        out[i] = e
-    return out
-
-
-def ewma_weights(n: int, lam: float) -> FloatArray:
-    """Weights ``λ (1 − λ)^(n−1−i)`` of ``z_0 … z_{n−1}`` in the EWMA's last value."""
-    if not 0.0 < lam <= 1.0:
-        raise ValueError(f"lambda must be in (0, 1], got {lam!r}")
-    return lam * (1.0 - lam) ** np.arange(n - 1, -1, -1, dtype=np.float64)
-
-
-def ewma_test(
-    z: Sequence[float] | FloatArray,
-    lam: float,
-    *,
-    common: Sequence[float] | FloatArray | None = None,
-) -> tuple[float, float]:
-    """Standardised last EWMA value and its one-sided p-value.
-
-    Parameters
-    ----------
-    z : sequence of float
-        Independent standard-normal scores under the null, oldest first, tonight last.
-    lam : float
-        Smoothing constant λ in (0, 1].
-    common : sequence of float, optional
-        Loading of each score on one shared standard-normal error — the sampling error
-        of the reference value every score is measured against. Adds ``(Σ w_i c_i)²`` to
-        the variance.
-
-    Returns
-    -------
-    tuple of float
-        ``(E / sd(E), 1 − Φ(E / sd(E)))`` with ``E = Σ w_i z_i`` and
-        ``var(E) = Σ w_i² + (Σ w_i c_i)²``.
-    """
-    values = np.asarray(z, dtype=np.float64)
-    if values.size == 0:
-        return math.nan, math.nan
-    w = ewma_weights(values.size, lam)
-    variance = float(np.dot(w, w))
-    if common is not None:
-        c = np.asarray(common, dtype=np.float64)
-        variance += float(np.dot(w, c)) ** 2
-    statistic = float(np.dot(w, values)) / math.sqrt(variance)
-    return statistic, normal_p_value(statistic)
-
-
-def cusum_path(z: Sequence[float] | FloatArray, k: float) -> FloatArray:
-    """Page's one-sided CUSUM ``S_t = max(0, S_{t−1} + z_t − k)``, ``S_0 = 0`` (Page 1954)."""
-    out = np.empty(len(z), dtype=np.float64)
-    s = 0.0
-    for i, value in enumerate(z):
-        s = max(0.0, s + float(value) - k)
-        out[i] = s
-    return out
-
-
-def cusum_p_value(s: float, n_steps: int, k: float, *, cells: int = 600) -> float:
-    """``P(S_n ≥ s)`` for the CUSUM started at 0 after ``n_steps`` standard-normal scores.
-
-    The law of ``S_n`` is propagated on a grid — an atom at 0 plus ``cells`` cells — as in
-    Brook & Evans (1972)'s Markov-chain treatment of the CUSUM; the result is accurate to
-    about 1e-3 in absolute terms, which is all a decision at level 1e-2…1e-5 needs once
-    the p-value is small (the error there is relative to the cell width, far below it).
-    """
-    if n_steps < 1:
-        raise ValueError(f"n_steps must be >= 1, got {n_steps!r}")
-    if s <= 0.0:
-        return 1.0
-    top = s + 8.0  # mass beyond s + 8 is below 1e-15 per step and is lumped at the top
-    width = top / cells
-    edges = np.arange(cells + 1, dtype=np.float64) * width
-    mids = (edges[:-1] + edges[1:]) / 2.0
-    # From a value x, the next value lands in cell i with P(edge_i ≤ x + Z − k < edge_i+1).
-    sources = np.concatenate([[0.0], mids])
-    shifted = edges[None, :] - sources[:, None] + k
-    cdf = stats.norm.cdf(shifted)
-    to_cells = np.diff(cdf, axis=1)
-    to_cells[:, -1] += 1.0 - cdf[:, -1]  # beyond the top stays in the top cell
-    to_zero = cdf[:, 0]  # max(0, ·) puts everything below 0 in the atom
-    transition = np.hstack([to_zero[:, None], to_cells])
-    law = np.zeros(cells + 1, dtype=np.float64)
-    law[0] = 1.0
-    for _ in range(n_steps):
-        law = law @ transition
-    values = np.concatenate([[0.0], mids])
-    # The cell holding s is split in proportion to where s falls inside it.
-    inside = np.clip((values + width / 2.0 - s) / width, 0.0, 1.0)
-    inside[0] = 1.0 if s <= 0.0 else 0.0
-    return float(min(1.0, max(0.0, np.dot(law, inside))))
-
-
-def cusum_arl(h: float, k: float) -> float:
-    """Siegmund's approximation of the in-control average run length of a CUSUM.
-
-    ``ARL₀ ≈ (exp(2kb) − 2kb − 1) / (2k²)`` with ``b = h + 1.166`` for standard-normal
-    scores (Siegmund 1985); ``(h + 1.166)²`` when ``k = 0``.
-    """
-    b = h + 1.166
-    if k == 0:
-        return b * b
-    return (math.exp(2 * k * b) - 2 * k * b - 1) / (2 * k * k)
-
-
-def cusum_threshold(arl: float, k: float) -> float:
-    """The decision limit ``h`` whose in-control ARL is ``arl`` (inverts :func:`cusum_arl`).
-
-    With a false-alarm budget of ``B`` healthy nights and ``m`` CUSUMs per model,
-    ``cusum_threshold(B · m, k)`` is the classic chart's limit for that budget.
-    """
-    if arl <= cusum_arl(0.0, k):
-        return 0.0
-    return float(optimize.brentq(lambda h: cusum_arl(h, k) - arl, 0.0, 200.0))
-
-
 # ------------------------------------------------------------------- nightly history
 
 

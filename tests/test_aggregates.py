@@ -10,10 +10,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from monitor.aggregates import ModelAggregate, WindowAggregate, WindowParams
 from monitor.chunk import Categorical, ModelChunk, WindowBounds
 from monitor.job import fold_chunks, fold_chunks_threaded
-from monitor.metrics import finalize_metrics
+from monitor.stats.aggregates import ModelAggregate, WindowAggregate, WindowParams
+from monitor.stats.metrics import finalize_metrics
 from thresholds.schema import Thresholds
 
 HOUR = 3_600_000_000_000

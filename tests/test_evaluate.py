@@ -8,9 +8,8 @@ import pytest
 from scipy import stats
 
 from monitor.evaluate import _judge, magnitude, model_status, tier_for
-from monitor.intervals import wilson_interval
-from monitor.metrics import quantile_interval, rate_per_hour_interval
 from monitor.report import Check
+from monitor.stats.intervals import quantile_interval, rate_per_hour_interval, wilson_interval
 
 
 def judge_rate(count: int, n: int, limit: float, direction: str = "max", **kw: int) -> Check:

@@ -8,12 +8,12 @@ import numpy as np
 import pytest
 from scenario_logs import CURRENT, REFERENCE, Traffic, chunks, healthy, summarise, window
 
-from monitor.aggregates import WindowAggregate, WindowParams
 from monitor.chunk import ModelChunk
 from monitor.evaluate import Judgement, judge
 from monitor.failure_modes import FailureModeResult, classify
-from monitor.metrics import finalize_metrics
 from monitor.report import FailureModeShare, Metrics
+from monitor.stats.aggregates import WindowAggregate, WindowParams
+from monitor.stats.metrics import finalize_metrics
 from thresholds.schema import (
     ExtraFailureMode,
     FailureModeSettings,

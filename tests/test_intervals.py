@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from monitor.intervals import mean_interval, wilson_interval
+from monitor.stats.intervals import mean_interval, wilson_interval
 
 
 @pytest.mark.parametrize("confidence", [0.80, 0.90, 0.95, 0.99])

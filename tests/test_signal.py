@@ -15,7 +15,6 @@ from scipy import stats
 
 from monitor.evaluate import judge, rejudge
 from monitor.job import CheckOptions, run_check
-from monitor.metrics import finalize_metrics
 from monitor.report import Check, CheckKind
 from monitor.signal import (
     NightValue,
@@ -40,7 +39,8 @@ from monitor.signal import (
     support_level,
 )
 from monitor.simulate import Degradation, ModelProfile, write_logs
-from monitor.sketch import QuantileSketch
+from monitor.stats.metrics import finalize_metrics
+from monitor.stats.sketch import QuantileSketch
 from thresholds.loader import load_register
 from thresholds.schema import (
     LatencyLimits,

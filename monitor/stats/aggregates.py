@@ -15,10 +15,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from monitor.calibration import ReliabilityTable
 from monitor.chunk import Categorical, ModelChunk, WindowBounds
-from monitor.distribution import ConfidenceHistogram
-from monitor.sketch import QuantileSketch
+from monitor.stats.calibration import ReliabilityTable
+from monitor.stats.distribution import ConfidenceHistogram
+from monitor.stats.sketch import QuantileSketch
 
 __all__ = [
     "MAX_CATEGORIES",
@@ -361,4 +361,3 @@ class ModelAggregate:
         self.current.merge(other.current)
         self.reference.merge(other.reference)
         return self
-
