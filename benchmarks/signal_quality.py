@@ -73,11 +73,11 @@ from ladder.recommender import failure_mode_for  # noqa: E402
 from ladder.rules import evaluate_rules  # noqa: E402
 from ladder.state import Night, Trigger, night_from_report  # noqa: E402
 from monitor.chunk import WindowBounds  # noqa: E402
-from monitor.evaluate import judge, rejudge  # noqa: E402
 from monitor.failure_modes import classify  # noqa: E402
 from monitor.ingest import read_logs  # noqa: E402
+from monitor.judge import NightValue, judge, rejudge  # noqa: E402
+from monitor.judge.fleet import fleet_adjust, in_family  # noqa: E402
 from monitor.report import Check, ModelReport, TimeWindow  # noqa: E402
-from monitor.signal import NightValue, fleet_adjust, in_family  # noqa: E402
 from monitor.simulate import Degradation, ModelProfile, simulate_day  # noqa: E402
 from monitor.stats.aggregates import WindowAggregate, WindowParams  # noqa: E402
 from monitor.stats.intervals import wilson_interval  # noqa: E402

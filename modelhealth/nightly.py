@@ -28,9 +28,9 @@ from ladder.store import (
 from modelhealth.logs import event
 from monitor.html import LadderView, NightPoint, render_html
 from monitor.job import CheckOptions, Engine, run_check
+from monitor.judge import NightValue
 from monitor.notify import Notification, build_message, deliver
 from monitor.report import Recommendation, Report
-from monitor.signal import NightValue
 from thresholds.loader import LoadedRegister
 from thresholds.vocabulary import RUNGS
 

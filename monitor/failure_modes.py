@@ -196,7 +196,7 @@ def classify(
     metrics : Metrics
         The current window's metrics (:func:`~monitor.stats.metrics.finalize_metrics`).
     checks : list of Check
-        The model's judged checks (:func:`monitor.evaluate.judge`).
+        The model's judged checks (:func:`monitor.judge.judge_night`).
     register : Register
         Supplies the mode ids (built-in and extra) and the annotation-text map.
     min_annotations : int, default 20

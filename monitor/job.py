@@ -18,18 +18,19 @@ from typing import Protocol
 
 from monitor.atomic import write_atomic
 from monitor.chunk import ModelChunk, WindowBounds
-from monitor.evaluate import judge, rejudge
+from monitor.failure_modes import FailureModeResult, classify
 from monitor.ingest import IngestStats, QuarantineWriter, read_logs
+from monitor.judge import ModelEvidence, ModelVerdict, NightValue, judge_night
 from monitor.report import (
+    DriftSummary,
     IngestSummary,
+    Metrics,
     ModelReport,
     Recommendation,
     Report,
-    SignalSummary,
     TimeWindow,
     worst_status,
 )
-from monitor.signal import NightValue, fleet_adjust
 from monitor.stats.aggregates import ModelAggregate
 from monitor.stats.metrics import finalize_metrics
 from monitor.windows import to_datetime, window_bounds
@@ -232,88 +233,38 @@ def _files(path: Path) -> list[Path]:
     return [path] if path.exists() else []
 
 
-@dataclass
-class _ModelInputs:
+_BLIND_NOTE = (
+    "no rows for this model in the current window: the monitor cannot see it, "
+    "so it is treated as a breach (blind), never as healthy"
+)
+
+
+@dataclass(frozen=True)
+class _Measured:
+    """One model's summaries and what was measured on them, before judgement."""
+
     entry: ModelEntry
     aggregate: ModelAggregate
-    n_quarantined: int = 0
-    n_duplicates: int = 0
-    notes: list[str] = field(default_factory=list)
+    metrics: Metrics
+    drift: DriftSummary | None
 
 
-def _model_report(
-    inputs: _ModelInputs, loaded: LoadedRegister, options: CheckOptions
-) -> ModelReport:
-    """Metrics, drift and judgement of one model; failure modes come after the fleet step."""
+def _measure(entry: ModelEntry, agg: ModelAggregate, options: CheckOptions) -> _Measured:
+    """Metrics and drift of one model (drift writes its HTML page when asked to)."""
     from monitor.drift import compute_drift
 
-    entry, agg = inputs.entry, inputs.aggregate
     cur, ref = agg.current, agg.reference
     thresholds = entry.thresholds
-    window = TimeWindow(
-        start=to_datetime(agg.bounds.current_start), end=to_datetime(agg.bounds.current_end)
-    )
-    reference = TimeWindow(
-        start=to_datetime(agg.bounds.reference_start), end=to_datetime(agg.bounds.current_start)
-    )
-    report = ModelReport(
-        model_id=entry.id,
-        status="blind",
-        criticality=entry.criticality,
-        window=window,
-        reference_window=reference,
-        n_rows=cur.n_rows,
-        n_labeled=cur.n_labeled,
-        n_quarantined=inputs.n_quarantined,
-        n_duplicates=inputs.n_duplicates,
-        n_reference_rows=ref.n_rows,
-        notes=list(inputs.notes),
-    )
-    report.metrics = finalize_metrics(cur, ref, thresholds)
+    metrics = finalize_metrics(cur, ref, thresholds)
+    drift = None
     if options.drift and thresholds.drift.enabled and cur.n_rows:
         html = (
             options.out_dir / f"drift-{_safe_name(entry.id)}.html" if options.drift_html else None
         )
-        report.drift = compute_drift(cur, ref, thresholds.drift, html_path=html, model_id=entry.id)
-        if report.drift.html:
-            report.drift.html = Path(report.drift.html).name
-    judgement = judge(
-        report.metrics,
-        cur,
-        thresholds,
-        criticality=entry.criticality,
-        drift=report.drift,
-        reference=ref,
-        history=options.history.get(entry.id, ()),
-        persistence=_persistence(entry),
-    )
-    report.status = judgement.status
-    report.breaches = judgement.breaches
-    if judgement.status == "blind":
-        report.notes.append(
-            "no rows for this model in the current window: the monitor cannot see it, "
-            "so it is treated as a breach (blind), never as healthy"
-        )
-        return report
-    report.checks = judgement.checks
-    return report
-
-
-def _classify(report: ModelReport, agg: ModelAggregate, loaded: LoadedRegister) -> None:
-    """Name the failure modes of a judged model (after the fleet step decided its checks)."""
-    from monitor.failure_modes import classify
-
-    assert report.metrics is not None
-    modes = classify(
-        agg.current, agg.reference, report.metrics, report.checks, register=loaded.register
-    )
-    report.failure_modes = modes.modes
-    # A dominant mode is what the ladder acts on; a healthy model has nothing to act on,
-    # so its background failures are listed but none is called dominant.
-    report.dominant_failure_mode = modes.dominant if report.status != "healthy" else None
-    report.annotation_coverage = modes.annotation_coverage
-    report.unmapped_annotations = modes.unmapped_annotations
-    report.notes += modes.notes
+        drift = compute_drift(cur, ref, thresholds.drift, html_path=html, model_id=entry.id)
+        if drift.html:
+            drift = drift.model_copy(update={"html": Path(drift.html).name})
+    return _Measured(entry, agg, metrics, drift)
 
 
 def _persistence(entry: ModelEntry) -> tuple[int, int]:
@@ -322,38 +273,69 @@ def _persistence(entry: ModelEntry) -> tuple[int, int]:
     return rules.persistence_k, rules.persistence_n
 
 
-def _fleet_step(models: list[ModelReport], loaded: LoadedRegister) -> SignalSummary | None:
-    """Correct every model × check p-value of the night as one Benjamini–Hochberg family
-    (:func:`monitor.signal.fleet_adjust`) and decide each model's checks again."""
-    judged = {m.model_id: m for m in models if m.checks}
-    entries = {e.id: e for e in loaded.register.models}
-    settings = {mid: entries[mid].thresholds.signal for mid in judged}
-    fleet = fleet_adjust({mid: m.checks for mid, m in judged.items()}, settings)
-    if not fleet.n_models:
-        return None
-    for mid, report in judged.items():
-        if not settings[mid].enabled:
-            continue
-        judgement = rejudge(
-            report.checks,
-            fleet.adjusted[mid],
-            level=fleet.level,
-            criticality=entries[mid].criticality,
-            n_rows=report.n_rows,
-            n_models=fleet.n_models + fleet.background_models,
-            persistence=_persistence(entries[mid]),
-            settings=settings[mid],
-        )
-        report.checks = judgement.checks
-        report.breaches = judgement.breaches
-        report.status = judgement.status
-    return SignalSummary(
-        level=fleet.level,
-        family_size=fleet.family_size,
-        n_models=fleet.n_models,
-        discoveries=fleet.discoveries,
-        false_alarm_budget_nights=fleet.budget_nights,
-        fleet_fdr_max=fleet.fdr_max,
+def _evidence(measured: _Measured, options: CheckOptions, partial_view: bool) -> ModelEvidence:
+    entry, agg = measured.entry, measured.aggregate
+    return ModelEvidence(
+        model_id=entry.id,
+        thresholds=entry.thresholds,
+        criticality=entry.criticality,
+        metrics=measured.metrics,
+        current=agg.current,
+        reference=agg.reference,
+        drift=measured.drift,
+        history=options.history.get(entry.id, ()),
+        persistence=_persistence(entry),
+        partial_view=partial_view,
+    )
+
+
+def _model_report(
+    measured: _Measured,
+    verdict: ModelVerdict,
+    stats: IngestStats,
+    notes: list[str],
+    register: Register,
+) -> ModelReport:
+    """One model's report, assembled once from its measurements and its verdict."""
+    entry, agg = measured.entry, measured.aggregate
+    cur, ref = agg.current, agg.reference
+    notes = list(notes)
+    # A blind model is not classified: there is nothing to classify.
+    modes = FailureModeResult(
+        modes=[], dominant=None, annotation_coverage=None, unmapped_annotations={}, notes=[]
+    )
+    if verdict.status == "blind":
+        notes.append(_BLIND_NOTE)
+    else:
+        modes = classify(cur, ref, measured.metrics, list(verdict.checks), register=register)
+        notes += modes.notes
+    return ModelReport(
+        model_id=entry.id,
+        status=verdict.status,
+        criticality=entry.criticality,
+        window=TimeWindow(
+            start=to_datetime(agg.bounds.current_start), end=to_datetime(agg.bounds.current_end)
+        ),
+        reference_window=TimeWindow(
+            start=to_datetime(agg.bounds.reference_start),
+            end=to_datetime(agg.bounds.current_start),
+        ),
+        n_rows=cur.n_rows,
+        n_labeled=cur.n_labeled,
+        n_quarantined=stats.quarantined_by_model.get(entry.id, 0),
+        n_duplicates=stats.duplicates_by_model.get(entry.id, 0),
+        n_reference_rows=ref.n_rows,
+        metrics=measured.metrics,
+        checks=list(verdict.checks),
+        breaches=list(verdict.breaches),
+        failure_modes=modes.modes,
+        # A dominant mode is what the ladder acts on; a model healthy by its checks has
+        # nothing to act on, so its background failures are listed but none is dominant.
+        dominant_failure_mode=modes.dominant if verdict.actionable else None,
+        annotation_coverage=modes.annotation_coverage,
+        unmapped_annotations=modes.unmapped_annotations,
+        drift=measured.drift,
+        notes=notes,
     )
 
 
@@ -373,28 +355,19 @@ def build_report(
     quarantine_file: str | None = None,
 ) -> Report:
     """Assemble the report from merged summaries (no ladder decision yet)."""
+    register = loaded.register
+    partial_view = bool(stats.unreadable)
     unreadable_note = (
         [f"{len(stats.unreadable)} log file(s) could not be read: {', '.join(stats.unreadable)}"]
         if stats.unreadable
         else []
     )
-    models = []
-    for entry in loaded.register.models:
-        inputs = _ModelInputs(
-            entry=entry,
-            aggregate=aggregates[entry.id],
-            n_quarantined=stats.quarantined_by_model.get(entry.id, 0),
-            n_duplicates=stats.duplicates_by_model.get(entry.id, 0),
-            notes=list(unreadable_note),
-        )
-        models.append(_model_report(inputs, loaded, options))
-    signal = _fleet_step(models, loaded)
-    for report in models:
-        if report.status != "blind":
-            _classify(report, aggregates[report.model_id], loaded)
-        if stats.unreadable and report.status == "healthy":
-            # Part of the logs could not be read: this model may be failing in them.
-            report.status = "warning"
+    measured = [_measure(entry, aggregates[entry.id], options) for entry in register.models]
+    night = judge_night([_evidence(m, options, partial_view) for m in measured])
+    models = [
+        _model_report(m, night.models[m.entry.id], stats, unreadable_note, register)
+        for m in measured
+    ]
     ingest = IngestSummary(
         files=stats.files,
         rows_read=stats.rows_read,
@@ -412,14 +385,14 @@ def build_report(
     return Report(
         run_id=run_id,
         as_of=options.as_of.isoformat(),
-        register_name=loaded.register.name,
+        register_name=register.name,
         register_version=loaded.version,
         generated_at=options.now,
         status=worst_status([m.status for m in models]),
         ingest=ingest,
         models=models,
         engine=engine,
-        signal=signal,
+        signal=night.signal,
     )
 
 

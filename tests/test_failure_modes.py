@@ -9,8 +9,8 @@ import pytest
 from scenario_logs import CURRENT, REFERENCE, Traffic, chunks, healthy, summarise, window
 
 from monitor.chunk import ModelChunk
-from monitor.evaluate import Judgement, judge
 from monitor.failure_modes import FailureModeResult, classify
+from monitor.judge import ModelVerdict, judge
 from monitor.report import FailureModeShare, Metrics
 from monitor.stats.aggregates import WindowAggregate, WindowParams
 from monitor.stats.metrics import finalize_metrics
@@ -44,7 +44,7 @@ class Night:
     rows: list[ModelChunk]
     current: WindowAggregate
     metrics: Metrics
-    judgement: Judgement
+    judgement: ModelVerdict
     result: FailureModeResult
 
     def mode(self, name: str) -> FailureModeShare:
