@@ -26,7 +26,8 @@ from thresholds.errors import RegisterError
 from thresholds.loader import LoadedRegister, load_register
 
 if TYPE_CHECKING:
-    from monitor.job import CheckOptions, Engine
+    from monitor.engines import Engine
+    from monitor.job import CheckOptions
     from monitor.report import Report
 
 __all__ = ["app", "main"]
@@ -422,7 +423,7 @@ def _engine(name: str, scheduler: str | None) -> Engine | None:
         return None
     if name == "dask":
         try:
-            from monitor.dask_engine import DaskEngine
+            from monitor.engines.dask import DaskEngine
         except ImportError:
             fail("the dask engine needs the extra: pip install 'modelhealth[dask]'")
         engine: Engine = DaskEngine(scheduler=scheduler)

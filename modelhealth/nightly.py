@@ -26,8 +26,9 @@ from ladder.store import (
     night_trends,
 )
 from modelhealth.logs import event
+from monitor.engines import Engine
 from monitor.html import LadderView, NightPoint, render_html
-from monitor.job import CheckOptions, Engine, run_check
+from monitor.job import CheckOptions, run_check
 from monitor.judge import NightValue
 from monitor.notify import Notification, build_message, deliver
 from monitor.report import Recommendation, Report

@@ -36,8 +36,8 @@ import numpy as np
 import pandas as pd
 
 from monitor.chunk import Categorical, ModelChunk, WindowBounds
+from monitor.engines.base import new_aggregates
 from monitor.ingest import IngestStats, read_logs
-from monitor.job import new_aggregates
 from monitor.report import DriftColumn, DriftSummary, Metrics
 from monitor.stats.aggregates import ModelAggregate, WindowAggregate
 from monitor.stats.calibration import reliability_bins

@@ -9,17 +9,17 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
-from typing import Protocol
 
 from monitor.atomic import write_atomic
-from monitor.chunk import ModelChunk, WindowBounds
+from monitor.chunk import WindowBounds
+from monitor.engines import Engine, LocalEngine
+from monitor.engines.base import Progress
 from monitor.failure_modes import FailureModeResult, classify
-from monitor.ingest import IngestStats, QuarantineWriter, read_logs
+from monitor.ingest import IngestStats, QuarantineWriter, list_log_files
 from monitor.judge import ModelEvidence, ModelVerdict, NightValue, judge_night
 from monitor.report import (
     DriftSummary,
@@ -48,7 +48,6 @@ __all__ = [
 ]
 
 Decide = Callable[[Report], Mapping[str, Recommendation | None]]
-Progress = Callable[[int], None]
 
 
 @dataclass(frozen=True)
@@ -67,148 +66,6 @@ class CheckOptions:
     history: Mapping[str, Sequence[NightValue]] = field(default_factory=dict)
 
 
-class Engine(Protocol):
-    """How chunks are scheduled. Engines differ only in that: the metric code is shared."""
-
-    name: str
-
-    def summarize(
-        self,
-        paths: Sequence[Path],
-        register: Register,
-        bounds: Mapping[str, WindowBounds],
-        *,
-        labels: Path | None,
-        quarantine: QuarantineWriter,
-        stats: IngestStats,
-        progress: Progress | None = None,
-    ) -> dict[str, ModelAggregate]: ...
-
-
-def new_aggregates(
-    register: Register, bounds: Mapping[str, WindowBounds]
-) -> dict[str, ModelAggregate]:
-    """Empty summaries for every registered model."""
-    out = {}
-    for entry in register.models:
-        c = entry.thresholds.confidence
-        out[entry.id] = ModelAggregate.empty(
-            entry.id,
-            bounds[entry.id],
-            cut_points=tuple(sorted({c.min, c.review, c.auto})),
-            sample_size=entry.thresholds.drift.sample_size,
-        )
-    return out
-
-
-def fold_chunks(
-    chunks: Iterable[ModelChunk],
-    aggregates: dict[str, ModelAggregate],
-    progress: Progress | None = None,
-) -> dict[str, ModelAggregate]:
-    """Feed clean chunks into their model's summary."""
-    for chunk in chunks:
-        aggregates[chunk.model_id].update(chunk)
-        if progress is not None:
-            progress(chunk.n)
-    return aggregates
-
-
-def fold_chunks_threaded(
-    chunks: Iterable[ModelChunk],
-    make: Callable[[], dict[str, ModelAggregate]],
-    *,
-    workers: int,
-    progress: Progress | None = None,
-) -> dict[str, ModelAggregate]:
-    """Fold chunks on ``workers`` threads, each into summaries of its own, then merge.
-
-    Ingest stays on the calling thread (duplicates are decided in log order); the
-    aggregates' numpy work releases the GIL, so a second core does real work. Because
-    merge is order-free, the result equals a single-threaded fold.
-    """
-    if workers <= 1:
-        return fold_chunks(chunks, make(), progress)
-    import queue
-    import threading
-
-    # One queue per worker, chunks dealt round-robin: which worker sums which chunk is
-    # fixed, so float sums (and the report) are identical run to run.
-    queues: list[queue.Queue[ModelChunk | None]] = [queue.Queue(maxsize=2) for _ in range(workers)]
-    partials = [make() for _ in range(workers)]
-    failures: list[BaseException] = []
-
-    def worker(own: dict[str, ModelAggregate], inbox: queue.Queue[ModelChunk | None]) -> None:
-        while (chunk := inbox.get()) is not None:
-            try:
-                if not failures:
-                    own[chunk.model_id].update(chunk)
-            except BaseException as exc:  # re-raised on the calling thread
-                failures.append(exc)
-
-    threads = [
-        threading.Thread(target=worker, args=(p, q), daemon=True)
-        for p, q in zip(partials, queues, strict=True)
-    ]
-    for thread in threads:
-        thread.start()
-    try:
-        for i, chunk in enumerate(chunks):
-            if failures:
-                break
-            queues[i % workers].put(chunk)
-            if progress is not None:
-                progress(chunk.n)
-    finally:
-        for inbox in queues:
-            inbox.put(None)
-        for thread in threads:
-            thread.join()
-    if failures:
-        raise failures[0]
-    merged = partials[0]
-    for other in partials[1:]:
-        for model_id, aggregate in other.items():
-            merged[model_id].merge(aggregate)
-    return merged
-
-
-@dataclass
-class LocalEngine:
-    """One process: record batches stream through the shared aggregates on a few threads."""
-
-    name: str = "local"
-    batch_rows: int = 262_144
-    workers: int = field(default_factory=lambda: min(2, os.cpu_count() or 1))
-
-    def summarize(
-        self,
-        paths: Sequence[Path],
-        register: Register,
-        bounds: Mapping[str, WindowBounds],
-        *,
-        labels: Path | None,
-        quarantine: QuarantineWriter,
-        stats: IngestStats,
-        progress: Progress | None = None,
-    ) -> dict[str, ModelAggregate]:
-        chunks = read_logs(
-            paths,
-            register,
-            bounds,
-            labels=labels,
-            quarantine=quarantine,
-            batch_rows=self.batch_rows,
-            stats=stats,
-        )
-        return fold_chunks_threaded(
-            chunks,
-            lambda: new_aggregates(register, bounds),
-            workers=self.workers,
-            progress=progress,
-        )
-
-
 def plan_windows(register: Register, as_of: date) -> dict[str, WindowBounds]:
     """Window bounds of every registered model for the as-of night."""
     return {entry.id: window_bounds(entry, as_of) for entry in register.models}
@@ -217,20 +74,15 @@ def plan_windows(register: Register, as_of: date) -> dict[str, WindowBounds]:
 def run_id_for(
     register_version: str, as_of: date, logs: Sequence[Path], labels: Path | None
 ) -> str:
-    """Same register, night and input files (by name, size and mtime) → same run id,
-    so a rerun of a night is recognisably the same run."""
+    """Same register, night and input files → same run id, so a rerun of a night is
+    recognisably the same run. The files are those ingest reads (the one listing,
+    :func:`~monitor.ingest.sources.list_log_files`) and the labels file, each by name,
+    size and modification time."""
     digest = hashlib.sha256(f"{register_version}|{as_of.isoformat()}".encode())
-    for path in sorted([*logs, *([labels] if labels else [])]):
-        for file in sorted(_files(path)):
-            stat = file.stat()
-            digest.update(f"|{file}|{stat.st_size}|{stat.st_mtime_ns}".encode())
+    files = list_log_files([*logs, *([labels] if labels else [])])
+    for file in sorted(files, key=lambda f: f.name):
+        digest.update(f"|{file.name}|{file.size}|{file.modified}".encode())
     return f"{as_of.isoformat()}-{digest.hexdigest()[:12]}"
-
-
-def _files(path: Path) -> list[Path]:
-    if path.is_dir():
-        return [p for p in path.rglob("*") if p.is_file()]
-    return [path] if path.exists() else []
 
 
 _BLIND_NOTE = (

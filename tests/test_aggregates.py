@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from monitor.chunk import Categorical, ModelChunk, WindowBounds
-from monitor.job import fold_chunks, fold_chunks_threaded
+from monitor.engines.base import fold_chunks, fold_chunks_threaded
 from monitor.stats.aggregates import ModelAggregate, WindowAggregate, WindowParams
 from monitor.stats.metrics import finalize_metrics
 from thresholds.schema import Thresholds

@@ -17,28 +17,23 @@ from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Any
 
+import distributed
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
 from typer.testing import CliRunner
 
-distributed = pytest.importorskip("distributed")
-
-from modelhealth.cli import app  # noqa: E402
-from monitor.dask_engine import DaskEngine, plan_partitions  # noqa: E402
-from monitor.errors import UnreadableLogError  # noqa: E402
-from monitor.ingest import IngestStats, QuarantineWriter  # noqa: E402
-from monitor.job import (  # noqa: E402
-    CheckOptions,
-    LocalEngine,
-    build_report,
-    plan_windows,
-    run_check,
-)
-from monitor.report import Report  # noqa: E402
-from monitor.simulate import demo_profiles, late_labels, write_logs  # noqa: E402
-from thresholds.loader import LoadedRegister, load_register  # noqa: E402
+from modelhealth.cli import app
+from monitor.engines import LocalEngine
+from monitor.engines.dask import DaskEngine
+from monitor.engines.partitions import plan_partitions
+from monitor.errors import UnreadableLogError
+from monitor.ingest import IngestStats, QuarantineWriter
+from monitor.job import CheckOptions, build_report, plan_windows, run_check
+from monitor.report import Report
+from monitor.simulate import demo_profiles, late_labels, write_logs
+from thresholds.loader import LoadedRegister, load_register
 
 ROOT = Path(__file__).resolve().parents[1]
 REGISTER = ROOT / "data" / "register.yaml"
@@ -113,6 +108,9 @@ def logs(tmp_path_factory: pytest.TempPathFactory) -> Path:
     pq.write_table(bad, files[8].with_name("part-1.parquet"))
     # A corrupt file inside the folder is listed as unreadable, not fatal.
     (files[3].parent / "part-9.parquet").write_bytes(b"PAR1 this is not parquet")
+    # What else a log folder holds is not a log: neither engine lists it.
+    (folder / "README.md").write_text("nightly exports of the assistant's predictions\n")
+    (files[0].parent / "_SUCCESS").touch()
     return folder
 
 
@@ -282,6 +280,7 @@ def test_partitions_are_consecutive_files_in_read_order(logs: Path) -> None:
     # A file named again after its folder is read once, where it first appears.
     again = plan_partitions([logs, logs / "date=2026-10-09" / "part-0.parquet"])
     files = [f.name for p in every for f in p.files]
+    # Only log files, as ingest lists them (the README and the _SUCCESS marker are not).
     assert files == sorted(str(p) for p in logs.rglob("*.parquet"))
     assert [f.name for p in again for f in p.files] == files
     assert [p.index for p in every] == list(range(len(files)))

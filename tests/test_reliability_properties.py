@@ -35,8 +35,9 @@ from hypothesis import strategies as st
 from reliability_corpus import REGISTER_YAML
 from test_aggregates import assert_same
 
+from monitor.engines.base import fold_chunks, new_aggregates
 from monitor.ingest import IngestStats, QuarantineWriter, read_logs
-from monitor.job import fold_chunks, new_aggregates, plan_windows
+from monitor.job import plan_windows
 from monitor.stats.aggregates import ModelAggregate
 from thresholds.errors import RegisterError
 from thresholds.loader import parse_register
