@@ -98,7 +98,7 @@ def generate(rows: int, data: Path) -> Path:
 
 
 def _check(logs: Path, register: Path, engine: Any) -> tuple[float, int]:
-    from monitor.job import CheckOptions, run_check
+    from monitor.check import CheckOptions, run_check
     from thresholds.loader import load_register
 
     with tempfile.TemporaryDirectory() as out:

@@ -26,8 +26,8 @@ from thresholds.errors import RegisterError
 from thresholds.loader import LoadedRegister, load_register
 
 if TYPE_CHECKING:
+    from monitor.check import CheckOptions
     from monitor.engines import Engine
-    from monitor.job import CheckOptions
     from monitor.report import Report
 
 __all__ = ["app", "main"]
@@ -306,8 +306,8 @@ def check(
     ] = None,
 ) -> None:
     """Run the nightly health check: report.json, report.html, quarantine, ladder, MLflow."""
+    from monitor.check import CheckOptions, run_check
     from monitor.errors import MonitorError
-    from monitor.job import CheckOptions, run_check
     from monitor.windows import default_as_of, parse_as_of
 
     if fail_on not in FAIL_ON_LEVELS:

@@ -26,12 +26,12 @@ from ladder.store import (
     night_trends,
 )
 from modelhealth.logs import event
+from monitor.check import CheckOptions, LadderOutcome, run_check
 from monitor.engines import Engine
 from monitor.html import LadderView, NightPoint, render_html
-from monitor.job import CheckOptions, run_check
 from monitor.judge import NightValue
 from monitor.notify import Notification, build_message, deliver
-from monitor.report import Recommendation, Report
+from monitor.report import Report
 from thresholds.loader import LoadedRegister
 from thresholds.vocabulary import RUNGS
 
@@ -57,12 +57,16 @@ class NightlyResult:
 
 def _decider(
     store: LadderStore, loaded: LoadedRegister, now: datetime
-) -> Callable[[Report], Mapping[str, Recommendation | None]]:
-    def decide(report: Report) -> Mapping[str, Recommendation | None]:
+) -> Callable[[Report], Mapping[str, LadderOutcome]]:
+    def decide(report: Report) -> Mapping[str, LadderOutcome]:
         recommendations = apply_report(store, report, loaded.register, now=now)
-        for model in report.models:
-            model.ladder_position = ladder_position(store, model.model_id)
-        return recommendations
+        return {
+            model.model_id: LadderOutcome(
+                recommendation=recommendations.get(model.model_id),
+                position=ladder_position(store, model.model_id),
+            )
+            for model in report.models
+        }
 
     return decide
 

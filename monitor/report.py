@@ -51,7 +51,8 @@ CheckKind = Literal["limit", "baseline", "sequential"]
 
 
 class _Out(BaseModel):
-    model_config = ConfigDict(extra="forbid", ser_json_inf_nan="null")
+    # Frozen: a report is assembled once (monitor.check.build_report), never patched.
+    model_config = ConfigDict(extra="forbid", ser_json_inf_nan="null", frozen=True)
 
 
 class TimeWindow(_Out):

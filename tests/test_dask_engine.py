@@ -25,12 +25,12 @@ import pytest
 from typer.testing import CliRunner
 
 from modelhealth.cli import app
+from monitor.check import CheckOptions, build_report, plan_windows, run_check
 from monitor.engines import LocalEngine
 from monitor.engines.dask import DaskEngine
 from monitor.engines.partitions import plan_partitions
 from monitor.errors import UnreadableLogError
 from monitor.ingest import IngestStats, QuarantineWriter
-from monitor.job import CheckOptions, build_report, plan_windows, run_check
 from monitor.report import Report
 from monitor.simulate import demo_profiles, late_labels, write_logs
 from thresholds.loader import LoadedRegister, load_register
@@ -273,6 +273,19 @@ def test_a_corrupt_file_named_directly_stops_the_run_with_the_local_engines_mess
         check(loaded, [corrupt], tmp_path / "dask", engine)
     assert str(dask.value) == str(local.value)
     assert str(corrupt) in str(dask.value)
+
+
+def test_a_file_named_by_a_relative_path_is_read_by_the_workers(
+    cluster: Any, loaded: LoadedRegister, logs: Path, tmp_path: Path, monkeypatch: Any
+) -> None:
+    monkeypatch.chdir(logs.parent)
+    relative = Path(logs.name) / "date=2026-10-09" / "part-0.parquet"
+    local = check(loaded, [relative], tmp_path / "local", LocalEngine())
+    engine = DaskEngine(scheduler=cluster.scheduler_address)
+    dask = check(loaded, [relative], tmp_path / "dask", engine)
+    assert dask.ingest.files == [str(relative)]
+    assert dask.ingest.rows_read == local.ingest.rows_read > 600
+    assert dask.ingest.unreadable == []
 
 
 def test_partitions_are_consecutive_files_in_read_order(logs: Path) -> None:

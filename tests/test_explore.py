@@ -15,6 +15,7 @@ from typing import Any
 import pandas as pd
 import pytest
 
+from monitor.check import CheckOptions, run_check
 from monitor.explore import (
     MISSING_SLICE,
     calibration_by_slice,
@@ -31,7 +32,6 @@ from monitor.explore import (
     window_drift,
     window_metrics,
 )
-from monitor.job import CheckOptions, run_check
 from monitor.report import ModelReport, Report
 from thresholds.loader import LoadedRegister, load_register
 

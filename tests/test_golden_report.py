@@ -48,7 +48,7 @@ from ladder.errors import Refused
 from ladder.store import LadderStore
 from modelhealth.cli import app
 from modelhealth.nightly import run_nightly
-from monitor.job import CheckOptions
+from monitor.check import CheckOptions
 from thresholds.loader import load_register
 
 ROOT = Path(__file__).resolve().parents[1]

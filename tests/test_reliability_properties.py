@@ -35,9 +35,9 @@ from hypothesis import strategies as st
 from reliability_corpus import REGISTER_YAML
 from test_aggregates import assert_same
 
+from monitor.check import plan_windows
 from monitor.engines.base import fold_chunks, new_aggregates
 from monitor.ingest import IngestStats, QuarantineWriter, read_logs
-from monitor.job import plan_windows
 from monitor.stats.aggregates import ModelAggregate
 from thresholds.errors import RegisterError
 from thresholds.loader import parse_register

@@ -13,7 +13,7 @@ import pytest
 from scenario_logs import CURRENT, REFERENCE, healthy, window
 from scipy import stats
 
-from monitor.job import CheckOptions, run_check
+from monitor.check import CheckOptions, run_check
 from monitor.judge import NightValue, judge, night_values, rejudge
 from monitor.judge.fleet import fleet_adjust, fleet_level, per_check_alpha, support_level
 from monitor.report import Check, CheckKind

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from monitor.check import run_id_for
 from monitor.errors import UnreadableLogError
 from monitor.ingest import list_log_files
-from monitor.job import run_id_for
 
 
 @pytest.fixture

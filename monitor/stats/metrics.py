@@ -7,6 +7,7 @@ values and the model's thresholds; no I/O.
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 
@@ -183,21 +184,22 @@ def _calibration(agg: WindowAggregate) -> CalibrationMetric | None:
 
 
 def _calibration_drift(cur: WindowAggregate, ref: WindowAggregate) -> CalibrationDriftMetric | None:
-    out = CalibrationDriftMetric()
+    fields: dict[str, Any] = {}
     if cur.confidence.n and ref.confidence.n:
         ks = ks_test(cur.confidence, ref.confidence)
-        out.confidence_ks = _num(ks.statistic)
-        out.confidence_ks_p_value = _num(ks.p_value)
-        out.confidence_psi = _num(psi(cur.confidence, ref.confidence))
+        fields["confidence_ks"] = _num(ks.statistic)
+        fields["confidence_ks_p_value"] = _num(ks.p_value)
+        fields["confidence_psi"] = _num(psi(cur.confidence, ref.confidence))
     if cur.reliability.n and ref.reliability.n:
         now, before = ece(cur.reliability, n_bins=N_BINS), ece(ref.reliability, n_bins=N_BINS)
         test = reliability_change_test(cur.reliability, ref.reliability, n_bins=N_BINS)
-        out.reference_ece = _num(before)
-        out.ece_delta = _num(now - before)
-        out.statistic = _num(test.statistic)
-        out.dof = int(test.dof)
-        out.p_value = _num(test.p_value)
-        out.reference_bins = _bins(ref.reliability)
+        fields["reference_ece"] = _num(before)
+        fields["ece_delta"] = _num(now - before)
+        fields["statistic"] = _num(test.statistic)
+        fields["dof"] = int(test.dof)
+        fields["p_value"] = _num(test.p_value)
+        fields["reference_bins"] = _bins(ref.reliability)
+    out = CalibrationDriftMetric(**fields)
     if out == CalibrationDriftMetric():
         return None
     return out

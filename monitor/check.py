@@ -1,8 +1,11 @@
-"""The nightly check: ingest → summaries → metrics → judgement → failure modes → drift → report.
+"""The nightly check: windows → engine → metrics and drift → judge → failure modes → report.
 
-This module is the imperative shell around the pure parts. The ladder decision is
-injected by the caller (``decide``) because ``monitor`` must not import ``ladder``;
-the CLI composes the two.
+:func:`run_check` is the imperative shell around the pure parts: it plans the windows,
+lets an engine (:mod:`monitor.engines`) summarise the logs while the quarantine file is
+written, judges every model of the night together (:mod:`monitor.judge`), names the
+failure modes, and assembles the frozen :class:`~monitor.report.Report` once. The ladder
+decision is injected by the caller (``decide``) because ``monitor`` must not import
+``ladder``; the composition root (``modelhealth``) joins the two.
 """
 
 from __future__ import annotations
@@ -40,14 +43,31 @@ from thresholds.schema import ModelEntry, Register
 __all__ = [
     "CheckOptions",
     "Decide",
-    "Engine",
-    "LocalEngine",
+    "LadderOutcome",
     "build_report",
     "plan_windows",
     "run_check",
+    "run_id_for",
+    "write_report_json",
 ]
 
-Decide = Callable[[Report], Mapping[str, Recommendation | None]]
+
+@dataclass(frozen=True)
+class LadderOutcome:
+    """What the ladder decided for one model tonight: the recommendation the report shows
+    and the rung in force. ``monitor`` does not import ``ladder``; the composition root
+    supplies these through ``decide``."""
+
+    recommendation: Recommendation | None = None
+    position: str | None = None
+
+
+_NO_LADDER = LadderOutcome()
+
+#: The ladder's decision, injected: it receives the report of tonight's verdicts (without
+#: ladder fields) and returns each model's outcome, keyed by model id (a model left out
+#: has none); the final report is then assembled with them.
+Decide = Callable[[Report], Mapping[str, LadderOutcome]]
 
 
 @dataclass(frozen=True)
@@ -119,6 +139,11 @@ def _measure(entry: ModelEntry, agg: ModelAggregate, options: CheckOptions) -> _
     return _Measured(entry, agg, metrics, drift)
 
 
+def _safe_name(model_id: str) -> str:
+    keep = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in model_id)
+    return (keep or "model")[:80] + "-" + hashlib.sha256(model_id.encode()).hexdigest()[:6]
+
+
 def _persistence(entry: ModelEntry) -> tuple[int, int]:
     """The ladder's persistence rule for this model, ``(k, n)``."""
     rules = entry.ladder.rules
@@ -141,26 +166,36 @@ def _evidence(measured: _Measured, options: CheckOptions, partial_view: bool) ->
     )
 
 
-def _model_report(
-    measured: _Measured,
-    verdict: ModelVerdict,
-    stats: IngestStats,
-    notes: list[str],
-    register: Register,
-) -> ModelReport:
-    """One model's report, assembled once from its measurements and its verdict."""
-    entry, agg = measured.entry, measured.aggregate
-    cur, ref = agg.current, agg.reference
-    notes = list(notes)
-    # A blind model is not classified: there is nothing to classify.
-    modes = FailureModeResult(
-        modes=[], dominant=None, annotation_coverage=None, unmapped_annotations={}, notes=[]
-    )
+@dataclass(frozen=True)
+class _Judged:
+    """One model measured, judged and classified: all its report holds but the ladder's part."""
+
+    measured: _Measured
+    verdict: ModelVerdict
+    modes: FailureModeResult
+    notes: tuple[str, ...]
+
+
+def _classify(
+    measured: _Measured, verdict: ModelVerdict, notes: Sequence[str], register: Register
+) -> _Judged:
+    """Name the failure modes of a judged model (a blind model has none to name)."""
+    agg = measured.aggregate
     if verdict.status == "blind":
-        notes.append(_BLIND_NOTE)
-    else:
-        modes = classify(cur, ref, measured.metrics, list(verdict.checks), register=register)
-        notes += modes.notes
+        nothing = FailureModeResult(
+            modes=[], dominant=None, annotation_coverage=None, unmapped_annotations={}, notes=[]
+        )
+        return _Judged(measured, verdict, nothing, (*notes, _BLIND_NOTE))
+    modes = classify(
+        agg.current, agg.reference, measured.metrics, list(verdict.checks), register=register
+    )
+    return _Judged(measured, verdict, modes, (*notes, *modes.notes))
+
+
+def _model_report(judged: _Judged, stats: IngestStats, ladder: LadderOutcome) -> ModelReport:
+    """One model's report, assembled once from what was measured, judged and decided."""
+    entry, agg = judged.measured.entry, judged.measured.aggregate
+    verdict, modes = judged.verdict, judged.modes
     return ModelReport(
         model_id=entry.id,
         status=verdict.status,
@@ -172,12 +207,12 @@ def _model_report(
             start=to_datetime(agg.bounds.reference_start),
             end=to_datetime(agg.bounds.current_start),
         ),
-        n_rows=cur.n_rows,
-        n_labeled=cur.n_labeled,
+        n_rows=agg.current.n_rows,
+        n_labeled=agg.current.n_labeled,
         n_quarantined=stats.quarantined_by_model.get(entry.id, 0),
         n_duplicates=stats.duplicates_by_model.get(entry.id, 0),
-        n_reference_rows=ref.n_rows,
-        metrics=measured.metrics,
+        n_reference_rows=agg.reference.n_rows,
+        metrics=judged.measured.metrics,
         checks=list(verdict.checks),
         breaches=list(verdict.breaches),
         failure_modes=modes.modes,
@@ -186,41 +221,17 @@ def _model_report(
         dominant_failure_mode=modes.dominant if verdict.actionable else None,
         annotation_coverage=modes.annotation_coverage,
         unmapped_annotations=modes.unmapped_annotations,
-        drift=measured.drift,
-        notes=notes,
+        drift=judged.measured.drift,
+        recommendation=ladder.recommendation,
+        ladder_position=ladder.position,
+        notes=list(judged.notes),
     )
 
 
-def _safe_name(model_id: str) -> str:
-    keep = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in model_id)
-    return (keep or "model")[:80] + "-" + hashlib.sha256(model_id.encode()).hexdigest()[:6]
-
-
-def build_report(
-    loaded: LoadedRegister,
-    aggregates: Mapping[str, ModelAggregate],
-    stats: IngestStats,
-    options: CheckOptions,
-    *,
-    run_id: str,
-    engine: str = "local",
-    quarantine_file: str | None = None,
-) -> Report:
-    """Assemble the report from merged summaries (no ladder decision yet)."""
-    register = loaded.register
-    partial_view = bool(stats.unreadable)
-    unreadable_note = (
-        [f"{len(stats.unreadable)} log file(s) could not be read: {', '.join(stats.unreadable)}"]
-        if stats.unreadable
-        else []
-    )
-    measured = [_measure(entry, aggregates[entry.id], options) for entry in register.models]
-    night = judge_night([_evidence(m, options, partial_view) for m in measured])
-    models = [
-        _model_report(m, night.models[m.entry.id], stats, unreadable_note, register)
-        for m in measured
-    ]
-    ingest = IngestSummary(
+def _ingest_summary(
+    stats: IngestStats, options: CheckOptions, quarantine_file: str | None
+) -> IngestSummary:
+    return IngestSummary(
         files=stats.files,
         rows_read=stats.rows_read,
         rows_used=stats.rows_used,
@@ -234,18 +245,58 @@ def build_report(
         labels_joined=stats.labels_joined,
         unreadable=stats.unreadable,
     )
-    return Report(
-        run_id=run_id,
-        as_of=options.as_of.isoformat(),
-        register_name=register.name,
-        register_version=loaded.version,
-        generated_at=options.now,
-        status=worst_status([m.status for m in models]),
-        ingest=ingest,
-        models=models,
-        engine=engine,
-        signal=night.signal,
+
+
+def build_report(
+    loaded: LoadedRegister,
+    aggregates: Mapping[str, ModelAggregate],
+    stats: IngestStats,
+    options: CheckOptions,
+    *,
+    run_id: str,
+    engine: str = "local",
+    quarantine_file: str | None = None,
+    decide: Decide | None = None,
+) -> Report:
+    """The night's report from merged summaries: measured, judged, classified, decided.
+
+    Every model is measured (metrics, drift), the night is judged as one
+    (:func:`~monitor.judge.judge_night`), failure modes are named; then, with
+    ``decide``, the report of those verdicts goes to the ladder, and the final report is
+    assembled once more from the same parts with the ladder's outcome for each model.
+    Nothing is patched after assembly: reports are frozen.
+    """
+    register = loaded.register
+    notes = (
+        [f"{len(stats.unreadable)} log file(s) could not be read: {', '.join(stats.unreadable)}"]
+        if stats.unreadable
+        else []
     )
+    measured = [_measure(entry, aggregates[entry.id], options) for entry in register.models]
+    night = judge_night([_evidence(m, options, bool(stats.unreadable)) for m in measured])
+    judged = [_classify(m, night.models[m.entry.id], notes, register) for m in measured]
+    ingest = _ingest_summary(stats, options, quarantine_file)
+
+    def assemble(ladder: Mapping[str, LadderOutcome]) -> Report:
+        models = [
+            _model_report(j, stats, ladder.get(j.measured.entry.id, _NO_LADDER)) for j in judged
+        ]
+        return Report(
+            run_id=run_id,
+            as_of=options.as_of.isoformat(),
+            register_name=register.name,
+            register_version=loaded.version,
+            generated_at=options.now,
+            status=worst_status([m.status for m in models]),
+            ingest=ingest,
+            models=models,
+            engine=engine,
+            signal=night.signal,
+        )
+
+    if decide is None:
+        return assemble({})
+    return assemble(decide(assemble({})))
 
 
 def run_check(
@@ -293,11 +344,8 @@ def run_check(
         run_id=run_id,
         engine=engine.name,
         quarantine_file=quarantine_path.name,
+        decide=decide,
     )
-    if decide is not None:
-        recommendations = decide(report)
-        for model in report.models:
-            model.recommendation = recommendations.get(model.model_id)
     if render is not None:
         write_atomic(options.out_dir / "report.html", render(report))
     write_report_json(report, options.out_dir / "report.json")
