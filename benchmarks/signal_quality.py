@@ -5,9 +5,9 @@ degradations of known size — at 500, 5 000 and 50 000 rows a night, and runs e
 through the real code path: ``monitor.simulate.simulate_day`` → Parquet →
 ``monitor.ingest.read_logs`` → per-day ``WindowAggregate`` (the 28-day reference window is
 the merge of the 28 day summaries before the night, exactly as engines merge partial
-summaries) → ``finalize_metrics`` → ``judge`` (limit, baseline and sequential checks,
-with the previous nights as ``history``) → ``signal.fleet_adjust`` (Benjamini–Hochberg
-across the fleet) → ``evaluate.rejudge`` → ``failure_modes.classify`` →
+summaries) → ``finalize_metrics`` → ``monitor.judge.judge`` (limit, baseline and
+sequential checks, with the previous nights as ``history``) → ``judge.fleet.fleet_adjust``
+(Benjamini–Hochberg across the fleet) → ``judge.rejudge`` → ``failure_modes.classify`` →
 ``ladder.state.night_from_report`` → ``ladder.rules.evaluate_rules``.
 
 An **alarm** is a model-night on which the ladder's rules act: a trigger (a check at

@@ -20,7 +20,7 @@ from monitor.failure_modes.wording import num as _num
 from monitor.failure_modes.wording import p as _p
 from monitor.failure_modes.wording import pct as _pct
 from monitor.report import Check, Metrics
-from monitor.stats.aggregates import OTHER, WindowAggregate
+from monitor.stats.aggregates import OTHER, CountColumn, WindowAggregate
 from monitor.stats.intervals import wilson_interval
 from monitor.stats.sketch import QuantileSketch
 from thresholds.schema import Register
@@ -59,9 +59,8 @@ FIRED = ("warning", "breach")
 _OVERCONFIDENCE_VS_REFERENCE = "calibration.overconfidence.vs_reference"
 # Checks whose warning or breach is evidence of miscalibration.
 _CALIBRATION_CHECKS = ("calibration.ece", "calibration.drift", _OVERCONFIDENCE_VS_REFERENCE)
-# CategoryCounts row layout (monitor.aggregates): n, errors, labeled, wrong, format
-# checked, format invalid.
-_N, _ERRORS, _LABELED, _WRONG, _FORMAT_CHECKED, _FORMAT_INVALID = range(6)
+# The columns of a CategoryCounts row (monitor.stats.aggregates).
+_N, _ERRORS, _LABELED, _WRONG, _FORMAT_CHECKED, _FORMAT_INVALID = CountColumn
 # Modes that are not about an answer's content: annotations of these do not explain
 # wrong answers away from confidence_miscalibration.
 NOT_CONTENT = OPERATIONAL_MODES | {"format_violation", "confidence_miscalibration"}

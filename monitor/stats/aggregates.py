@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from enum import IntEnum
 
 import numpy as np
 
@@ -23,6 +24,7 @@ from monitor.stats.sketch import QuantileSketch
 __all__ = [
     "MAX_CATEGORIES",
     "CategoryCounts",
+    "CountColumn",
     "DriftSample",
     "ModelAggregate",
     "WindowAggregate",
@@ -38,9 +40,19 @@ OTHER = "(other)"
 MAX_FOLDED_NAMES = 100_000
 NS_PER_HOUR = 3_600_000_000_000
 
-# Columns of a CategoryCounts row.
-_N, _ERRORS, _LABELED, _WRONG, _FORMAT_CHECKED, _FORMAT_INVALID = range(6)
-_WIDTH = 6
+
+class CountColumn(IntEnum):
+    """The columns of a :class:`CategoryCounts` row, in order."""
+
+    N = 0
+    ERRORS = 1
+    LABELED = 2
+    WRONG = 3
+    FORMAT_CHECKED = 4
+    FORMAT_INVALID = 5
+
+
+_WIDTH = len(CountColumn)
 
 
 @dataclass(frozen=True)
@@ -79,7 +91,7 @@ class CategoryCounts:
             w = weights[valid]
             table[:, j] = np.bincount(c, weights=w, minlength=k)[:k].astype(np.int64)
         for name, row in zip(cat.categories, table, strict=True):
-            if row[_N] == 0:
+            if row[CountColumn.N] == 0:
                 continue
             self._add_row(name, row)
 
