@@ -24,7 +24,7 @@ from ladder.errors import Refused
 from ladder.stats import compute_stats
 from ladder.store import LadderStore, list_escalations
 from modelhealth.nightly import run_job
-from monitor.job import CheckOptions
+from monitor.check import CheckOptions
 from monitor.report import Report
 from thresholds.loader import LoadedRegister
 
