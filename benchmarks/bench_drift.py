@@ -7,9 +7,9 @@ channels, 300 countries, 5 000 products), N rows in the reference window and N i
 current one. The data is generated chunk by chunk from fixed seeds, so both sides see
 the same values. Each side runs in a fresh interpreter (its own peak memory):
 
-* **native**: ``monitor.drift_summary`` folds the chunks as the nightly pass would
+* **native**: ``monitor.stats.drift_summary`` folds the chunks as the nightly pass would
   (reference and current chunks interleaved, 131 072 rows each), then
-  ``monitor.drift_methods.window_drift`` computes Evidently's default test per column;
+  ``monitor.stats.drift_methods.window_drift`` computes Evidently's default test per column;
 * **Evidently**: the same chunks concatenated into two pandas frames (its model: data
   in memory), one ``Report`` with a ``ValueDrift`` per column (what ``monitor.drift``
   runs), results materialised with ``snapshot.dict()``.
@@ -100,8 +100,8 @@ def _rss_mb() -> float:
 
 
 def _native(rows: int) -> dict[str, Any]:
-    from monitor.drift_methods import ColumnDrift, window_drift
-    from monitor.drift_summary import WindowDistributions
+    from monitor.stats.drift_methods import ColumnDrift, window_drift
+    from monitor.stats.drift_summary import WindowDistributions
 
     base = _rss_mb()
     windows = {True: WindowDistributions(), False: WindowDistributions()}

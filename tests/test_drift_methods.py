@@ -7,7 +7,7 @@ summary guarantees (``statistic_low``..``statistic_high``; a single point when t
 summaries are exact). The only slack is float rounding: :data:`ROUNDING`, for sums of up
 to a few hundred thousand terms accumulated in a different order (about ``n·ε`` with
 ``ε = 2.2e-16``), not a tolerance fitted to pass. Where an interval is not a point, the
-test also checks it against the a-priori bound of ``monitor.drift_methods``.
+test also checks it against the a-priori bound of ``monitor.stats.drift_methods``.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from hypothesis import strategies as st
 from scipy import stats
 from scipy.spatial import distance
 
-from monitor.drift_methods import (
+from monitor.stats.drift_methods import (
     METHODS,
     ColumnDrift,
     NotComparable,
@@ -34,7 +34,11 @@ from monitor.drift_methods import (
     default_method,
     window_drift,
 )
-from monitor.drift_summary import CategoryDistribution, NumericDistribution, WindowDistributions
+from monitor.stats.drift_summary import (
+    CategoryDistribution,
+    NumericDistribution,
+    WindowDistributions,
+)
 
 #: Float rounding between two summation orders (see the module docstring).
 ROUNDING = 1e-9

@@ -17,7 +17,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from monitor.drift_summary import (
+from monitor.stats.drift_summary import (
     EXACT_VALUES,
     OTHER,
     CategoryDistribution,

@@ -8,14 +8,14 @@ summary built in one pass. Neither needs the reference window before the current
 so the chunk pass, which reads the two windows interleaved, folds them without a
 second read.
 
-- :class:`~monitor.drift_numeric.NumericDistribution`: an adaptive-resolution
+- :class:`~monitor.stats.drift_numeric.NumericDistribution`: an adaptive-resolution
   histogram on the values' bits, exact up to 10 000 values or ``max_bins`` distinct
   values, with each bucket's value range beyond;
-- :class:`~monitor.drift_categories.CategoryDistribution`: exact counts per category up
+- :class:`~monitor.stats.drift_categories.CategoryDistribution`: exact counts per category up
   to a cap, a bottom-k (by hash) fold into "other" beyond;
 - :class:`WindowDistributions`: one of those per column of a model's window.
 
-The drift statistics are computed from them in :mod:`monitor.drift_methods`.
+The drift statistics are computed from them in :mod:`monitor.stats.drift_methods`.
 
 References
 ----------
@@ -31,8 +31,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 import numpy.typing as npt
 
-from monitor.drift_categories import OTHER, CategoryDistribution
-from monitor.drift_numeric import EXACT_VALUES, Bins, NumericDistribution
+from monitor.stats.drift_categories import OTHER, CategoryDistribution
+from monitor.stats.drift_numeric import EXACT_VALUES, Bins, NumericDistribution
 
 if TYPE_CHECKING:
     from typing import Self
@@ -53,7 +53,7 @@ class WindowDistributions:
     Numeric arrays (float, integer, boolean) go to a :class:`NumericDistribution`, any
     other array to a :class:`CategoryDistribution`. A column whose type changes between
     chunks (a CSV chunk whose codes all parse as numbers, say) keeps both, and
-    :func:`monitor.drift_methods.window_drift` decides how to compare it.
+    :func:`monitor.stats.drift_methods.window_drift` decides how to compare it.
 
     Parameters
     ----------

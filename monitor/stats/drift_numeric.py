@@ -22,7 +22,7 @@ Consequences: a window of at most 10 000 values, or one with at most ``max_bins`
 distinct values (integer codes, ties, rounded amounts), is summarised *exactly*, so
 every Evidently statistic on it is exact too. Otherwise each bucket carries its value
 range (clamped to the window's exact minimum and maximum), from which
-:mod:`monitor.drift_methods` derives a guaranteed interval for every statistic.
+:mod:`monitor.stats.drift_methods` derives a guaranteed interval for every statistic.
 
 Why not fixed bins derived from the reference window? Ingest reads the two windows
 interleaved (each chunk is one model's rows, split between the windows by

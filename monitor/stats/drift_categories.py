@@ -77,7 +77,7 @@ class CategoryDistribution:
     at most 1 000 rows, which gets the chi-square or Z test, is never folded, and a
     folded current window then certainly holds categories the reference lacks (chi-square
     p-value 0 in Evidently, and here). Only the Jensen-Shannon distance of large windows
-    sees "other", and :mod:`monitor.drift_methods` bounds its effect.
+    sees "other", and :mod:`monitor.stats.drift_methods` bounds its effect.
 
     None and NaN are counted in :attr:`n_missing`. Values that are not text are named
     with ``str()`` (a float ``1.0`` becomes ``"1.0"``).

@@ -1,7 +1,7 @@
 """Evidently's default drift tests, computed from mergeable window summaries.
 
 :func:`column_drift` compares one column's distributions (from
-:mod:`monitor.drift_summary`) in two windows with the method Evidently 0.7 picks by
+:mod:`monitor.stats.drift_summary`) in two windows with the method Evidently 0.7 picks by
 default, with Evidently's thresholds and its verdict rule, so the verdicts agree with
 Evidently run on the same full windows. :func:`default_method` mirrors Evidently's
 chooser (``_get_default_stattest`` in ``evidently/legacy/calculations/stattests/
@@ -28,7 +28,7 @@ Every result carries ``statistic_low ≤ statistic ≤ statistic_high``, an inte
 *guaranteed* to hold the value Evidently computes on the full windows (up to float
 rounding, about 1e-12 relative). It is a single point, i.e. the statistic is exact,
 whenever the summaries are: chi-square and Z always (their reference has at most 1 000
-values, so it is never folded, and see :class:`~monitor.drift_summary.CategoryDistribution`
+values, so it is never folded, and see :class:`~monitor.stats.drift_summary.CategoryDistribution`
 for the current window), Jensen-Shannon unless a window folded categories into
 "other", K-S and Wasserstein whenever both windows are exact (at most 10 000 values, or
 at most ``max_bins`` distinct values). Otherwise:
@@ -92,7 +92,7 @@ import numpy.typing as npt
 from scipy import stats
 from scipy.spatial import distance
 
-from monitor.drift_summary import (
+from monitor.stats.drift_summary import (
     EXACT_VALUES,
     Bins,
     CategoryDistribution,
