@@ -16,12 +16,19 @@ from ladder.store import LadderStore, NightRecord, load_state, night_record
 from ladder.tables import notifications
 from monitor.report import (
     Breach,
+    CalibrationMetric,
     Check,
+    ConfidenceMetric,
+    ErrorRateMetric,
     FailureModeShare,
     IngestSummary,
+    LatencyMetric,
+    Metrics,
     ModelReport,
+    QualityMetric,
     Recommendation,
     Report,
+    ThroughputMetric,
     TimeWindow,
 )
 from thresholds.loader import parse_register
@@ -38,6 +45,7 @@ __all__ = [
     "blind",
     "breach",
     "make_register",
+    "measured",
     "model_report",
     "notices",
     "open_store",
@@ -124,6 +132,22 @@ def blind(tier: int = 2) -> Breach:
     return Breach(threshold="blind", level="blind", observed=0, limit=None, tier=tier)
 
 
+def measured(
+    *, quality: float, judged: int, requests: int, error_rate: float = 0.01,
+    latency_p95: float = 2000.0, ece: float = 0.02,
+) -> Metrics:
+    """A night's headline metrics: ``judged`` of ``requests`` labeled, accuracy ``quality``."""
+    return Metrics(
+        quality=QualityMetric(value=quality, n=judged, count=round(quality * judged)),
+        error_rate=ErrorRateMetric(value=error_rate, n=requests,
+                                   count=round(error_rate * requests)),
+        latency_ms=LatencyMetric(p95=latency_p95, n=requests),
+        throughput=ThroughputMetric(),
+        confidence=ConfidenceMetric(),
+        calibration=CalibrationMetric(ece=ece),
+    )
+
+
 def model_report(
     night: date,
     breaches: Sequence[Breach] = (),
@@ -132,6 +156,7 @@ def model_report(
     modes: dict[str, float] | None = None,
     model_id: str = MODEL,
     checks: Sequence[Check] = (),
+    metrics: Metrics | None = None,
 ) -> ModelReport:
     """One model's report for ``night``; status follows from the breaches."""
     start = datetime.combine(night, time(0), tzinfo=timezone.utc)
@@ -153,6 +178,7 @@ def model_report(
             FailureModeShare(mode=m, count=int(s * 100), share=s) for m, s in shares.items()
         ],
         dominant_failure_mode=max(shares, key=lambda m: shares[m]) if shares else None,
+        metrics=metrics,
     )
 
 
@@ -194,6 +220,7 @@ class Timeline:
         mode: str | None = None,
         modes: dict[str, float] | None = None,
         checks: Sequence[Check] = (),
+        metrics: Metrics | None = None,
     ) -> Recommendation | None:
         """Run tonight's report and advance to the next night."""
         report = report_for(
@@ -201,7 +228,7 @@ class Timeline:
             [
                 model_report(
                     self.night, breaches, mode=mode, modes=modes, model_id=self.model_id,
-                    checks=checks,
+                    checks=checks, metrics=metrics,
                 )
             ],
         )
