@@ -162,7 +162,7 @@ def test_a_review_is_completed_and_closed_and_then_no_longer_changes(store: Ladd
                                "text": "page the on-call ML lead for tier 3 steps"}]
     stored = store.read(lambda c: review_for(c, 1))
     assert stored is not None and stored.record is not None
-    assert [t["label"] for t in stored.record["timeline"]][0] == "detected"
+    assert stored.record["timeline"][0]["label"] == "detected"
     assert stored.actions == (FollowUp("bob", date(2025, 4, 30),
                                        "page the on-call ML lead for tier 3 steps"),)
     # Closed on day 7, due day 12: the review clock was met.
