@@ -257,3 +257,22 @@ def test_stats_adds_acknowledgement_communication_and_misses(
     assert len(figures["weekly"]) == 8
     table = ladder(store, None, "stats", when=at(20).isoformat())
     assert "Time to communication (brief sent)" in table.output
+
+
+def test_tick_queues_an_overdue_review_as_a_reminder_once_a_day(
+    store: LadderStore, tmp_path: Path
+) -> None:
+    incident(store)
+    reg = register_file(tmp_path, FAST_EVALUATION)
+
+    before = ladder(store, reg, "tick", when=(DUE - timedelta(hours=1)).isoformat())
+    late = ladder(store, reg, "tick", when=(DUE + timedelta(hours=1)).isoformat())
+    same_day = ladder(store, reg, "tick", when=(DUE + timedelta(hours=2)).isoformat())
+
+    assert before.exit_code == late.exit_code == same_day.exit_code == 0
+    assert "support-assistant: review_overdue" not in before.output
+    assert "support-assistant: review_overdue" in late.output
+    assert "support-assistant: review_overdue" not in same_day.output
+    rows = store.read(lambda c: c.execute(
+        select(notifications).where(notifications.c.kind == "review_overdue")).all())
+    assert len(rows) == 1
