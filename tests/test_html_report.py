@@ -451,34 +451,15 @@ def test_report_prints(browser: HeadlessChromium, page: str, tmp_path: Path) -> 
 
 def _process_stats() -> LadderStats:
     """Six weeks of escalations from Monday 2025-02-24 (2025-W09): per week 1, 0, 2, 1, 3, 2
-    (tiers 2; —; 2 3; 3; 2 3 3; 4 2), each acknowledged and briefed after a known delay."""
+    (:data:`ladder_factories.WEEKLY_PLAN`)."""
     from datetime import datetime, timedelta, timezone
 
-    from ladder_factories import make_register
+    from ladder_factories import weekly_incidents
 
-    from ladder.incident import IncidentFacts
-    from ladder.policy import build_policy
-    from ladder.state import Approval, Escalation, Step
     from ladder.stats import compute_stats
 
-    register = make_register()
     monday = datetime(2025, 2, 24, 6, tzinfo=timezone.utc)
-    plan = [(0, 2, 3.0, 20.0), (2, 2, 30.0, None), (2, 3, 1.0, 3.0), (3, 3, 5.0, 6.0),
-            (4, 2, 10.0, 25.0), (4, 3, 1.5, 2.0), (4, 3, 0.5, 1.0), (5, 4, 0.25, 0.5),
-            (5, 2, 12.0, 12.0)]
-    facts = []
-    for i, (week, tier, ack, brief) in enumerate(plan, start=1):
-        opened = monday + timedelta(weeks=week, hours=i)
-        done = opened + timedelta(hours=ack)
-        step = Step(id=i, escalation_id=i, model_id="m", rung="retrieval_augmentation",
-                    direction="up", status="approved", requested_by="alice",
-                    requested_at=opened, tier=tier, approvals_required=1,
-                    approvals=(Approval("bob", "approve", done),), approved_at=done)
-        esc = Escalation(id=i, model_id="m", kind="remediation", status="open", tier=tier,
-                         opened_at=opened, dominant_mode=f"mode{i}", steps=(step,))
-        policy = build_policy(register.model("support-assistant"), register, now=opened)
-        facts.append(IncidentFacts(esc, policy, None if brief is None
-                                   else opened + timedelta(hours=brief)))
+    facts = weekly_incidents(monday)
     return compute_stats([f.escalation for f in facts], facts=facts,
                          now=monday + timedelta(weeks=5, days=3), since=monday)
 

@@ -108,32 +108,12 @@ def test_the_text_diagram_lists_models_on_their_rungs() -> None:
 
 def test_process_stats_acknowledgement_communication_misses_weekly_trend_and_repeats() -> None:
     import numpy as np
-    from ladder_factories import make_register
+    from ladder_factories import WEEKLY_PLAN, weekly_incidents
     from scipy import stats as scipy_stats
 
-    from ladder.incident import IncidentFacts
-    from ladder.policy import build_policy
-    from ladder.state import Approval
-
-    register = make_register()
     week1 = datetime(2025, 4, 7, 6, tzinfo=timezone.utc)  # a Monday
-    # (week, tier, hours to acknowledge, hours to first brief or None)
-    plan = [(0, 2, 3.0, 20.0), (2, 2, 30.0, None), (2, 3, 1.0, 3.0), (3, 3, 5.0, 6.0),
-            (4, 2, 10.0, 25.0), (4, 3, 1.5, 2.0), (4, 3, 0.5, 1.0), (5, 4, 0.25, 0.5),
-            (5, 2, 12.0, 12.0)]
-    facts = []
-    for i, (week, tier, ack, brief) in enumerate(plan, start=1):
-        opened = week1 + timedelta(weeks=week, hours=i)
-        step = Step(id=i, escalation_id=i, model_id="m", rung="retrieval_augmentation",
-                    direction="up", status="approved", requested_by="alice",
-                    requested_at=opened, tier=tier, approvals_required=1,
-                    approvals=(Approval("bob", "approve", opened + timedelta(hours=ack)),),
-                    approved_at=opened + timedelta(hours=ack))
-        esc = Escalation(id=i, model_id="m", kind="remediation", status="open", tier=tier,
-                         opened_at=opened, dominant_mode=f"mode{i}", steps=(step,))
-        policy = build_policy(register.model("support-assistant"), register, now=opened)
-        facts.append(IncidentFacts(esc, policy,
-                                   None if brief is None else opened + timedelta(hours=brief)))
+    plan = WEEKLY_PLAN
+    facts = weekly_incidents(week1)
     now = week1 + timedelta(weeks=5, days=3)
 
     stats = compute_stats([f.escalation for f in facts], facts=facts, now=now, since=week1)
