@@ -156,6 +156,7 @@ def _impact(
     requests = int(sum(_known(n, "error_rate_n") for n in affected))
     figures["requests"] = requests or None
     lines = [f"Since {since}, {esc.model_id} has been giving {what}, on {nights} so far."]
+    those = "that night" if len(affected) == 1 else "on those nights"
     judged_n = [(_known(n, "quality"), _known(n, "quality_n")) for n in affected
                 if n.summary.get("quality") is not None and n.summary.get("quality_n")]
     if quality_metric == "accuracy" and judged_n:
@@ -163,7 +164,7 @@ def _impact(
         failed = int(sum(round((1.0 - q) * k) for q, k in judged_n))
         figures.update(judged=judged, failed=failed)
         lines.append(
-            f"Of {_count(judged)} answers checked on those nights, {_count(failed)} "
+            f"Of {_count(judged)} answers checked {those}, {_count(failed)} "
             f"({failed / judged:.1%}) were wrong, out of {_count(requests)} requests served."
         )
     errored = int(sum(round(_known(n, "error_rate") * _known(n, "error_rate_n"))
@@ -172,7 +173,7 @@ def _impact(
         lines.append(f"{_count(errored)} of {_count(requests)} requests ({errored / requests:.1%})"
                      " failed with an error.")
     elif not judged_n and requests:
-        lines.append(f"{_count(requests)} requests were served on those nights.")
+        lines.append(f"{_count(requests)} requests were served {those}.")
     return figures, lines
 
 
