@@ -14,7 +14,8 @@ from pathlib import Path
 
 import pytest
 from ladder_factories import START, Timeline, breach, make_register, measured, open_store, run_time
-from sqlalchemy import select
+from sqlalchemy import create_engine, select
+from sqlalchemy import text as sql
 
 from ladder import audit
 from ladder.actions import apply_step, approve
@@ -26,6 +27,7 @@ from ladder.misses import clock_outcomes
 from ladder.post_incident import due_reviews, parse_follow_up
 from ladder.proof import prove
 from ladder.store import LadderStore
+from ladder.store import state_url as driver_url
 from ladder.tables import notifications
 
 FAST_EVALUATION = "ladder:\n  rungs: {retrieval_augmentation: {evaluation_days: 3}}"
@@ -251,3 +253,45 @@ def test_a_different_failure_mode_or_a_longer_gap_is_no_repeat(store: LadderStor
     tl.play(TIER_3, mode="hallucination", metrics=BAD)
     brief = store.read(lambda c: current_brief(c, 2, now=tl.office_hours()))
     assert brief.repeat_of is None
+
+
+def test_briefs_and_reviews_are_proven_by_the_log_on_sqlite_and_postgresql(
+    state_url: str,
+) -> None:
+    from ladder.briefs import Brief
+    from ladder.incident_actions import send_brief
+
+    def text(brief: Brief) -> str:
+        return brief.headline
+
+    with LadderStore(state_url) as store:
+        tl = Timeline(store, make_register(FAST_EVALUATION))
+        tl.play(TIER_3, mode="hallucination", metrics=BAD)
+        first = send_brief(store, "esc-1", person="alice", register=tl.register,
+                           now=at(1, 4), render=text)
+        approve(store, "step-1", person="bob", register=tl.register, now=at(1, 10))
+        apply_step(store, "step-1", person="dave", register=tl.register, now=at(1, 15))
+        tl.play_until("resolved", limit=10)
+        record_review(store, "esc-1", person="alice", register=tl.register, now=at(6),
+                      went_well=["fast"], improve=["slow ack"],
+                      actions=[FollowUp("bob", date(2025, 4, 30), "page sooner")], close=True)
+
+        verdict = store.read(prove)
+        assert verdict.ok, verdict.problems
+        assert first.sent and first.brief.judged == 1000 and first.brief.failed == 300
+        review = store.read(lambda c: review_for(c, 1))
+        assert review is not None and review.status == "closed"
+        assert review.actions == (FollowUp("bob", date(2025, 4, 30), "page sooner"),)
+        # A review edited behind the log's back is caught like any other state table.
+        store.engine.dispose()
+
+
+    engine = create_engine(driver_url(state_url))
+    with engine.begin() as conn:
+        conn.execute(sql("UPDATE ladder_reviews SET improve = 'nothing' WHERE id = 1"))
+    engine.dispose()
+    with LadderStore(state_url) as store:
+        problems = store.read(prove).problems
+    assert len(problems) == 1
+    assert problems[0].startswith("ladder_reviews id 1: improve is 'nothing' in the table but "
+                                  "the log says '- slow ack'")
