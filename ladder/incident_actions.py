@@ -296,7 +296,9 @@ def record_review(
 
     ``went_well``, ``improve`` and ``actions`` are appended; ``replace`` (from an edited
     file: ``went_well``, ``improve`` text and ``actions`` list) replaces them. ``close``
-    needs both texts filled in, and records the prefilled part as it stands.
+    needs both texts filled in, and records the prefilled part as it stands. Opening and
+    changing it are decisions of the owner, an approver or an admin; reading a review
+    that is open or closed needs no role.
 
     Raises
     ------
@@ -317,9 +319,12 @@ def record_review(
         if due is None:
             raise Refused(f"{subject} is still open: its post-incident review opens once it "
                           "closes")
-        _accountable(facts, pin, person)
         done: list[str] = []
         review = review_for(conn, escalation_id)
+        changing = bool(went_well or improve or actions or replace or close)
+        if review is not None and not changing:  # reading needs no say over the model
+            return ReviewChange(current_review(conn, escalation_id, now=now), ())
+        _accountable(facts, pin, person)
         if review is None:
             others = list_escalations(conn, model_id=esc.model_id)
             earlier = earlier_incident(esc, others, within_days=settings.repeat_within_days)
@@ -335,10 +340,8 @@ def record_review(
             review = review_for(conn, escalation_id)
             assert review is not None
         if review.status == "closed":
-            if went_well or improve or actions or replace or close:
-                raise Refused(f"the review of {subject} was closed by {review.closed_by} on "
-                              f"{review.closed_at:%Y-%m-%d %H:%M} UTC; it no longer changes")
-            return ReviewChange(current_review(conn, escalation_id, now=now), tuple(done))
+            raise Refused(f"the review of {subject} was closed by {review.closed_by} on "
+                          f"{review.closed_at:%Y-%m-%d %H:%M} UTC; it no longer changes")
         values: dict[str, Any] = {}
         base = replace or {}
         well = _joined(str(base.get("went_well", review.went_well)), went_well)

@@ -295,3 +295,17 @@ def test_briefs_and_reviews_are_proven_by_the_log_on_sqlite_and_postgresql(
     assert len(problems) == 1
     assert problems[0].startswith("ladder_reviews id 1: improve is 'nothing' in the table but "
                                   "the log says '- slow ack'")
+
+
+def test_anyone_may_read_an_opened_review_but_only_the_accountable_open_or_change_it(
+    store: LadderStore,
+) -> None:
+    tl = incident(store)
+    with pytest.raises(Refused, match="dave neither owns support-assistant"):
+        record_review(store, "esc-1", person="dave", register=tl.register, now=at(6))
+    record_review(store, "esc-1", person="bob", register=tl.register, now=at(6))
+    read = record_review(store, "esc-1", person="dave", register=tl.register, now=at(7))
+    assert (read.review.status, read.review.opened_by, read.changes) == ("open", "bob", ())
+    with pytest.raises(Refused, match="dave neither owns"):
+        record_review(store, "esc-1", person="dave", register=tl.register, now=at(7),
+                      improve=["x"])
