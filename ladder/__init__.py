@@ -4,8 +4,10 @@ The nightly job calls :func:`decide_night`; people act through the ``modelhealth
 ladder …`` commands (:mod:`modelhealth.cli.ladder`) or the functions in
 :mod:`ladder.actions`. Decisions are pure functions (:func:`decide`,
 :func:`evaluate_rules`, :func:`next_rung`, :func:`check_budget`, :func:`check_approval`,
-:func:`clock_due`) over frozen state; the store (:class:`LadderStore`) and the audit
-log sit at the edge.
+:func:`clock_due`, :func:`due_reviews`) over frozen state; the store (:class:`LadderStore`)
+and the audit log sit at the edge. The process records — the stakeholder brief
+(:func:`send_brief`), the post-incident review (:func:`record_review`) and the weekly
+SLA-miss review (:func:`weekly_sla_review`) — are kept with the same audit trail.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from ladder.actions import (
 )
 from ladder.anchors import Anchor, anchor_field, anchor_tags
 from ladder.audit import AuditVerdict, Origin, verify
+from ladder.briefs import Brief
 from ladder.decide import Decision, DecisionKind, clock_decision, decide
 from ladder.errors import LadderError, NotFound, Refused, StoreError, Tampered
 from ladder.guardrails import (
@@ -31,11 +34,20 @@ from ladder.guardrails import (
     estimate_cost,
 )
 from ladder.identity import cli_origin, resolve_actor
+from ladder.incident_actions import (
+    current_brief,
+    current_review,
+    queue_overdue_reviews,
+    record_review,
+    send_brief,
+    weekly_sla_review,
+)
 from ladder.keys import open_store
 from ladder.matrix import MatrixEntry, effective_matrix, matrix_markdown
 from ladder.nightly import decide_night, tick
 from ladder.pins import Pin, current_pin, pin_register
 from ladder.policy import Policy, build_policy
+from ladder.post_incident import PostIncidentReview, ReviewDue, due_reviews
 from ladder.proof import ProofVerdict, prove
 from ladder.recommender import HandoffPacket, next_rung
 from ladder.review import EVENT_KINDS
@@ -47,6 +59,7 @@ from ladder.state import Escalation, LadderState, Night, Step
 from ladder.stats import LadderStats, compute_stats
 from ladder.store import LadderStore, default_state_url
 from ladder.tokens import AuthRefusal, Person, authenticate, create_token, revoke_tokens
+from ladder.weekly import Week, WeeklySlaReview, parse_week
 
 __all__ = [
     "EVENT_KINDS",
@@ -57,6 +70,7 @@ __all__ = [
     "ApprovalVerdict",
     "AuditVerdict",
     "AuthRefusal",
+    "Brief",
     "BudgetVerdict",
     "CostEstimate",
     "Decision",
@@ -74,14 +88,18 @@ __all__ = [
     "Person",
     "Pin",
     "Policy",
+    "PostIncidentReview",
     "ProofVerdict",
     "Refused",
+    "ReviewDue",
     "RuleOutcome",
     "Rung",
     "SlaClocks",
     "Step",
     "StoreError",
     "Tampered",
+    "Week",
+    "WeeklySlaReview",
     "acknowledge",
     "add_event",
     "anchor_field",
@@ -97,12 +115,15 @@ __all__ = [
     "clock_due",
     "compute_stats",
     "create_token",
+    "current_brief",
     "current_pin",
+    "current_review",
     "deadlines",
     "decide",
     "decide_night",
     "default_ladder",
     "default_state_url",
+    "due_reviews",
     "effective_matrix",
     "effective_rungs",
     "estimate_cost",
@@ -111,12 +132,17 @@ __all__ = [
     "matrix_markdown",
     "next_rung",
     "open_store",
+    "parse_week",
     "pin_register",
     "prove",
+    "queue_overdue_reviews",
     "recommendation_for",
+    "record_review",
     "reject",
     "resolve_actor",
     "revoke_tokens",
+    "send_brief",
     "tick",
     "verify",
+    "weekly_sla_review",
 ]

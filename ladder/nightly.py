@@ -22,6 +22,7 @@ from sqlalchemy.engine import Connection
 from ladder import audit
 from ladder.audit import canonical_json
 from ladder.decide import Decision, clock_decision, decide
+from ladder.incident_actions import queue_overdue_reviews
 from ladder.pins import people_for_nightly
 from ladder.policy import Policy, build_policy
 from ladder.review import sunsets
@@ -508,8 +509,9 @@ def _change_step(
 
 def tick(store: LadderStore, register: Register, *, now: datetime) -> dict[str, str]:
     """Run the SLA clocks of every waiting step without a report (reminders,
-    escalations, expiries, budget-period unblocking). Returns model id → decision kind
-    for the models where something happened."""
+    escalations, expiries, budget-period unblocking), and queue reminders of overdue
+    post-incident reviews. Returns model id → decision kind (``review_overdue`` for a
+    review reminder) for the models where something happened."""
     now = as_utc(now)
     done: dict[str, str] = {}
     open_models = store.read(
@@ -540,4 +542,7 @@ def tick(store: LadderStore, register: Register, *, now: datetime) -> dict[str, 
         kind = store.write(work)
         if kind is not None:
             done[model_id] = kind
+    # An overdue post-incident review is a reminder too (at most one a day per review).
+    for item in queue_overdue_reviews(store, now=now):
+        done.setdefault(item.model_id, "review_overdue")
     return done

@@ -23,7 +23,7 @@ from pydantic import BaseModel, ConfigDict
 from ladder.matrix import MatrixEntry, effective_matrix
 from ladder.rungs import Rung, effective_rungs
 from ladder.sla import SlaClocks, sla_clocks
-from thresholds.schema import Budget, ModelEntry, Register, RuleSettings
+from thresholds.schema import Budget, IncidentSettings, ModelEntry, Register, RuleSettings
 
 __all__ = ["PERIOD_MONTHS", "Policy", "build_policy"]
 
@@ -47,6 +47,9 @@ class Policy(BaseModel):
     rules: RuleSettings
     sla: SlaClocks
     people: dict[str, tuple[str, ...]]
+    #: Briefs, post-incident reviews, repeats. Snapshots taken before it existed get the
+    #: defaults.
+    incident: IncidentSettings = IncidentSettings()
 
     # ----------------------------------------------------------------- rungs
 
@@ -116,4 +119,5 @@ def build_policy(
         rules=entry.ladder.rules,
         sla=sla_clocks(entry.ladder.sla),
         people={person: tuple(roles) for person, roles in register.people.items()},
+        incident=entry.ladder.incident,
     )

@@ -124,7 +124,8 @@ def _retryable_integrity(exc: IntegrityError) -> bool:
     text = str(exc.orig)
     return any(
         name in text for name in ("ladder_audit", "ladder_nights", "uq_night_per_model",
-                                  "ladder_pins")
+                                  "ladder_pins", "ladder_briefs", "uq_brief_version",
+                                  "ladder_reviews")
     )
 
 

@@ -38,6 +38,7 @@ __all__ = [
     "UTCDateTime",
     "approvals",
     "audit_log",
+    "briefs",
     "escalations",
     "events",
     "meta",
@@ -45,6 +46,7 @@ __all__ = [
     "nights",
     "notifications",
     "pins",
+    "reviews",
     "steps",
     "tokens",
 ]
@@ -53,7 +55,7 @@ __all__ = [
 #: older modelhealth refuses a database this one created instead of misreading it.
 SCHEMA_VERSION = "2"
 #: The Alembic revision these tables describe (``ladder/migrations/versions``).
-HEAD_REVISION = "0002_proof"
+HEAD_REVISION = "0003_records"
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -263,7 +265,52 @@ tokens = Table(
     Column("revoked_by", String(200)),
 )
 
+#: Every stakeholder brief sent about an escalation: one row per version, re-issued only
+#: when its content (``digest``) changed. ``sent_at`` is when it went into the outbox, so
+#: "time to communication" is measured from the escalation opening to the first row.
+briefs = Table(
+    "ladder_briefs",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("escalation_id", Integer, ForeignKey("ladder_escalations.id"), nullable=False),
+    Column("model_id", String(200), nullable=False, index=True),
+    Column("version", Integer, nullable=False),
+    Column("digest", String(64), nullable=False),
+    Column("tier", Integer, nullable=False),
+    Column("content", JSON, nullable=False),
+    Column("sent_at", UTCDateTime, nullable=False),
+    Column("sent_by", String(200), nullable=False),
+    Column("next_update_due", UTCDateTime),
+    Column("notification_id", Integer),
+    UniqueConstraint("escalation_id", "version", name="uq_brief_version"),
+)
+
+#: Post-incident reviews: one per escalation of tier 3 or above, opened prefilled and
+#: closed with what went well, what to improve and follow-up actions. ``record`` keeps the
+#: prefilled part (timeline, SLA misses, metrics before and after) as it was at closing.
+reviews = Table(
+    "ladder_reviews",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("escalation_id", Integer, ForeignKey("ladder_escalations.id"), nullable=False,
+           unique=True),
+    Column("model_id", String(200), nullable=False, index=True),
+    Column("tier", Integer, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("due_at", UTCDateTime, nullable=False),
+    Column("opened_at", UTCDateTime, nullable=False),
+    Column("opened_by", String(200), nullable=False),
+    Column("went_well", Text, nullable=False, default=""),
+    Column("improve", Text, nullable=False, default=""),
+    Column("actions", JSON, nullable=False),
+    Column("repeat_of", Integer),
+    Column("record", JSON),
+    Column("closed_at", UTCDateTime),
+    Column("closed_by", String(200)),
+    Column("version", Integer, nullable=False, default=0),
+)
+
 #: The state tables that are a projection of the audit log (``ladder audit verify``
 #: replays the log and compares it with each). The outbox and ``ladder_meta`` are
 #: delivery and bookkeeping, not decisions.
-PROJECTED_TABLES = (nights, escalations, steps, approvals, events, pins, tokens)
+PROJECTED_TABLES = (nights, escalations, steps, approvals, events, pins, tokens, briefs, reviews)

@@ -20,9 +20,11 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import partial
 
+from ladder.incident_store import incident_facts
 from ladder.keys import open_store
 from ladder.nightly import decide_night
 from ladder.standing import ladder_position
+from ladder.stats import compute_stats
 from ladder.store import LadderStore, list_escalations, night_trends
 from modelhealth.logs import event
 from modelhealth.outputs.html import LadderView, NightPoint, render_html
@@ -70,8 +72,11 @@ def _decider(
     return decide
 
 
-def _renderer(store: LadderStore, loaded: LoadedRegister) -> Callable[[Report], str]:
-    """HTML with trends and ladder positions read from the state store."""
+def _renderer(
+    store: LadderStore, loaded: LoadedRegister, now: datetime
+) -> Callable[[Report], str]:
+    """HTML with trends, ladder positions and the ladder's process statistics read from
+    the state store (judged at the run's clock)."""
 
     def render(report: Report) -> str:
         night = datetime.fromisoformat(report.as_of).date()
@@ -102,7 +107,9 @@ def _renderer(store: LadderStore, loaded: LoadedRegister) -> Callable[[Report], 
                 current=model_report.ladder_position,
                 tried=tried,
             )
-        return render_html(report, trends=trends, ladders=ladders)
+        every = store.read(list_escalations)
+        process = compute_stats(every, facts=store.read(incident_facts), now=now)
+        return render_html(report, trends=trends, ladders=ladders, process=process)
 
     return render
 
@@ -151,7 +158,7 @@ def run_job(
             engine=engine,
             progress=progress,
             decide=_decider(store, loaded, options.now),
-            render=_renderer(store, loaded),
+            render=_renderer(store, loaded, options.now),
         )
         result = JobResult(report=report)
         ing = report.ingest

@@ -571,6 +571,7 @@ def ladder_history() -> list[NotebookNode]:
             STATE = ROOT / "demo-out" / "state.db"
             DEMO_DIR = ROOT / "out" / "notebooks" / "demo-state"
             MODEL_ID = "support-assistant"
+            NOW = "2026-11-02T08:00:00+00:00"  # judge the SLA clocks as of this time (UTC)
             """,
         ),
         _md(
@@ -584,12 +585,15 @@ def ladder_history() -> list[NotebookNode]:
                recovery and the resolution, from the recorded nights and the tamper-evident
                audit log (the rows of `modelhealth ladder history MODEL`).
             3. **Money** — what approved steps committed against the model's budget period.
-            4. **Process** — `modelhealth ladder stats`: time to detection, decision and
-               resolution.
+            4. **Process** — `modelhealth ladder stats`: time to detection, acknowledgement,
+               communication (stakeholder brief sent), decision and resolution.
+            5. **Frequency and misses** — escalations per week by tier with their trend, SLA
+               clocks that ran out by tier, and the process records (briefs, reviews).
 
             On the shipped month `support-assistant` breaches from 2026-10-16, the ladder
-            recommends `retrieval_augmentation`, bob approves it, alice applies it before
-            the 24th and the model recovers.
+            recommends `retrieval_augmentation` at tier 3, alice briefs the stakeholders,
+            bob approves it, alice applies it before the 24th, the model recovers and the
+            incident gets its post-incident review.
             """
         ),
         _code(
@@ -604,6 +608,9 @@ def ladder_history() -> list[NotebookNode]:
             from matplotlib.ticker import StrMethodFormatter
             from rich.console import Console
 
+            from datetime import datetime
+
+            from ladder.incident_store import incident_facts, load_records
             from ladder.stats import compute_stats
             from ladder.store import LadderStore, list_escalations
             from modelhealth.analysis import (
@@ -612,6 +619,7 @@ def ladder_history() -> list[NotebookNode]:
                 night_history,
                 spend_against_budget,
                 stats_frame,
+                weekly_frame,
             )
             from modelhealth.demo import run_demo
             from thresholds.loader import load_register
@@ -733,17 +741,22 @@ def ladder_history() -> list[NotebookNode]:
             ## 4. Process metrics (`modelhealth ladder stats`)
 
             Time to detection runs from the start of the first night a rule counted to the
-            escalation opening; to decision, from a step's request to its approval or
-            rejection; to resolution, from opening to resolution.
+            escalation opening; to acknowledgement, from a step's request to the first
+            person who saw it (`ladder ack`, or the first approval or rejection); to
+            communication, from opening to the first stakeholder brief sent; to decision,
+            from a step's request to its approval or rejection; to resolution, from opening
+            to resolution.
             """
         ),
         _code(
             """
+            now = datetime.fromisoformat(NOW)
             scopes = {
                 MODEL_ID: store.read(lambda c: list_escalations(c, model_id=MODEL_ID)),
                 "all models": store.read(lambda c: list_escalations(c)),
             }
-            frames = {scope: stats_frame(compute_stats(escalations))
+            facts = store.read(incident_facts)
+            frames = {scope: stats_frame(compute_stats(escalations, facts=facts, now=now))
                       for scope, escalations in scopes.items()}
             figures = pd.concat(frames, names=["scope"]).reset_index(level=0)
             fig, ax = plt.subplots(figsize=(9, 4))
@@ -755,11 +768,66 @@ def ladder_history() -> list[NotebookNode]:
             ax.legend(title="escalations of", loc="upper left", bbox_to_anchor=(1.01, 1))
             plt.show()
             for scope, escalations in scopes.items():
-                stats = compute_stats(escalations)
+                stats = compute_stats(escalations, facts=facts, now=now)
                 rate = "—" if stats.repeat_rate is None else f"{stats.repeat_rate:.0%}"
                 print(f"{scope}: {stats.escalations} escalation(s); by tier {stats.by_tier}; "
                       f"by status {stats.by_status}; repeat rate {rate}")
             figures
+            """
+        ),
+        _md(
+            """
+            ## 5. Escalation frequency, SLA misses and the process records
+
+            Escalations opened per ISO week (UTC) by tier, with the least-squares trend of
+            the weekly counts over the last eight weeks; and the SLA clocks that ran out
+            (acknowledgement, decision, communication, post-incident review), by tier, as
+            they stand at `NOW`. `modelhealth ladder sla-review --week 2026-W42` lists them.
+            """
+        ),
+        _code(
+            """
+            stats = compute_stats(scopes["all models"], facts=facts, now=now)
+            weeks = weekly_frame(stats)
+            colours = {1: "#56B4E9", 2: "#F0E442", 3: "#E69F00", 4: "#D55E00"}
+            fig, (left, right) = plt.subplots(1, 2, figsize=(12, 4),
+                                              gridspec_kw={"width_ratios": [3, 2]})
+            bottom = pd.Series(0, index=weeks.index)
+            for tier, colour in colours.items():
+                left.bar(weeks["week"], weeks[f"tier_{tier}"], bottom=bottom, color=colour,
+                         label=f"tier {tier}")
+                bottom = bottom + weeks[f"tier_{tier}"]
+            slope = weeks.attrs["trend"].get(0)
+            recent = weeks.tail(stats.trend_weeks)
+            if slope is not None and len(recent) >= 2:
+                middle = (len(recent) - 1) / 2
+                fitted = [max(recent["total"].mean() + slope * (k - middle), 0.0)
+                          for k in range(len(recent))]
+                left.plot(recent["week"], fitted, "k--",
+                          label=f"trend {slope:+.2f}/week")
+            left.set_xlabel("ISO week (UTC)")
+            left.set_ylabel("escalations opened")
+            left.set_title("escalations per week, by tier")
+            left.tick_params(axis="x", rotation=45)
+            left.legend(loc="upper left")
+            tiers = [1, 2, 3, 4]
+            right.bar([f"tier {t}" for t in tiers],
+                      [stats.misses_by_tier.get(t, 0) for t in tiers],
+                      color=[colours[t] for t in tiers])
+            right.set_xlabel("severity tier")
+            right.set_ylabel("clocks that ran out")
+            right.set_title(f"SLA misses by tier, as of {now:%Y-%m-%d}")
+            plt.tight_layout()
+            plt.show()
+            print(f"SLA misses by clock: {stats.misses_by_clock or 'none'}")
+            records = store.read(load_records)
+            for esc_id, sent in records.briefs.items():
+                print(f"esc-{esc_id}: {len(sent)} brief(s), the first sent "
+                      f"{sent[0].sent_at:%Y-%m-%d %H:%M} UTC by {sent[0].sent_by}")
+            for esc_id, review in records.reviews.items():
+                print(f"esc-{esc_id}: post-incident review {review.status}, due "
+                      f"{review.due_at:%Y-%m-%d}, {len(review.actions)} follow-up action(s)")
+            weeks
             """
         ),
         _code("store.close()"),

@@ -10,18 +10,27 @@ from pathlib import Path
 
 from sqlalchemy import select
 
+from ladder.incident import IncidentFacts
 from ladder.nightly import decide_night
-from ladder.state import Step
+from ladder.policy import build_policy
+from ladder.state import Approval, Escalation, Step
 from ladder.store import LadderStore, NightRecord, load_state, night_record
 from ladder.tables import notifications
 from monitor.report import (
     Breach,
+    CalibrationMetric,
     Check,
+    ConfidenceMetric,
+    ErrorRateMetric,
     FailureModeShare,
     IngestSummary,
+    LatencyMetric,
+    Metrics,
     ModelReport,
+    QualityMetric,
     Recommendation,
     Report,
+    ThroughputMetric,
     TimeWindow,
 )
 from thresholds.loader import parse_register
@@ -38,6 +47,7 @@ __all__ = [
     "blind",
     "breach",
     "make_register",
+    "measured",
     "model_report",
     "notices",
     "open_store",
@@ -45,6 +55,7 @@ __all__ = [
     "run_time",
     "steps_of",
     "warning",
+    "weekly_incidents",
 ]
 
 MODEL = "support-assistant"
@@ -124,6 +135,22 @@ def blind(tier: int = 2) -> Breach:
     return Breach(threshold="blind", level="blind", observed=0, limit=None, tier=tier)
 
 
+def measured(
+    *, quality: float, judged: int, requests: int, error_rate: float = 0.01,
+    latency_p95: float = 2000.0, ece: float = 0.02,
+) -> Metrics:
+    """A night's headline metrics: ``judged`` of ``requests`` labeled, accuracy ``quality``."""
+    return Metrics(
+        quality=QualityMetric(value=quality, n=judged, count=round(quality * judged)),
+        error_rate=ErrorRateMetric(value=error_rate, n=requests,
+                                   count=round(error_rate * requests)),
+        latency_ms=LatencyMetric(p95=latency_p95, n=requests),
+        throughput=ThroughputMetric(),
+        confidence=ConfidenceMetric(),
+        calibration=CalibrationMetric(ece=ece),
+    )
+
+
 def model_report(
     night: date,
     breaches: Sequence[Breach] = (),
@@ -132,6 +159,7 @@ def model_report(
     modes: dict[str, float] | None = None,
     model_id: str = MODEL,
     checks: Sequence[Check] = (),
+    metrics: Metrics | None = None,
 ) -> ModelReport:
     """One model's report for ``night``; status follows from the breaches."""
     start = datetime.combine(night, time(0), tzinfo=timezone.utc)
@@ -153,6 +181,7 @@ def model_report(
             FailureModeShare(mode=m, count=int(s * 100), share=s) for m, s in shares.items()
         ],
         dominant_failure_mode=max(shares, key=lambda m: shares[m]) if shares else None,
+        metrics=metrics,
     )
 
 
@@ -194,6 +223,7 @@ class Timeline:
         mode: str | None = None,
         modes: dict[str, float] | None = None,
         checks: Sequence[Check] = (),
+        metrics: Metrics | None = None,
     ) -> Recommendation | None:
         """Run tonight's report and advance to the next night."""
         report = report_for(
@@ -201,7 +231,7 @@ class Timeline:
             [
                 model_report(
                     self.night, breaches, mode=mode, modes=modes, model_id=self.model_id,
-                    checks=checks,
+                    checks=checks, metrics=metrics,
                 )
             ],
         )
@@ -273,3 +303,35 @@ def notices(store: LadderStore) -> list[Notice]:
         lambda c: c.execute(select(notifications).order_by(notifications.c.id)).all()
     )
     return [Notice(r.kind, tuple(r.recipients), r.step_id) for r in rows]
+
+
+#: (week, tier, hours to acknowledge, hours to the first brief or None) of nine incidents:
+#: per week 1, 0, 2, 1, 3, 2, in tiers 2; —; 2 3; 3; 2 3 3; 4 2.
+WEEKLY_PLAN: tuple[tuple[int, int, float, float | None], ...] = (
+    (0, 2, 3.0, 20.0), (2, 2, 30.0, None), (2, 3, 1.0, 3.0), (3, 3, 5.0, 6.0),
+    (4, 2, 10.0, 25.0), (4, 3, 1.5, 2.0), (4, 3, 0.5, 1.0), (5, 4, 0.25, 0.5),
+    (5, 2, 12.0, 12.0),
+)
+
+
+def weekly_incidents(
+    monday: datetime, plan: Sequence[tuple[int, int, float, float | None]] = WEEKLY_PLAN
+) -> list[IncidentFacts]:
+    """Open incidents of model ``m``, one per row of ``plan``, each opened ``week`` weeks
+    after ``monday`` (plus its row number in hours), its step approved (and so
+    acknowledged) after the given hours and its brief sent after the given hours."""
+    register = make_register()
+    out = []
+    for i, (week, tier, ack, brief) in enumerate(plan, start=1):
+        opened = monday + timedelta(weeks=week, hours=i)
+        done = opened + timedelta(hours=ack)
+        step = Step(id=i, escalation_id=i, model_id="m", rung="retrieval_augmentation",
+                    direction="up", status="approved", requested_by="alice",
+                    requested_at=opened, tier=tier, approvals_required=1,
+                    approvals=(Approval("bob", "approve", done),), approved_at=done)
+        esc = Escalation(id=i, model_id="m", kind="remediation", status="open", tier=tier,
+                         opened_at=opened, dominant_mode=f"mode{i}", steps=(step,))
+        policy = build_policy(register.model("support-assistant"), register, now=opened)
+        out.append(IncidentFacts(esc, policy, None if brief is None
+                                 else opened + timedelta(hours=brief)))
+    return out

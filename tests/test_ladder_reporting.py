@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
+import pytest
+
 from ladder.diagram import ModelMark, ladder_mermaid
 from ladder.rungs import default_ladder
 from ladder.state import Escalation, Step
@@ -102,3 +104,44 @@ def test_the_text_diagram_lists_models_on_their_rungs() -> None:
                                             ModelMark("idle-model")])
     assert table.row_count == 6
     assert table.caption == "Not on the ladder: idle-model"
+
+
+def test_process_stats_acknowledgement_communication_misses_weekly_trend_and_repeats() -> None:
+    import numpy as np
+    from ladder_factories import WEEKLY_PLAN, weekly_incidents
+    from scipy import stats as scipy_stats
+
+    week1 = datetime(2025, 4, 7, 6, tzinfo=timezone.utc)  # a Monday
+    plan = WEEKLY_PLAN
+    facts = weekly_incidents(week1)
+    now = week1 + timedelta(weeks=5, days=3)
+
+    stats = compute_stats([f.escalation for f in facts], facts=facts, now=now, since=week1)
+
+    acks = sorted(p[2] for p in plan)
+    assert stats.acknowledgement.count == 9
+    assert stats.acknowledgement.median == timedelta(hours=acks[4])  # 3 h
+    assert stats.acknowledgement.p90 == timedelta(hours=acks[8])  # nearest rank: the 9th
+    briefs = sorted(p[3] for p in plan if p[3] is not None)
+    assert stats.communication.count == 8
+    assert stats.communication.median == timedelta(hours=(briefs[3] + briefs[4]) / 2)
+    # Misses by hand. Acknowledgement windows: tier 2 24 h, tier 3 2 h, tier 4 30 min (0 h
+    # with the reminders' grace): misses are 30 h (t2) and 5 h (t3). Communication: t2 24 h,
+    # t3 4 h, t4 1 h: 25 h (t2) and 6 h (t3) are late, and one t2 never briefed, due
+    # long before `now`. Decisions equal acknowledgements here: t2 72 h, t3 24 h, t4 4 h:
+    # none late.
+    assert stats.misses_by_tier == {2: 3, 3: 2}
+    assert stats.misses_by_clock == {"acknowledgement": 2, "communication": 3}
+    totals = [w.total for w in stats.weekly]
+    assert [w.week for w in stats.weekly] == [f"2025-W{n}" for n in range(15, 21)]
+    assert totals == [1, 0, 2, 1, 3, 2]
+    assert stats.trend[0] == pytest.approx(scipy_stats.linregress(range(6), totals).slope)
+    tier3 = [w.by_tier.get(3, 0) for w in stats.weekly]
+    assert stats.trend[3] == pytest.approx(np.polyfit(range(6), tier3, 1)[0])
+    assert stats.trend_direction == "rising"
+    figures = stats_dict(stats)
+    assert figures["time_to_acknowledgement"]["median_hours"] == 3.0
+    assert figures["sla_misses_by_tier"] == {"2": 3, "3": 2}
+    assert figures["weekly"][4] == {"week": "2025-W19", "start": "2025-05-05", "total": 3,
+                                    "by_tier": {"2": 1, "3": 2}}
+    assert stats_table(stats).row_count > 15

@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 import math
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import date
 from typing import Any
 
@@ -26,6 +26,7 @@ from thresholds.schema import ModelEntry, Register, RungSettings
 from thresholds.vocabulary import RUNGS
 
 __all__ = [
+    "ModelAppendix",
     "effective_thresholds_table",
     "register_json_schema",
     "render_json",
@@ -269,7 +270,14 @@ def _rung_override_rows(entry: ModelEntry) -> list[tuple[str, ...]]:
     return rows
 
 
-def _model_section(register: Register, entry: ModelEntry, version: str) -> list[str]:
+#: Lines a caller adds to each model's section, before its sign-off (the ladder's review
+#: cadence protocol: this package cannot import the ladder).
+ModelAppendix = Callable[[ModelEntry], Sequence[str]]
+
+
+def _model_section(
+    register: Register, entry: ModelEntry, version: str, appendix: ModelAppendix | None = None
+) -> list[str]:
     roles = sorted(register.roles_of(entry.owner))
     owner = entry.owner + (f" (roles: {', '.join(roles)})" if roles else "")
     windows = entry.windows
@@ -326,6 +334,9 @@ def _model_section(register: Register, entry: ModelEntry, version: str) -> list[
             overrides,
         )
 
+    if appendix is not None:
+        lines += ["", *appendix(entry)]
+
     lines += [
         "",
         "### Sign-off",
@@ -345,7 +356,12 @@ def _model_section(register: Register, entry: ModelEntry, version: str) -> list[
     return lines
 
 
-def render_markdown(loaded: LoadedRegister, *, generated_on: date | None = None) -> str:
+def render_markdown(
+    loaded: LoadedRegister,
+    *,
+    generated_on: date | None = None,
+    appendix: ModelAppendix | None = None,
+) -> str:
     """The performance threshold register as a Markdown document for sign-off.
 
     Parameters
@@ -355,6 +371,10 @@ def render_markdown(loaded: LoadedRegister, *, generated_on: date | None = None)
     generated_on : date, optional
         Printed under the title when given. Left out by default so the same register
         always renders to the same text (and the rendered file can be diffed).
+    appendix : callable, optional
+        Markdown lines added to each model's section before its sign-off block;
+        ``modelhealth thresholds render`` adds the review cadence protocol
+        (:func:`ladder.cadence.protocol_markdown`).
 
     Returns
     -------
@@ -381,7 +401,7 @@ def render_markdown(loaded: LoadedRegister, *, generated_on: date | None = None)
         "above them, floors (≥) when it lies below.",
     ]
     for entry in register.models:
-        lines += ["", *_model_section(register, entry, loaded.version)]
+        lines += ["", *_model_section(register, entry, loaded.version, appendix)]
     return "\n".join(lines) + "\n"
 
 

@@ -33,6 +33,7 @@ __all__ = [
     "ExtraFailureMode",
     "FailureModeSettings",
     "IdentitySettings",
+    "IncidentSettings",
     "LadderSettings",
     "LatencyLimits",
     "MatrixEntrySettings",
@@ -316,6 +317,29 @@ class SlaSettings(_Strict):
     decide_hours: dict[int, Annotated[float, Field(ge=0.0)]] = Field(default_factory=dict)
 
 
+class IncidentSettings(_Strict):
+    """Stakeholder briefs, post-incident reviews and repeat escalations
+    (``docs/process-records.md``).
+
+    ``communicate_hours`` and ``update_hours`` override, per severity tier, when the first
+    stakeholder brief is due after an escalation opens and how often it is updated; the
+    shipped defaults are in :mod:`ladder.briefs`.
+    """
+
+    #: Escalations of this tier or above get a stakeholder brief.
+    brief_min_tier: Annotated[int, Field(ge=1, le=4)] = 2
+    communicate_hours: dict[int, Annotated[float, Field(gt=0.0)]] = Field(default_factory=dict)
+    update_hours: dict[int, Annotated[float, Field(gt=0.0)]] = Field(default_factory=dict)
+    #: Escalations of this tier or above get a post-incident review once they close.
+    review_min_tier: Annotated[int, Field(ge=1, le=4)] = 3
+    review_within_days: Annotated[int, Field(ge=1, le=90)] = 7
+    #: An escalation of the same model and failure mode opened within this many days of an
+    #: earlier one closing is a repeat, linked to the earlier one's review.
+    repeat_within_days: Annotated[int, Field(ge=1, le=365)] = 90
+    #: Who else receives the brief besides the owner and the approvers (people or channels).
+    stakeholders: list[str] = Field(default_factory=list)
+
+
 class MatrixEntrySettings(_Strict):
     """Per-model override of one row of the failure-mode response matrix."""
 
@@ -333,6 +357,7 @@ class LadderSettings(_Strict):
     rungs: dict[RungId, RungSettings] = Field(default_factory=dict)
     rules: RuleSettings = Field(default_factory=RuleSettings)
     sla: SlaSettings = Field(default_factory=SlaSettings)
+    incident: IncidentSettings = Field(default_factory=IncidentSettings)
     response_matrix: dict[str, MatrixEntrySettings] = Field(default_factory=dict)
 
 

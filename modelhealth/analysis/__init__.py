@@ -27,6 +27,7 @@ from modelhealth.analysis.history import (
     night_history,
     spend_against_budget,
     stats_frame,
+    weekly_frame,
 )
 
 __all__ = [
@@ -48,6 +49,7 @@ __all__ = [
     "spend_against_budget",
     "stats_frame",
     "summarize_window",
+    "weekly_frame",
     "window_drift",
     "window_metrics",
 ]

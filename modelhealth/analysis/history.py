@@ -45,6 +45,7 @@ __all__ = [
     "night_history",
     "spend_against_budget",
     "stats_frame",
+    "weekly_frame",
 ]
 
 #: Timeline ``kind`` of each audit action. Rows that create a step are
@@ -394,13 +395,15 @@ def spend_against_budget(
 def stats_frame(stats: LadderStats) -> pd.DataFrame:
     """The durations of ``modelhealth ladder stats`` as a frame (hours).
 
-    One row per measure (time to detection, decision, resolution): ``n``,
-    ``median_hours``, ``p90_hours``, ``mean_hours``. Counts by tier and status and the
-    repeat rate stay on :class:`~ladder.stats.LadderStats`.
+    One row per measure (time to detection, acknowledgement, communication, decision,
+    resolution): ``n``, ``median_hours``, ``p90_hours``, ``mean_hours``. Counts by tier
+    and status, the weekly counts (:func:`weekly_frame`) and the repeat rate stay on
+    :class:`~ladder.stats.LadderStats`.
     """
     figures = stats_dict(stats)
     rows = []
-    for key in ("time_to_detection", "time_to_decision", "time_to_resolution"):
+    for key in ("time_to_detection", "time_to_acknowledgement", "time_to_communication",
+                "time_to_decision", "time_to_resolution"):
         d = figures[key]
         rows.append(
             {
@@ -412,6 +415,24 @@ def stats_frame(stats: LadderStats) -> pd.DataFrame:
             }
         )
     return pd.DataFrame(rows, columns=["measure", "n", "median_hours", "p90_hours", "mean_hours"])
+
+
+def weekly_frame(stats: LadderStats) -> pd.DataFrame:
+    """Escalations per ISO week by tier, as ``ladder stats`` counts them.
+
+    One row per week: ``week`` (``2026-W43``), ``start`` (its Monday), ``tier_1`` …
+    ``tier_4`` and ``total``; ``frame.attrs["trend"]`` holds the least-squares slope over
+    the last ``trend_weeks`` weeks by tier (key 0: all tiers).
+    """
+    rows = [
+        {"week": w.week, "start": pd.Timestamp(w.start),
+         **{f"tier_{t}": w.by_tier.get(t, 0) for t in (1, 2, 3, 4)}, "total": w.total}
+        for w in stats.weekly
+    ]
+    frame = pd.DataFrame(rows, columns=["week", "start", "tier_1", "tier_2", "tier_3", "tier_4",
+                                        "total"])
+    frame.attrs["trend"] = dict(stats.trend)
+    return frame
 
 
 # ----------------------------------------------------------------------------- private

@@ -50,6 +50,17 @@ def demo(
         highlight=False,
         markup=False,
     )
+    for record in result.records:
+        what = "Post-incident review" if "review" in record.name else "Stakeholder brief"
+        out.print(f"{what}: {record}", highlight=False, markup=False)
+    if result.records:
+        out.print(
+            f"  (read them from the store: modelhealth ladder brief esc-1 --register {register} "
+            f"--state {result.state_url}; modelhealth ladder pir --list --register {register} "
+            f"--state {result.state_url}; modelhealth ladder sla-review --week 2026-W42 "
+            f"--register {register} --state {result.state_url})",
+            highlight=False, markup=False,
+        )
     out.print(
         f"MLflow runs: {result.tracking_uri}  (mlflow ui --backend-store-uri "
         f"{result.tracking_uri})",

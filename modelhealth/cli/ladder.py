@@ -36,6 +36,7 @@ from ladder.anchors import Anchor, HeadFile, anchor_from_tags, anchors_in
 from ladder.diagram import ModelMark, ladder_mermaid
 from ladder.errors import LadderError, Refused, Tampered
 from ladder.identity import cli_origin, current_user, resolve_actor
+from ladder.incident_store import incident_facts
 from ladder.keys import head_anchors, open_store
 from ladder.matrix import effective_matrix, matrix_markdown
 from ladder.nightly import tick
@@ -504,16 +505,26 @@ def stats(
     output: FormatOpt = "table",
     state: StateOpt = None,
     register: RegisterOpt = None,
+    now: Annotated[
+        str | None,
+        typer.Option("--now", help="Judge SLA clocks and count weeks up to this time (ISO 8601; "
+                     "default: now)."),
+    ] = None,
 ) -> None:
-    """Time to detection, decision and resolution; escalations by tier; repeat rate."""
+    """Times to detection, acknowledgement, communication, decision and resolution; more.
+
+    Escalations by tier and per week with their trend, SLA misses by tier, the repeat rate.
+    """
     del register  # accepted for symmetry; statistics come from the state store alone
     start = parse_moment(since, option="--since") if since else None
+    clock = parse_moment(now)
     store = _store(state)
     try:
         escalations = store.read(lambda c: list_escalations(c, model_id=model))
+        facts = store.read(lambda c: incident_facts(c, model_id=model))
     finally:
         store.close()
-    figures = compute_stats(escalations, since=start)
+    figures = compute_stats(escalations, since=start, facts=facts, now=clock)
     if output == "json":
         out.print_json(json.dumps(stats_dict(figures)))
     else:
@@ -747,3 +758,9 @@ def _ensure(store: LadderStore) -> None:
     from ladder.actions import ensure_proven
 
     ensure_proven(store)
+
+
+# The process records (brief, pir, sla-review) register themselves on this app.
+from modelhealth.cli import ladder_records as _records  # noqa: E402
+
+del _records

@@ -136,7 +136,8 @@ def matrix_table(matrix: Mapping[str, MatrixEntry], *, title: str | None = None)
 
 
 def stats_table(stats: LadderStats, *, title: str = "Escalation ladder statistics") -> Table:
-    """Times to detection, decision and resolution; escalations by tier and status."""
+    """Times to detection, acknowledgement, communication, decision and resolution;
+    escalations by tier and status, per week with their trend; SLA misses by tier."""
     table = Table(title=title)
     table.add_column("Measure")
     table.add_column("n", justify="right")
@@ -144,6 +145,8 @@ def stats_table(stats: LadderStats, *, title: str = "Escalation ladder statistic
     table.add_column("p90", justify="right")
     for name, d in (
         ("Time to detection", stats.detection),
+        ("Time to acknowledgement", stats.acknowledgement),
+        ("Time to communication (brief sent)", stats.communication),
         ("Time to decision", stats.decision),
         ("Time to resolution", stats.resolution),
     ):
@@ -154,6 +157,28 @@ def stats_table(stats: LadderStats, *, title: str = "Escalation ladder statistic
         table.add_row(f"  tier {tier} ({TIER_NAMES.get(tier, '?')})", str(count), "", "")
     for status, count in stats.by_status.items():
         table.add_row(f"  {status}", str(count), "", "")
+    if stats.weekly:
+        weeks = len(stats.weekly)
+        slope = stats.trend.get(0)
+        trend = _DASH if slope is None else f"{slope:+.2f}/week ({stats.trend_direction})"
+        table.add_row(
+            f"Escalations per week ({weeks} week{'s' if weeks != 1 else ''}; trend over the "
+            f"last {min(weeks, stats.trend_weeks)})",
+            f"{stats.escalations / weeks:.2f}", trend, "",
+        )
+        for tier in sorted({t for w in stats.weekly for t in w.by_tier}):
+            tier_slope = stats.trend.get(tier)
+            per_week = sum(w.by_tier.get(tier, 0) for w in stats.weekly) / weeks
+            table.add_row(
+                f"  tier {tier}", f"{per_week:.2f}",
+                _DASH if tier_slope is None else f"{tier_slope:+.2f}/week", "",
+            )
+    table.add_section()
+    table.add_row("SLA misses", str(stats.misses), "", "")
+    for tier, count in stats.misses_by_tier.items():
+        table.add_row(f"  tier {tier}", str(count), "", "")
+    for clock, count in stats.misses_by_clock.items():
+        table.add_row(f"  {clock.replace('_', ' ')}", str(count), "", "")
     rate = _DASH if stats.repeat_rate is None else f"{stats.repeat_rate:.0%}"
     table.add_row(
         f"Repeat escalations (within {stats.repeat_window_days} d)", str(stats.repeats), rate, ""

@@ -12,6 +12,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from modelhealth.cli.common import fail, load_or_exit, out
+from thresholds.schema import ModelEntry
 
 __all__ = ["RegisterPath", "app", "print_register_schema"]
 
@@ -66,13 +67,23 @@ def thresholds_render(
     format: Annotated[str, typer.Option("--format", "-f", help="md or json.")] = "md",
     output: Annotated[Path | None, typer.Option("--out", "-o", help="Write to a file.")] = None,
 ) -> None:
-    """Render the register as the sign-off document (Markdown) or as effective JSON."""
+    """Render the register as the sign-off document (Markdown) or as effective JSON.
+
+    The document gives each model's thresholds, approvers, ladder settings and review
+    cadence protocol (review frequency, drift and alert triggers, events, sunset criteria).
+    """
+    from ladder.cadence import protocol_markdown, review_protocol
     from thresholds.render import render_json, render_markdown
 
     loaded = load_or_exit(path)
     if format not in ("md", "json"):
         fail(f"--format must be md or json, not {format!r}")
-    text = render_markdown(loaded) if format == "md" else render_json(loaded)
+
+    def protocol(entry: ModelEntry) -> list[str]:
+        return protocol_markdown(review_protocol(entry, loaded.register))
+
+    text = (render_markdown(loaded, appendix=protocol) if format == "md"
+            else render_json(loaded))
     if output is None:
         sys.stdout.write(text if text.endswith("\n") else text + "\n")
     else:

@@ -21,9 +21,13 @@ from rich.markup import escape
 
 from ladder.actions import apply_step, approve
 from ladder.errors import Refused
+from ladder.incident_actions import BriefSent, current_review, record_review, send_brief
+from ladder.incident_store import incident_facts
+from ladder.post_incident import parse_follow_up
 from ladder.stats import compute_stats
-from ladder.store import LadderStore, list_escalations
+from ladder.store import LadderStore, list_escalations, load_state
 from modelhealth.nightly import run_job
+from modelhealth.outputs.records import render_brief_markdown, render_review_markdown
 from monitor.check import CheckOptions
 from monitor.report import Report
 from thresholds.loader import LoadedRegister
@@ -36,6 +40,10 @@ LAST_NIGHT = date(2026, 10, 30)
 RUN_AT = time(6, 0)
 #: The retrieval index is rebuilt and switched on at midnight before the 24th.
 APPLY_AT = datetime(2026, 10, 24, 0, 0, tzinfo=timezone.utc)
+#: The owner briefs the stakeholders 90 minutes after the morning run that escalated.
+BRIEF_AFTER = timedelta(minutes=90)
+#: A post-incident review is opened the morning its incident resolves, closed a day later.
+REVIEW_AFTER = timedelta(hours=4)
 
 COLOURS = {
     "healthy": "green",
@@ -56,6 +64,8 @@ class DemoResult:
     state_url: str
     tracking_uri: str
     story: list[str] = field(default_factory=list)
+    #: The process records written along the way (briefs, post-incident reviews).
+    records: list[Path] = field(default_factory=list)
 
 
 def _approver(report: Report, model_id: str, requester: str) -> str | None:
@@ -89,6 +99,9 @@ def run_demo(
     pending_approval: dict[str, str] = {}  # step id -> model
     approved: dict[str, str] = {}
     evaluating: dict[str, str] = {}  # model -> rung under evaluation
+    briefed: dict[str, int] = {}  # model -> escalation id its owner briefed about
+    reviewing: dict[str, int] = {}  # model -> escalation id whose review is open
+    records: list[Path] = []
     report: Report | None = None
 
     def say(line: str) -> None:
@@ -138,6 +151,14 @@ def run_demo(
                     f"{rec.currency} {rec.estimated_cost or 0:,.0f})"
                 )
                 pending_approval[rec.id] = model.model_id
+                briefing = _brief(state_url, loaded, model.model_id, now + BRIEF_AFTER,
+                                  out_dir)
+                if briefing is not None:
+                    briefed[model.model_id], path = briefing
+                    records.append(path)
+                    say(f"  [cyan]{now + BRIEF_AFTER:%m-%d %H:%M}[/] "
+                        f"{escape(register.model(model.model_id).owner)} sends the stakeholder "
+                        f"brief: {escape(str(path))}")
         # The morning after a recommendation, a second owner approves it.
         for step, model_id in list(pending_approval.items()):
             requester = register.model(model_id).owner
@@ -176,11 +197,24 @@ def run_demo(
                     else f"evaluation of {escape(rung)} ended: {escape(rec.summary if rec else '')}"
                 )
                 say(f"  [green]resolved[/] {escape(model.model_id)}: {verdict}")
+                if model.model_id in briefed:
+                    escalation_id = briefed.pop(model.model_id)
+                    copies, opened = _after_resolution(state_url, loaded, model.model_id,
+                                                       escalation_id, now, out_dir, say)
+                    records += copies
+                    if opened:
+                        reviewing[model.model_id] = escalation_id
+                    continue
+            if model.model_id in reviewing:
+                records.append(_close_review(state_url, loaded, model.model_id,
+                                             reviewing.pop(model.model_id), now, out_dir, say))
         night += timedelta(days=1)
 
     assert report is not None
+    end = datetime.combine(last + timedelta(days=1), RUN_AT, tzinfo=timezone.utc)
     with LadderStore(state_url) as store:
-        stats = compute_stats(store.read(lambda conn: list_escalations(conn)))
+        stats = compute_stats(store.read(lambda conn: list_escalations(conn)),
+                              facts=store.read(incident_facts), now=end)
     final = out_dir / "nights" / last.isoformat()
     html = out_dir / "report.html"
     shutil.copyfile(final / "report.html", html)
@@ -190,8 +224,10 @@ def run_demo(
     say(
         f"[bold]{(last - FIRST_NIGHT).days + 1} nights checked.[/] Ladder: "
         f"{stats.escalations} escalation(s); median time to detection "
-        f"{_hours(stats.detection.median)}, to decision {_hours(stats.decision.median)}, "
-        f"to resolution {_hours(stats.resolution.median)}."
+        f"{_hours(stats.detection.median)}, to acknowledgement "
+        f"{_hours(stats.acknowledgement.median)}, to communication "
+        f"{_hours(stats.communication.median)}, to decision {_hours(stats.decision.median)}, "
+        f"to resolution {_hours(stats.resolution.median)}; {stats.misses} SLA clock(s) ran out."
     )
     return DemoResult(
         out_dir=out_dir,
@@ -200,8 +236,88 @@ def run_demo(
         state_url=state_url,
         tracking_uri=tracking_uri,
         story=story,
+        records=records,
     )
 
 
 def _hours(value: timedelta | None) -> str:
-    return "—" if value is None else f"{value.total_seconds() / 3600:.0f} h"
+    if value is None:
+        return "—"
+    hours = value.total_seconds() / 3600
+    return f"{hours:.0f} h" if hours >= 10 else f"{hours:.1f} h"
+
+
+def _write_brief(out_dir: Path, escalation_id: int, sent: BriefSent) -> Path:
+    path = out_dir / f"brief-esc-{escalation_id}-v{sent.version}.md"
+    path.write_text(render_brief_markdown(sent.brief, version=sent.version), encoding="utf-8")
+    return path
+
+
+def _brief(
+    state_url: str, loaded: LoadedRegister, model_id: str, when: datetime, out_dir: Path
+) -> tuple[int, Path] | None:
+    """The owner sends the stakeholder brief of the model's open escalation (tier ≥ 2) and
+    keeps a copy next to the reports; returns the escalation id and the copy."""
+    register = loaded.register
+    with LadderStore(state_url) as store:
+        esc = store.read(lambda c: load_state(c, model_id, with_nights=False).open_escalation)
+        if esc is None or esc.tier < register.model(model_id).ladder.incident.brief_min_tier:
+            return None
+        sent = send_brief(store, f"esc-{esc.id}", person=register.model(model_id).owner,
+                          register=register, now=when, render=render_brief_markdown)
+    return esc.id, _write_brief(out_dir, esc.id, sent)
+
+
+def _after_resolution(
+    state_url: str, loaded: LoadedRegister, model_id: str, escalation_id: int, now: datetime,
+    out_dir: Path, say: Callable[[str], None],
+) -> tuple[list[Path], bool]:
+    """The morning an incident resolves its owner sends the closing brief and, for a
+    tier-3 incident, opens its post-incident review. Returns the copies written and
+    whether a review was opened."""
+    register = loaded.register
+    owner = register.model(model_id).owner
+    ref = f"esc-{escalation_id}"
+    with LadderStore(state_url) as store:
+        final = send_brief(store, ref, person=owner, register=register,
+                           now=now + BRIEF_AFTER, render=render_brief_markdown)
+        written = [_write_brief(out_dir, escalation_id, final)]
+        say(f"  [cyan]{now + BRIEF_AFTER:%m-%d %H:%M}[/] {escape(owner)} sends the closing "
+            f"brief: {escape(str(written[0]))}")
+        if final.brief.tier < register.model(model_id).ladder.incident.review_min_tier:
+            return written, False
+        opened = now + REVIEW_AFTER
+        review = record_review(store, ref, person=owner, register=register, now=opened).review
+    say(f"  [cyan]{opened:%m-%d %H:%M}[/] {escape(owner)} opens the post-incident review of "
+        f"{ref} (due {review.due_at:%m-%d %H:%M}): {len(review.sla_misses)} SLA miss(es) "
+        "prefilled")
+    return written, True
+
+
+def _close_review(
+    state_url: str, loaded: LoadedRegister, model_id: str, escalation_id: int, now: datetime,
+    out_dir: Path, say: Callable[[str], None],
+) -> Path:
+    """The day after, the owner writes up what went well and what to improve, adds a
+    follow-up action and closes the review."""
+    register = loaded.register
+    owner = register.model(model_id).owner
+    ref = f"esc-{escalation_id}"
+    when = now + REVIEW_AFTER
+    with LadderStore(state_url) as store:
+        review = store.read(lambda c: current_review(c, escalation_id, now=when))
+        follow = parse_follow_up(
+            f"carol|{(when + timedelta(days=14)).date()}|page the on-call ML lead when a "
+            "tier 3 step waits an hour unacknowledged", register.people)
+        closed = record_review(
+            store, ref, person=owner, register=register, now=when,
+            went_well=[f"{review.rung} recovered quality from the night it went live",
+                       "the stakeholders were briefed within two hours of the escalation"],
+            improve=[f"SLA: {miss}" for miss in review.sla_misses] or ["nothing ran late"],
+            actions=[follow], close=True,
+        ).review
+    path = out_dir / f"post-incident-review-{ref}.md"
+    path.write_text(render_review_markdown(closed), encoding="utf-8")
+    say(f"  [cyan]{when:%m-%d %H:%M}[/] {escape(owner)} closes the post-incident review of "
+        f"{ref} with {len(closed.actions)} follow-up action: {escape(str(path))}")
+    return path

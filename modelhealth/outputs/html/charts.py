@@ -31,9 +31,11 @@ __all__ = [
     "Marker",
     "Polyline",
     "Rect",
+    "Scale",
     "Text",
     "chart_label",
     "latency_chart",
+    "nice_ticks",
     "reliability_chart",
     "trend_chart",
 ]
@@ -125,6 +127,10 @@ class _Scale:
         return round(self.r0 + (v - self.d0) / (self.d1 - self.d0) * (self.r1 - self.r0), 2)
 
 
+#: The same map, for the other chart modules of this package.
+Scale = _Scale
+
+
 def _nice_ticks(lo: float, hi: float, count: int = 5) -> list[float]:
     """Round tick values covering [lo, hi] (Heckbert's "nice numbers")."""
     if not (math.isfinite(lo) and math.isfinite(hi)) or hi <= lo:
@@ -139,6 +145,9 @@ def _nice_ticks(lo: float, hi: float, count: int = 5) -> list[float]:
         ticks.append(round(value, 12))
         value += step
     return ticks
+
+
+nice_ticks = _nice_ticks
 
 
 def _log_ticks(lo: float, hi: float) -> list[float]:

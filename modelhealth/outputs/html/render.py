@@ -21,6 +21,7 @@ from functools import cache
 from jinja2 import Environment, PackageLoader, StrictUndefined
 from markupsafe import Markup
 
+from ladder.stats import LadderStats
 from modelhealth.outputs.html.format import (
     count,
     money,
@@ -32,6 +33,7 @@ from modelhealth.outputs.html.format import (
     title,
     utc,
 )
+from modelhealth.outputs.html.process import process_panel
 from modelhealth.outputs.html.views import LadderView, NightPoint, ingest_bars, model_view
 from monitor.report import Report
 
@@ -78,6 +80,7 @@ def render_html(
     *,
     trends: Mapping[str, Sequence[NightPoint]] | None = None,
     ladders: Mapping[str, LadderView] | None = None,
+    process: LadderStats | None = None,
 ) -> str:
     """The report as one self-contained HTML document.
 
@@ -91,6 +94,10 @@ def render_html(
     ladders : mapping of model id to LadderView, optional
         Each model's ladder (rungs, allowed, current, tried). A model without one is
         shown on the default six rungs at ``ModelReport.ladder_position``.
+    process : LadderStats, optional
+        ``ladder stats`` over every escalation of the store (with the incidents' facts,
+        at the run's clock): the page then has a ladder-process panel with escalations
+        per week and their trend, process durations and SLA misses by tier.
 
     Returns
     -------
@@ -118,6 +125,7 @@ def render_html(
             if key in counts
         ],
         ingest_bars=ingest_bars(report),
+        process=process_panel(process) if process is not None else None,
         script=Markup(_COPY_SCRIPT),  # our own constant, pinned by the CSP hash below
         script_hash=_SCRIPT_HASH,
         legend_statuses=[
