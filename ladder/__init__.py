@@ -4,8 +4,8 @@ The nightly job calls :func:`decide_night`; people act through the ``modelhealth
 ladder …`` commands (:mod:`modelhealth.cli.ladder`) or the functions in
 :mod:`ladder.actions`. Decisions are pure functions (:func:`decide`,
 :func:`evaluate_rules`, :func:`next_rung`, :func:`check_budget`, :func:`check_approval`,
-:func:`clock_due`) over frozen state; the store (:class:`LadderStore`) and the audit
-log sit at the edge.
+:func:`needs_reminder`, :func:`route`) over frozen state; the store (:class:`LadderStore`)
+and the audit log sit at the edge.
 """
 
 from __future__ import annotations
@@ -38,10 +38,12 @@ from ladder.pins import Pin, current_pin, pin_register
 from ladder.policy import Policy, build_policy
 from ladder.proof import ProofVerdict, prove
 from ladder.recommender import HandoffPacket, next_rung
+from ladder.reminders import Reason, ReminderEntry, needs_reminder
 from ladder.review import EVENT_KINDS
+from ladder.routing import Absence, Directory, Route, route
 from ladder.rules import RuleOutcome, evaluate_rules
 from ladder.rungs import ApprovalPolicy, Rung, default_ladder, effective_rungs
-from ladder.sla import TIER_NAMES, SlaClocks, clock_due, deadlines
+from ladder.sla import TIER_NAMES, SlaClocks, deadlines
 from ladder.standing import ladder_position, recommendation_for
 from ladder.state import Escalation, LadderState, Night, Step
 from ladder.stats import LadderStats, compute_stats
@@ -51,6 +53,7 @@ from ladder.tokens import AuthRefusal, Person, authenticate, create_token, revok
 __all__ = [
     "EVENT_KINDS",
     "TIER_NAMES",
+    "Absence",
     "ActionResult",
     "Anchor",
     "ApprovalPolicy",
@@ -61,6 +64,7 @@ __all__ = [
     "CostEstimate",
     "Decision",
     "DecisionKind",
+    "Directory",
     "Escalation",
     "HandoffPacket",
     "LadderError",
@@ -75,7 +79,10 @@ __all__ = [
     "Pin",
     "Policy",
     "ProofVerdict",
+    "Reason",
     "Refused",
+    "ReminderEntry",
+    "Route",
     "RuleOutcome",
     "Rung",
     "SlaClocks",
@@ -94,7 +101,6 @@ __all__ = [
     "check_budget",
     "cli_origin",
     "clock_decision",
-    "clock_due",
     "compute_stats",
     "create_token",
     "current_pin",
@@ -109,6 +115,7 @@ __all__ = [
     "evaluate_rules",
     "ladder_position",
     "matrix_markdown",
+    "needs_reminder",
     "next_rung",
     "open_store",
     "pin_register",
@@ -117,6 +124,7 @@ __all__ = [
     "reject",
     "resolve_actor",
     "revoke_tokens",
+    "route",
     "tick",
     "verify",
 ]

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Final
 
@@ -20,17 +21,20 @@ from sqlalchemy import select
 from sqlalchemy.engine import Connection
 
 from ladder import audit
+from ladder.absences import current_absences
 from ladder.audit import canonical_json
 from ladder.decide import Decision, clock_decision, decide
 from ladder.pins import people_for_nightly
 from ladder.policy import Policy, build_policy
 from ladder.review import sunsets
+from ladder.routing import Directory, route
 from ladder.sla import deadlines
 from ladder.standing import recommendation_for
 from ladder.state import LadderState, Step, as_utc, night_from_report
 from ladder.store import (
     LadderStore,
     escalation_policy,
+    escalation_summary,
     insert_escalation,
     insert_night,
     insert_notification,
@@ -52,6 +56,7 @@ __all__ = [
     "SYSTEM_ACTOR",
     "carry_out",
     "decide_night",
+    "directory_for",
     "report_digest",
     "tick",
 ]
@@ -188,7 +193,8 @@ def _apply_model(
     if retired:
         state = load_state(conn, entry.id, today=night)
     policy = _policy_in_force(conn, state, fresh, register)
-    decision = decide(state, model, policy, now, night=night)
+    directory = directory_for(conn, register, now)
+    decision = decide(state, model, policy, now, night=night, directory=directory)
     night_id = insert_night(
         conn,
         tonight,
@@ -211,11 +217,22 @@ def _apply_model(
         payload={"night": night, "decision": decision.kind, "run_id": report.run_id},
     )
     escalation_id = carry_out(
-        conn, decision, state, policy, now=now, night=night, actor=SYSTEM_ACTOR
+        conn, decision, state, policy, now=now, night=night, actor=SYSTEM_ACTOR,
+        directory=directory,
     )
     if escalation_id is not None:
         link_night(conn, night_id, escalation_id)
     return recommendation_for(conn, register, entry.id, reason=decision.reason)
+
+
+def directory_for(conn: Connection, register: Register, now: datetime) -> Directory:
+    """Who can be reached at ``now``: ``register``'s people (pass the pinned ones), its
+    routing section, and the absences the store holds."""
+    return Directory(
+        people={p: tuple(r) for p, r in register.people.items()},
+        routing=register.routing,
+        absences=current_absences(conn, now),
+    )
 
 
 def _pinned(conn: Connection, register: Register, now: datetime) -> Register:
@@ -236,33 +253,69 @@ def _policy_in_force(
     return escalation_policy(conn, esc.id).with_people(register.people)
 
 
-def _enqueue(
-    conn: Connection,
-    decision: Decision,
-    kind: str,
-    model_id: str,
-    now: datetime,
-    step_id: int | None,
-    extra: Mapping[str, Any] | None = None,
-) -> None:
-    """Queue the decision's notification in the outbox, in the decision's transaction;
-    :mod:`modelhealth.outputs.notify.outbox` delivers it."""
-    if not decision.notify:
-        return
-    insert_notification(
-        conn,
-        model_id=model_id,
-        kind=kind,
-        recipients=decision.notify,
-        at=now,
-        step_id=step_id,
-        payload={
-            "decision": decision.kind,
-            "reason": decision.reason,
-            "due_at": decision.due_at,
-            **(extra or {}),
-        },
-    )
+@dataclass(frozen=True)
+class _Dispatch:
+    """Routes a decision's notifications (:func:`ladder.routing.route`) and queues them in
+    the outbox in the decision's transaction; :mod:`modelhealth.outputs.notify.outbox`
+    delivers them."""
+
+    directory: Directory
+    tier: int
+    owner: str
+    actor: str
+
+    def enqueue(
+        self,
+        conn: Connection,
+        decision: Decision,
+        kind: str,
+        model_id: str,
+        now: datetime,
+        step_id: int | None,
+        extra: Mapping[str, Any] | None = None,
+    ) -> None:
+        if not decision.notify:
+            return
+        routed = route(
+            decision.notify, directory=self.directory, now=now, tier=self.tier,
+            needs=decision.needs, next_level=decision.next_level, chain=decision.chain,
+            owner=self.owner,
+        )
+        notification_id = insert_notification(
+            conn,
+            model_id=model_id,
+            kind=kind,
+            recipients=routed.recipients,
+            at=now,
+            step_id=step_id,
+            payload={
+                "decision": decision.kind,
+                "reason": decision.reason,
+                "due_at": decision.due_at,
+                "tier": self.tier,
+                **({} if routed.plain else routed.payload()),
+                **(extra or {}),
+            },
+        )
+        if not routed.plain:
+            # Why these people and not the ones the decision named: part of the record.
+            audit.append(
+                conn,
+                at=now,
+                actor=self.actor,
+                action="notification.routed",
+                subject=f"step-{step_id}" if step_id is not None else f"model:{model_id}",
+                reason=routed.describe(),
+                payload={
+                    "notification": notification_id,
+                    "kind": kind,
+                    "intended": list(routed.intended),
+                    "recipients": list(routed.recipients),
+                    "unroutable": routed.unroutable,
+                    "priority": routed.priority,
+                    "acts_by": routed.acts_by,
+                },
+            )
 
 
 def carry_out(
@@ -274,13 +327,21 @@ def carry_out(
     now: datetime,
     night: date | None,
     actor: str,
+    directory: Directory | None = None,
 ) -> int | None:
     """Persist ``decision`` in the caller's transaction, with audit rows and queued
-    notifications. Returns the id of the escalation it concerns, if any."""
+    notifications, routed through ``directory`` (teams, absences, on-call; everybody
+    reachable when ``None``). Returns the id of the escalation it concerns, if any."""
     model_id = state.model_id
     esc = state.open_escalation
     escalation_id = esc.id if esc is not None else None
     subject = f"model:{model_id}"
+    dispatch = _Dispatch(
+        directory=directory if directory is not None else Directory(people=policy.people),
+        tier=decision.tier or (esc.tier if esc is not None else 1),
+        owner=policy.owner,
+        actor=actor,
+    )
 
     # Every change below writes its own audit row with the decision's reason; a decision
     # that changes nothing but is worth keeping (watch, exhausted …) gets one at the end.
@@ -288,7 +349,9 @@ def carry_out(
 
     if decision.step_id is not None:
         step = next(s for s in state.steps if s.id == decision.step_id)
-        audited |= _change_step(conn, decision, step, policy, now=now, actor=actor)
+        audited |= _change_step(
+            conn, decision, step, policy, now=now, actor=actor, dispatch=dispatch
+        )
 
     if decision.close_escalation is not None and esc is not None:
         update_escalation(
@@ -306,7 +369,7 @@ def carry_out(
         audited = True
         if decision.clock is None:  # an expiry already told the same people
             kind = "resolved" if decision.close_escalation == "resolved" else "closed"
-            _enqueue(conn, decision, kind, model_id, now, None, {"escalation": esc.id})
+            dispatch.enqueue(conn, decision, kind, model_id, now, None, {"escalation": esc.id})
         escalation_id = None
 
     if decision.refresh_policy and esc is not None and decision.close_escalation is None:
@@ -355,7 +418,7 @@ def carry_out(
         )
         audited = True
         if decision.new_step is None:
-            _enqueue(
+            dispatch.enqueue(
                 conn,
                 decision,
                 decision.kind,
@@ -384,6 +447,7 @@ def carry_out(
             decide_due_at=new.deadlines.decide_due,
             expire_at=new.deadlines.expire_at,
             approved_at=now if new.status == "approved" else None,
+            escalated_at=now if new.escalated else None,
             cost=new.cost,
             currency=new.currency,
             approvals_required=new.approvals_required,
@@ -411,7 +475,7 @@ def carry_out(
         kind = {"pending": "approval_requested", "approved": "apply_requested"}.get(
             new.status, new.status
         )
-        _enqueue(
+        dispatch.enqueue(
             conn,
             decision,
             kind,
@@ -446,7 +510,8 @@ def carry_out(
 
 
 def _change_step(
-    conn: Connection, decision: Decision, step: Step, policy: Policy, *, now: datetime, actor: str
+    conn: Connection, decision: Decision, step: Step, policy: Policy, *, now: datetime,
+    actor: str, dispatch: _Dispatch,
 ) -> bool:
     """Apply the decision to the step in play; returns whether anything changed."""
     values: dict[str, Any] = {}
@@ -477,7 +542,7 @@ def _change_step(
         values["ack_reminded_at"] = now
     elif decision.clock == "decision_reminder":
         values["decision_reminded_at"] = now
-    elif decision.clock == "escalate":
+    elif decision.clock in ("next_level", "escalate"):
         values["escalated_at"] = now
     if not values:
         return False
@@ -499,10 +564,15 @@ def _change_step(
             "from": step.status,
             "to": values.get("status"),
             "cost": values.get("cost"),
+            **({"clock": decision.clock, "next_due": decision.due_at}
+               if decision.clock is not None else {}),
         },
     )
     if decision.clock is not None:
-        _enqueue(conn, decision, decision.clock, step.model_id, now, step.id)
+        dispatch.enqueue(
+            conn, decision, decision.clock, step.model_id, now, step.id,
+            {"summary": escalation_summary(conn, step.escalation_id)},
+        )
     return True
 
 
@@ -531,10 +601,12 @@ def tick(store: LadderStore, register: Register, *, now: datetime) -> dict[str, 
                 return None
             pinned = _pinned(conn, register, now)
             policy = escalation_policy(conn, esc.id).with_people(pinned.people)
-            decision = clock_decision(state, policy, now)
+            directory = directory_for(conn, pinned, now)
+            decision = clock_decision(state, policy, now, directory=directory)
             if decision is None:
                 return None
-            carry_out(conn, decision, state, policy, now=now, night=None, actor=SYSTEM_ACTOR)
+            carry_out(conn, decision, state, policy, now=now, night=None, actor=SYSTEM_ACTOR,
+                      directory=directory)
             return decision.kind
 
         kind = store.write(work)

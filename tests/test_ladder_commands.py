@@ -179,9 +179,11 @@ def test_ack_stops_reminders(store: LadderStore, register_file: Path, opened: Ti
 def test_tick_runs_the_clocks_between_nights(
     store: LadderStore, register_file: Path, opened: Timeline
 ) -> None:
-    early = ladder(store, register_file, "tick", when=DAY3)
+    requested = run_time(START + timedelta(days=1))
+    early = ladder(store, register_file, "tick", when=(requested + timedelta(minutes=29))
+                   .isoformat())
     assert early.output.strip() == "no clock ran out"
-    late = run_time(START + timedelta(days=1)) + timedelta(hours=25)
+    late = requested + timedelta(minutes=30)
     result = ladder(store, register_file, "tick", when=late.isoformat())
     assert result.output.strip() == "support-assistant: remind"
 
