@@ -24,7 +24,7 @@ from ladder import audit
 from ladder.audit import Origin
 from ladder.errors import NotFound, Refused
 from ladder.pins import Pin, require_pinned
-from ladder.routing import Absence
+from ladder.routing import Absence, Directory
 from ladder.rungs import effective_rungs
 from ladder.state import as_utc
 from ladder.store import LadderStore
@@ -37,6 +37,7 @@ __all__ = [
     "clear_absence",
     "current_absences",
     "deciding_roles",
+    "directory_for",
     "list_absences",
     "record_absence",
 ]
@@ -72,6 +73,16 @@ def current_absences(conn: Connection, now: datetime) -> tuple[Absence, ...]:
         .order_by(absences.c.id)
     )
     return tuple(_absence(r) for r in rows)
+
+
+def directory_for(conn: Connection, register: Register, now: datetime) -> Directory:
+    """Who can be reached at ``now``: ``register``'s people (pass the register with the
+    pinned people), its routing section, and the absences the store holds."""
+    return Directory(
+        people={p: tuple(r) for p, r in register.people.items()},
+        routing=register.routing,
+        absences=current_absences(conn, now),
+    )
 
 
 def list_absences(conn: Connection, now: datetime, *, include_past: bool = False) -> list[Absence]:

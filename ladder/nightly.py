@@ -21,7 +21,7 @@ from sqlalchemy import select
 from sqlalchemy.engine import Connection
 
 from ladder import audit
-from ladder.absences import current_absences
+from ladder.absences import directory_for
 from ladder.audit import canonical_json
 from ladder.decide import Decision, clock_decision, decide
 from ladder.pins import people_for_nightly
@@ -56,7 +56,6 @@ __all__ = [
     "SYSTEM_ACTOR",
     "carry_out",
     "decide_night",
-    "directory_for",
     "report_digest",
     "tick",
 ]
@@ -148,7 +147,8 @@ def _apply_model(
                 "decisions taken then stand",
                 payload={"night": night, "stored": existing.report_digest, "new": digest},
             )
-        return recommendation_for(conn, register, entry.id, reason=existing.decision_reason)
+        return recommendation_for(conn, register, entry.id, reason=existing.decision_reason,
+                                  now=now)
 
     tonight = night_from_report(model, night)
     latest = latest_night(conn, entry.id)
@@ -174,7 +174,7 @@ def _apply_model(
             reason=reason,
             payload={"night": night},
         )
-        return recommendation_for(conn, register, entry.id, reason=reason)
+        return recommendation_for(conn, register, entry.id, reason=reason, now=now)
 
     state = load_state(conn, entry.id, today=night)
     fresh = build_policy(entry, register, now=now, register_version=report.register_version)
@@ -222,17 +222,7 @@ def _apply_model(
     )
     if escalation_id is not None:
         link_night(conn, night_id, escalation_id)
-    return recommendation_for(conn, register, entry.id, reason=decision.reason)
-
-
-def directory_for(conn: Connection, register: Register, now: datetime) -> Directory:
-    """Who can be reached at ``now``: ``register``'s people (pass the pinned ones), its
-    routing section, and the absences the store holds."""
-    return Directory(
-        people={p: tuple(r) for p, r in register.people.items()},
-        routing=register.routing,
-        absences=current_absences(conn, now),
-    )
+    return recommendation_for(conn, register, entry.id, reason=decision.reason, now=now)
 
 
 def _pinned(conn: Connection, register: Register, now: datetime) -> Register:

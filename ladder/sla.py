@@ -28,6 +28,7 @@ from thresholds.schema import (
     DEFAULT_REMIND_AFTER,
     TIER_NAMES,
     SlaSettings,
+    describe_hours,
     parse_duration,
 )
 
@@ -105,17 +106,6 @@ def deadlines(requested_at: datetime, tier: int, clocks: SlaClocks) -> Deadlines
         escalate_at=decide_due + interval,
         expire_at=decide_due + 2 * interval,
     )
-
-
-def describe_hours(hours: float) -> str:
-    """``immediately``, ``30 min``, ``2 h``, ``7 d``: a window as people say it."""
-    if hours <= 0:
-        return "immediately"
-    if hours < 1:
-        return f"{hours * 60:g} min"
-    if hours > 48 and float(hours / 24).is_integer():
-        return f"{hours / 24:g} d"
-    return f"{hours:g} h"
 
 
 @dataclass(frozen=True)

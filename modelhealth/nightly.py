@@ -22,13 +22,14 @@ from functools import partial
 
 from ladder.keys import open_store
 from ladder.nightly import decide_night
+from ladder.outbox import outbox_summary
 from ladder.standing import ladder_position
 from ladder.store import LadderStore, list_escalations, night_trends
 from modelhealth.logs import event
 from modelhealth.outputs.html import LadderView, NightPoint, render_html
 from modelhealth.outputs.notify import notify_night
 from monitor.job import CheckOptions, Engine, run_check
-from monitor.report import Recommendation, Report
+from monitor.report import OutboxStatus, Recommendation, Report
 from monitor.signal import NightValue
 from thresholds.loader import LoadedRegister
 from thresholds.vocabulary import RUNGS
@@ -60,6 +61,12 @@ def _decider(
         recommendations = decide_night(store, report, loaded.register, now=now)
         for model in report.models:
             model.ladder_position = ladder_position(store, model.model_id)
+        # Dead letters are shown where people look: report.json and the page's banner.
+        waiting = store.read(outbox_summary)
+        report.outbox = OutboxStatus(
+            pending=waiting.pending, dead=waiting.dead, oldest_dead_at=waiting.oldest_dead_at,
+            dead_ids=list(waiting.dead_ids),
+        )
         return recommendations
 
     return decide

@@ -478,7 +478,7 @@ def test_a_webhook_that_is_down_keeps_the_message_for_a_later_run(
     assert outbox_rows(store) == [("webhook", "sent", 2)]
 
 
-def test_the_ladders_own_notifications_go_out_as_one_line(
+def test_the_ladders_own_notifications_say_what_why_and_for_whom(
     store: LadderStore, receiver: Receiver
 ) -> None:
     store.write(
@@ -495,10 +495,11 @@ def test_the_ladders_own_notifications_go_out_as_one_line(
     store.write(
         lambda c: insert_notification(
             c,
-            model_id="triage",
+            model_id="<!channel>",
             kind="decision_reminder",
             recipients=(),
-            payload={"reason": "approval due in 2 h"},
+            payload={"reason": "approval due in 2 h", "unroutable": True,
+                     "route": "UNROUTABLE: no configured person can be reached"},
             at=RUN_AT,
         )
     )
@@ -506,8 +507,31 @@ def test_the_ladders_own_notifications_go_out_as_one_line(
     run = deliver_due(store, url=receiver.url, now=RUN_AT)
 
     assert (run.sent, run.failed) == (2, [])
-    assert receiver.payloads == [
-        {"text": "modelhealth ladder approval_requested for triage: add retrieval "
-                 "(for alice, bob)"},
-        {"text": "modelhealth ladder decision_reminder for triage: approval due in 2 h"},
-    ]
+    first, second = receiver.payloads
+    assert first["text"] == (
+        "Approval requested: triage — add retrieval · Why: persisted · For: alice, bob"
+    )
+    assert second["text"] == (
+        ":rotating_light: Reminder: the decision is overdue: &lt;!channel&gt; — approval due "
+        "in 2 h · Routing: UNROUTABLE: no configured person can be reached · *UNROUTABLE*: "
+        "nobody configured could be reached; this goes to everyone it concerns at the "
+        "highest priority"
+    )
+    assert second["blocks"][0]["text"]["text"].startswith("*:rotating_light: Reminder")
+
+
+def test_a_step_notification_links_to_the_desk(store: LadderStore, receiver: Receiver) -> None:
+    from ladder_factories import HALLUCINATING_TEST_NIGHTS, Timeline, make_register
+
+    tl = Timeline(store, make_register())
+    for breaches, mode in HALLUCINATING_TEST_NIGHTS:
+        tl.play(breaches, mode=mode)
+
+    run = deliver_due(store, url=receiver.url, now=tl.now, public_url="https://desk.example/")
+
+    assert run.sent == 1
+    [message] = receiver.payloads
+    assert message["text"].startswith(
+        "Approval requested: support-assistant (step-1) — support-assistant has"
+    )
+    assert message["text"].endswith(" · For: bob · <https://desk.example/steps/1|Open step-1>")

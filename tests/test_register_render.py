@@ -144,8 +144,9 @@ def tables(markdown: str) -> list[list[list[str]]]:
 def test_every_table_row_has_as_many_cells_as_its_header(example: LoadedRegister) -> None:
     found = tables(render_markdown(example))
 
-    # per model: about, thresholds, approvers, sign-off (+ rung overrides for one model)
-    assert len(found) == 3 * 4 + 1
+    # per model: about, thresholds, approvers, response windows, sign-off (+ rung overrides
+    # for one model)
+    assert len(found) == 3 * 5 + 1
     for table in found:
         assert all(len(row) == len(table[0]) for row in table), table
         assert set(table[1]) == {"---"}

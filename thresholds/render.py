@@ -22,7 +22,14 @@ from datetime import date
 from typing import Any
 
 from thresholds.loader import LoadedRegister, RegisterDocument
-from thresholds.schema import ModelEntry, Register, RungSettings
+from thresholds.schema import (
+    TIER_NAMES,
+    ModelEntry,
+    Register,
+    RungSettings,
+    describe_hours,
+    parse_duration,
+)
 from thresholds.vocabulary import RUNGS
 
 __all__ = [
@@ -269,6 +276,28 @@ def _rung_override_rows(entry: ModelEntry) -> list[tuple[str, ...]]:
     return rows
 
 
+#: What each tier's windows mean, in the words of seed 000 where it names them.
+_WINDOW_MEANING = {
+    2: ("a mitigation plan communicated", "resolved"),
+}
+
+
+def _duration(text: str) -> str:
+    return describe_hours(parse_duration(text).total_seconds() / 3600)
+
+
+def _window_rows(entry: ModelEntry) -> list[tuple[str, str, str]]:
+    sla = entry.ladder.sla
+    rows = []
+    for tier in (1, 2, 3, 4):
+        ack, decide = describe_hours(sla.ack_within(tier)), describe_hours(sla.decide_within(tier))
+        meaning = _WINDOW_MEANING.get(tier)
+        if meaning is not None:
+            ack, decide = f"{ack} ({meaning[0]})", f"{decide} ({meaning[1]})"
+        rows.append((f"{tier} {TIER_NAMES[tier]}", ack, decide))
+    return rows
+
+
 def _model_section(register: Register, entry: ModelEntry, version: str) -> list[str]:
     roles = sorted(register.roles_of(entry.owner))
     owner = entry.owner + (f" (roles: {', '.join(roles)})" if roles else "")
@@ -326,6 +355,22 @@ def _model_section(register: Register, entry: ModelEntry, version: str) -> list[
             overrides,
         )
 
+    lines += ["", "### Response windows", ""]
+    lines += _table(
+        ("Tier", "Acknowledge within", "Decide within"),
+        _window_rows(entry),
+    )
+    sla = ladder.sla
+    lines += [
+        "",
+        f"- **Reminders:** a step nobody acknowledged is re-notified after "
+        f"{_duration(sla.remind_after)} and goes to the next level (the approver's manager, "
+        f"else the rung's `escalate_to` roles, else the on-call role) after "
+        f"{_duration(sla.next_level_after)}; tier 4 notifies everyone at once, and tier 3 "
+        "and 4 always page the on-call role. Requests that arrive outside a team's working "
+        "hours go to a delegate or the on-call role, and the reminders wait for the working "
+        "day (tier 1 and 2).",
+    ]
     lines += [
         "",
         "### Sign-off",

@@ -87,6 +87,18 @@ def parse_duration(text: str) -> timedelta:
     return timedelta(seconds=seconds)
 
 
+def describe_hours(hours: float) -> str:
+    """``immediately``, ``30 min``, ``24 h``, ``7 d``: a window as people say it (days
+    only beyond two)."""
+    if hours <= 0:
+        return "immediately"
+    if hours < 1:
+        return f"{hours * 60:g} min"
+    if hours > 48 and float(hours / 24).is_integer():
+        return f"{hours / 24:g} d"
+    return f"{hours:g} h"
+
+
 def _check_duration(text: str) -> str:
     parse_duration(text)
     return text

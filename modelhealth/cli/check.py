@@ -17,6 +17,7 @@ from rich.table import Table
 
 from modelhealth.cli.common import (
     EXIT_FINDING,
+    NowOpt,
     err,
     fail,
     load_or_exit,
@@ -152,9 +153,7 @@ def check(
     no_ladder: Annotated[
         bool, typer.Option("--no-ladder", help="Check only: no ladder, MLflow or notifications.")
     ] = False,
-    now: Annotated[
-        str | None, typer.Option(hidden=True, help="Fake clock (ISO 8601) for tests.")
-    ] = None,
+    now: NowOpt = None,
 ) -> None:
     """Run the nightly health check: report.json, report.html, quarantine, ladder, MLflow."""
     from monitor.errors import MonitorError
