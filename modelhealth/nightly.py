@@ -52,6 +52,7 @@ class JobResult:
     mlflow_run_id: str | None = None
     notifications_sent: int = 0
     notifications_failed: list[str] = field(default_factory=list)
+    notifications_dead: list[str] = field(default_factory=list)
 
 
 def _decider(
@@ -206,11 +207,14 @@ def run_job(
                 now=options.now,
             )
             result.notifications_sent, result.notifications_failed = outbox.sent, outbox.failed
+            result.notifications_dead = outbox.dead
             event(
                 "notifications.delivered",
                 run_id=report.run_id,
                 sent=result.notifications_sent,
                 failed=len(result.notifications_failed),
+                dead=len(result.notifications_dead),
+                left=outbox.left,
             )
             for failure in result.notifications_failed:
                 log.warning("notification not delivered, will retry next run: %s", failure)

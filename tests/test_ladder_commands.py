@@ -284,3 +284,26 @@ def test_a_bad_moment_names_the_option_it_came_from(
 ) -> None:
     result = ladder(store, register_file, *command, "last tuesday")
     assert_refused(result, f"{option} must be ISO 8601, not 'last tuesday'")
+
+
+def test_the_diagram_shows_each_tiers_windows(store: LadderStore, tmp_path: Path) -> None:
+    register = tmp_path / "fast.yaml"
+    register.write_text(
+        REGISTER_YAML.replace("{extra_models}", "").replace(
+            "    criticality: 2\n",
+            "    criticality: 2\n    ladder: {sla: {ack_hours: {3: 1}, remind_after: 10m}}\n",
+        ),
+        encoding="utf-8",
+    )
+    mermaid = ladder(store, register, "diagram", "--model", "support-assistant")
+    assert mermaid.exit_code == 0, mermaid.output
+    [note] = [line for line in mermaid.output.splitlines() if line.strip().startswith("windows[")]
+    assert "tier 2 delivery risk: acknowledge within 24 h, decide within 48 h" in note
+    assert "tier 3 relationship threat: acknowledge within 1 h, decide within 24 h" in note
+    assert "reminders: re-notified after 10 min unacknowledged, next level after 2 h" in note
+
+    text = ladder(store, register, "diagram", "--format", "text")
+    flat = " ".join(text.output.split())
+    # Without --model: the shipped defaults.
+    assert "tier 3 relationship threat: acknowledge within 2 h, decide within 24 h" in flat
+    assert "tier 4 critical: acknowledge immediately, decide within 4 h" in flat

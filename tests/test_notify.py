@@ -3,12 +3,9 @@ and the outbox in a real SQLite state store that every notification leaves throu
 
 from __future__ import annotations
 
-import contextlib
 import json
-import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from functools import partial
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -17,6 +14,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import select
+from webhook_receiver import Receiver, serve_webhook
 
 from ladder.store import LadderStore, insert_notification
 from ladder.tables import notifications
@@ -101,57 +99,10 @@ def model_lines(message: dict[str, Any]) -> list[str]:
 # --- a real webhook receiver -------------------------------------------------------------------
 
 
-@dataclass
-class Receiver:
-    """A local webhook: answers each POST with the next scripted response (the last repeats)."""
-
-    url: str
-    script: list[tuple[int, dict[str, str], bytes]] = field(default_factory=list)
-    received: list[tuple[str, dict[str, str], bytes]] = field(default_factory=list)
-    delay_s: float = 0.0
-
-    def answer(self, status: int, body: bytes = b"ok", **headers: str) -> None:
-        self.script.append((status, headers, body))
-
-    @property
-    def payloads(self) -> list[Any]:
-        return [json.loads(body) for _, _, body in self.received]
-
-
 @pytest.fixture
 def receiver() -> Iterator[Receiver]:
-    state = Receiver(url="")
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
-            state.received.append((self.path, dict(self.headers.items()), body))
-            if state.delay_s:
-                time.sleep(state.delay_s)
-            index = min(len(state.received), len(state.script)) - 1
-            status, headers, reply = state.script[index] if state.script else (200, {}, b"ok")
-            self.send_response(status)
-            for name, value in headers.items():
-                self.send_header(name.replace("_", "-"), value)
-            self.send_header("Content-Length", str(len(reply)))
-            self.end_headers()
-            with contextlib.suppress(BrokenPipeError, ConnectionResetError):
-                self.wfile.write(reply)  # a client that timed out has gone away
-
-        def log_message(self, format: str, *args: Any) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
-    thread.start()
-    state.url = f"http://127.0.0.1:{server.server_address[1]}/services/T000/B000/s3cretT0ken"
-    try:
-        yield state
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
+    with serve_webhook() as running:
+        yield running
 
 
 class Sleeps:

@@ -334,6 +334,8 @@ def _reason(error: Mapping[str, Any], model: type[BaseModel], loc: Path_) -> str
     if kind == "missing":
         return "required but missing"
     message = str(error["msg"])
+    if kind == "value_error":  # our validators' own words, without pydantic's prefix
+        message = message.removeprefix("Value error, ")
     value = error.get("input")
     if isinstance(value, str | int | float | bool):
         return f"{message} (got {value!r})"

@@ -63,7 +63,7 @@ def _print_summary(report: Report, out_dir: Path) -> None:
         step = "-"
         if m.recommendation is not None:
             r = m.recommendation
-            step = f"{r.rung or 'on-call'}: {r.status}"
+            step = f"{r.rung or 'on-call'}: {r.status}" + (" (UNROUTABLE)" if r.unroutable else "")
         table.add_row(
             escape(m.model_id),
             f"[{colour[m.status]}]{m.status}[/]",
@@ -263,6 +263,13 @@ def _run_job(
         fail(f"ladder state: {exc}")
     for failure in result.notifications_failed:
         err.print(f"warning: {failure} (queued for the next run)", markup=False)
+    for failure in result.notifications_dead:
+        err.print(f"warning: {failure}", markup=False)
+    dead = result.report.outbox.dead if result.report.outbox else 0
+    if dead:
+        err.print(f"warning: {dead} notification(s) were given up (dead letters): `modelhealth "
+                  "ladder outbox --status dead` lists them, `modelhealth ladder outbox resend "
+                  "--all` sends them again", markup=False)
     return result.report
 
 

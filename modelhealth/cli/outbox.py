@@ -60,6 +60,10 @@ def _when(moment: datetime | None) -> str:
     return "—" if moment is None else f"{moment:%Y-%m-%d %H:%M}"
 
 
+def _iso(value: object) -> str:
+    return value.isoformat() if isinstance(value, datetime) else str(value)
+
+
 def _as_json(item: QueuedNotification) -> dict[str, Any]:
     return {
         "id": item.id,
@@ -106,7 +110,7 @@ def outbox_list(
     finally:
         store.close()
     if output == "json":
-        out.print_json(json.dumps([_as_json(r) for r in rows], default=str))
+        out.print_json(json.dumps([_as_json(r) for r in rows], default=_iso))
         return
     table = Table(title="Notification outbox")
     for column in ("id", "kind", "model", "step", "status", "tries", "queued (UTC)",
