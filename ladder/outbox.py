@@ -266,12 +266,13 @@ def resend(
     conn: Connection, ids: Iterable[int] | None, *, now: datetime, actor: str
 ) -> list[int]:
     """Queue dead letters again (``ids``, or every one when ``None``), due at once with a
-    fresh maximum age; audited. Returns the ids re-queued.
+    fresh maximum age; audited. Returns the ids re-queued (none when ``ids`` is ``None``
+    and there is no dead letter).
 
     Raises
     ------
     NotFound
-        An id that is not a dead letter (unknown, pending or sent), or nothing to resend.
+        An id that is not a dead letter (unknown, pending or sent).
     """
     now = as_utc(now)
     dead = {
@@ -279,8 +280,8 @@ def resend(
         for r in conn.execute(select(notifications).where(notifications.c.status == "dead"))
     }
     wanted = sorted(dead) if ids is None else sorted(set(ids))
-    if not wanted:
-        raise NotFound("there is no dead letter to resend")
+    if ids is not None and not wanted:
+        raise NotFound("name the dead letters to resend")
     missing = [i for i in wanted if i not in dead]
     if missing:
         raise NotFound(

@@ -173,4 +173,7 @@ def outbox_resend(
             fail(str(exc))
     finally:
         store.close()
+    if not done:
+        out.print("no dead letter to resend", markup=False)
+        return
     out.print(f"queued again: {', '.join(f'#{i}' for i in done)}", markup=False)

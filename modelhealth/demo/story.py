@@ -4,8 +4,9 @@ Every night of October 2026 runs the real nightly job — ingest, metrics, failu
 modes, drift, the ladder decision, report.html, an MLflow run — on the embedded
 defaults: SQLite state and a local MLflow store under the output folder. When the
 ladder recommends a step, the example owners act on it the way a team would: a
-second owner approves the next morning (separation of duties), engineering applies
-the rung when it is built, and the evaluation period decides whether it worked.
+second owner approves the next morning (separation of duties), after the reminders
+the clocks send (30 minutes: the approvers; 2 hours: the next level), engineering
+applies the rung when it is built, and the evaluation period decides whether it worked.
 """
 
 from __future__ import annotations
@@ -21,9 +22,11 @@ from rich.markup import escape
 
 from ladder.actions import apply_step, approve
 from ladder.errors import Refused
+from ladder.outbox import list_notifications
 from ladder.stats import compute_stats
 from ladder.store import LadderStore, list_escalations
 from modelhealth.nightly import run_job
+from modelhealth.ticking import run_tick
 from monitor.job import CheckOptions
 from monitor.report import Report
 from thresholds.loader import LoadedRegister
@@ -138,6 +141,7 @@ def run_demo(
                     f"{rec.currency} {rec.estimated_cost or 0:,.0f})"
                 )
                 pending_approval[rec.id] = model.model_id
+                _remind(state_url, loaded, now, rec.id, say)
         # The morning after a recommendation, a second owner approves it.
         for step, model_id in list(pending_approval.items()):
             requester = register.model(model_id).owner
@@ -201,6 +205,26 @@ def run_demo(
         tracking_uri=tracking_uri,
         story=story,
     )
+
+
+def _remind(
+    state_url: str, loaded: LoadedRegister, requested: datetime, step: str,
+    say: Callable[[str], None],
+) -> None:
+    """The clocks tick (cron, or the desk) while nobody acknowledges the request: the
+    approvers are reminded after 30 minutes and the next level hears after 2 hours
+    (queued in the outbox: the demo has no webhook)."""
+    for after, what in (
+        (timedelta(minutes=30), "nobody has acknowledged {step}: reminder to {who}"),
+        (timedelta(hours=2), "{step} still unacknowledged: it goes to the next level ({who})"),
+    ):
+        when = requested + after
+        with LadderStore(state_url) as store:
+            ticked = run_tick(store, loaded.register, now=when, notify_url=None)
+            newest = store.read(lambda conn: list_notifications(conn, limit=1))
+        if ticked.actions and newest:
+            who = escape(", ".join(newest[0].recipients))
+            say(f"  [cyan]{when:%m-%d %H:%M}[/] " + what.format(step=step, who=who))
 
 
 def _hours(value: timedelta | None) -> str:
