@@ -408,8 +408,8 @@ def decide(
     night
         The night the report is for (``Report.as_of``); derived from its window otherwise.
     directory
-        Who works when (teams, absences): a step requested outside its approvers' working
-        hours starts its reminder clock when their day starts. ``None``: always reachable.
+        Who works when (teams, absences): the reminders of a tier 1 or 2 step count its
+        approvers' working time. ``None``: everybody reachable around the clock.
     """
     now = as_utc(now)
     tonight = night_from_report(report, night or night_of(report))
@@ -560,10 +560,10 @@ def _waiting(
     approvers = (
         eligible_approvers(step, rung, policy) if step.status == "pending" else ()
     ) or (policy.owner,)
-    working_from = (
-        directory.first_opening(approvers, step.requested_at) if directory is not None else None
+    working = (
+        directory.working_time(approvers, step.requested_at) if directory is not None else None
     )
-    due = needs_reminder(ReminderEntry.of(step, policy.sla, working_from=working_from), now)
+    due = needs_reminder(ReminderEntry.of(step, policy.sla, working=working), now)
     needs = rung.approval.roles if step.status == "pending" else ()
     chain = policy.holders(rung.approval.escalate_to)
     if due.kind == "expire":

@@ -22,10 +22,12 @@ so nobody hears of an escalation before the approvers were reminded:
                        the step and its escalation expire
 =====================  ==============================================================
 
-For tier ≤ 2 the acknowledgement clock starts when an approver's working day starts, if
-the step came in outside it (the on-call role hears at once; the approvers are not
-reminded at 02:30 about a request of 02:00). Tier ≥ 3 clocks run around the clock, and a
-tier-4 step has every level from the start.
+For tier ≤ 2 the 30-minute and 2-hour clocks count the approvers' working time: a step
+that came in at 02:00 is reminded 30 minutes into their working day, and one that came in
+a quarter of an hour before closing, a quarter of an hour into the next day (the on-call
+role hears of a request outside working hours at once, from routing). The decision
+window and the cap are wall-clock. Tier ≥ 3 clocks run around the clock, and a tier-4
+step has every level from the start.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Literal
 
+from ladder.routing import WorkingHours
 from ladder.sla import Deadlines, SlaClocks, deadlines, describe_hours
 from ladder.state import Step
 
@@ -49,8 +52,8 @@ class ReminderEntry:
     """What the reminders of one waiting step depend on.
 
     ``next_level_at`` is when the next level was brought in (``escalated_at``: by the
-    2-hour clock, the decision clock, or at once for tier 4); ``working_from`` is when an
-    approver's working day starts, when the step came in outside it.
+    2-hour clock, the decision clock, or at once for tier 4); ``working`` are the working
+    hours the approvers' reminders count in (``None``: around the clock).
     """
 
     requested_at: datetime
@@ -60,17 +63,17 @@ class ReminderEntry:
     ack_reminded_at: datetime | None = None
     next_level_at: datetime | None = None
     decision_reminded_at: datetime | None = None
-    working_from: datetime | None = None
+    working: WorkingHours | None = None
 
     @classmethod
-    def of(cls, step: Step, clocks: SlaClocks, *, working_from: datetime | None = None
+    def of(cls, step: Step, clocks: SlaClocks, *, working: WorkingHours | None = None
            ) -> ReminderEntry:
         """The entry of a stored step."""
         return cls(
             requested_at=step.requested_at, tier=step.tier, clocks=clocks,
             acked_at=step.acked_at, ack_reminded_at=step.ack_reminded_at,
             next_level_at=step.escalated_at, decision_reminded_at=step.decision_reminded_at,
-            working_from=working_from,
+            working=working,
         )
 
     @property
@@ -79,12 +82,18 @@ class ReminderEntry:
         return deadlines(self.requested_at, self.tier, self.clocks)
 
     @property
-    def ack_clock_starts(self) -> datetime:
-        """When the reminder cadence starts: at the request, or for tier ≤ 2 requested
-        outside working hours, when an approver's working day starts."""
-        if self.tier <= 2 and self.working_from is not None:
-            return max(self.requested_at, self.working_from)
-        return self.requested_at
+    def counts_working_time(self) -> bool:
+        """Whether the reminder cadence counts working time (tier ≤ 2 with working hours)."""
+        return self.tier <= 2 and self.working is not None
+
+    def after(self, delta: timedelta) -> datetime:
+        """When ``delta`` of the cadence has passed since the request."""
+        if self.counts_working_time:
+            assert self.working is not None
+            due = self.working.after_working(self.requested_at, delta)
+            if due is not None:
+                return due
+        return self.requested_at + delta
 
 
 @dataclass(frozen=True)
@@ -118,7 +127,6 @@ def _schedule(entry: ReminderEntry) -> list[tuple[ReminderKind, datetime, bool]]
     """Every action with the time it falls due and whether its conditions hold now,
     in the order they take precedence."""
     d = entry.deadlines
-    start = entry.ack_clock_starts
     acked = entry.acked_at is not None
     escalated = entry.next_level_at is not None
     reminded = entry.ack_reminded_at is not None
@@ -126,10 +134,10 @@ def _schedule(entry: ReminderEntry) -> list[tuple[ReminderKind, datetime, bool]]
     return [
         ("expire", d.expire_at, escalated),
         ("escalate", d.escalate_at, not escalated and (acked or decision_reminded)),
-        ("next_level", start + entry.clocks.next_level_after,
+        ("next_level", entry.after(entry.clocks.next_level_after),
          not acked and not escalated and reminded),
         ("decision_reminder", d.decide_due, not acked and not decision_reminded),
-        ("ack_reminder", start + entry.clocks.remind_after,
+        ("ack_reminder", entry.after(entry.clocks.remind_after),
          not acked and not reminded and not decision_reminded),
     ]
 
@@ -168,18 +176,15 @@ def needs_reminder(entry: ReminderEntry, now: datetime) -> Reason:
     """
     d = entry.deadlines
     clocks = entry.clocks
-    start = entry.ack_clock_starts
     tier = entry.tier
     for kind, at, holds in _schedule(entry):
         if not holds or now < at:
             continue
         upcoming = _next_due(entry, kind, now)
         then = f"; next due {_when(upcoming)}" if upcoming is not None else ""
-        since = (
-            f"requested {_when(entry.requested_at)}" if start == entry.requested_at
-            else f"requested {_when(entry.requested_at)}, outside working hours; the "
-            f"approvers' day began {_when(start)}"
-        )
+        since = f"requested {_when(entry.requested_at)}"
+        if entry.counts_working_time and entry.working is not None:
+            since += f" (counted in the approvers' working hours, {entry.working.zone})"
         if kind == "expire":
             text = (f"no decision by the cap {_when(d.expire_at)} (tier {tier}: decide within "
                     f"{describe_hours(clocks.decide_hours[tier])}, reminded and escalated): "

@@ -121,6 +121,24 @@ class WorkingHours:
                 return moment.astimezone(timezone.utc)
         return None
 
+    def after_working(self, start: datetime, delta: timedelta) -> datetime | None:
+        """The moment ``delta`` of working time has passed since ``start`` (UTC): the
+        clock stops outside working hours. ``None`` when no working day falls within a
+        year."""
+        remaining = delta
+        moment = start
+        for _ in range(_HORIZON_DAYS):
+            opening = self.next_opening(moment)
+            if opening is None:
+                return None
+            _, end = self._bounds(opening.astimezone(self._tz).date())
+            available = end.astimezone(timezone.utc) - opening
+            if remaining <= available:
+                return opening + remaining
+            remaining -= available
+            moment = end.astimezone(timezone.utc)
+        return None
+
     def local_text(self, moment: datetime, *, relative_to: datetime) -> str:
         """``09:00 Europe/Berlin``, with the local date when it is not ``relative_to``'s."""
         local = moment.astimezone(self._tz)
@@ -189,18 +207,20 @@ class Directory:
             return None
         return delegate
 
-    def first_opening(self, people: Iterable[str], moment: datetime) -> datetime | None:
-        """The earliest moment at or after ``moment`` when one of ``people`` works;
-        ``None`` when one of them is reachable at any hour (or none has working time)."""
-        openings: list[datetime] = []
+    def working_time(self, people: Iterable[str], moment: datetime) -> WorkingHours | None:
+        """The working hours the reminders of ``people`` count in: those of the one who
+        is at work soonest after ``moment``; ``None`` (around the clock) when one of them
+        is reachable at any hour or none has working time."""
+        soonest: tuple[datetime, WorkingHours] | None = None
         for person in people:
-            hours = self.hours_of(person)
+            target = self.stand_in(person, moment) or person
+            hours = self.hours_of(target)
             if hours is None:
                 return None
             opening = hours.next_opening(moment)
-            if opening is not None:
-                openings.append(opening)
-        return min(openings) if openings else None
+            if opening is not None and (soonest is None or opening < soonest[0]):
+                soonest = (opening, hours)
+        return None if soonest is None else soonest[1]
 
 
 @dataclass(frozen=True)

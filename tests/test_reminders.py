@@ -113,16 +113,33 @@ def test_an_acknowledged_request_is_not_reminded_but_its_decision_clock_runs() -
     assert tick_every_minute(acked, hours=150) == [(96 * 60, "escalate"), (144 * 60, "expire")]
 
 
-def test_a_request_that_came_in_at_night_is_reminded_from_the_start_of_the_working_day() -> None:
-    night = entry(TUESDAY_02, working_from=BERLIN_OPENS_TUESDAY)
+def test_a_request_that_came_in_at_night_is_reminded_into_the_working_day() -> None:
+    night = entry(TUESDAY_02, working=WorkingHours.of(BERLIN))
     # 02:00 UTC request; Berlin opens 07:00 UTC: reminded 07:30, next level 09:00 UTC.
     assert tick_every_minute(night, hours=8) == [(330, "ack_reminder"), (420, "next_level")]
     reason = needs_reminder(night, BERLIN_OPENS_TUESDAY + timedelta(minutes=30))
-    assert "outside working hours; the approvers' day began 2025-04-08 07:00 UTC" in reason.text
+    assert reason.text.startswith(
+        "not acknowledged 30 min after it was requested 2025-04-08 02:00 UTC (counted in "
+        "the approvers' working hours, Europe/Berlin): re-notified"
+    )
+
+
+def test_the_reminder_clocks_stop_at_closing_time_and_go_on_the_next_morning() -> None:
+    # 16:45 in Berlin (14:45 UTC), a quarter of an hour before closing.
+    late = entry(datetime(2025, 4, 8, 14, 45, tzinfo=UTC), tier=1,
+                 working=WorkingHours.of(BERLIN))
+    # 15 working minutes on Tuesday, 15 on Wednesday from 09:00 CEST (07:00 UTC) …
+    assert late.after(timedelta(minutes=30)) == datetime(2025, 4, 9, 7, 15, tzinfo=UTC)
+    # … and the next level 1 h 45 min into Wednesday.
+    assert late.after(timedelta(hours=2)) == datetime(2025, 4, 9, 8, 45, tzinfo=UTC)
+    assert tick_every_minute(late, hours=20) == [(990, "ack_reminder"), (1080, "next_level")]
+    # Friday evening's request waits for Monday; Easter Monday pushes it to Tuesday.
+    friday = entry(datetime(2025, 4, 18, 14, 45, tzinfo=UTC), working=WorkingHours.of(BERLIN))
+    assert friday.after(timedelta(minutes=30)) == datetime(2025, 4, 22, 7, 15, tzinfo=UTC)
 
 
 def test_tier_3_clocks_run_around_the_clock() -> None:
-    night = entry(TUESDAY_02, tier=3, working_from=BERLIN_OPENS_TUESDAY)
+    night = entry(TUESDAY_02, tier=3, working=WorkingHours.of(BERLIN))
     assert tick_every_minute(night, hours=3) == [(30, "ack_reminder"), (120, "next_level")]
 
 

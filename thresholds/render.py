@@ -368,8 +368,8 @@ def _model_section(register: Register, entry: ModelEntry, version: str) -> list[
         f"else the rung's `escalate_to` roles, else the on-call role) after "
         f"{_duration(sla.next_level_after)}; tier 4 notifies everyone at once, and tier 3 "
         "and 4 always page the on-call role. Requests that arrive outside a team's working "
-        "hours go to a delegate or the on-call role, and the reminders wait for the working "
-        "day (tier 1 and 2).",
+        "hours go to a delegate or the on-call role too; for tier 1 and 2 the reminders count "
+        "working hours.",
     ]
     lines += [
         "",
