@@ -24,7 +24,7 @@ from ladder import audit
 from ladder.absences import directory_for
 from ladder.audit import canonical_json
 from ladder.decide import Decision, clock_decision, decide
-from ladder.pins import people_for_nightly
+from ladder.pins import current_pin, people_for_nightly
 from ladder.policy import Policy, build_policy
 from ladder.review import sunsets
 from ladder.routing import Directory, route
@@ -566,35 +566,58 @@ def _change_step(
     return True
 
 
+def _clock_due(
+    conn: Connection, model_id: str, register: Register, now: datetime,
+    people: Mapping[str, tuple[str, ...]] | None,
+) -> tuple[Decision, LadderState, Policy, Directory] | None:
+    """The clock decision due for ``model_id``'s waiting step at ``now``, with what it was
+    taken on; ``None`` when nothing is due. ``people``: the pinned people (``None``: pin
+    them now, in a write transaction)."""
+    state = load_state(conn, model_id, with_nights=False)
+    esc = state.open_escalation
+    if esc is None:
+        return None
+    if people is None:
+        register = _pinned(conn, register, now)
+    else:
+        register = register.model_copy(update={"people": {p: list(r) for p, r in people.items()}})
+    policy = escalation_policy(conn, esc.id).with_people(register.people)
+    directory = directory_for(conn, register, now)
+    decision = clock_decision(state, policy, now, directory=directory)
+    return None if decision is None else (decision, state, policy, directory)
+
+
 def tick(store: LadderStore, register: Register, *, now: datetime) -> dict[str, str]:
-    """Run the SLA clocks of every waiting step without a report (reminders,
-    escalations, expiries, budget-period unblocking). Returns model id → decision kind
-    for the models where something happened."""
+    """Run the SLA clocks of every waiting step without a report (reminders, the next
+    level, escalations, expiries, budget-period unblocking). Returns model id → decision
+    kind for the models where something happened.
+
+    Each model is looked at in a read transaction first, and written only when a clock
+    ran out: a tick every minute (the desk) does not hold the write lock for nothing."""
     now = as_utc(now)
     done: dict[str, str] = {}
-    open_models = store.read(
-        lambda conn: sorted(
-            {
-                r[0]
-                for r in conn.execute(
-                    select(escalations.c.model_id).where(escalations.c.status == "open")
-                )
-            }
-        )
-    )
-    for model_id in open_models:
+
+    def survey(conn: Connection) -> list[str]:
+        pin = current_pin(conn)
+        people = pin.people if pin is not None else {
+            p: tuple(r) for p, r in register.people.items()
+        }
+        models = sorted({
+            r[0]
+            for r in conn.execute(
+                select(escalations.c.model_id).where(escalations.c.status == "open")
+            )
+        })
+        return [m for m in models if _clock_due(conn, m, register, now, people) is not None]
+
+    for model_id in store.read(survey):
 
         def work(conn: Connection, model_id: str = model_id) -> str | None:
-            state = load_state(conn, model_id, with_nights=False)
-            esc = state.open_escalation
-            if esc is None:
+            # Again, on fresh data, with the pin: another tick may have done it meanwhile.
+            due = _clock_due(conn, model_id, register, now, None)
+            if due is None:
                 return None
-            pinned = _pinned(conn, register, now)
-            policy = escalation_policy(conn, esc.id).with_people(pinned.people)
-            directory = directory_for(conn, pinned, now)
-            decision = clock_decision(state, policy, now, directory=directory)
-            if decision is None:
-                return None
+            decision, state, policy, directory = due
             carry_out(conn, decision, state, policy, now=now, night=None, actor=SYSTEM_ACTOR,
                       directory=directory)
             return decision.kind
