@@ -383,3 +383,32 @@ def test_each_models_response_windows_and_reminder_cadence_are_in_the_document()
     ]
     assert "re-notified after 15 min and goes to the next level" in fast
     assert "after 1 h; tier 4 notifies everyone at once" in fast
+
+
+def test_teams_working_hours_managers_and_on_call_are_in_the_document() -> None:
+    loaded = parse("""
+        name: routed
+        people: {alice: [model_owner], bob: [model_owner], erin: [on_call]}
+        routing:
+          default_team: berlin
+          teams:
+            berlin: {timezone: Europe/Berlin, hours: "08:30-17:30", holidays: [2026-12-24],
+                     members: [alice, bob]}
+          escalate_to: {bob: alice}
+        models:
+          - id: m
+            owner: alice
+        """)
+    markdown = render_markdown(loaded)
+    routing = markdown.split("## Routing")[1].split("## Model")[0]
+    assert table_rows(routing)[2] == [
+        "berlin (default)", "Europe/Berlin", "mon, tue, wed, thu, fri", "08:30-17:30",
+        "2026-12-24", "alice, bob",
+    ]
+    assert "- **Next level:** bob → alice" in routing
+    assert "- **On call (`on_call`):** erin" in routing
+    assert "## Routing" not in render_markdown(parse("""
+        name: plain
+        people: {alice: [model_owner]}
+        models: [{id: m, owner: alice}]
+        """))

@@ -425,9 +425,41 @@ def render_markdown(loaded: LoadedRegister, *, generated_on: date | None = None)
         "defaults. Ceilings (≤) are breached when the interval of the measured value lies "
         "above them, floors (≥) when it lies below.",
     ]
+    lines += _routing_section(register)
     for entry in register.models:
         lines += ["", *_model_section(register, entry, loaded.version)]
     return "\n".join(lines) + "\n"
+
+
+def _routing_section(register: Register) -> list[str]:
+    """Teams and their working hours, managers and the on-call role (when routed)."""
+    routing = register.routing
+    if not routing.teams and not routing.escalate_to:
+        return []
+    on_call = sorted(p for p, roles in register.people.items() if routing.on_call_role in roles)
+    lines = ["", "## Routing", ""]
+    if routing.teams:
+        lines += _table(
+            ("Team", "Timezone", "Working days", "Hours", "Holidays", "Members"),
+            [
+                (
+                    name + (" (default)" if name == routing.default_team else ""),
+                    team.timezone,
+                    ", ".join(team.working_days),
+                    team.hours,
+                    ", ".join(d.isoformat() for d in team.holidays) or "none",
+                    ", ".join(team.members) or "—",
+                )
+                for name, team in routing.teams.items()
+            ],
+        )
+        lines.append("")
+    managers = ", ".join(f"{p} → {m}" for p, m in sorted(routing.escalate_to.items()))
+    lines += [
+        f"- **Next level:** {managers or 'no manager named: the escalate_to roles'}",
+        f"- **On call ({_code(routing.on_call_role)}):** {', '.join(on_call) or 'nobody'}",
+    ]
+    return lines
 
 
 # ------------------------------------------------------------------------ JSON
