@@ -486,3 +486,17 @@ def test_a_step_notification_links_to_the_desk(store: LadderStore, receiver: Rec
         "Approval requested: support-assistant (step-1) — support-assistant has"
     )
     assert message["text"].endswith(" · For: bob · <https://desk.example/steps/1|Open step-1>")
+
+
+@pytest.mark.parametrize(("tier", "icon"), [(2, ""), (3, ":warning: "), (4, ":rotating_light: ")])
+def test_the_tier_sets_the_messages_urgency(
+    store: LadderStore, receiver: Receiver, tier: int, icon: str
+) -> None:
+    store.write(lambda c: insert_notification(
+        c, model_id="triage", kind="resolved", recipients=("alice",),
+        payload={"tier": tier, "reason": "recovered"}, at=RUN_AT,
+    ))
+
+    deliver_due(store, url=receiver.url, now=RUN_AT)
+
+    assert receiver.payloads[0]["text"] == f"{icon}Resolved: triage — recovered · For: alice"

@@ -246,7 +246,11 @@ def outbox_message(item: QueuedNotification, *, public_url: str | None = None) -
     model = escape_mrkdwn(item.model_id)
     summary = escape_mrkdwn(str(payload.get("summary") or payload.get("reason") or item.kind))
     unroutable = bool(payload.get("unroutable"))
-    priority = str(payload.get("priority") or ("highest" if unroutable else "normal"))
+    tier = payload.get("tier")
+    tier = tier if isinstance(tier, int) else 0
+    priority = str(payload.get("priority") or (
+        "highest" if unroutable or tier >= 4 else "high" if tier == 3 else "normal"
+    ))
     icon = ":rotating_light: " if priority == "highest" else ":warning: " if (
         priority == "high") else ""
     ref = f"step-{item.step_id}" if item.step_id is not None else None
