@@ -6,6 +6,8 @@
 3. ``scaling.py``: rows/s and peak RSS as the logs grow, local engine and Dask;
 4. ``bench_drift.py``: drift over every row from mergeable summaries vs Evidently on
    the same full windows (35 features), time, peak RSS and agreement.
+5. ``bench_tick.py``: a tick of the ladder's clocks with N open steps, idle and with N
+   reminders, and the outbox's messages/s (``--rows`` is N there).
 
 ``--rows`` replaces every script's default sizes; other options go to the scripts
 unchanged. Generated data is kept under the system temp folder and reused. The load
@@ -34,6 +36,7 @@ DEFAULT_ROWS: dict[str, list[int]] = {
     "compare_evidently.py": [100_000, 1_000_000],
     "scaling.py": [1_000_000, 10_000_000],
     "bench_drift.py": [1_000_000],  # rows per window
+    "bench_tick.py": [100, 400],
 }
 
 

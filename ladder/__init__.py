@@ -4,10 +4,11 @@ The nightly job calls :func:`decide_night`; people act through the ``modelhealth
 ladder …`` commands (:mod:`modelhealth.cli.ladder`) or the functions in
 :mod:`ladder.actions`. Decisions are pure functions (:func:`decide`,
 :func:`evaluate_rules`, :func:`next_rung`, :func:`check_budget`, :func:`check_approval`,
-:func:`clock_due`, :func:`due_reviews`) over frozen state; the store (:class:`LadderStore`)
-and the audit log sit at the edge. The process records — the stakeholder brief
-(:func:`send_brief`), the post-incident review (:func:`record_review`) and the weekly
-SLA-miss review (:func:`weekly_sla_review`) — are kept with the same audit trail.
+:func:`due_reviews`, :func:`needs_reminder`, :func:`route`) over frozen
+state; the store (:class:`LadderStore`) and the audit log sit at the edge. The process
+records — the stakeholder brief (:func:`send_brief`), the post-incident review
+(:func:`record_review`) and the weekly SLA-miss review (:func:`weekly_sla_review`) — are
+kept with the same audit trail.
 """
 
 from __future__ import annotations
@@ -50,10 +51,12 @@ from ladder.policy import Policy, build_policy
 from ladder.post_incident import PostIncidentReview, ReviewDue, due_reviews
 from ladder.proof import ProofVerdict, prove
 from ladder.recommender import HandoffPacket, next_rung
+from ladder.reminders import Reason, ReminderEntry, needs_reminder
 from ladder.review import EVENT_KINDS
+from ladder.routing import Absence, Directory, Route, route
 from ladder.rules import RuleOutcome, evaluate_rules
 from ladder.rungs import ApprovalPolicy, Rung, default_ladder, effective_rungs
-from ladder.sla import TIER_NAMES, SlaClocks, clock_due, deadlines
+from ladder.sla import TIER_NAMES, SlaClocks, deadlines
 from ladder.standing import ladder_position, recommendation_for
 from ladder.state import Escalation, LadderState, Night, Step
 from ladder.stats import LadderStats, compute_stats
@@ -64,6 +67,7 @@ from ladder.weekly import Week, WeeklySlaReview, parse_week
 __all__ = [
     "EVENT_KINDS",
     "TIER_NAMES",
+    "Absence",
     "ActionResult",
     "Anchor",
     "ApprovalPolicy",
@@ -75,6 +79,7 @@ __all__ = [
     "CostEstimate",
     "Decision",
     "DecisionKind",
+    "Directory",
     "Escalation",
     "HandoffPacket",
     "LadderError",
@@ -90,8 +95,11 @@ __all__ = [
     "Policy",
     "PostIncidentReview",
     "ProofVerdict",
+    "Reason",
     "Refused",
+    "ReminderEntry",
     "ReviewDue",
+    "Route",
     "RuleOutcome",
     "Rung",
     "SlaClocks",
@@ -112,7 +120,6 @@ __all__ = [
     "check_budget",
     "cli_origin",
     "clock_decision",
-    "clock_due",
     "compute_stats",
     "create_token",
     "current_brief",
@@ -130,6 +137,7 @@ __all__ = [
     "evaluate_rules",
     "ladder_position",
     "matrix_markdown",
+    "needs_reminder",
     "next_rung",
     "open_store",
     "parse_week",
@@ -141,6 +149,7 @@ __all__ = [
     "reject",
     "resolve_actor",
     "revoke_tokens",
+    "route",
     "send_brief",
     "tick",
     "verify",

@@ -16,8 +16,10 @@ Decision kinds:
 ``mitigate``              the failure mode is operational (availability, blind): no rung
 ``exhausted``             no allowed rung is left for the failure mode
 ``hold``                  a step is pending, approved-but-not-applied or under evaluation
-``remind``                an SLA clock ran out: the approvers are re-notified (once)
-``escalate_approver``     still overdue after the reminder: escalated to the next approvers
+``remind``                a reminder is due (:mod:`ladder.reminders`): the approvers are
+                          re-notified (30 min unacknowledged; the decision window)
+``escalate_approver``     the next level is brought in: 2 h unacknowledged, or the
+                          decision still open one interval after it was due
 ``expire``                the clock's cap passed: the step and escalation expire
 ``unblocked``             a blocked step now fits the budget (new period, reopened policy)
 ``resolved``              recovery held over the evaluation period (or without a step)
@@ -44,10 +46,12 @@ from ladder.recommender import (
     handoff_packet,
     next_rung,
 )
+from ladder.reminders import ReminderEntry, needs_reminder
 from ladder.review import describe_events, review_reason, rung_for, step_down_reason
+from ladder.routing import Directory
 from ladder.rules import RuleOutcome, counted_triggers, evaluate_rules
 from ladder.rungs import Rung
-from ladder.sla import ClockAction, Deadlines, clock_due, deadlines
+from ladder.sla import Deadlines, deadlines
 from ladder.state import (
     Direction,
     Escalation,
@@ -62,7 +66,15 @@ from ladder.state import (
 )
 from monitor.report import ModelReport
 
-__all__ = ["Decision", "DecisionKind", "NewStep", "clock_decision", "decide", "night_of"]
+__all__ = [
+    "ClockAction",
+    "Decision",
+    "DecisionKind",
+    "NewStep",
+    "clock_decision",
+    "decide",
+    "night_of",
+]
 
 DecisionKind = Literal[
     "no_action",
@@ -84,6 +96,9 @@ DecisionKind = Literal[
     "close",
 ]
 
+#: The reminder actions a decision carries out (:data:`ladder.reminders.ReminderKind`).
+ClockAction = Literal["ack_reminder", "next_level", "decision_reminder", "escalate", "expire"]
+
 
 @dataclass(frozen=True)
 class NewStep:
@@ -101,6 +116,8 @@ class NewStep:
     deadlines: Deadlines
     packet: HandoffPacket
     reason: str
+    #: Every level hears at once (tier 4): the next level is in from the start.
+    escalated: bool = False
 
 
 @dataclass(frozen=True)
@@ -111,6 +128,12 @@ class Decision:
     escalation of that kind; ``new_step`` requests a step (in the opened escalation, or
     the open one); ``close_escalation`` ends the open escalation. Several may be set:
     a failed evaluation closes one step and requests the next.
+
+    ``notify`` names the people the decision concerns; routing (business hours, absences,
+    the on-call role, :mod:`ladder.routing`) turns them into recipients. ``next_level``
+    asks routing to bring in the next level too (managers, else ``chain``: the holders of
+    the rung's ``escalate_to`` roles, else the on-call role); ``needs`` are the roles a
+    delegate must hold one of to stand in.
     """
 
     kind: DecisionKind
@@ -128,6 +151,9 @@ class Decision:
     step_cost: float | None = None
     clock: ClockAction | None = None
     notify: tuple[str, ...] = ()
+    next_level: bool = False
+    chain: tuple[str, ...] = ()
+    needs: tuple[str, ...] = ()
     close_escalation: EscalationStatus | None = None
     consumes_events: tuple[int, ...] = ()
     refresh_policy: bool = False
@@ -279,6 +305,10 @@ def _propose_up(
         reason=reason,
     )
     notify = approvers if status == "pending" and approvers else (policy.owner,)
+    # Tier 4 notifies everyone in its list at once: approvers and the next level.
+    everyone = status == "pending" and why.tier >= 4
+    if everyone:
+        new = replace(new, escalated=True)
     return replace(
         base,
         kind="blocked_by_budget" if status == "blocked_by_budget" else kind,
@@ -288,6 +318,9 @@ def _propose_up(
         summary=packet.summary,
         new_step=new,
         notify=tuple(notify),
+        next_level=everyone,
+        chain=policy.holders(rung.approval.escalate_to) if everyone else (),
+        needs=rung.approval.roles if status == "pending" else (),
     )
 
 
@@ -341,6 +374,7 @@ def _propose_review(
         summary=packet.summary,
         new_step=new,
         notify=approvers,
+        needs=rung.approval.roles,
         consumes_events=tuple(e.id for e in state.events),
     )
 
@@ -355,6 +389,7 @@ def decide(
     now: datetime,
     *,
     night: date | None = None,
+    directory: Directory | None = None,
 ) -> Decision:
     """Decide what the ladder does for one model tonight.
 
@@ -372,6 +407,9 @@ def decide(
         The clock, passed in (aware datetime).
     night
         The night the report is for (``Report.as_of``); derived from its window otherwise.
+    directory
+        Who works when (teams, absences): the reminders of a tier 1 or 2 step count its
+        approvers' working time. ``None``: everybody reachable around the clock.
     """
     now = as_utc(now)
     tonight = night_from_report(report, night or night_of(report))
@@ -381,7 +419,7 @@ def decide(
     if esc is None:
         return _idle(state, policy, now, tonight, nights, outcome)
     if esc.kind in ("review", "step_down"):
-        return _reviewing(state, esc, policy, now, tonight, outcome)
+        return _reviewing(state, esc, policy, now, tonight, outcome, directory)
     if state.events:
         return _reopen(state, esc, policy, now, tonight, nights, outcome)
     if esc.kind == "mitigation":
@@ -390,7 +428,7 @@ def decide(
     if step is None:
         return _without_step(state, esc, policy, now, tonight, nights, outcome)
     if step.status in ("pending", "blocked_by_budget"):
-        return _waiting(state, step, policy, now)
+        return _waiting(state, step, policy, now, directory)
     if step.status == "approved":
         expected = (step.approved_at or step.requested_at) + timedelta(
             days=rung_for(policy, step.rung).time_days
@@ -465,6 +503,7 @@ def _reviewing(
     now: datetime,
     tonight: Night,
     outcome: RuleOutcome,
+    directory: Directory | None,
 ) -> Decision:
     step = esc.active_step
     if outcome.fired:
@@ -487,7 +526,7 @@ def _reviewing(
             "close", f"{esc.kind} esc-{esc.id} has no step left: closed", close_escalation="closed"
         )
     if step.status == "pending":
-        return _waiting(state, step, policy, now)
+        return _waiting(state, step, policy, now, directory)
     if step.status == "approved":
         return Decision(
             "hold",
@@ -497,7 +536,9 @@ def _reviewing(
     return Decision("hold", f"{esc.kind} esc-{esc.id}: step-{step.id} is {step.status}")
 
 
-def _waiting(state: LadderState, step: Step, policy: Policy, now: datetime) -> Decision:
+def _waiting(
+    state: LadderState, step: Step, policy: Policy, now: datetime, directory: Directory | None
+) -> Decision:
     rung = rung_for(policy, step.rung)
     if step.status == "blocked_by_budget":
         others = [s for s in state.steps if s.id != step.id]
@@ -513,40 +554,40 @@ def _waiting(state: LadderState, step: Step, policy: Policy, now: datetime) -> D
                 step_status=status,
                 step_cost=verdict.estimate.total,
                 notify=_approvers_for(policy, rung) or (policy.owner,),
+                needs=rung.approval.roles,
             )
-    due = clock_due(step, policy.sla, now)
     # Nobody left to ask (no one holds the roles) or a budget block: the owner hears of it.
     approvers = (
         eligible_approvers(step, rung, policy) if step.status == "pending" else ()
     ) or (policy.owner,)
-    if due is not None:
-        if due.action == "expire":
-            return Decision(
-                "expire",
-                f"{step.rung} (step-{step.id}): {due.reason}",
-                step_id=step.id,
-                step_status="expired",
-                close_escalation="expired",
-                clock=due.action,
-                notify=tuple(sorted({policy.owner, *approvers})),
-            )
-        if due.action == "escalate":
-            chain = policy.escalation_chain(rung)
-            return Decision(
-                "escalate_approver",
-                f"{step.rung} (step-{step.id}): {due.reason} ({', '.join(chain)})",
-                due_at=due.due_at,
-                step_id=step.id,
-                clock=due.action,
-                notify=chain,
-            )
+    working = (
+        directory.working_time(approvers, step.requested_at) if directory is not None else None
+    )
+    due = needs_reminder(ReminderEntry.of(step, policy.sla, working=working), now)
+    needs = rung.approval.roles if step.status == "pending" else ()
+    chain = policy.holders(rung.approval.escalate_to)
+    if due.kind == "expire":
         return Decision(
-            "remind",
-            f"{step.rung} (step-{step.id}): {due.reason}",
+            "expire",
+            f"{step.rung} (step-{step.id}): {due.text}",
+            step_id=step.id,
+            step_status="expired",
+            close_escalation="expired",
+            clock="expire",
+            notify=tuple(sorted({policy.owner, *approvers})),
+        )
+    if due.kind != "not_due":
+        up = due.kind in ("next_level", "escalate")
+        return Decision(
+            "escalate_approver" if up else "remind",
+            f"{step.rung} (step-{step.id}): {due.text}",
             due_at=due.due_at,
             step_id=step.id,
-            clock=due.action,
+            clock=due.kind,
             notify=approvers,
+            next_level=up,
+            chain=chain if up else (),
+            needs=needs,
         )
     clocks = deadlines(step.requested_at, step.tier, policy.sla)
     if step.status == "blocked_by_budget":
@@ -771,15 +812,18 @@ def _reopen(
     return replace(base, reason=f"{head}; {step.rung} (step-{step.id}) is {step.status}, unchanged")
 
 
-def clock_decision(state: LadderState, policy: Policy, now: datetime) -> Decision | None:
-    """The SLA action due for the model's waiting step at ``now`` (reminder, escalation,
-    expiry, or unblocking by a new budget period), or ``None``. Used between nightly
-    runs so a tier-4 four-hour clock is honoured by an hourly ``modelhealth ladder tick``."""
+def clock_decision(
+    state: LadderState, policy: Policy, now: datetime, *, directory: Directory | None = None
+) -> Decision | None:
+    """The SLA action due for the model's waiting step at ``now`` (reminder, next level,
+    escalation, expiry, or unblocking by a new budget period), or ``None``. Used between
+    nightly runs, so a 30-minute reminder goes out when ``modelhealth ladder tick`` (or the
+    desk's minute loop) runs, not with the next nightly check."""
     esc = state.open_escalation
     if esc is None:
         return None
     step = esc.active_step
     if step is None or step.status not in ("pending", "blocked_by_budget"):
         return None
-    decision = _waiting(state, step, policy, as_utc(now))
+    decision = _waiting(state, step, policy, as_utc(now), directory)
     return None if decision.kind == "hold" else decision

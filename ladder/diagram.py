@@ -13,8 +13,17 @@ from itertools import pairwise
 
 from ladder.guardrails import money
 from ladder.rungs import Rung
+from ladder.sla import SlaClocks, tier_windows
+from thresholds.schema import describe_hours
 
-__all__ = ["ModelMark", "ladder_mermaid", "models_on_rung", "rung_approvers", "rung_cost"]
+__all__ = [
+    "ModelMark",
+    "ladder_mermaid",
+    "models_on_rung",
+    "response_windows",
+    "rung_approvers",
+    "rung_cost",
+]
 
 
 @dataclass(frozen=True)
@@ -66,6 +75,17 @@ def rung_cost(rung: Rung, currency: str) -> str:
     return f"{money(rung.cost_one_off, currency)} one-off{monthly}{ceiling}"
 
 
+def response_windows(clocks: SlaClocks) -> list[str]:
+    """Each tier's acknowledgement and decision windows, then the reminder cadence."""
+    lines = [w.describe() for w in tier_windows(clocks)]
+    lines.append(
+        f"reminders: re-notified after {describe_hours(clocks.remind_minutes / 60)} "
+        f"unacknowledged, next level after {describe_hours(clocks.next_level_minutes / 60)}; "
+        "tier 4 notifies everyone at once; tier ≥ 3 pages on-call"
+    )
+    return lines
+
+
 def ladder_mermaid(
     rungs: Sequence[Rung],
     marks: Sequence[ModelMark] = (),
@@ -73,8 +93,10 @@ def ladder_mermaid(
     people: Mapping[str, Sequence[str]] | None = None,
     currency: str = "USD",
     title: str | None = None,
+    clocks: SlaClocks | None = None,
 ) -> str:
-    """A Mermaid flowchart of ``rungs`` (cheapest at the top) with model markers."""
+    """A Mermaid flowchart of ``rungs`` (cheapest at the top) with model markers and,
+    given ``clocks``, a note with each tier's response windows."""
     people = people or {}
     lines = []
     if title:
@@ -106,6 +128,12 @@ def ladder_mermaid(
             lines.append(f"    {node}:::idle")
         else:
             lines.append(f"    {node}:::model")
+    if clocks is not None:
+        text = "<br/>".join(
+            ["<b>Response windows</b>", *(_label(line) for line in response_windows(clocks))]
+        )
+        lines.append(f'    windows["{text}"]:::windows')
+        lines.append("    classDef windows fill:#fff8e1,stroke:#e69f00")
     lines.append("    classDef model fill:#e8f0fe,stroke:#3367d6")
     lines.append("    classDef idle fill:#f1f3f4,stroke:#9aa0a6")
     return "\n".join(lines) + "\n"

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Final
 
@@ -20,18 +21,21 @@ from sqlalchemy import select
 from sqlalchemy.engine import Connection
 
 from ladder import audit
+from ladder.absences import directory_for
 from ladder.audit import canonical_json
 from ladder.decide import Decision, clock_decision, decide
 from ladder.incident_actions import queue_overdue_reviews
-from ladder.pins import people_for_nightly
+from ladder.pins import current_pin, people_for_nightly
 from ladder.policy import Policy, build_policy
 from ladder.review import sunsets
+from ladder.routing import Directory, route
 from ladder.sla import deadlines
 from ladder.standing import recommendation_for
 from ladder.state import LadderState, Step, as_utc, night_from_report
 from ladder.store import (
     LadderStore,
     escalation_policy,
+    escalation_summary,
     insert_escalation,
     insert_night,
     insert_notification,
@@ -144,7 +148,8 @@ def _apply_model(
                 "decisions taken then stand",
                 payload={"night": night, "stored": existing.report_digest, "new": digest},
             )
-        return recommendation_for(conn, register, entry.id, reason=existing.decision_reason)
+        return recommendation_for(conn, register, entry.id, reason=existing.decision_reason,
+                                  now=now)
 
     tonight = night_from_report(model, night)
     latest = latest_night(conn, entry.id)
@@ -170,7 +175,7 @@ def _apply_model(
             reason=reason,
             payload={"night": night},
         )
-        return recommendation_for(conn, register, entry.id, reason=reason)
+        return recommendation_for(conn, register, entry.id, reason=reason, now=now)
 
     state = load_state(conn, entry.id, today=night)
     fresh = build_policy(entry, register, now=now, register_version=report.register_version)
@@ -189,7 +194,8 @@ def _apply_model(
     if retired:
         state = load_state(conn, entry.id, today=night)
     policy = _policy_in_force(conn, state, fresh, register)
-    decision = decide(state, model, policy, now, night=night)
+    directory = directory_for(conn, register, now)
+    decision = decide(state, model, policy, now, night=night, directory=directory)
     night_id = insert_night(
         conn,
         tonight,
@@ -212,11 +218,12 @@ def _apply_model(
         payload={"night": night, "decision": decision.kind, "run_id": report.run_id},
     )
     escalation_id = carry_out(
-        conn, decision, state, policy, now=now, night=night, actor=SYSTEM_ACTOR
+        conn, decision, state, policy, now=now, night=night, actor=SYSTEM_ACTOR,
+        directory=directory,
     )
     if escalation_id is not None:
         link_night(conn, night_id, escalation_id)
-    return recommendation_for(conn, register, entry.id, reason=decision.reason)
+    return recommendation_for(conn, register, entry.id, reason=decision.reason, now=now)
 
 
 def _pinned(conn: Connection, register: Register, now: datetime) -> Register:
@@ -237,33 +244,69 @@ def _policy_in_force(
     return escalation_policy(conn, esc.id).with_people(register.people)
 
 
-def _enqueue(
-    conn: Connection,
-    decision: Decision,
-    kind: str,
-    model_id: str,
-    now: datetime,
-    step_id: int | None,
-    extra: Mapping[str, Any] | None = None,
-) -> None:
-    """Queue the decision's notification in the outbox, in the decision's transaction;
-    :mod:`modelhealth.outputs.notify.outbox` delivers it."""
-    if not decision.notify:
-        return
-    insert_notification(
-        conn,
-        model_id=model_id,
-        kind=kind,
-        recipients=decision.notify,
-        at=now,
-        step_id=step_id,
-        payload={
-            "decision": decision.kind,
-            "reason": decision.reason,
-            "due_at": decision.due_at,
-            **(extra or {}),
-        },
-    )
+@dataclass(frozen=True)
+class _Dispatch:
+    """Routes a decision's notifications (:func:`ladder.routing.route`) and queues them in
+    the outbox in the decision's transaction; :mod:`modelhealth.outputs.notify.outbox`
+    delivers them."""
+
+    directory: Directory
+    tier: int
+    owner: str
+    actor: str
+
+    def enqueue(
+        self,
+        conn: Connection,
+        decision: Decision,
+        kind: str,
+        model_id: str,
+        now: datetime,
+        step_id: int | None,
+        extra: Mapping[str, Any] | None = None,
+    ) -> None:
+        if not decision.notify:
+            return
+        routed = route(
+            decision.notify, directory=self.directory, now=now, tier=self.tier,
+            needs=decision.needs, next_level=decision.next_level, chain=decision.chain,
+            owner=self.owner,
+        )
+        notification_id = insert_notification(
+            conn,
+            model_id=model_id,
+            kind=kind,
+            recipients=routed.recipients,
+            at=now,
+            step_id=step_id,
+            payload={
+                "decision": decision.kind,
+                "reason": decision.reason,
+                "due_at": decision.due_at,
+                "tier": self.tier,
+                **({} if routed.plain else routed.payload()),
+                **(extra or {}),
+            },
+        )
+        if not routed.plain:
+            # Why these people and not the ones the decision named: part of the record.
+            audit.append(
+                conn,
+                at=now,
+                actor=self.actor,
+                action="notification.routed",
+                subject=f"step-{step_id}" if step_id is not None else f"model:{model_id}",
+                reason=routed.describe(),
+                payload={
+                    "notification": notification_id,
+                    "kind": kind,
+                    "intended": list(routed.intended),
+                    "recipients": list(routed.recipients),
+                    "unroutable": routed.unroutable,
+                    "priority": routed.priority,
+                    "acts_by": routed.acts_by,
+                },
+            )
 
 
 def carry_out(
@@ -275,13 +318,21 @@ def carry_out(
     now: datetime,
     night: date | None,
     actor: str,
+    directory: Directory | None = None,
 ) -> int | None:
     """Persist ``decision`` in the caller's transaction, with audit rows and queued
-    notifications. Returns the id of the escalation it concerns, if any."""
+    notifications, routed through ``directory`` (teams, absences, on-call; everybody
+    reachable when ``None``). Returns the id of the escalation it concerns, if any."""
     model_id = state.model_id
     esc = state.open_escalation
     escalation_id = esc.id if esc is not None else None
     subject = f"model:{model_id}"
+    dispatch = _Dispatch(
+        directory=directory if directory is not None else Directory(people=policy.people),
+        tier=decision.tier or (esc.tier if esc is not None else 1),
+        owner=policy.owner,
+        actor=actor,
+    )
 
     # Every change below writes its own audit row with the decision's reason; a decision
     # that changes nothing but is worth keeping (watch, exhausted …) gets one at the end.
@@ -289,7 +340,9 @@ def carry_out(
 
     if decision.step_id is not None:
         step = next(s for s in state.steps if s.id == decision.step_id)
-        audited |= _change_step(conn, decision, step, policy, now=now, actor=actor)
+        audited |= _change_step(
+            conn, decision, step, policy, now=now, actor=actor, dispatch=dispatch
+        )
 
     if decision.close_escalation is not None and esc is not None:
         update_escalation(
@@ -307,7 +360,7 @@ def carry_out(
         audited = True
         if decision.clock is None:  # an expiry already told the same people
             kind = "resolved" if decision.close_escalation == "resolved" else "closed"
-            _enqueue(conn, decision, kind, model_id, now, None, {"escalation": esc.id})
+            dispatch.enqueue(conn, decision, kind, model_id, now, None, {"escalation": esc.id})
         escalation_id = None
 
     if decision.refresh_policy and esc is not None and decision.close_escalation is None:
@@ -356,7 +409,7 @@ def carry_out(
         )
         audited = True
         if decision.new_step is None:
-            _enqueue(
+            dispatch.enqueue(
                 conn,
                 decision,
                 decision.kind,
@@ -385,6 +438,7 @@ def carry_out(
             decide_due_at=new.deadlines.decide_due,
             expire_at=new.deadlines.expire_at,
             approved_at=now if new.status == "approved" else None,
+            escalated_at=now if new.escalated else None,
             cost=new.cost,
             currency=new.currency,
             approvals_required=new.approvals_required,
@@ -412,7 +466,7 @@ def carry_out(
         kind = {"pending": "approval_requested", "approved": "apply_requested"}.get(
             new.status, new.status
         )
-        _enqueue(
+        dispatch.enqueue(
             conn,
             decision,
             kind,
@@ -447,7 +501,8 @@ def carry_out(
 
 
 def _change_step(
-    conn: Connection, decision: Decision, step: Step, policy: Policy, *, now: datetime, actor: str
+    conn: Connection, decision: Decision, step: Step, policy: Policy, *, now: datetime,
+    actor: str, dispatch: _Dispatch,
 ) -> bool:
     """Apply the decision to the step in play; returns whether anything changed."""
     values: dict[str, Any] = {}
@@ -478,7 +533,7 @@ def _change_step(
         values["ack_reminded_at"] = now
     elif decision.clock == "decision_reminder":
         values["decision_reminded_at"] = now
-    elif decision.clock == "escalate":
+    elif decision.clock in ("next_level", "escalate"):
         values["escalated_at"] = now
     if not values:
         return False
@@ -500,43 +555,73 @@ def _change_step(
             "from": step.status,
             "to": values.get("status"),
             "cost": values.get("cost"),
+            **({"clock": decision.clock, "next_due": decision.due_at}
+               if decision.clock is not None else {}),
         },
     )
     if decision.clock is not None:
-        _enqueue(conn, decision, decision.clock, step.model_id, now, step.id)
+        dispatch.enqueue(
+            conn, decision, decision.clock, step.model_id, now, step.id,
+            {"summary": escalation_summary(conn, step.escalation_id)},
+        )
     return True
 
 
+def _clock_due(
+    conn: Connection, model_id: str, register: Register, now: datetime,
+    people: Mapping[str, tuple[str, ...]] | None,
+) -> tuple[Decision, LadderState, Policy, Directory] | None:
+    """The clock decision due for ``model_id``'s waiting step at ``now``, with what it was
+    taken on; ``None`` when nothing is due. ``people``: the pinned people (``None``: pin
+    them now, in a write transaction)."""
+    state = load_state(conn, model_id, with_nights=False)
+    esc = state.open_escalation
+    if esc is None:
+        return None
+    if people is None:
+        register = _pinned(conn, register, now)
+    else:
+        register = register.model_copy(update={"people": {p: list(r) for p, r in people.items()}})
+    policy = escalation_policy(conn, esc.id).with_people(register.people)
+    directory = directory_for(conn, register, now)
+    decision = clock_decision(state, policy, now, directory=directory)
+    return None if decision is None else (decision, state, policy, directory)
+
+
 def tick(store: LadderStore, register: Register, *, now: datetime) -> dict[str, str]:
-    """Run the SLA clocks of every waiting step without a report (reminders,
-    escalations, expiries, budget-period unblocking), and queue reminders of overdue
+    """Run the SLA clocks of every waiting step without a report (reminders, the next
+    level, escalations, expiries, budget-period unblocking), and queue reminders of overdue
     post-incident reviews. Returns model id → decision kind (``review_overdue`` for a
-    review reminder) for the models where something happened."""
+    review reminder) for the models where something happened.
+
+    Each model is looked at in a read transaction first, and written only when a clock
+    ran out: a tick every minute (the desk) does not hold the write lock for nothing."""
     now = as_utc(now)
     done: dict[str, str] = {}
-    open_models = store.read(
-        lambda conn: sorted(
-            {
-                r[0]
-                for r in conn.execute(
-                    select(escalations.c.model_id).where(escalations.c.status == "open")
-                )
-            }
-        )
-    )
-    for model_id in open_models:
+
+    def survey(conn: Connection) -> list[str]:
+        pin = current_pin(conn)
+        people = pin.people if pin is not None else {
+            p: tuple(r) for p, r in register.people.items()
+        }
+        models = sorted({
+            r[0]
+            for r in conn.execute(
+                select(escalations.c.model_id).where(escalations.c.status == "open")
+            )
+        })
+        return [m for m in models if _clock_due(conn, m, register, now, people) is not None]
+
+    for model_id in store.read(survey):
 
         def work(conn: Connection, model_id: str = model_id) -> str | None:
-            state = load_state(conn, model_id, with_nights=False)
-            esc = state.open_escalation
-            if esc is None:
+            # Again, on fresh data, with the pin: another tick may have done it meanwhile.
+            due = _clock_due(conn, model_id, register, now, None)
+            if due is None:
                 return None
-            pinned = _pinned(conn, register, now)
-            policy = escalation_policy(conn, esc.id).with_people(pinned.people)
-            decision = clock_decision(state, policy, now)
-            if decision is None:
-                return None
-            carry_out(conn, decision, state, policy, now=now, night=None, actor=SYSTEM_ACTOR)
+            decision, state, policy, directory = due
+            carry_out(conn, decision, state, policy, now=now, night=None, actor=SYSTEM_ACTOR,
+                      directory=directory)
             return decision.kind
 
         kind = store.write(work)

@@ -1,74 +1,86 @@
 """Severity tiers and the SLA clocks of an open decision. Pure: the clock is passed in.
 
-A step waiting for people has two clocks, both started when it is requested:
+A step waiting for people has two windows, both started when it is requested, and a
+reminder cadence (:mod:`ladder.reminders` decides what is due when):
 
-* **acknowledge** by ``ack_due`` — an unacknowledged step is reminded once;
-* **decide** by ``decide_due`` — an overdue decision is re-notified once (unless it was
-  acknowledged: acknowledging stops reminders, not the decision clock), escalated to
-  the next approvers one interval later, and **expires** one interval after that.
+* **acknowledge** by ``ack_due`` (tier 2: a mitigation plan communicated within 24 h);
+  meanwhile an unacknowledged step is re-notified after ``remind_after`` (30 min) and
+  goes to the next level after ``next_level_after`` (2 h);
+* **decide** by ``decide_due`` (tier 2: resolved within 48 h) — an overdue decision is
+  re-notified once, escalated to the next approvers one interval later (unless the next
+  level already has it), and **expires** one interval after that.
 
 The interval is the tier's decision time (at least an hour), so every clock has a cap
-(``expire_at = requested + 3 × decide``) and an end state (``expired``). Each run takes
-at most one action per step, in order, so nobody is escalated to without having been
-reminded first even when the job runs less often than the clocks tick.
+(``expire_at = requested + 3 × decide``) and an end state (``expired``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Final, Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from ladder.state import Step
-from thresholds.schema import SlaSettings
+from thresholds.schema import (
+    DEFAULT_ACK_HOURS,
+    DEFAULT_DECIDE_HOURS,
+    DEFAULT_NEXT_LEVEL_AFTER,
+    DEFAULT_REMIND_AFTER,
+    TIER_NAMES,
+    SlaSettings,
+    describe_hours,
+    parse_duration,
+)
 
 __all__ = [
     "DEFAULT_ACK_HOURS",
     "DEFAULT_DECIDE_HOURS",
     "TIER_NAMES",
-    "ClockAction",
-    "ClockDue",
     "Deadlines",
     "SlaClocks",
-    "clock_due",
+    "TierWindow",
     "deadlines",
+    "describe_hours",
     "sla_clocks",
+    "tier_windows",
 ]
 
-TIER_NAMES: Final[Mapping[int, str]] = {
-    1: "operational",
-    2: "delivery risk",
-    3: "relationship threat",
-    4: "critical",
-}
-#: Hours to acknowledge: a week, a day, two hours, immediately.
-DEFAULT_ACK_HOURS: Final[Mapping[int, float]] = {1: 168.0, 2: 24.0, 3: 2.0, 4: 0.0}
-#: Hours to decide (approve or reject): two weeks, three days, a day, four hours.
-DEFAULT_DECIDE_HOURS: Final[Mapping[int, float]] = {1: 336.0, 2: 72.0, 3: 24.0, 4: 4.0}
-
-ClockAction = Literal["ack_reminder", "decision_reminder", "escalate", "expire"]
+_REMIND_MINUTES = parse_duration(DEFAULT_REMIND_AFTER).total_seconds() / 60
+_NEXT_LEVEL_MINUTES = parse_duration(DEFAULT_NEXT_LEVEL_AFTER).total_seconds() / 60
 
 
 class SlaClocks(BaseModel):
-    """Hours to acknowledge and to decide, per tier, after the register's overrides."""
+    """Hours to acknowledge and to decide per tier, after the register's overrides, and
+    the reminder cadence in minutes (snapshotted with each escalation's policy)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     ack_hours: dict[int, float]
     decide_hours: dict[int, float]
+    # Defaults so that snapshots taken before reminders existed still load.
+    remind_minutes: float = _REMIND_MINUTES
+    next_level_minutes: float = _NEXT_LEVEL_MINUTES
+
+    @property
+    def remind_after(self) -> timedelta:
+        """How long an unacknowledged step waits before it is re-notified."""
+        return timedelta(minutes=self.remind_minutes)
+
+    @property
+    def next_level_after(self) -> timedelta:
+        """How long an unacknowledged step waits before it goes to the next level."""
+        return timedelta(minutes=self.next_level_minutes)
 
 
 def sla_clocks(settings: SlaSettings | None = None) -> SlaClocks:
     """Shipped defaults with the register's per-tier overrides laid over them."""
-    ack = dict(DEFAULT_ACK_HOURS)
-    decide = dict(DEFAULT_DECIDE_HOURS)
-    if settings is not None:
-        ack.update({int(k): float(v) for k, v in settings.ack_hours.items()})
-        decide.update({int(k): float(v) for k, v in settings.decide_hours.items()})
-    return SlaClocks(ack_hours=ack, decide_hours=decide)
+    settings = settings or SlaSettings()
+    return SlaClocks(
+        ack_hours={tier: settings.ack_within(tier) for tier in (1, 2, 3, 4)},
+        decide_hours={tier: settings.decide_within(tier) for tier in (1, 2, 3, 4)},
+        remind_minutes=parse_duration(settings.remind_after).total_seconds() / 60,
+        next_level_minutes=parse_duration(settings.next_level_after).total_seconds() / 60,
+    )
 
 
 @dataclass(frozen=True)
@@ -97,62 +109,27 @@ def deadlines(requested_at: datetime, tier: int, clocks: SlaClocks) -> Deadlines
 
 
 @dataclass(frozen=True)
-class ClockDue:
-    """An SLA action that is due now, and why."""
+class TierWindow:
+    """One tier's response windows, for documents and diagrams."""
 
-    action: ClockAction
-    reason: str
-    due_at: datetime | None
+    tier: int
+    name: str
+    ack_hours: float
+    decide_hours: float
 
-
-def _when(moment: datetime) -> str:
-    return moment.strftime("%Y-%m-%d %H:%M UTC")
-
-
-def clock_due(step: Step, clocks: SlaClocks, now: datetime) -> ClockDue | None:
-    """The one SLA action due for a waiting step at ``now``, or ``None``.
-
-    Order: expire (only after escalating), escalate (only after a reminder or an
-    acknowledgement), decision reminder, acknowledgement reminder.
-    """
-    d = deadlines(step.requested_at, step.tier, clocks)
-    acked = step.acked_at is not None
-    if step.escalated_at is not None and now >= d.expire_at:
-        return ClockDue(
-            "expire",
-            f"no decision by the cap {_when(d.expire_at)} (tier {step.tier}: decide within "
-            f"{clocks.decide_hours[step.tier]:g} h, reminded and escalated): expired",
-            None,
+    def describe(self) -> str:
+        """``tier 2 delivery risk: acknowledge within 24 h, decide within 2 d``."""
+        ack = describe_hours(self.ack_hours)
+        decide = describe_hours(self.decide_hours)
+        return (
+            f"tier {self.tier} {self.name}: acknowledge "
+            f"{ack if ack == 'immediately' else 'within ' + ack}, decide within {decide}"
         )
-    if (
-        step.escalated_at is None
-        and now >= d.escalate_at
-        and (acked or step.decision_reminded_at is not None)
-    ):
-        return ClockDue(
-            "escalate",
-            f"decision overdue since {_when(d.decide_due)} and still open after a reminder: "
-            "escalated to the next approvers",
-            d.expire_at,
-        )
-    if not acked and step.decision_reminded_at is None and now >= d.decide_due:
-        return ClockDue(
-            "decision_reminder",
-            f"decision was due {_when(d.decide_due)}: re-notified once before escalation "
-            f"at {_when(d.escalate_at)}",
-            d.escalate_at,
-        )
-    if (
-        not acked
-        and step.ack_reminded_at is None
-        and step.decision_reminded_at is None
-        and now >= d.ack_due
-    ):
-        return ClockDue(
-            "ack_reminder",
-            f"not acknowledged by {_when(d.ack_due)} (tier {step.tier} "
-            f"{TIER_NAMES[min(max(step.tier, 1), 4)]}): reminded; decision due "
-            f"{_when(d.decide_due)}",
-            d.decide_due,
-        )
-    return None
+
+
+def tier_windows(clocks: SlaClocks) -> list[TierWindow]:
+    """The four tiers' acknowledgement and decision windows, tier 1 first."""
+    return [
+        TierWindow(tier, TIER_NAMES[tier], clocks.ack_hours[tier], clocks.decide_hours[tier])
+        for tier in (1, 2, 3, 4)
+    ]

@@ -12,10 +12,12 @@ from datetime import datetime
 
 from sqlalchemy.engine import Connection
 
+from ladder.absences import directory_for
 from ladder.guardrails import eligible_approvers
 from ladder.pins import current_pin
 from ladder.policy import Policy
 from ladder.review import rung_for
+from ladder.routing import Route, route
 from ladder.sla import deadlines
 from ladder.state import Escalation, Step
 from ladder.store import (
@@ -59,11 +61,14 @@ def _status_label(step: Step) -> str:
 
 
 def recommendation_for(
-    conn: Connection, register: Register, model_id: str, *, reason: str = ""
+    conn: Connection, register: Register, model_id: str, *, reason: str = "",
+    now: datetime | None = None,
 ) -> Recommendation | None:
     """The recommendation for ``model_id`` as the store stands: its open escalation's
     step in play, or the escalation itself when no step is (mitigation, rejected,
-    exhausted); ``None`` when nothing is open."""
+    exhausted); ``None`` when nothing is open. With ``now``, a waiting step says how it
+    is routed at that moment (delegates, after hours, on call) and whether anybody
+    configured can be reached at all (``unroutable``)."""
     state = load_state(conn, model_id, with_nights=False)
     esc = state.open_escalation
     if esc is None:
@@ -76,6 +81,17 @@ def recommendation_for(
         return _escalation_recommendation(conn, esc, policy, reason)
     rung = rung_for(policy, step.rung)
     approvers = eligible_approvers(step, rung, policy) if step.status == "pending" else ()
+    routed: Route | None = None
+    if now is not None and step.status in ("pending", "blocked_by_budget"):
+        directory = directory_for(
+            conn, register.model_copy(update={"people": {p: list(r) for p, r in people.items()}}),
+            now,
+        )
+        routed = route(
+            approvers or (policy.owner,), directory=directory, now=now, tier=esc.tier,
+            needs=rung.approval.roles if step.status == "pending" else (),
+            owner=policy.owner,
+        )
     packet = step_packet(conn, step.id)
     due: datetime | None = None
     if step.status in ("pending", "blocked_by_budget"):
@@ -95,6 +111,8 @@ def recommendation_for(
         due_at=due,
         reason=reason or step.reason,
         commands=_commands(step, approvers, register),
+        routing=routed.describe() if routed is not None else "",
+        unroutable=routed.unroutable if routed is not None else False,
     )
 
 

@@ -20,7 +20,6 @@ exponential backoff and jitter.
 
 from __future__ import annotations
 
-import json
 import random
 import time
 from collections.abc import Callable, Iterable, Mapping
@@ -36,8 +35,14 @@ from sqlalchemy.pool import StaticPool
 
 from ladder import audit
 from ladder.anchors import HeadFile, default_head_file
-from ladder.audit import Origin, WriteContext, canonical_json
+from ladder.audit import Origin, WriteContext
 from ladder.errors import NotFound, StoreError
+from ladder.outbox import (
+    QueuedNotification,
+    due_notifications,
+    has_notification,
+    insert_notification,
+)
 from ladder.policy import Policy
 from ladder.schema import ensure_schema
 from ladder.state import (
@@ -55,12 +60,10 @@ from ladder.tables import (
     escalations,
     events,
     nights,
-    notifications,
     steps,
 )
 
 __all__ = [
-    "MAX_DELIVERY_ATTEMPTS",
     "LadderStore",
     "NightRecord",
     "QueuedNotification",
@@ -70,6 +73,7 @@ __all__ = [
     "escalation_by_id",
     "escalation_policy",
     "escalation_summary",
+    "has_notification",
     "insert_approval",
     "insert_escalation",
     "insert_event",
@@ -81,7 +85,6 @@ __all__ = [
     "list_escalations",
     "load_state",
     "mark_events_processed",
-    "mark_notification",
     "model_ids",
     "night_record",
     "set_escalation_summary",
@@ -748,100 +751,3 @@ def mark_events_processed(
     )
     for event_id in waiting:
         audit.record_update(conn, events, event_id, {"processed_at": at, "processed_note": note})
-
-
-def insert_notification(
-    conn: Connection,
-    *,
-    model_id: str,
-    kind: str,
-    recipients: Iterable[str],
-    payload: Mapping[str, Any],
-    at: datetime,
-    step_id: int | None = None,
-) -> int:
-    """Queue a notification (the outbox a notifier drains and retries)."""
-    result = conn.execute(
-        insert(notifications).values(
-            model_id=model_id,
-            step_id=step_id,
-            kind=kind,
-            recipients=sorted(set(recipients)),
-            # Through canonical JSON so datetimes and dates are stored as ISO 8601 text.
-            payload=json.loads(canonical_json(dict(payload))),
-            status="pending",
-            attempts=0,
-            next_attempt_at=at,
-            created_at=at,
-        )
-    )
-    return _new_id(result)
-
-
-def has_notification(conn: Connection, *, kind: str, key: str) -> bool:
-    """Whether a notification of ``kind`` carrying ``payload.key == key`` was ever queued
-    (pending, sent or failed): a rerun of a night must not message twice."""
-    rows = conn.execute(select(notifications.c.payload).where(notifications.c.kind == kind))
-    return any((row.payload or {}).get("key") == key for row in rows)
-
-
-@dataclass(frozen=True)
-class QueuedNotification:
-    """A notification waiting in the outbox."""
-
-    id: int
-    model_id: str
-    step_id: int | None
-    kind: str
-    recipients: tuple[str, ...]
-    payload: Mapping[str, Any]
-    attempts: int
-
-
-#: A notification that failed this many times stays ``failed`` for a person to look at.
-MAX_DELIVERY_ATTEMPTS: Final = 6
-
-
-def due_notifications(conn: Connection, now: datetime, *, limit: int = 100) -> list[
-    QueuedNotification
-]:
-    """Pending notifications whose next attempt is due, oldest first."""
-    rows = conn.execute(
-        select(notifications)
-        .where(notifications.c.status == "pending", notifications.c.next_attempt_at <= now)
-        .order_by(notifications.c.id)
-        .limit(limit)
-    )
-    return [
-        QueuedNotification(
-            id=r.id, model_id=r.model_id, step_id=r.step_id, kind=r.kind,
-            recipients=tuple(r.recipients), payload=dict(r.payload), attempts=r.attempts,
-        )
-        for r in rows
-    ]
-
-
-def mark_notification(
-    conn: Connection, notification_id: int, *, delivered: bool, now: datetime, error: str = ""
-) -> None:
-    """Record a delivery attempt: ``sent``, or retried later with exponential backoff
-    (1, 2, 4 … minutes), or ``failed`` after :data:`MAX_DELIVERY_ATTEMPTS`."""
-    row = conn.execute(
-        select(notifications.c.attempts).where(notifications.c.id == notification_id)
-    ).first()
-    if row is None:
-        raise NotFound(f"there is no notification {notification_id}")
-    attempts = int(row.attempts) + 1
-    if delivered:
-        values: dict[str, Any] = {"status": "sent", "sent_at": now, "attempts": attempts}
-    elif attempts >= MAX_DELIVERY_ATTEMPTS:
-        values = {"status": "failed", "attempts": attempts, "last_error": error}
-    else:
-        values = {
-            "attempts": attempts,
-            "last_error": error,
-            "next_attempt_at": now + timedelta(minutes=2 ** (attempts - 1)),
-        }
-    conn.execute(
-        update(notifications).where(notifications.c.id == notification_id).values(**values)
-    )

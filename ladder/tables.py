@@ -36,6 +36,7 @@ __all__ = [
     "PROJECTED_TABLES",
     "SCHEMA_VERSION",
     "UTCDateTime",
+    "absences",
     "approvals",
     "audit_log",
     "briefs",
@@ -55,7 +56,7 @@ __all__ = [
 #: older modelhealth refuses a database this one created instead of misreading it.
 SCHEMA_VERSION = "2"
 #: The Alembic revision these tables describe (``ladder/migrations/versions``).
-HEAD_REVISION = "0003_records"
+HEAD_REVISION = "0004_reminders"
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -212,8 +213,35 @@ notifications = Table(
     Column("created_at", UTCDateTime, nullable=False),
     Column("sent_at", UTCDateTime),
     Column("last_error", Text, nullable=False, default=""),
+    # A sender claims a row by compare-and-set on these two, so one message is delivered
+    # once however many processes drain the outbox at the same time.
+    Column("lease_owner", String(80)),
+    Column("lease_until", UTCDateTime),
+    # Start of the current series of attempts (queued, or re-sent by a person): the
+    # maximum age of a message counts from here. NULL means ``created_at``.
+    Column("queued_at", UTCDateTime),
+    # When it became a dead letter (status "dead"), and how often a person re-sent it.
+    Column("dead_at", UTCDateTime),
+    Column("resends", Integer, nullable=False, default=0, server_default="0"),
 )
 Index("ix_notification_due", notifications.c.status, notifications.c.next_attempt_at)
+
+#: People away (``modelhealth people away``): their escalations go to the delegate, or
+#: to the on-call role. Decisions, so the log proves them like every other state table.
+absences = Table(
+    "ladder_absences",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("person", String(200), nullable=False, index=True),
+    Column("starts_at", UTCDateTime, nullable=False),
+    Column("until", UTCDateTime, nullable=False),
+    Column("delegate", String(200)),
+    Column("reason", Text, nullable=False, default=""),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("created_by", String(200), nullable=False),
+    Column("cleared_at", UTCDateTime),
+    Column("cleared_by", String(200)),
+)
 
 #: Append-only. ``payload`` and ``at`` are stored as the exact text that was hashed, so
 #: verification never depends on how a driver round-trips JSON or timestamps.
@@ -313,4 +341,6 @@ reviews = Table(
 #: The state tables that are a projection of the audit log (``ladder audit verify``
 #: replays the log and compares it with each). The outbox and ``ladder_meta`` are
 #: delivery and bookkeeping, not decisions.
-PROJECTED_TABLES = (nights, escalations, steps, approvals, events, pins, tokens, briefs, reviews)
+PROJECTED_TABLES = (
+    nights, escalations, steps, approvals, events, pins, tokens, briefs, reviews, absences,
+)

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import partial
@@ -23,16 +23,17 @@ from functools import partial
 from ladder.incident_store import incident_facts
 from ladder.keys import open_store
 from ladder.nightly import decide_night
+from ladder.outbox import outbox_summary
 from ladder.standing import ladder_position
 from ladder.stats import compute_stats
 from ladder.store import LadderStore, list_escalations, night_trends
 from modelhealth.logs import event
 from modelhealth.outputs.html import LadderView, NightPoint, render_html
 from modelhealth.outputs.notify import notify_night
-from monitor.check import CheckOptions, LadderOutcome, run_check
+from monitor.check import CheckOptions, LadderNight, LadderOutcome, run_check
 from monitor.engines import Engine
 from monitor.judge import NightValue
-from monitor.report import Report
+from monitor.report import OutboxStatus, Report
 from thresholds.loader import LoadedRegister
 from thresholds.vocabulary import RUNGS
 
@@ -54,20 +55,31 @@ class JobResult:
     mlflow_run_id: str | None = None
     notifications_sent: int = 0
     notifications_failed: list[str] = field(default_factory=list)
+    notifications_dead: list[str] = field(default_factory=list)
 
 
 def _decider(
     store: LadderStore, loaded: LoadedRegister, now: datetime
-) -> Callable[[Report], Mapping[str, LadderOutcome]]:
-    def decide(report: Report) -> Mapping[str, LadderOutcome]:
+) -> Callable[[Report], LadderNight]:
+    def decide(report: Report) -> LadderNight:
         recommendations = decide_night(store, report, loaded.register, now=now)
-        return {
-            model.model_id: LadderOutcome(
-                recommendation=recommendations.get(model.model_id),
-                position=ladder_position(store, model.model_id),
-            )
-            for model in report.models
-        }
+        # Dead letters are shown where people look: report.json and the page's banner.
+        waiting = store.read(outbox_summary)
+        return LadderNight(
+            models={
+                model.model_id: LadderOutcome(
+                    recommendation=recommendations.get(model.model_id),
+                    position=ladder_position(store, model.model_id),
+                )
+                for model in report.models
+            },
+            outbox=OutboxStatus(
+                pending=waiting.pending,
+                dead=waiting.dead,
+                oldest_dead_at=waiting.oldest_dead_at,
+                dead_ids=list(waiting.dead_ids),
+            ),
+        )
 
     return decide
 
@@ -211,11 +223,14 @@ def run_job(
                 now=options.now,
             )
             result.notifications_sent, result.notifications_failed = outbox.sent, outbox.failed
+            result.notifications_dead = outbox.dead
             event(
                 "notifications.delivered",
                 run_id=report.run_id,
                 sent=result.notifications_sent,
                 failed=len(result.notifications_failed),
+                dead=len(result.notifications_dead),
+                left=outbox.left,
             )
             for failure in result.notifications_failed:
                 log.warning("notification not delivered, will retry next run: %s", failure)

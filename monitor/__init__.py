@@ -19,7 +19,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from monitor.check import CheckOptions, Decide, LadderOutcome, run_check
+    from monitor.check import CheckOptions, Decide, LadderNight, LadderOutcome, run_check
     from monitor.engines import Engine, LocalEngine
     from monitor.engines.dask import DaskEngine
     from monitor.errors import InputError, MonitorError
@@ -31,6 +31,7 @@ __all__ = [
     "Decide",
     "Engine",
     "InputError",
+    "LadderNight",
     "LadderOutcome",
     "LocalEngine",
     "MonitorError",
@@ -41,6 +42,7 @@ __all__ = [
 _HOMES = {
     "CheckOptions": "monitor.check",
     "Decide": "monitor.check",
+    "LadderNight": "monitor.check",
     "LadderOutcome": "monitor.check",
     "run_check": "monitor.check",
     "Engine": "monitor.engines",

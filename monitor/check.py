@@ -29,6 +29,7 @@ from monitor.report import (
     IngestSummary,
     Metrics,
     ModelReport,
+    OutboxStatus,
     Recommendation,
     Report,
     TimeWindow,
@@ -43,6 +44,7 @@ from thresholds.schema import ModelEntry, Register
 __all__ = [
     "CheckOptions",
     "Decide",
+    "LadderNight",
     "LadderOutcome",
     "build_report",
     "plan_windows",
@@ -64,10 +66,21 @@ class LadderOutcome:
 
 _NO_LADDER = LadderOutcome()
 
+
+@dataclass(frozen=True)
+class LadderNight:
+    """What the ladder returns for the night: each model's outcome, keyed by model id (a
+    model left out has none), and the notification outbox as it stands (dead letters are
+    shown in the report, so nobody misses a message that was never delivered)."""
+
+    models: Mapping[str, LadderOutcome] = field(default_factory=dict)
+    outbox: OutboxStatus | None = None
+
+
 #: The ladder's decision, injected: it receives the report of tonight's verdicts (without
-#: ladder fields) and returns each model's outcome, keyed by model id (a model left out
-#: has none); the final report is then assembled with them.
-Decide = Callable[[Report], Mapping[str, LadderOutcome]]
+#: ladder fields) and returns the night's :class:`LadderNight`; the final report is then
+#: assembled with it.
+Decide = Callable[[Report], LadderNight]
 
 
 @dataclass(frozen=True)
@@ -277,9 +290,10 @@ def build_report(
     judged = [_classify(m, night.models[m.entry.id], notes, register) for m in measured]
     ingest = _ingest_summary(stats, options, quarantine_file)
 
-    def assemble(ladder: Mapping[str, LadderOutcome]) -> Report:
+    def assemble(ladder: LadderNight) -> Report:
         models = [
-            _model_report(j, stats, ladder.get(j.measured.entry.id, _NO_LADDER)) for j in judged
+            _model_report(j, stats, ladder.models.get(j.measured.entry.id, _NO_LADDER))
+            for j in judged
         ]
         return Report(
             run_id=run_id,
@@ -292,11 +306,12 @@ def build_report(
             models=models,
             engine=engine,
             signal=night.signal,
+            outbox=ladder.outbox,
         )
 
     if decide is None:
-        return assemble({})
-    return assemble(decide(assemble({})))
+        return assemble(LadderNight())
+    return assemble(decide(assemble(LadderNight())))
 
 
 def run_check(

@@ -30,6 +30,7 @@ __all__ = [
     "LatencyMetric",
     "Metrics",
     "ModelReport",
+    "OutboxStatus",
     "QualityMetric",
     "RateMetric",
     "Recommendation",
@@ -275,6 +276,10 @@ class Recommendation(_Out):
     due_at: datetime | None = None
     reason: str = ""
     commands: list[str] = Field(default_factory=list)
+    #: How the item's notifications reach people now (delegates, after hours, on call).
+    routing: str = ""
+    #: Nobody configured can be reached: it goes to everyone at the highest priority.
+    unroutable: bool = False
 
 
 class ModelReport(_Out):
@@ -321,6 +326,16 @@ class IngestSummary(_Out):
     unreadable: list[str] = Field(default_factory=list)
 
 
+class OutboxStatus(_Out):
+    """The notification outbox when the report was written: messages still waiting, and
+    dead letters (given up after the maximum age; ``modelhealth ladder outbox``)."""
+
+    pending: int = 0
+    dead: int = 0
+    oldest_dead_at: datetime | None = None
+    dead_ids: list[int] = Field(default_factory=list)
+
+
 class Report(_Out):
     schema_version: str = SCHEMA_VERSION
     run_id: str
@@ -333,6 +348,7 @@ class Report(_Out):
     models: list[ModelReport]
     engine: str = "local"
     signal: SignalSummary | None = None
+    outbox: OutboxStatus | None = None
 
 
 def worst_status(statuses: list[str]) -> Status:

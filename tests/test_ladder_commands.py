@@ -179,11 +179,17 @@ def test_ack_stops_reminders(store: LadderStore, register_file: Path, opened: Ti
 def test_tick_runs_the_clocks_between_nights(
     store: LadderStore, register_file: Path, opened: Timeline
 ) -> None:
-    early = ladder(store, register_file, "tick", when=DAY3)
-    assert early.output.strip() == "no clock ran out"
-    late = run_time(START + timedelta(days=1)) + timedelta(hours=25)
+    requested = run_time(START + timedelta(days=1))
+    early = ladder(store, register_file, "tick", when=(requested + timedelta(minutes=29))
+                   .isoformat())
+    assert early.output.splitlines()[0] == "no clock ran out"
+    late = requested + timedelta(minutes=30)
     result = ladder(store, register_file, "tick", when=late.isoformat())
-    assert result.output.strip() == "support-assistant: remind"
+    # Without --notify the reminder waits in the outbox with the approval request.
+    assert result.output.splitlines() == [
+        "support-assistant: remind",
+        "2 notification(s) wait in the outbox (give --notify to send them)",
+    ]
 
 
 def test_event_add_records_events_for_every_model_or_the_named_ones(
@@ -278,3 +284,26 @@ def test_a_bad_moment_names_the_option_it_came_from(
 ) -> None:
     result = ladder(store, register_file, *command, "last tuesday")
     assert_refused(result, f"{option} must be ISO 8601, not 'last tuesday'")
+
+
+def test_the_diagram_shows_each_tiers_windows(store: LadderStore, tmp_path: Path) -> None:
+    register = tmp_path / "fast.yaml"
+    register.write_text(
+        REGISTER_YAML.replace("{extra_models}", "").replace(
+            "    criticality: 2\n",
+            "    criticality: 2\n    ladder: {sla: {ack_hours: {3: 1}, remind_after: 10m}}\n",
+        ),
+        encoding="utf-8",
+    )
+    mermaid = ladder(store, register, "diagram", "--model", "support-assistant")
+    assert mermaid.exit_code == 0, mermaid.output
+    [note] = [line for line in mermaid.output.splitlines() if line.strip().startswith("windows[")]
+    assert "tier 2 delivery risk: acknowledge within 24 h, decide within 48 h" in note
+    assert "tier 3 relationship threat: acknowledge within 1 h, decide within 24 h" in note
+    assert "reminders: re-notified after 10 min unacknowledged, next level after 2 h" in note
+
+    text = ladder(store, register, "diagram", "--format", "text")
+    flat = " ".join(text.output.split())
+    # Without --model: the shipped defaults.
+    assert "tier 3 relationship threat: acknowledge within 2 h, decide within 24 h" in flat
+    assert "tier 4 critical: acknowledge immediately, decide within 4 h" in flat

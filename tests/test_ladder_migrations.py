@@ -4,7 +4,9 @@ refused until ``modelhealth ladder db upgrade``, and a store made by modelhealth
 
 from __future__ import annotations
 
+import json
 import sqlite3
+from collections.abc import Callable
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -14,7 +16,8 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from ladder_factories import make_register
-from sqlalchemy import create_engine, text
+from sqlalchemy import Engine, create_engine, text
+from sqlalchemy.engine import Connection
 from typer.testing import CliRunner
 
 from ladder import audit
@@ -42,17 +45,27 @@ def test_the_head_revision_is_the_newest_alembic_script() -> None:
     assert ScriptDirectory.from_config(config).get_current_head() == HEAD_REVISION
 
 
-def test_upgrading_an_empty_database_through_every_revision_gives_the_tables_in_code(
-    state_url_: str,
-) -> None:
+def upgrade_empty(url: str, revision: str, then: Callable[[Connection], None] | None = None
+                  ) -> Engine:
+    """An empty database upgraded to ``revision`` by Alembic itself (``then`` runs in the
+    same transaction)."""
     from alembic import command
 
-    engine = create_engine(state_url(state_url_))
+    engine = create_engine(state_url(url))
     config = Config()
     config.set_main_option("script_location", "ladder:migrations")
     with engine.begin() as conn:
         config.attributes["connection"] = conn
-        command.upgrade(config, "head")
+        command.upgrade(config, revision)
+        if then is not None:
+            then(conn)
+    return engine
+
+
+def test_upgrading_an_empty_database_through_every_revision_gives_the_tables_in_code(
+    state_url_: str,
+) -> None:
+    engine = upgrade_empty(state_url_, "head")
     with engine.connect() as conn:
         diff = compare_metadata(MigrationContext.configure(conn), metadata)
     engine.dispose()
@@ -126,3 +139,35 @@ def test_upgrading_a_store_from_modelhealth_0_1_keeps_its_history_and_proves_it(
         store.close()
     assert problems == ("ladder_steps id 1: cost is 1.0 in the table but the log says 12600.0 "
                         "(last changed by audit row 9)",)
+
+
+def test_upgrading_to_0003_keeps_messages_the_old_outbox_gave_up_on_as_dead_letters(
+    state_url_: str,
+) -> None:
+    def old_outbox(conn: Connection) -> None:
+        for status in ("failed", "sent", "pending"):
+            conn.execute(text(
+                "INSERT INTO ladder_notifications (model_id, kind, recipients, payload, "
+                "status, attempts, next_attempt_at, created_at, last_error) VALUES "
+                "('triage', 'approval_requested', '[]', '{}', :status, 6, "
+                "'2025-04-10 03:00:00', '2025-04-10 02:00:00', 'HTTP 503')"
+            ), {"status": status})
+
+    upgrade_empty(state_url_, "0002_proof", old_outbox).dispose()
+    runner = CliRunner()
+    from modelhealth.cli.ladder import app
+
+    upgraded = runner.invoke(app, ["db", "upgrade", "--state", state_url_, "--now",
+                                   NOW.isoformat()])
+    assert upgraded.exit_code == 0, upgraded.output
+    assert "from 0002_proof to 0004_reminders" in " ".join(upgraded.output.split())
+    listed = runner.invoke(app, ["outbox", "--format", "json", "--state", state_url_])
+    assert listed.exit_code == 0, listed.output
+    by_id = {row["id"]: row for row in json.loads(listed.output)}
+    assert [by_id[i]["status"] for i in (1, 2, 3)] == ["dead", "sent", "pending"]
+    assert by_id[1]["dead_at"] == "2025-04-10T03:00:00+00:00"
+    store = LadderStore(state_url_)
+    try:
+        assert store.read(prove).ok
+    finally:
+        store.close()

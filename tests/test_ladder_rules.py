@@ -15,9 +15,10 @@ from ladder.guardrails import check_budget, committed_spend, period_bounds
 from ladder.matrix import default_matrix, effective_matrix, matrix_markdown
 from ladder.policy import Policy, build_policy
 from ladder.recommender import failure_mode_for, next_rung
+from ladder.reminders import ReminderEntry, needs_reminder
 from ladder.rules import counted_triggers, evaluate_rules
 from ladder.rungs import default_ladder, effective_rungs
-from ladder.sla import clock_due, deadlines, sla_clocks
+from ladder.sla import deadlines, sla_clocks
 from ladder.state import SUPPORT_LEVEL, Night, Step, Trigger
 from modelhealth.cli.ladder_views import matrix_table
 from thresholds.schema import RuleSettings, SlaSettings
@@ -273,11 +274,21 @@ def test_tier_deadlines_default_to_a_week_a_day_two_hours_and_immediately() -> N
     clocks = sla_clocks()
     acks = [deadlines(NOW, tier, clocks).ack_due - NOW for tier in (1, 2, 3, 4)]
     assert acks == [timedelta(days=7), timedelta(hours=24), timedelta(hours=2), timedelta(0)]
-    overridden = sla_clocks(SlaSettings(ack_hours={2: 8}, decide_hours={2: 48}))
+    # Seed 000's tier 2: a mitigation plan communicated within 24 h, resolved within 48 h.
+    tier2 = deadlines(NOW, 2, clocks)
+    assert (tier2.ack_due - NOW, tier2.decide_due - NOW) == (
+        timedelta(hours=24), timedelta(hours=48)
+    )
+    assert (clocks.remind_after, clocks.next_level_after) == (
+        timedelta(minutes=30), timedelta(hours=2)
+    )
+    overridden = sla_clocks(SlaSettings(ack_hours={2: 8}, decide_hours={2: 72},
+                                        remind_after="1h", next_level_after="4h"))
     d = deadlines(NOW, 2, overridden)
     assert (d.ack_due - NOW, d.decide_due - NOW, d.expire_at - NOW) == (
-        timedelta(hours=8), timedelta(hours=48), timedelta(hours=144)
+        timedelta(hours=8), timedelta(hours=72), timedelta(hours=216)
     )
+    assert (overridden.remind_minutes, overridden.next_level_minutes) == (60, 240)
 
 
 def test_clock_actions_happen_in_order_even_when_the_job_runs_late() -> None:
@@ -285,14 +296,15 @@ def test_clock_actions_happen_in_order_even_when_the_job_runs_late() -> None:
     clocks = sla_clocks()
     days_late = NOW + timedelta(days=3)  # every tier-4 deadline passed long ago
 
-    first = clock_due(waiting, clocks, days_late)
-    assert first is not None and first.action == "decision_reminder"
+    first = needs_reminder(ReminderEntry.of(waiting, clocks), days_late)
+    assert first.kind == "decision_reminder"
     reminded = replace(waiting, decision_reminded_at=days_late)
-    second = clock_due(reminded, clocks, days_late)
-    assert second is not None and second.action == "escalate"
+    second = needs_reminder(ReminderEntry.of(reminded, clocks), days_late)
+    assert second.kind == "escalate"
     escalated = replace(reminded, escalated_at=days_late)
-    third = clock_due(escalated, clocks, days_late)
-    assert third is not None and third.action == "expire"
+    third = needs_reminder(ReminderEntry.of(escalated, clocks), days_late)
+    assert third.kind == "expire"
+    assert third.due_at is None
 
 
 # ------------------------------------------------------------ matrix, rungs

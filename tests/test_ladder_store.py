@@ -31,18 +31,18 @@ from sqlalchemy.exc import IntegrityError
 
 from ladder import audit
 from ladder.actions import approve
+from ladder.delivery import FailedAttempt, next_attempt
 from ladder.errors import NotFound, Refused, StoreError
 from ladder.nightly import decide_night
+from ladder.outbox import claim_next, list_notifications, record_attempt, resend
 from ladder.pins import pin_register
 from ladder.state import Night
 from ladder.store import (
-    MAX_DELIVERY_ATTEMPTS,
     LadderStore,
     StaleWrite,
     default_state_url,
     due_notifications,
     insert_night,
-    mark_notification,
     step_by_id,
     update_step,
 )
@@ -248,29 +248,52 @@ def test_unknown_ids_are_not_found(store: LadderStore) -> None:
         approve(store, "esc 1; drop table", person="bob", register=register, now=NOW)
 
 
-def test_failed_notifications_are_retried_with_backoff_then_given_up(
+def test_failed_notifications_are_retried_with_backoff_until_the_maximum_age_then_kept(
     store: LadderStore,
 ) -> None:
     opened(store)
     [queued] = store.read(lambda c: due_notifications(c, NOW))
     assert (queued.kind, queued.recipients) == ("approval_requested", ("bob",))
 
-    def fail_delivery(conn: Connection, at: datetime) -> tuple[str, datetime]:
-        mark_notification(conn, queued.id, delivered=False, now=at, error="HTTP 503")
+    def fail_delivery(conn: Connection, at: datetime) -> tuple[str, datetime, str]:
+        item = claim_next(conn, at, owner="nightly-1")
+        assert item is not None and item.id == queued.id
+        retry = next_attempt(FailedAttempt(item.attempts + 1, item.series_started,
+                                           "webhook answered HTTP 503"), at)
+        assert record_attempt(conn, item.id, owner="nightly-1", now=at, delivered=False,
+                              retry=retry)
         row = conn.execute(
-            select(notifications.c.status, notifications.c.next_attempt_at)
-            .where(notifications.c.id == queued.id)
+            select(notifications.c.status, notifications.c.next_attempt_at,
+                   notifications.c.last_error).where(notifications.c.id == queued.id)
         ).one()
-        return row.status, row.next_attempt_at
+        return row.status, row.next_attempt_at, row.last_error
 
-    waits, statuses = [], []
-    moment = NOW
-    for _ in range(MAX_DELIVERY_ATTEMPTS):
-        status, next_at = store.write(partial(fail_delivery, at=moment))
-        statuses.append(status)
+    waits, status, moment, error = [], "pending", queued.created_at, ""
+    assert moment is not None
+    while status == "pending":
+        status, next_at, error = store.write(partial(fail_delivery, at=moment))
         if status == "pending":
             assert store.read(partial(due_notifications, now=moment)) == []
             waits.append(next_at - moment)
             moment = next_at
-    assert statuses == ["pending"] * (MAX_DELIVERY_ATTEMPTS - 1) + ["failed"]
-    assert waits == [timedelta(minutes=m) for m in (1, 2, 4, 8, 16)]
+    # 1, 2, 4 … minutes, capped at an hour, until the next try would be past 72 hours.
+    minutes = [int(w.total_seconds() // 60) for w in waits]
+    assert minutes[:8] == [1, 2, 4, 8, 16, 32, 60, 60]
+    assert set(minutes[6:]) == {60}
+    assert sum(waits, timedelta()) <= timedelta(hours=72) < sum(waits, timedelta()) + (
+        timedelta(hours=1)
+    )
+    assert "gave up after" in error and "maximum age 72.0 h" in error
+
+    # A dead letter is kept, listed, and can be sent again, with a fresh maximum age.
+    [dead] = store.read(lambda c: list_notifications(c, status="dead"))
+    assert (dead.id, dead.attempts) == (queued.id, len(waits) + 1)
+    later = moment + timedelta(days=2)
+    assert store.write(lambda c: resend(c, [dead.id], now=later, actor="carol")) == [dead.id]
+    [again] = store.read(lambda c: due_notifications(c, later))
+    assert (again.id, again.attempts, again.resends, again.series_started) == (
+        dead.id, 0, 1, later
+    )
+    assert store.read(audit.entries)[-1].action == "notification.resent"
+    with pytest.raises(NotFound, match="not a dead letter: 1"):
+        store.write(lambda c: resend(c, [dead.id], now=later, actor="carol"))

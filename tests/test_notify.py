@@ -3,12 +3,9 @@ and the outbox in a real SQLite state store that every notification leaves throu
 
 from __future__ import annotations
 
-import contextlib
 import json
-import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from functools import partial
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -17,6 +14,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import select
+from webhook_receiver import Receiver, serve_webhook
 
 from ladder.store import LadderStore, insert_notification
 from ladder.tables import notifications
@@ -101,57 +99,10 @@ def model_lines(message: dict[str, Any]) -> list[str]:
 # --- a real webhook receiver -------------------------------------------------------------------
 
 
-@dataclass
-class Receiver:
-    """A local webhook: answers each POST with the next scripted response (the last repeats)."""
-
-    url: str
-    script: list[tuple[int, dict[str, str], bytes]] = field(default_factory=list)
-    received: list[tuple[str, dict[str, str], bytes]] = field(default_factory=list)
-    delay_s: float = 0.0
-
-    def answer(self, status: int, body: bytes = b"ok", **headers: str) -> None:
-        self.script.append((status, headers, body))
-
-    @property
-    def payloads(self) -> list[Any]:
-        return [json.loads(body) for _, _, body in self.received]
-
-
 @pytest.fixture
 def receiver() -> Iterator[Receiver]:
-    state = Receiver(url="")
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
-            state.received.append((self.path, dict(self.headers.items()), body))
-            if state.delay_s:
-                time.sleep(state.delay_s)
-            index = min(len(state.received), len(state.script)) - 1
-            status, headers, reply = state.script[index] if state.script else (200, {}, b"ok")
-            self.send_response(status)
-            for name, value in headers.items():
-                self.send_header(name.replace("_", "-"), value)
-            self.send_header("Content-Length", str(len(reply)))
-            self.end_headers()
-            with contextlib.suppress(BrokenPipeError, ConnectionResetError):
-                self.wfile.write(reply)  # a client that timed out has gone away
-
-        def log_message(self, format: str, *args: Any) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
-    thread.start()
-    state.url = f"http://127.0.0.1:{server.server_address[1]}/services/T000/B000/s3cretT0ken"
-    try:
-        yield state
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
+    with serve_webhook() as running:
+        yield running
 
 
 class Sleeps:
@@ -478,7 +429,7 @@ def test_a_webhook_that_is_down_keeps_the_message_for_a_later_run(
     assert outbox_rows(store) == [("webhook", "sent", 2)]
 
 
-def test_the_ladders_own_notifications_go_out_as_one_line(
+def test_the_ladders_own_notifications_say_what_why_and_for_whom(
     store: LadderStore, receiver: Receiver
 ) -> None:
     store.write(
@@ -495,10 +446,11 @@ def test_the_ladders_own_notifications_go_out_as_one_line(
     store.write(
         lambda c: insert_notification(
             c,
-            model_id="triage",
+            model_id="<!channel>",
             kind="decision_reminder",
             recipients=(),
-            payload={"reason": "approval due in 2 h"},
+            payload={"reason": "approval due in 2 h", "unroutable": True,
+                     "route": "UNROUTABLE: no configured person can be reached"},
             at=RUN_AT,
         )
     )
@@ -506,8 +458,45 @@ def test_the_ladders_own_notifications_go_out_as_one_line(
     run = deliver_due(store, url=receiver.url, now=RUN_AT)
 
     assert (run.sent, run.failed) == (2, [])
-    assert receiver.payloads == [
-        {"text": "modelhealth ladder approval_requested for triage: add retrieval "
-                 "(for alice, bob)"},
-        {"text": "modelhealth ladder decision_reminder for triage: approval due in 2 h"},
-    ]
+    first, second = receiver.payloads
+    assert first["text"] == (
+        "Approval requested: triage — add retrieval · Why: persisted · For: alice, bob"
+    )
+    assert second["text"] == (
+        ":rotating_light: Reminder: the decision is overdue: &lt;!channel&gt; — approval due "
+        "in 2 h · Routing: UNROUTABLE: no configured person can be reached · *UNROUTABLE*: "
+        "nobody configured could be reached; this goes to everyone it concerns at the "
+        "highest priority"
+    )
+    assert second["blocks"][0]["text"]["text"].startswith("*:rotating_light: Reminder")
+
+
+def test_a_step_notification_links_to_the_desk(store: LadderStore, receiver: Receiver) -> None:
+    from ladder_factories import HALLUCINATING_TEST_NIGHTS, Timeline, make_register
+
+    tl = Timeline(store, make_register())
+    for breaches, mode in HALLUCINATING_TEST_NIGHTS:
+        tl.play(breaches, mode=mode)
+
+    run = deliver_due(store, url=receiver.url, now=tl.now, public_url="https://desk.example/")
+
+    assert run.sent == 1
+    [message] = receiver.payloads
+    assert message["text"].startswith(
+        "Approval requested: support-assistant (step-1) — support-assistant has"
+    )
+    assert message["text"].endswith(" · For: bob · <https://desk.example/steps/1|Open step-1>")
+
+
+@pytest.mark.parametrize(("tier", "icon"), [(2, ""), (3, ":warning: "), (4, ":rotating_light: ")])
+def test_the_tier_sets_the_messages_urgency(
+    store: LadderStore, receiver: Receiver, tier: int, icon: str
+) -> None:
+    store.write(lambda c: insert_notification(
+        c, model_id="triage", kind="resolved", recipients=("alice",),
+        payload={"tier": tier, "reason": "recovered"}, at=RUN_AT,
+    ))
+
+    deliver_due(store, url=receiver.url, now=RUN_AT)
+
+    assert receiver.payloads[0]["text"] == f"{icon}Resolved: triage — recovered · For: alice"

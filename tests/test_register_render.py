@@ -144,8 +144,9 @@ def tables(markdown: str) -> list[list[list[str]]]:
 def test_every_table_row_has_as_many_cells_as_its_header(example: LoadedRegister) -> None:
     found = tables(render_markdown(example))
 
-    # per model: about, thresholds, approvers, sign-off (+ rung overrides for one model)
-    assert len(found) == 3 * 4 + 1
+    # per model: about, thresholds, approvers, response windows, sign-off (+ rung overrides
+    # for one model)
+    assert len(found) == 3 * 5 + 1
     for table in found:
         assert all(len(row) == len(table[0]) for row in table), table
         assert set(table[1]) == {"---"}
@@ -347,3 +348,67 @@ def test_the_json_schema_rejects_what_the_loader_rejects(
 
     assert len(errors) == 1
     assert complaint in errors[0].message
+
+
+def test_each_models_response_windows_and_reminder_cadence_are_in_the_document() -> None:
+    loaded = parse("""
+        name: windows
+        people: {alice: [model_owner]}
+        models:
+          - id: default-windows
+            owner: alice
+          - id: fast-team
+            owner: alice
+            ladder:
+              sla: {ack_hours: {2: 8}, decide_hours: {1: 0.5}, remind_after: 15m,
+                    next_level_after: 1h}
+        """)
+    markdown = render_markdown(loaded)
+
+    default = table_rows(section(markdown, "default-windows").split("### Response windows")[1])
+    assert default[:6] == [
+        ["Tier", "Acknowledge within", "Decide within"],
+        ["---", "---", "---"],
+        ["1 operational", "7 d", "14 d"],
+        # Seed 000's tier 2: a mitigation plan communicated in 24 h, resolved in 48 h.
+        ["2 delivery risk", "24 h (a mitigation plan communicated)", "48 h (resolved)"],
+        ["3 relationship threat", "2 h", "24 h"],
+        ["4 critical", "immediately", "4 h"],
+    ]
+    fast = section(markdown, "fast-team")
+    fast_rows = table_rows(fast.split("### Response windows")[1])
+    assert fast_rows[2:4] == [
+        ["1 operational", "7 d", "30 min"],
+        ["2 delivery risk", "8 h (a mitigation plan communicated)", "48 h (resolved)"],
+    ]
+    assert "re-notified after 15 min and goes to the next level" in fast
+    assert "after 1 h; tier 4 notifies everyone at once" in fast
+
+
+def test_teams_working_hours_managers_and_on_call_are_in_the_document() -> None:
+    loaded = parse("""
+        name: routed
+        people: {alice: [model_owner], bob: [model_owner], erin: [on_call]}
+        routing:
+          default_team: berlin
+          teams:
+            berlin: {timezone: Europe/Berlin, hours: "08:30-17:30", holidays: [2026-12-24],
+                     members: [alice, bob]}
+          escalate_to: {bob: alice}
+        models:
+          - id: m
+            owner: alice
+        """)
+    markdown = render_markdown(loaded)
+    routing = markdown.split("## Routing")[1].split("## Model")[0]
+    assert table_rows(routing)[2] == [
+        "berlin (default)", "Europe/Berlin", "mon, tue, wed, thu, fri", "08:30-17:30",
+        "2026-12-24", "alice, bob",
+    ]
+    assert "- **Next level:** bob → alice" in routing
+    assert "- **On call (`on_call`):** erin" in routing
+    assert "## Routing" not in render_markdown(parse("""
+        name: plain
+        people: {alice: [model_owner]}
+        models: [{id: m, owner: alice}]
+        """))

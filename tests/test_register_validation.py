@@ -537,3 +537,46 @@ def test_a_yaml_boolean_word_as_a_key_is_named_as_written() -> None:
     problems = problems_of(ONE_MODEL.format(setting="error_rate: {by_output_type: {no: 0.1}}"))
 
     assert [p.field for p in problems] == ["models[0].thresholds.error_rate.by_output_type.no"]
+
+
+ROUTING = """\
+name: t
+people:
+  alice: [model_owner]
+  bob: [model_owner, on_call]
+routing:
+  teams:
+    berlin: {{timezone: {zone}, hours: "{hours}", members: [alice, zed]}}
+    paris: {{timezone: Europe/Paris, members: [alice]}}
+  default_team: lisbon
+  escalate_to: {{bob: carl}}
+models:
+  - id: a
+    owner: alice
+    ladder: {{sla: {{remind_after: {remind}, next_level_after: 2h}}}}
+"""
+
+
+def test_routing_mistakes_are_named_with_their_lines() -> None:
+    problems = problems_of(ROUTING.format(zone="Europe/Berln", hours="17:00-09:00",
+                                          remind="3h"))
+    assert [(p.line, p.field, p.reason) for p in problems] == [
+        (7, "routing.teams.berlin.hours",
+         "working hours '17:00-09:00' end before they start; a shift past midnight is two "
+         "teams, or 24/7 on-call ('00:00-24:00') (got '17:00-09:00')"),
+        (7, "routing.teams.berlin.timezone",
+         "unknown timezone 'Europe/Berln'; use an IANA name such as 'Europe/Berlin' or "
+         "'America/New_York' (got 'Europe/Berln')"),
+        (14, "models[0].ladder.sla.next_level_after",
+         "next_level_after 2h must be later than remind_after 3h: the approvers are reminded "
+         "before the next level hears"),
+    ]
+    # Once the teams themselves are valid: who is in them, and who is whose manager.
+    problems = problems_of(ROUTING.format(zone="Europe/Berlin", hours="09:00-17:00",
+                                          remind="30m"))
+    assert [(p.line, p.field, p.reason) for p in problems] == [
+        (7, "routing.teams.berlin.members[1]", "'zed' is not among people (alice, bob)"),
+        (8, "routing.teams.paris.members[0]", "alice is already a member of team 'berlin'"),
+        (9, "routing.default_team", "no team 'lisbon' under routing.teams (teams: berlin, paris)"),
+        (10, "routing.escalate_to.bob", "bob's next level 'carl' is not among people (alice, bob)"),
+    ]

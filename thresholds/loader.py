@@ -38,8 +38,10 @@ from thresholds.schema import (
     LadderSettings,
     ModelEntry,
     Register,
+    RoutingSettings,
     Thresholds,
     Windows,
+    parse_duration,
 )
 from thresholds.vocabulary import FAILURE_MODES, TRIGGER_NAMES
 
@@ -109,6 +111,7 @@ class RegisterDocument(BaseModel):
     people: dict[str, list[str]] = Field(default_factory=dict)
     identity: IdentitySettings = Field(default_factory=IdentitySettings)
     audit: AuditSettings = Field(default_factory=AuditSettings)
+    routing: RoutingSettings = Field(default_factory=RoutingSettings)
     failure_modes: FailureModeSettings = Field(default_factory=FailureModeSettings)
     defaults: ModelDefaults = Field(default_factory=ModelDefaults)
     models: list[ModelDocument]
@@ -331,6 +334,8 @@ def _reason(error: Mapping[str, Any], model: type[BaseModel], loc: Path_) -> str
     if kind == "missing":
         return "required but missing"
     message = str(error["msg"])
+    if kind == "value_error":  # our validators' own words, without pydantic's prefix
+        message = message.removeprefix("Value error, ")
     value = error.get("input")
     if isinstance(value, str | int | float | bool):
         return f"{message} (got {value!r})"
@@ -407,10 +412,17 @@ def _semantic_problems(
                 (*prefix, "ladder", "response_matrix", mode),
                 f"unknown failure mode {mode!r}; known: {', '.join(sorted(modes))}",
             )
+    sla = entry.ladder.sla
     for field in ("ack_hours", "decide_hours"):
-        for tier in getattr(entry.ladder.sla, field):
+        for tier in getattr(sla, field):
             if tier not in (1, 2, 3, 4):
                 yield ((*prefix, "ladder", "sla", field, tier), "severity tiers are 1, 2, 3, 4")
+    if parse_duration(sla.next_level_after) <= parse_duration(sla.remind_after):
+        yield (
+            (*prefix, "ladder", "sla", "next_level_after"),
+            f"next_level_after {sla.next_level_after} must be later than remind_after "
+            f"{sla.remind_after}: the approvers are reminded before the next level hears",
+        )
     if roles_held is not None:
         wanted: list[tuple[Path_, str]] = [
             ((*prefix, "approver_roles"), role) for role in entry.approver_roles
@@ -424,6 +436,37 @@ def _semantic_problems(
         for path, role in wanted:
             if role not in roles_held:
                 yield path, f"role {role!r} is held by nobody in people: nobody could approve"
+
+
+def _routing_problems(shell: RegisterDocument) -> Iterator[tuple[Path_, str]]:
+    """Teams, managers and the default team must name people and teams that exist."""
+    routing = shell.routing
+    people = set(shell.people)
+    known = ", ".join(sorted(people)) or "nobody"
+    seen: dict[str, str] = {}
+    for name, team in routing.teams.items():
+        for i, person in enumerate(team.members):
+            path: Path_ = ("routing", "teams", name, "members", i)
+            if person not in people:
+                yield path, f"{person!r} is not among people ({known})"
+            elif person in seen:
+                yield path, f"{person} is already a member of team {seen[person]!r}"
+            else:
+                seen[person] = name
+    if routing.default_team is not None and routing.default_team not in routing.teams:
+        teams = ", ".join(sorted(routing.teams)) or "none defined"
+        yield ("routing", "default_team"), (
+            f"no team {routing.default_team!r} under routing.teams (teams: {teams})"
+        )
+    for person, manager in routing.escalate_to.items():
+        if person not in people:
+            yield ("routing", "escalate_to", person), f"{person!r} is not among people ({known})"
+        if manager not in people:
+            yield ("routing", "escalate_to", person), (
+                f"{person}'s next level {manager!r} is not among people ({known})"
+            )
+        elif manager == person:
+            yield ("routing", "escalate_to", person), f"{person} cannot be their own next level"
 
 
 def parse_register(text: str, *, source: str = "<register>") -> LoadedRegister:
@@ -478,6 +521,9 @@ def parse_register(text: str, *, source: str = "<register>") -> LoadedRegister:
                         f"maps to unknown failure mode {mode!r}; known: {', '.join(sorted(modes))}",
                     )
                 )
+    if shell is not None:
+        for path, reason in _routing_problems(shell):
+            problems.append(Problem(source, _line_for(lines, path) or 1, _dotted(path), reason))
     roles_held: frozenset[str] | None = None
     if shell is not None and shell.people:
         roles_held = frozenset(r for roles in shell.people.values() for r in roles)
@@ -561,6 +607,7 @@ def parse_register(text: str, *, source: str = "<register>") -> LoadedRegister:
         people=shell.people,
         identity=shell.identity,
         audit=shell.audit,
+        routing=shell.routing,
         failure_modes=shell.failure_modes,
         models=entries,
     )

@@ -22,7 +22,14 @@ from datetime import date
 from typing import Any
 
 from thresholds.loader import LoadedRegister, RegisterDocument
-from thresholds.schema import ModelEntry, Register, RungSettings
+from thresholds.schema import (
+    TIER_NAMES,
+    ModelEntry,
+    Register,
+    RungSettings,
+    describe_hours,
+    parse_duration,
+)
 from thresholds.vocabulary import RUNGS
 
 __all__ = [
@@ -275,6 +282,28 @@ def _rung_override_rows(entry: ModelEntry) -> list[tuple[str, ...]]:
 ModelAppendix = Callable[[ModelEntry], Sequence[str]]
 
 
+#: What each tier's windows mean, in the words of seed 000 where it names them.
+_WINDOW_MEANING = {
+    2: ("a mitigation plan communicated", "resolved"),
+}
+
+
+def _duration(text: str) -> str:
+    return describe_hours(parse_duration(text).total_seconds() / 3600)
+
+
+def _window_rows(entry: ModelEntry) -> list[tuple[str, str, str]]:
+    sla = entry.ladder.sla
+    rows = []
+    for tier in (1, 2, 3, 4):
+        ack, decide = describe_hours(sla.ack_within(tier)), describe_hours(sla.decide_within(tier))
+        meaning = _WINDOW_MEANING.get(tier)
+        if meaning is not None:
+            ack, decide = f"{ack} ({meaning[0]})", f"{decide} ({meaning[1]})"
+        rows.append((f"{tier} {TIER_NAMES[tier]}", ack, decide))
+    return rows
+
+
 def _model_section(
     register: Register, entry: ModelEntry, version: str, appendix: ModelAppendix | None = None
 ) -> list[str]:
@@ -334,6 +363,22 @@ def _model_section(
             overrides,
         )
 
+    lines += ["", "### Response windows", ""]
+    lines += _table(
+        ("Tier", "Acknowledge within", "Decide within"),
+        _window_rows(entry),
+    )
+    sla = ladder.sla
+    lines += [
+        "",
+        f"- **Reminders:** a step nobody acknowledged is re-notified after "
+        f"{_duration(sla.remind_after)} and goes to the next level (the approver's manager, "
+        f"else the rung's `escalate_to` roles, else the on-call role) after "
+        f"{_duration(sla.next_level_after)}; tier 4 notifies everyone at once, and tier 3 "
+        "and 4 always page the on-call role. Requests that arrive outside a team's working "
+        "hours go to a delegate or the on-call role too; for tier 1 and 2 the reminders count "
+        "working hours.",
+    ]
     if appendix is not None:
         lines += ["", *appendix(entry)]
 
@@ -400,9 +445,41 @@ def render_markdown(
         "defaults. Ceilings (≤) are breached when the interval of the measured value lies "
         "above them, floors (≥) when it lies below.",
     ]
+    lines += _routing_section(register)
     for entry in register.models:
         lines += ["", *_model_section(register, entry, loaded.version, appendix)]
     return "\n".join(lines) + "\n"
+
+
+def _routing_section(register: Register) -> list[str]:
+    """Teams and their working hours, managers and the on-call role (when routed)."""
+    routing = register.routing
+    if not routing.teams and not routing.escalate_to:
+        return []
+    on_call = sorted(p for p, roles in register.people.items() if routing.on_call_role in roles)
+    lines = ["", "## Routing", ""]
+    if routing.teams:
+        lines += _table(
+            ("Team", "Timezone", "Working days", "Hours", "Holidays", "Members"),
+            [
+                (
+                    name + (" (default)" if name == routing.default_team else ""),
+                    team.timezone,
+                    ", ".join(team.working_days),
+                    team.hours,
+                    ", ".join(d.isoformat() for d in team.holidays) or "none",
+                    ", ".join(team.members) or "—",
+                )
+                for name, team in routing.teams.items()
+            ],
+        )
+        lines.append("")
+    managers = ", ".join(f"{p} → {m}" for p, m in sorted(routing.escalate_to.items()))
+    lines += [
+        f"- **Next level:** {managers or 'no manager named: the escalate_to roles'}",
+        f"- **On call ({_code(routing.on_call_role)}):** {', '.join(on_call) or 'nobody'}",
+    ]
+    return lines
 
 
 # ------------------------------------------------------------------------ JSON

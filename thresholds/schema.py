@@ -12,14 +12,22 @@ The models below describe the *effective* entry after that merge.
 from __future__ import annotations
 
 import re
-from datetime import timedelta
-from typing import Annotated, Literal
+from collections.abc import Mapping
+from datetime import date, timedelta
+from typing import Annotated, Final, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from thresholds.vocabulary import RUNGS, RungId
 
 __all__ = [
+    "DEFAULT_ACK_HOURS",
+    "DEFAULT_DECIDE_HOURS",
+    "DEFAULT_NEXT_LEVEL_AFTER",
+    "DEFAULT_REMIND_AFTER",
+    "TIER_NAMES",
+    "WEEKDAYS",
     "ApprovalPolicySettings",
     "AuditSettings",
     "BaselineComparison",
@@ -40,11 +48,13 @@ __all__ = [
     "ModelEntry",
     "QualityFloor",
     "Register",
+    "RoutingSettings",
     "RuleSettings",
     "RungSettings",
     "SequentialSettings",
     "SignalSettings",
     "SlaSettings",
+    "TeamSettings",
     "Thresholds",
     "ThroughputFloor",
     "Windows",
@@ -76,6 +86,18 @@ def parse_duration(text: str) -> timedelta:
     if seconds <= 0:
         raise ValueError(f"duration {text!r} must be longer than zero")
     return timedelta(seconds=seconds)
+
+
+def describe_hours(hours: float) -> str:
+    """``immediately``, ``30 min``, ``24 h``, ``7 d``: a window as people say it (days
+    only beyond two)."""
+    if hours <= 0:
+        return "immediately"
+    if hours < 1:
+        return f"{hours * 60:g} min"
+    if hours > 48 and float(hours / 24).is_integer():
+        return f"{hours / 24:g} d"
+    return f"{hours:g} h"
 
 
 def _check_duration(text: str) -> str:
@@ -310,11 +332,45 @@ class RuleSettings(_Strict):
     review_every_days: Annotated[int, Field(ge=1)] = 90
 
 
+#: Severity tiers of an escalation, as the ladder, the report and the documents name them.
+TIER_NAMES: Final[Mapping[int, str]] = {
+    1: "operational",
+    2: "delivery risk",
+    3: "relationship threat",
+    4: "critical",
+}
+#: Hours to acknowledge (tier 2: a mitigation plan communicated within 24 h): a week, a
+#: day, two hours, immediately.
+DEFAULT_ACK_HOURS: Final[Mapping[int, float]] = {1: 168.0, 2: 24.0, 3: 2.0, 4: 0.0}
+#: Hours to decide (tier 2: resolved within 48 h): two weeks, two days, a day, four hours.
+DEFAULT_DECIDE_HOURS: Final[Mapping[int, float]] = {1: 336.0, 2: 48.0, 3: 24.0, 4: 4.0}
+#: An unacknowledged step is re-notified after this long …
+DEFAULT_REMIND_AFTER: Final = "30m"
+#: … and goes to the next level (the approver's manager, or the on-call role) after this.
+DEFAULT_NEXT_LEVEL_AFTER: Final = "2h"
+
+
 class SlaSettings(_Strict):
-    """Hours to acknowledge and to decide, per severity tier (1 operational … 4 critical)."""
+    """Response windows per severity tier (1 operational … 4 critical) and the reminder
+    cadence of an unacknowledged step. Tiers not named keep the shipped defaults
+    (:data:`DEFAULT_ACK_HOURS`, :data:`DEFAULT_DECIDE_HOURS`)."""
 
     ack_hours: dict[int, Annotated[float, Field(ge=0.0)]] = Field(default_factory=dict)
     decide_hours: dict[int, Annotated[float, Field(ge=0.0)]] = Field(default_factory=dict)
+    #: Re-notify the approvers when nobody acknowledged a step this long after it was
+    #: requested (counted from the start of their working day when it came in after hours).
+    remind_after: Duration = DEFAULT_REMIND_AFTER
+    #: Notify the next level (the approver's manager, the rung's ``escalate_to`` roles, or
+    #: the on-call role) when still nobody acknowledged it this long after.
+    next_level_after: Duration = DEFAULT_NEXT_LEVEL_AFTER
+
+    def ack_within(self, tier: int) -> float:
+        """Hours to acknowledge a step of ``tier``, the register's value or the default."""
+        return float(self.ack_hours.get(tier, DEFAULT_ACK_HOURS[min(max(tier, 1), 4)]))
+
+    def decide_within(self, tier: int) -> float:
+        """Hours to decide a step of ``tier``, the register's value or the default."""
+        return float(self.decide_hours.get(tier, DEFAULT_DECIDE_HOURS[min(max(tier, 1), 4)]))
 
 
 class IncidentSettings(_Strict):
@@ -425,6 +481,97 @@ class AuditSettings(_Strict):
         return self
 
 
+Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+#: Day names in the order of :meth:`datetime.date.weekday` (Monday is 0).
+WEEKDAYS: Final[tuple[str, ...]] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+_WORKWEEK: Final[tuple[Weekday, ...]] = ("mon", "tue", "wed", "thu", "fri")
+_HOURS = re.compile(r"^\s*(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})\s*$")
+
+
+def _working_hours(text: str) -> tuple[int, int]:
+    """``"09:00-17:00"`` → minutes of the day (540, 1020); ``24:00`` ends at midnight."""
+    match = _HOURS.match(text)
+    if match is None:
+        raise ValueError(f"{text!r} is not working hours; write them as '09:00-17:00'")
+    h1, m1, h2, m2 = (int(g) for g in match.groups())
+    start, end = h1 * 60 + m1, h2 * 60 + m2
+    if h1 > 23 or m1 > 59 or m2 > 59 or end > 24 * 60:
+        raise ValueError(f"{text!r} is not a time range within one day (00:00 to 24:00)")
+    if end <= start:
+        raise ValueError(
+            f"working hours {text!r} end before they start; a shift past midnight is two "
+            "teams, or 24/7 on-call ('00:00-24:00')"
+        )
+    return start, end
+
+
+class TeamSettings(_Strict):
+    """When a team's people act on the ladder: their timezone, working days, working
+    hours and holidays. Outside them an escalation goes to a delegate or the on-call role
+    and says when a person will pick it up."""
+
+    timezone: str = "UTC"
+    working_days: list[Weekday] = Field(
+        default_factory=lambda: list(_WORKWEEK), min_length=1
+    )
+    #: Local working hours, ``HH:MM-HH:MM`` (quoted in YAML); ``00:00-24:00`` is all day.
+    hours: str = "09:00-17:00"
+    #: Local dates nobody of the team works (public holidays, shutdowns).
+    holidays: list[date] = Field(default_factory=list)
+    #: The people of the team (names from ``people``).
+    members: list[str] = Field(default_factory=list)
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(
+                f"unknown timezone {value!r}; use an IANA name such as 'Europe/Berlin' or "
+                "'America/New_York'"
+            ) from exc
+        return value
+
+    @field_validator("hours")
+    @classmethod
+    def _valid_hours(cls, value: str) -> str:
+        _working_hours(value)
+        return value
+
+    @property
+    def minutes(self) -> tuple[int, int]:
+        """Start and end of the working day, in minutes after local midnight."""
+        return _working_hours(self.hours)
+
+
+class RoutingSettings(_Strict):
+    """Who a ladder notification reaches, and when (see ``docs/reminders.md``).
+
+    Without ``teams`` everybody counts as reachable at any hour. With them, each person
+    works the hours of their team (``default_team`` for people in none; nobody in no team
+    and no default team is treated as always reachable).
+    """
+
+    teams: dict[str, TeamSettings] = Field(default_factory=dict)
+    default_team: str | None = None
+    #: Each person's next level (their manager): who an unacknowledged escalation goes
+    #: to after ``ladder.sla.next_level_after``.
+    escalate_to: dict[str, str] = Field(default_factory=dict)
+    #: The role paged out of hours, for every tier ≥ 3 escalation, and when no manager is
+    #: named. Its holders are reachable at any hour.
+    on_call_role: str = "on_call"
+
+    def team_of(self, person: str) -> tuple[str, TeamSettings] | None:
+        """The team ``person`` works in (their own, else the default team), if any."""
+        for name, team in self.teams.items():
+            if person in team.members:
+                return name, team
+        if self.default_team is not None and self.default_team in self.teams:
+            return self.default_team, self.teams[self.default_team]
+        return None
+
+
 class Register(_Strict):
     """A whole threshold register, models resolved against the defaults."""
 
@@ -433,6 +580,7 @@ class Register(_Strict):
     people: dict[str, list[str]] = Field(default_factory=dict)
     identity: IdentitySettings = Field(default_factory=IdentitySettings)
     audit: AuditSettings = Field(default_factory=AuditSettings)
+    routing: RoutingSettings = Field(default_factory=RoutingSettings)
     failure_modes: FailureModeSettings = Field(default_factory=FailureModeSettings)
     models: list[ModelEntry]
 

@@ -17,6 +17,7 @@ from rich.table import Table
 
 from modelhealth.cli.common import (
     EXIT_FINDING,
+    NowOpt,
     err,
     fail,
     load_or_exit,
@@ -63,7 +64,7 @@ def _print_summary(report: Report, out_dir: Path) -> None:
         step = "-"
         if m.recommendation is not None:
             r = m.recommendation
-            step = f"{r.rung or 'on-call'}: {r.status}"
+            step = f"{r.rung or 'on-call'}: {r.status}" + (" (UNROUTABLE)" if r.unroutable else "")
         table.add_row(
             escape(m.model_id),
             f"[{colour[m.status]}]{m.status}[/]",
@@ -153,9 +154,7 @@ def check(
     no_ladder: Annotated[
         bool, typer.Option("--no-ladder", help="Check only: no ladder, MLflow or notifications.")
     ] = False,
-    now: Annotated[
-        str | None, typer.Option(hidden=True, help="Fake clock (ISO 8601) for tests.")
-    ] = None,
+    now: NowOpt = None,
 ) -> None:
     """Run the nightly health check: report.json, report.html, quarantine, ladder, MLflow."""
     from monitor.check import CheckOptions, run_check
@@ -265,6 +264,13 @@ def _run_job(
         fail(f"ladder state: {exc}")
     for failure in result.notifications_failed:
         err.print(f"warning: {failure} (queued for the next run)", markup=False)
+    for failure in result.notifications_dead:
+        err.print(f"warning: {failure}", markup=False)
+    dead = result.report.outbox.dead if result.report.outbox else 0
+    if dead:
+        err.print(f"warning: {dead} notification(s) were given up (dead letters): `modelhealth "
+                  "ladder outbox --status dead` lists them, `modelhealth ladder outbox resend "
+                  "--all` sends them again", markup=False)
     return result.report
 
 

@@ -14,7 +14,7 @@ import sys
 from collections.abc import Callable
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import NoReturn
+from typing import Annotated, NoReturn
 
 import typer
 from rich.console import Console
@@ -27,6 +27,8 @@ __all__ = [
     "EXIT_BAD_INPUT",
     "EXIT_FINDING",
     "EXIT_OK",
+    "NOW_HELP",
+    "NowOpt",
     "err",
     "fail",
     "load_or_exit",
@@ -38,6 +40,16 @@ __all__ = [
 EXIT_OK = 0
 EXIT_FINDING = 1
 EXIT_BAD_INPUT = 2
+
+#: What ``--now`` means, the same words on every command that takes it.
+NOW_HELP = (
+    "Act as if it were this moment (ISO 8601, e.g. 2026-10-19T09:30:00+02:00; without an "
+    "offset, UTC) instead of the current time: for replays, backfills, demos and tests. "
+    "Clocks, deadlines and the audit log use it."
+)
+NowOpt = Annotated[
+    str | None, typer.Option("--now", help=NOW_HELP, show_default="the current time")
+]
 
 # Off a terminal (cron, CI logs) rich would wrap at 80 columns; logs are wider than that.
 out = Console(width=None if sys.stdout.isatty() else 140)

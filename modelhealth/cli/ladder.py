@@ -39,12 +39,12 @@ from ladder.identity import cli_origin, current_user, resolve_actor
 from ladder.incident_store import incident_facts
 from ladder.keys import head_anchors, open_store
 from ladder.matrix import effective_matrix, matrix_markdown
-from ladder.nightly import tick
 from ladder.pins import pin_register
 from ladder.proof import prove
 from ladder.review import EVENT_KINDS
 from ladder.rungs import default_ladder, effective_rungs
 from ladder.schema import upgrade_store
+from ladder.sla import sla_clocks
 from ladder.standing import recommendation_for
 from ladder.stats import compute_stats, stats_dict
 from ladder.store import (
@@ -54,7 +54,7 @@ from ladder.store import (
     load_state,
     step_packet,
 )
-from modelhealth.cli.common import err, fail, load_or_exit, parse_moment
+from modelhealth.cli.common import NowOpt, err, fail, load_or_exit, parse_moment
 from modelhealth.cli.ladder_views import (
     history_table,
     ladder_table,
@@ -62,7 +62,9 @@ from modelhealth.cli.ladder_views import (
     print_packet,
     stats_table,
     status_table,
+    windows_table,
 )
+from modelhealth.cli.outbox import outbox_app
 from thresholds.schema import Register
 
 __all__ = ["app"]
@@ -85,6 +87,7 @@ app.add_typer(event_app, name="event")
 app.add_typer(audit_app, name="audit")
 app.add_typer(db_app, name="db")
 app.add_typer(register_app, name="register")
+app.add_typer(outbox_app, name="outbox")
 
 #: Exit code when the audit log does not prove the state (README's table).
 EXIT_TAMPERED = 4
@@ -111,7 +114,6 @@ StateOpt = Annotated[
         help="SQLAlchemy URL of the state store [default: sqlite:///<cwd>/modelhealth-state.db].",
     ),
 ]
-NowOpt = Annotated[str | None, typer.Option("--now", hidden=True, help="Fake clock (ISO 8601).")]
 AsOpt = Annotated[
     str | None,
     typer.Option("--as", help="Act as this person (only if the register allows it)."),
@@ -169,9 +171,11 @@ def status(
     register: RegisterOpt = None,
     state: StateOpt = None,
     output: FormatOpt = "table",
+    now: NowOpt = None,
 ) -> None:
-    """Where every model stands: the rung in force, the open escalation, the step in play."""
-    reg = _register(register)
+    """Where every model stands: the rung in force, the open escalation, the step in play,
+    and how its notifications reach people now (delegates, after hours, unroutable)."""
+    reg, clock = _register(register), parse_moment(now)
     models = [m.id for m in reg.models]
     if model is not None and model not in models:
         fail(f"model {model!r} is not in register {reg.name!r} (known: {', '.join(models)})")
@@ -179,7 +183,7 @@ def status(
     try:
         rows = store.read(
             lambda c: [
-                (m, load_state(c, m, with_nights=False), recommendation_for(c, reg, m))
+                (m, load_state(c, m, with_nights=False), recommendation_for(c, reg, m, now=clock))
                 for m in ([model] if model else models)
             ]
         )
@@ -209,6 +213,10 @@ def status(
     for m, _st, rec in rows:
         if rec is not None:
             out.print(f"[bold]{escape(m)}[/]: {escape(rec.summary)}", soft_wrap=True)
+            if rec.unroutable:
+                out.print(f"  [bold red]UNROUTABLE[/] {escape(rec.routing)}", soft_wrap=True)
+            elif rec.routing:
+                out.print(f"  routing: {escape(rec.routing)}", soft_wrap=True)
             for command in rec.commands:
                 out.print(f"  $ {command}", soft_wrap=True, markup=False)
     if packet is not None:
@@ -329,20 +337,70 @@ def apply_command(
 def tick_command(
     register: RegisterOpt = None,
     state: StateOpt = None,
+    notify: Annotated[
+        str | None,
+        typer.Option(
+            "--notify", envvar="MODELHEALTH_NOTIFY_URL", show_default=False,
+            help="Slack-compatible webhook: send what is due now (reminders, escalations, "
+            "messages an earlier run could not deliver). Without it they wait in the outbox.",
+        ),
+    ] = None,
+    public_url: Annotated[
+        str | None,
+        typer.Option("--public-url", envvar="MODELHEALTH_PUBLIC_URL", show_default=False,
+                     help="The escalation desk's base URL, for step links in messages."),
+    ] = None,
+    output: FormatOpt = "table",
     now: NowOpt = None,
 ) -> None:
-    """Run the SLA clocks between nightly runs (reminders, escalations, expiries)."""
+    """Run the SLA clocks between nightly runs and send what is due.
+
+    Reminders (30 min unacknowledged), the next level (2 h), decision reminders,
+    escalations and expiries, routed by business hours, absences and on-call; then the
+    outbox delivers everything due. Run it from cron every few minutes (the desk runs it
+    every minute). Exit 0 even when a webhook is down: undelivered messages stay queued
+    and are retried; see `modelhealth ladder outbox`.
+    """
+    from modelhealth.ticking import run_tick
+
+    if output not in ("table", "json"):
+        fail(f"--format must be table or json, not {output!r}")
     reg, clock = _register(register), parse_moment(now)
     store = _store(state, reg)
     try:
         with _refusals():
-            done = tick(store, reg, now=clock)
+            result = run_tick(store, reg, now=clock, notify_url=notify, public_url=public_url)
     finally:
         store.close()
-    if not done:
+    delivery = result.delivery
+    if output == "json":
+        out.print_json(json.dumps({
+            "now": result.now.isoformat(),
+            "actions": dict(result.actions),
+            "sent": delivery.sent if delivery else 0,
+            "retrying": list(delivery.failed) if delivery else [],
+            "dead": list(delivery.dead) if delivery else [],
+            "left": delivery.left if delivery else 0,
+            "pending": result.outbox.pending,
+            "dead_letters": result.outbox.dead,
+        }))
+        return
+    if not result.actions:
         out.print("no clock ran out")
-    for model_id, kind in done.items():
+    for model_id, kind in result.actions.items():
         out.print(f"{model_id}: {kind}", markup=False)
+    if delivery is not None and (delivery.sent or delivery.failed or delivery.dead):
+        out.print(f"sent {delivery.sent}, retrying {len(delivery.failed)}, given up "
+                  f"{len(delivery.dead)}", markup=False)
+    elif delivery is None and result.outbox.pending:
+        out.print(f"{result.outbox.pending} notification(s) wait in the outbox (give --notify "
+                  "to send them)", markup=False)
+    for line in (delivery.failed + delivery.dead) if delivery else []:
+        err.print(f"  {line}", markup=False, soft_wrap=True)
+    if result.outbox.dead:
+        err.print(f"{result.outbox.dead} dead letter(s): `modelhealth ladder outbox --status "
+                  "dead` lists them, `modelhealth ladder outbox resend` sends them again",
+                  markup=False, soft_wrap=True)
 
 
 # ------------------------------------------------------------------ history
@@ -414,7 +472,8 @@ def diagram(
     register: RegisterOpt = None,
     state: StateOpt = None,
 ) -> None:
-    """Draw the ladder with entry criteria, approvers and costs; mark where models stand."""
+    """Draw the ladder with entry criteria, approvers and costs, and each tier's response
+    windows; mark where models stand."""
     if output not in ("mermaid", "text"):
         fail(f"--format must be mermaid or text, not {output!r}")
     reg = _register(register)
@@ -425,10 +484,12 @@ def diagram(
             fail(str(exc.args[0]))
         rungs = effective_rungs(entry)
         currency = entry.ladder.budget.currency
+        clocks = sla_clocks(entry.ladder.sla)
         title = f"Escalation ladder — {model}"
     else:
         rungs = default_ladder()
         currency = reg.models[0].ladder.budget.currency if reg.models else "USD"
+        clocks = sla_clocks()
         title = f"Escalation ladder — {reg.name} (shipped defaults)"
     store = _store(state)
     try:
@@ -440,7 +501,8 @@ def diagram(
     people = {p: list(r) for p, r in reg.people.items()}
     if output == "mermaid":
         out.print(
-            ladder_mermaid(rungs, marks, people=people, currency=currency, title=title),
+            ladder_mermaid(rungs, marks, people=people, currency=currency, title=title,
+                           clocks=clocks),
             end="",
             markup=False,
             soft_wrap=True,
@@ -450,6 +512,7 @@ def diagram(
             ladder_table(rungs, marks, people=people, currency=currency, title=escape(title)),
             markup=False,
         )
+        out.print(windows_table(clocks), markup=False)
 
 
 def _mark(conn: Any, model_id: str) -> ModelMark:

@@ -18,10 +18,16 @@ from rich.markup import escape
 from rich.table import Table
 
 from ladder.audit import AuditEntry
-from ladder.diagram import ModelMark, models_on_rung, rung_approvers, rung_cost
+from ladder.diagram import (
+    ModelMark,
+    models_on_rung,
+    response_windows,
+    rung_approvers,
+    rung_cost,
+)
 from ladder.matrix import MatrixEntry
 from ladder.rungs import Rung
-from ladder.sla import TIER_NAMES
+from ladder.sla import TIER_NAMES, SlaClocks
 from ladder.state import LadderState
 from ladder.stats import LadderStats
 from monitor.report import Recommendation
@@ -33,6 +39,7 @@ __all__ = [
     "print_packet",
     "stats_table",
     "status_table",
+    "windows_table",
 ]
 
 _DASH = "—"
@@ -218,4 +225,13 @@ def ladder_table(
     idle = [m.model_id for m in marks if m.idle]
     if idle:
         table.caption = f"Not on the ladder: {', '.join(idle)}"
+    return table
+
+
+def windows_table(clocks: SlaClocks, *, title: str = "Response windows") -> Table:
+    """Each tier's acknowledgement and decision windows, and the reminder cadence."""
+    table = Table(title=title)
+    table.add_column("Tier and windows")
+    for line in response_windows(clocks):
+        table.add_row(line)
     return table

@@ -4,8 +4,9 @@ Every night of October 2026 runs the real nightly job — ingest, metrics, failu
 modes, drift, the ladder decision, report.html, an MLflow run — on the embedded
 defaults: SQLite state and a local MLflow store under the output folder. When the
 ladder recommends a step, the example owners act on it the way a team would: a
-second owner approves the next morning (separation of duties), engineering applies
-the rung when it is built, and the evaluation period decides whether it worked.
+second owner approves the next morning (separation of duties), after the reminders
+the clocks send (30 minutes: the approvers; 2 hours: the next level), engineering
+applies the rung when it is built, and the evaluation period decides whether it worked.
 """
 
 from __future__ import annotations
@@ -23,11 +24,13 @@ from ladder.actions import apply_step, approve
 from ladder.errors import Refused
 from ladder.incident_actions import BriefSent, current_review, record_review, send_brief
 from ladder.incident_store import incident_facts
+from ladder.outbox import list_notifications
 from ladder.post_incident import parse_follow_up
 from ladder.stats import compute_stats
 from ladder.store import LadderStore, list_escalations, load_state
 from modelhealth.nightly import run_job
 from modelhealth.outputs.records import render_brief_markdown, render_review_markdown
+from modelhealth.ticking import run_tick
 from monitor.check import CheckOptions
 from monitor.report import Report
 from thresholds.loader import LoadedRegister
@@ -151,6 +154,10 @@ def run_demo(
                     f"{rec.currency} {rec.estimated_cost or 0:,.0f})"
                 )
                 pending_approval[rec.id] = model.model_id
+                # In time order, so the audit log reads as the morning went: the first
+                # reminder, the brief, the next level.
+                (remind_at, remind_what), (next_at, next_what) = REMINDERS
+                _remind(state_url, loaded, now + remind_at, rec.id, remind_what, say)
                 briefing = _brief(state_url, loaded, model.model_id, now + BRIEF_AFTER,
                                   out_dir)
                 if briefing is not None:
@@ -159,6 +166,7 @@ def run_demo(
                     say(f"  [cyan]{now + BRIEF_AFTER:%m-%d %H:%M}[/] "
                         f"{escape(register.model(model.model_id).owner)} sends the stakeholder "
                         f"brief: {escape(str(path))}")
+                _remind(state_url, loaded, now + next_at, rec.id, next_what, say)
         # The morning after a recommendation, a second owner approves it.
         for step, model_id in list(pending_approval.items()):
             requester = register.model(model_id).owner
@@ -238,6 +246,28 @@ def run_demo(
         story=story,
         records=records,
     )
+
+
+#: The clocks tick (cron, or the desk) while nobody acknowledges the request: the
+#: approvers are reminded after 30 minutes and the next level hears after 2 hours.
+REMINDERS = (
+    (timedelta(minutes=30), "nobody has acknowledged {step}: reminder to {who}"),
+    (timedelta(hours=2), "{step} still unacknowledged: it goes to the next level ({who})"),
+)
+
+
+def _remind(
+    state_url: str, loaded: LoadedRegister, when: datetime, step: str, what: str,
+    say: Callable[[str], None],
+) -> None:
+    """Run the clocks at ``when`` and tell what they sent (queued in the outbox: the demo
+    has no webhook)."""
+    with LadderStore(state_url) as store:
+        ticked = run_tick(store, loaded.register, now=when, notify_url=None)
+        newest = store.read(lambda conn: list_notifications(conn, limit=1))
+    if ticked.actions and newest:
+        who = escape(", ".join(newest[0].recipients))
+        say(f"  [cyan]{when:%m-%d %H:%M}[/] " + what.format(step=step, who=who))
 
 
 def _hours(value: timedelta | None) -> str:

@@ -4,7 +4,8 @@
 ``None``: nothing to say). The payload is a Slack incoming-webhook message (``text``
 plus Block Kit ``blocks``), which Mattermost, Rocket.Chat and most chat bridges accept
 too. :func:`outbox_message` does the same for the ladder's own notifications
-(approval requests, reminders, resolutions) that wait in the state store's outbox.
+(approval requests, reminders, escalations to the next level, resolutions) that wait in
+the state store's outbox.
 
 Levels mean what they mean for ``modelhealth check --fail-on``: ``warning`` (status
 warning, breach or blind), ``breach`` (status breach or blind) and ``tier3`` (a breach or
@@ -13,10 +14,10 @@ blind finding of severity tier 3 or 4).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
+from ladder.outbox import QueuedNotification
 from monitor.report import Breach, ModelReport, Report
 
 __all__ = [
@@ -25,6 +26,7 @@ __all__ = [
     "escape_mrkdwn",
     "models_at_or_above",
     "outbox_message",
+    "step_link",
 ]
 
 #: Notification levels, least to most severe (as ``--fail-on``, without ``none``).
@@ -200,19 +202,77 @@ def _location(report_location: str) -> str:
     return f"`{path}`"
 
 
-def outbox_message(
-    kind: str, model_id: str, recipients: tuple[str, ...], payload: Mapping[str, Any]
-) -> dict[str, Any]:
-    """The webhook body of one outbox row: a ready message (``text`` …) as it was queued,
-    or a one-line text for the ladder's own notifications (``approval_requested``,
-    reminders, ``resolved`` …) naming the model, the summary or reason, and the people.
-    The row's deduplication ``key`` is never sent."""
+_HEADLINES = {
+    "approval_requested": "Approval requested",
+    "apply_requested": "Ready to apply",
+    "blocked_by_budget": "Blocked by budget",
+    "ack_reminder": "Reminder: nobody has acknowledged this",
+    "next_level": "Escalated to the next level: still not acknowledged",
+    "decision_reminder": "Reminder: the decision is overdue",
+    "escalate": "Escalated: the decision is overdue",
+    "expire": "Expired without a decision",
+    "resolved": "Resolved",
+    "closed": "Closed",
+    "mitigate": "Operational mitigation needed",
+    "exhausted": "No ladder rung left",
+}
+
+
+def _headline(kind: str) -> str:
+    return _HEADLINES.get(kind, kind.replace("_", " ").capitalize())
+
+
+def step_link(public_url: str, step_id: int) -> str:
+    """The desk's page of a step, under the desk's public URL."""
+    return f"{public_url.rstrip('/')}/steps/{step_id}"
+
+
+def outbox_message(item: QueuedNotification, *, public_url: str | None = None) -> dict[str, Any]:
+    """The webhook body of one outbox row.
+
+    A ready message (the nightly findings, ``text`` …) goes out as it was queued. A
+    ladder notification (an approval request, a reminder, an escalation to the next
+    level, a resolution …) becomes a Slack-compatible message that says what happened to
+    which model, why, who it is for, when a person will act if nobody works now, whether
+    it could not be routed (then at the highest priority), and where to act: the desk's
+    step page under ``public_url``, or the command to run. The row's deduplication
+    ``key`` is never sent; every user-supplied string is escaped.
+    """
+    payload = item.payload
     if "text" in payload:
         message = dict(payload)
-    else:
-        summary = payload.get("summary") or payload.get("reason") or kind
-        who = ", ".join(recipients)
-        text = f"modelhealth ladder {kind} for {model_id}: {summary}"
-        message = {"text": text + (f" (for {who})" if who else "")}
-    message.pop("key", None)
-    return message
+        message.pop("key", None)
+        return message
+    model = escape_mrkdwn(item.model_id)
+    summary = escape_mrkdwn(str(payload.get("summary") or payload.get("reason") or item.kind))
+    unroutable = bool(payload.get("unroutable"))
+    tier = payload.get("tier")
+    tier = tier if isinstance(tier, int) else 0
+    priority = str(payload.get("priority") or (
+        "highest" if unroutable or tier >= 4 else "high" if tier == 3 else "normal"
+    ))
+    icon = ":rotating_light: " if priority == "highest" else ":warning: " if (
+        priority == "high") else ""
+    ref = f"step-{item.step_id}" if item.step_id is not None else None
+    headline = f"{icon}{_headline(item.kind)}: {model}" + (f" ({ref})" if ref else "")
+    lines = [summary]
+    reason = payload.get("reason")
+    if payload.get("summary") and reason and reason != payload["summary"]:
+        lines.append(f"Why: {escape_mrkdwn(str(reason))}")
+    if item.recipients:
+        lines.append(f"For: {escape_mrkdwn(', '.join(item.recipients))}")
+    if payload.get("route"):
+        lines.append(f"Routing: {escape_mrkdwn(str(payload['route']))}")
+    if unroutable:
+        lines.append("*UNROUTABLE*: nobody configured could be reached; this goes to everyone "
+                     "it concerns at the highest priority")
+    if ref is not None and public_url:
+        lines.append(f"<{escape_mrkdwn(step_link(public_url, item.step_id or 0))}|Open {ref}>")
+    elif ref is not None and item.kind not in ("resolved", "closed", "expire"):
+        lines.append(f"See `modelhealth ladder status {model}`")
+    text = f"{headline} — " + " · ".join(lines)
+    blocks: list[dict[str, Any]] = [
+        {"type": "section", "text": {"type": "mrkdwn", "text": f"*{headline}*"}},
+        {"type": "section", "text": {"type": "mrkdwn", "text": "\n".join(lines)[:_SECTION_CHARS]}},
+    ]
+    return {"text": text[:_SECTION_CHARS], "blocks": blocks}
