@@ -6,6 +6,9 @@ Definitions
 time to detection
     From the start of the window of the first night a rule counted to the moment the
     escalation opened: what persistence costs in latency.
+time to acknowledgement
+    From a step being requested (or unblocked) to its acknowledgement, for steps that
+    were acknowledged.
 time to decision
     From a step being requested (or unblocked) to the approval that completed it, or the
     rejection; steps that need no approval are not counted.
@@ -14,6 +17,11 @@ time to resolution
 repeat-escalation rate
     Share of escalations opened within ``repeat_window_days`` after an earlier escalation
     of the same model and failure mode closed: fixes that did not last.
+SLA misses
+    What the SLA clocks recorded on steps waiting for people (:mod:`ladder.sla`):
+    ``acknowledgement`` (reminded: not acknowledged in time), ``decision`` (re-notified:
+    not decided in time), ``escalated`` (still undecided after the reminder) and
+    ``expired`` (no decision by the cap).
 
 Only ``remediation`` and ``mitigation`` escalations count; reviews and step-downs are
 the review cycle, not incidents.
@@ -67,10 +75,12 @@ class LadderStats:
     by_status: dict[str, int] = field(default_factory=dict)
     by_kind: dict[str, int] = field(default_factory=dict)
     detection: DurationStats = field(default_factory=DurationStats)
+    acknowledgement: DurationStats = field(default_factory=DurationStats)
     decision: DurationStats = field(default_factory=DurationStats)
     resolution: DurationStats = field(default_factory=DurationStats)
     repeats: int = 0
     repeat_window_days: int = 90
+    sla_misses: dict[str, int] = field(default_factory=dict)
 
     @property
     def repeat_rate(self) -> float | None:
@@ -95,8 +105,16 @@ def compute_stats(
         e.opened_at - e.first_trigger_at for e in counted if e.first_trigger_at is not None
     ]
     decision: list[timedelta] = []
+    acknowledged: list[timedelta] = []
+    misses: Counter[str] = Counter()
     for esc in counted:
         for step in esc.steps:
+            if step.acked_at is not None:
+                acknowledged.append(step.acked_at - step.requested_at)
+            misses["acknowledgement"] += step.ack_reminded_at is not None
+            misses["decision"] += step.decision_reminded_at is not None
+            misses["escalated"] += step.escalated_at is not None
+            misses["expired"] += step.status == "expired"
             if step.approvals_required == 0 or step.direction != "up":
                 continue
             if step.approved_at is not None:
@@ -126,10 +144,12 @@ def compute_stats(
         by_status=dict(sorted(Counter(e.status for e in counted).items())),
         by_kind=dict(sorted(kinds.items())),
         detection=DurationStats.of(detection),
+        acknowledgement=DurationStats.of(acknowledged),
         decision=DurationStats.of(decision),
         resolution=DurationStats.of(resolution),
         repeats=repeats,
         repeat_window_days=repeat_window_days,
+        sla_misses={k: misses[k] for k in ("acknowledgement", "decision", "escalated", "expired")},
     )
 
 
@@ -150,9 +170,11 @@ def stats_dict(stats: LadderStats) -> dict[str, Any]:
         "by_status": stats.by_status,
         "by_kind": stats.by_kind,
         "time_to_detection": durations(stats.detection),
+        "time_to_acknowledgement": durations(stats.acknowledgement),
         "time_to_decision": durations(stats.decision),
         "time_to_resolution": durations(stats.resolution),
         "repeat_escalations": stats.repeats,
         "repeat_escalation_rate": stats.repeat_rate,
         "repeat_window_days": stats.repeat_window_days,
+        "sla_misses": stats.sla_misses,
     }
