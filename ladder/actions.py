@@ -291,9 +291,10 @@ def reject(
 
 def acknowledge(
     store: LadderStore, ref: str, *, person: str, register: Register, now: datetime,
-    origin: Origin | None = None,
+    origin: Origin | None = None, reason: str = "",
 ) -> ActionResult:
-    """Acknowledge a waiting step: reminders stop, the decision clock keeps running."""
+    """Acknowledge a waiting step: reminders stop, the decision clock keeps running.
+    ``reason`` (optional) is recorded with the acknowledgement."""
     now = as_utc(now)
     step_id = parse_step_ref(ref)
     subject = f"step-{step_id}"
@@ -308,7 +309,8 @@ def acknowledge(
                                 f"{step.acked_by} at {step.acked_at:%Y-%m-%d %H:%M} UTC")
         update_step(conn, step, acked_at=now, acked_by=person)
         audit.append(conn, at=now, actor=person, action="step.acknowledged", subject=subject,
-                     reason="acknowledged: reminders stop; the decision clock keeps running",
+                     reason=reason or "acknowledged: reminders stop; the decision clock keeps "
+                     "running",
                      payload={"model": step.model_id})
         return ActionResult(step.id, step.status, f"{subject} acknowledged by {person}")
 

@@ -527,13 +527,23 @@ def escalation_summary(conn: Connection, escalation_id: int) -> str:
     return "" if row is None else str(row.summary)
 
 
-def list_escalations(conn: Connection, *, model_id: str | None = None) -> list[Escalation]:
-    """Every escalation (with steps), oldest first, optionally for one model."""
+def list_escalations(
+    conn: Connection, *, model_id: str | None = None, status: str | None = None
+) -> list[Escalation]:
+    """Every escalation (with steps), oldest first, optionally for one model or only
+    those in one status (``open``: what the desk's inbox reads)."""
     query = select(escalations).order_by(escalations.c.id)
     step_filter: list[Any] = []
     if model_id is not None:
         query = query.where(escalations.c.model_id == model_id)
         step_filter.append(steps.c.model_id == model_id)
+    if status is not None:
+        query = query.where(escalations.c.status == status)
+        step_filter.append(
+            steps.c.escalation_id.in_(
+                select(escalations.c.id).where(escalations.c.status == status)
+            )
+        )
     by_escalation: dict[int, list[Step]] = {}
     for s in _steps_where(conn, *step_filter):
         by_escalation.setdefault(s.escalation_id, []).append(s)

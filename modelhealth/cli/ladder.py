@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 from rich.console import Console
@@ -33,7 +33,7 @@ from ladder.actions import (
     reject,
 )
 from ladder.anchors import Anchor, HeadFile, anchor_from_tags, anchors_in
-from ladder.diagram import ModelMark, ladder_mermaid
+from ladder.diagram import ladder_mermaid
 from ladder.errors import LadderError, Refused, Tampered
 from ladder.identity import cli_origin, current_user, resolve_actor
 from ladder.keys import head_anchors, open_store
@@ -44,7 +44,7 @@ from ladder.proof import prove
 from ladder.review import EVENT_KINDS
 from ladder.rungs import default_ladder, effective_rungs
 from ladder.schema import upgrade_store
-from ladder.standing import recommendation_for
+from ladder.standing import model_mark, recommendation_for
 from ladder.stats import compute_stats, stats_dict
 from ladder.store import (
     LadderStore,
@@ -431,7 +431,7 @@ def diagram(
         title = f"Escalation ladder — {reg.name} (shipped defaults)"
     store = _store(state)
     try:
-        marks = store.read(lambda c: [_mark(c, m.id) for m in reg.models])
+        marks = store.read(lambda c: [model_mark(c, m.id) for m in reg.models])
     finally:
         store.close()
     if model is not None:
@@ -449,18 +449,6 @@ def diagram(
             ladder_table(rungs, marks, people=people, currency=currency, title=escape(title)),
             markup=False,
         )
-
-
-def _mark(conn: Any, model_id: str) -> ModelMark:
-    st = load_state(conn, model_id, with_nights=False)
-    step = st.open_escalation.active_step if st.open_escalation else None
-    return ModelMark(
-        model_id=model_id,
-        in_force=st.position,
-        step_ref=f"step-{step.id}" if step else None,
-        step_rung=step.rung if step else None,
-        step_status=step.status if step else None,
-    )
 
 
 @app.command()

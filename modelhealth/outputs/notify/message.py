@@ -25,6 +25,7 @@ __all__ = [
     "escape_mrkdwn",
     "models_at_or_above",
     "outbox_message",
+    "step_url",
 ]
 
 #: Notification levels, least to most severe (as ``--fail-on``, without ``none``).
@@ -70,7 +71,19 @@ def models_at_or_above(report: Report, level: str) -> list[ModelReport]:
     return sorted(hits, key=lambda m: (_SEVERITY[m.status], -_max_tier(m), m.model_id))
 
 
-def build_message(report: Report, *, level: str, report_location: str) -> dict[str, Any] | None:
+def step_url(public_url: str, step_ref: str) -> str:
+    """The desk's page of a step: ``https://desk.example.com/steps/step-12``."""
+    return f"{public_url.rstrip('/')}/steps/{step_ref}"
+
+
+def _link(url: str, label: str) -> str:
+    # Inside <url|label> only '&', '<', '>' and the '|' separator are special.
+    return f"<{escape_mrkdwn(url).replace('|', '%7C')}|{escape_mrkdwn(label)}>"
+
+
+def build_message(
+    report: Report, *, level: str, report_location: str, public_url: str | None = None
+) -> dict[str, Any] | None:
     """A Slack-compatible message listing every model finding at or above ``level``.
 
     Parameters
@@ -82,6 +95,9 @@ def build_message(report: Report, *, level: str, report_location: str) -> dict[s
     report_location
         Where readers find the full report: an ``http(s)`` URL (rendered as a link) or a
         path (rendered as code).
+    public_url
+        The escalation desk's address (``modelhealth serve --public-url``): each model's
+        step in play links to its step page there.
 
     Returns
     -------
@@ -95,7 +111,7 @@ def build_message(report: Report, *, level: str, report_location: str) -> dict[s
     count = f"{len(models)} model{'s' if len(models) != 1 else ''}"
     register = escape_mrkdwn(report.register_name)
     headline = f"modelhealth: {count} at or above {level} on {report.as_of}"
-    lines = [_model_line(model) for model in models[:_MAX_LINES]]
+    lines = [_model_line(model, public_url) for model in models[:_MAX_LINES]]
     link = _location(report_location)
 
     sections: list[str] = []
@@ -150,7 +166,7 @@ def _max_tier(model: ModelReport) -> int:
     return max((b.tier for b in model.breaches), default=0)
 
 
-def _model_line(model: ModelReport) -> str:
+def _model_line(model: ModelReport, public_url: str | None = None) -> str:
     """``:red_circle: *triage* — breach: quality 0.78 < 0.85 (tier 3) · … → next: rung``."""
     parts = [f"{_ICON[model.status]} *{escape_mrkdwn(model.model_id)}* — {model.status}"]
     ordered = sorted(model.breaches, key=lambda b: (_SEVERITY[b.level], -b.tier, b.threshold))
@@ -163,6 +179,8 @@ def _model_line(model: ModelReport) -> str:
     rec = model.recommendation
     if rec is not None and rec.rung:
         line += f" · next: {escape_mrkdwn(rec.rung)} ({escape_mrkdwn(rec.status)})"
+        if public_url and rec.id.startswith("step-"):
+            line += " · " + _link(step_url(public_url, rec.id), f"open {rec.id}")
     return " ".join(line.splitlines())  # one finding, one line, whatever the ids contain
 
 
@@ -193,26 +211,29 @@ def _number(value: float) -> str:
 def _location(report_location: str) -> str:
     scheme = urlsplit(report_location).scheme.lower()
     if scheme in ("http", "https"):
-        # Inside <url|label> only '&', '<', '>' and the '|' separator are special.
-        url = escape_mrkdwn(report_location).replace("|", "%7C")
-        return f"<{url}|open the report>"
+        return _link(report_location, "open the report")
     path = escape_mrkdwn(report_location).replace("`", "'")  # a backtick would end the code span
     return f"`{path}`"
 
 
 def outbox_message(
-    kind: str, model_id: str, recipients: tuple[str, ...], payload: Mapping[str, Any]
+    kind: str, model_id: str, recipients: tuple[str, ...], payload: Mapping[str, Any],
+    *, link: str | None = None,
 ) -> dict[str, Any]:
     """The webhook body of one outbox row: a ready message (``text`` …) as it was queued,
     or a one-line text for the ladder's own notifications (``approval_requested``,
-    reminders, ``resolved`` …) naming the model, the summary or reason, and the people.
+    reminders, ``resolved`` …) naming the model, the summary or reason, the people and,
+    with ``link`` (the step's page on the desk, :func:`step_url`), where to act.
     The row's deduplication ``key`` is never sent."""
     if "text" in payload:
         message = dict(payload)
     else:
         summary = payload.get("summary") or payload.get("reason") or kind
         who = ", ".join(recipients)
-        text = f"modelhealth ladder {kind} for {model_id}: {summary}"
-        message = {"text": text + (f" (for {who})" if who else "")}
+        text = escape_mrkdwn(f"modelhealth ladder {kind} for {model_id}: {summary}")
+        text += f" (for {escape_mrkdwn(who)})" if who else ""
+        if link:
+            text += " · " + _link(link, "open it on the desk")
+        message = {"text": text}
     message.pop("key", None)
     return message

@@ -32,7 +32,7 @@ from ladder.store import (
     insert_notification,
     mark_notification,
 )
-from modelhealth.outputs.notify.message import build_message, outbox_message
+from modelhealth.outputs.notify.message import build_message, outbox_message, step_url
 from modelhealth.outputs.notify.webhook import DeliveryResult, Notification, deliver
 from monitor.report import Report
 
@@ -53,14 +53,16 @@ class OutboxRun:
 
 
 def queue_report_message(
-    store: LadderStore, report: Report, *, level: str, location: str, now: datetime
+    store: LadderStore, report: Report, *, level: str, location: str, now: datetime,
+    public_url: str | None = None,
 ) -> bool:
     """Queue tonight's findings at or above ``level`` (dedup stage).
 
     Returns whether a message was queued: ``False`` when no model reaches ``level`` or
     the same check already queued its message at this level.
     """
-    message = build_message(report, level=level, report_location=location)
+    message = build_message(report, level=level, report_location=location,
+                            public_url=public_url)
     if message is None:
         return False
     key = f"{report.run_id}:{level}"
@@ -81,13 +83,20 @@ def queue_report_message(
     return store.write(queue)
 
 
-def deliver_due(store: LadderStore, *, url: str, now: datetime, send: Send = deliver) -> OutboxRun:
+def deliver_due(
+    store: LadderStore, *, url: str, now: datetime, send: Send = deliver,
+    public_url: str | None = None,
+) -> OutboxRun:
     """Send every outbox row that is due to the webhook at ``url`` and record each
-    attempt (wait, send and record stages)."""
+    attempt (wait, send and record stages). With ``public_url`` (the escalation desk),
+    a notification about a step links to its page."""
     run = OutboxRun()
     due: list[QueuedNotification] = store.read(lambda conn: due_notifications(conn, now))
     for item in due:
-        payload = outbox_message(item.kind, item.model_id, item.recipients, item.payload)
+        link = (step_url(public_url, f"step-{item.step_id}")
+                if public_url and item.step_id is not None else None)
+        payload = outbox_message(item.kind, item.model_id, item.recipients, item.payload,
+                                 link=link)
         result = send(Notification(url=url, payload=payload, key=f"outbox-{item.id}"))
 
         def record(conn: Connection, item_id: int = item.id, r: DeliveryResult = result) -> None:
@@ -110,8 +119,10 @@ def notify_night(
     location: str,
     now: datetime,
     send: Send = deliver,
+    public_url: str | None = None,
 ) -> OutboxRun:
     """Queue tonight's message, then deliver everything due; failures stay queued and are
-    retried on the next run."""
-    queue_report_message(store, report, level=level, location=location, now=now)
-    return deliver_due(store, url=url, now=now, send=send)
+    retried on the next run. ``public_url`` links steps to the escalation desk."""
+    queue_report_message(store, report, level=level, location=location, now=now,
+                         public_url=public_url)
+    return deliver_due(store, url=url, now=now, send=send, public_url=public_url)
