@@ -36,7 +36,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Final
 from weakref import WeakKeyDictionary
 
 from sqlalchemy import Text, cast, select
@@ -72,16 +72,19 @@ class _Verified:
     anchors: set[tuple[int, str]] = field(default_factory=set)
 
 
+#: Per state table, its rows as the database's own text (built once).
+_RAW_QUERIES: Final = tuple(
+    (table.name, select(table.c.id, *(cast(c, Text) for c in table.columns)).order_by(table.c.id))
+    for table in PROJECTED_TABLES
+)
+
+
 def _raw_rows(conn: Connection) -> RawRows:
-    """Every state row's columns as the database's own text: cheap to read and compare."""
-    out: RawRows = {}
-    for table in PROJECTED_TABLES:
-        columns = [cast(c, Text) for c in table.columns]
-        out[table.name] = {
-            int(row[0]): tuple(row[1:])
-            for row in conn.execute(select(table.c.id, *columns).order_by(table.c.id))
-        }
-    return out
+    """Every state row's columns as text: cheap to read and to compare."""
+    return {
+        name: {int(row[0]): tuple(row[1:]) for row in conn.execute(query)}
+        for name, query in _RAW_QUERIES
+    }
 
 
 def _head_mac(conn: Connection, seq: int) -> tuple[str, str] | None:

@@ -26,6 +26,7 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, Final, Literal, TypeVar
 
@@ -68,6 +69,7 @@ __all__ = [
     "default_state_url",
     "due_notifications",
     "escalation_by_id",
+    "escalation_policies",
     "escalation_policy",
     "escalation_summary",
     "insert_approval",
@@ -88,6 +90,7 @@ __all__ = [
     "state_url",
     "step_by_id",
     "step_packet",
+    "step_summaries",
     "update_escalation",
     "update_step",
 ]
@@ -404,8 +407,12 @@ def _escalation(row: Row[Any], its_steps: Iterable[Step]) -> Escalation:
     )
 
 
+#: Every column of a step but its handoff packet (large JSON no decision reads).
+_STEP_COLUMNS: Final = tuple(c for c in steps.columns if c.name != "packet")
+
+
 def _steps_where(conn: Connection, *conditions: Any) -> list[Step]:
-    rows = conn.execute(select(steps).where(*conditions).order_by(steps.c.id)).all()
+    rows = conn.execute(select(*_STEP_COLUMNS).where(*conditions).order_by(steps.c.id)).all()
     if not rows:
         return []
     ids = [r.id for r in rows]
@@ -517,6 +524,33 @@ def escalation_policy(conn: Connection, escalation_id: int) -> Policy:
     if row is None:
         raise NotFound(f"there is no esc-{escalation_id}")
     return Policy.from_json(row.policy_snapshot)
+
+
+def escalation_policies(conn: Connection, escalation_ids: Iterable[int]) -> dict[int, Policy]:
+    """The policy snapshots of several escalations in one query (the desk's inbox)."""
+    ids = list(escalation_ids)
+    if not ids:
+        return {}
+    rows = conn.execute(
+        select(escalations.c.id, escalations.c.policy_snapshot).where(escalations.c.id.in_(ids))
+    )
+    return {int(r.id): _policy(r.policy_snapshot) for r in rows}
+
+
+@lru_cache(maxsize=4096)
+def _policy(snapshot: str) -> Policy:
+    # Snapshots are immutable text and a Policy is frozen: parse each text once.
+    return Policy.from_json(snapshot)
+
+
+def step_summaries(conn: Connection, step_ids: Iterable[int]) -> dict[int, str]:
+    """The one-sentence summary of several steps' handoff packets, in one query."""
+    ids = list(step_ids)
+    if not ids:
+        return {}
+    summary = steps.c.packet["summary"].as_string()  # read in the database, not parsed here
+    rows = conn.execute(select(steps.c.id, summary).where(steps.c.id.in_(ids)))
+    return {int(r[0]): r[1] or "" for r in rows}
 
 
 def escalation_summary(conn: Connection, escalation_id: int) -> str:

@@ -462,6 +462,19 @@ class HeadlessChromium:
         )
         return None if value is None else str(value)
 
+    def viewport(self, width: int, height: int, *, mobile: bool = False) -> None:
+        """Resize the page's viewport (``mobile``: a phone's, with touch and meta
+        viewport honoured)."""
+        self.width, self.height = width, height
+        self._send(
+            "Emulation.setDeviceMetricsOverride",
+            {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": mobile},
+        )
+
+    def clear_cookies(self) -> None:
+        """Forget every cookie (a new visitor)."""
+        self._send("Network.clearBrowserCookies")
+
     @property
     def url(self) -> str:
         """The address of the page shown."""

@@ -17,24 +17,42 @@ import socket
 import subprocess
 import sys
 import time
-import urllib.error
-import urllib.request
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from http.client import HTTPConnection
 from pathlib import Path
 from types import TracebackType
 from typing import Any
+from urllib.parse import urlencode, urlsplit
 
 from chromium import kill_group
-from ladder_factories import HALLUCINATING_TEST_NIGHTS, Timeline, make_register
+from ladder_factories import (
+    HALLUCINATING_TEST_NIGHTS,
+    MODEL,
+    REGISTER_YAML,
+    START,
+    Timeline,
+    run_time,
+)
 
 from ladder.audit import Origin
 from ladder.store import LadderStore
 from ladder.tokens import create_token
+from thresholds.loader import parse_register
 from thresholds.schema import Register
 
-__all__ = ["DeskServer", "PreparedDesk", "Reply", "free_port", "http", "prepare_state"]
+__all__ = [
+    "ADMIN_ORIGIN",
+    "DeskServer",
+    "PreparedDesk",
+    "Reply",
+    "cookie_value",
+    "free_port",
+    "http",
+    "models_yaml",
+    "prepare_state",
+]
 
 ADMIN_ORIGIN = Origin("cli", "test-admin:/dev/pts/0")
 
@@ -47,40 +65,57 @@ def free_port() -> int:
 
 @dataclass
 class PreparedDesk:
-    """A state store with step-1 waiting for approval, and what the tests sign in with."""
+    """A state store with steps waiting for approval, and what the tests sign in with."""
 
     state_url: str
     register_path: Path
     register: Register
     now: datetime
+    steps: dict[str, str] = field(default_factory=dict)
     tokens: dict[str, str] = field(default_factory=dict)
+
+    def issue_tokens(self, store: LadderStore, people: Iterable[str]) -> None:
+        """A 30-day desk token for each person, issued an hour ago by carol (ml_lead)."""
+        for person in people:
+            issued = create_token(store, person=person, register=self.register, admin="carol",
+                                  now=self.now - timedelta(hours=1),
+                                  lifetime=timedelta(days=30), origin=ADMIN_ORIGIN)
+            self.tokens[person] = issued.token
+
+
+def models_yaml(models: list[str], *, owner: str = "alice") -> str:
+    """Register entries for more models like the test register's support-assistant."""
+    return "".join(f"  - id: {m}\n    owner: {owner}\n    criticality: 2\n" for m in models)
 
 
 def prepare_state(
-    state_url: str, folder: Path, *, people: tuple[str, ...] = ("bob", "alice", "dave"),
-    register_yaml: str | None = None, register: Register | None = None,
+    state_url: str, folder: Path, *, models: int = 1,
+    people: tuple[str, ...] = ("bob", "alice", "dave"), register_yaml: str | None = None,
 ) -> PreparedDesk:
-    """Two nights of hallucination: step-1 (retrieval augmentation, requested by alice,
-    the owner) waits for one approval from a model owner who is not alice; tokens for
-    ``people``, issued by carol (ml_lead) through the real token path."""
-    from ladder_factories import REGISTER_YAML
+    """Two nights of hallucination for each of ``models`` models (support-assistant,
+    model-2, model-3 …): each gets a step (retrieval augmentation, requested by alice,
+    the owner) that waits for one approval from a model owner who is not alice. Tokens
+    for ``people``, issued by carol (ml_lead) through the real token path.
 
-    text = register_yaml or REGISTER_YAML.replace("{extra_models}", "")
+    ``register_yaml`` replaces the test register (it must keep ``{extra_models}``)."""
+    extra = [f"model-{i}" for i in range(2, models + 1)]
+    template = register_yaml or REGISTER_YAML
+    text = template.replace("{extra_models}", models_yaml(extra))
     path = folder / "register.yaml"
     path.write_text(text)
-    reg = register or make_register()
+    reg = parse_register(text, source=str(path)).register
     with LadderStore(state_url) as store:
-        timeline = Timeline(store, reg)
-        for breaches, mode in HALLUCINATING_TEST_NIGHTS:
-            timeline.play(breaches, mode=mode)
-        assert timeline.last is not None and timeline.last.id == "step-1", timeline.last
-        now = timeline.office_hours(9)
+        now = run_time(START)
         prepared = PreparedDesk(state_url, path, reg, now)
-        for person in people:
-            issued = create_token(store, person=person, register=reg, admin="carol",
-                                  now=now - timedelta(hours=1), lifetime=timedelta(days=30),
-                                  origin=ADMIN_ORIGIN)
-            prepared.tokens[person] = issued.token
+        for model in [MODEL, *extra]:
+            timeline = Timeline(store, reg, model_id=model)
+            for breaches, mode in HALLUCINATING_TEST_NIGHTS:
+                timeline.play(breaches, mode=mode)
+            assert timeline.last is not None and timeline.last.status == "pending", timeline.last
+            prepared.steps[model] = timeline.last.id
+            now = timeline.office_hours(9)
+        prepared.now = now
+        prepared.issue_tokens(store, people)
     return prepared
 
 
@@ -89,8 +124,20 @@ class Reply:
     """One HTTP response."""
 
     status: int
-    headers: Mapping[str, str]
+    headers: list[tuple[str, str]]
     body: bytes
+
+    def header(self, name: str) -> str | None:
+        """The first header called ``name`` (any case)."""
+        return next((v for k, v in self.headers if k.lower() == name.lower()), None)
+
+    def cookies(self) -> dict[str, str]:
+        """``Set-Cookie`` headers by cookie name (the whole header line)."""
+        return {v.split("=", 1)[0]: v for k, v in self.headers if k.lower() == "set-cookie"}
+
+    @property
+    def text(self) -> str:
+        return self.body.decode("utf-8", errors="replace")
 
     def json(self) -> Any:
         return json.loads(self.body)
@@ -98,29 +145,40 @@ class Reply:
 
 def http(
     method: str, url: str, *, token: str | None = None, body: Any = None,
-    headers: Mapping[str, str] | None = None, timeout: float = 60.0,
+    form: Mapping[str, str] | None = None, headers: Mapping[str, str] | None = None,
+    cookies: Mapping[str, str] | None = None, source: str | None = None,
+    timeout: float = 60.0,
 ) -> Reply:
-    """One request; every status is returned, never raised."""
+    """One request from ``source`` (a loopback address; default the kernel's choice);
+    redirects are not followed and every status is returned, never raised."""
+    parts = urlsplit(url)
     sent = dict(headers or {})
-    data = None
+    data: bytes | None = None
     if body is not None:
         data = json.dumps(body).encode()
         sent["Content-Type"] = "application/json"
+    if form is not None:
+        data = urlencode(form).encode()
+        sent["Content-Type"] = "application/x-www-form-urlencoded"
     if token is not None:
         sent["Authorization"] = f"Bearer {token}"
-    request = urllib.request.Request(url, data=data, method=method, headers=sent)
-
-    class _NoRedirect(urllib.request.HTTPRedirectHandler):
-        def redirect_request(self, *args: Any, **kwargs: Any) -> None:
-            return None
-
-    opener = urllib.request.build_opener(_NoRedirect)
+    if cookies:
+        sent["Cookie"] = "; ".join(f"{k}={v}" for k, v in cookies.items())
+    conn = HTTPConnection(parts.hostname or "127.0.0.1", parts.port, timeout=timeout,
+                                      source_address=(source, 0) if source else None)
     try:
-        with opener.open(request, timeout=timeout) as response:
-            return Reply(response.status, dict(response.headers), response.read())
-    except urllib.error.HTTPError as exc:
-        with exc:
-            return Reply(exc.code, dict(exc.headers), exc.read())
+        path = parts.path + (f"?{parts.query}" if parts.query else "")
+        conn.request(method, path or "/", body=data, headers=sent)
+        response = conn.getresponse()
+        return Reply(response.status, response.getheaders(), response.read())
+    finally:
+        conn.close()
+
+
+def cookie_value(reply: Reply, name: str) -> str | None:
+    """The value a response sets for cookie ``name`` (None: not set)."""
+    line = reply.cookies().get(name)
+    return None if line is None else line.split(";", 1)[0].split("=", 1)[1]
 
 
 class DeskServer:

@@ -62,6 +62,7 @@ from modelhealth.cli.ladder_views import (
     stats_table,
     status_table,
 )
+from modelhealth.cli.remote import decide_through_desk
 from thresholds.schema import Register
 
 __all__ = ["app"]
@@ -116,6 +117,18 @@ AsOpt = Annotated[
     typer.Option("--as", help="Act as this person (only if the register allows it)."),
 ]
 FormatOpt = Annotated[str, typer.Option("--format", "-f", help="table or json.")]
+ServerOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--server",
+        help="Decide through the escalation desk at this URL (modelhealth serve), "
+        "authenticated by your desk token; --register and --state are then not needed.",
+    ),
+]
+TokenFileOpt = Annotated[
+    Path | None,
+    typer.Option("--token-file", help="File holding your desk token (else $MODELHEALTH_TOKEN)."),
+]
 
 
 @contextmanager
@@ -245,8 +258,14 @@ def approve_command(
     register: RegisterOpt = None,
     state: StateOpt = None,
     now: NowOpt = None,
+    server: ServerOpt = None,
+    token_file: TokenFileOpt = None,
 ) -> None:
     """Approve a step (counts once per person; roles and separation of duties checked)."""
+    if server is not None:
+        decide_through_desk(server, "approve", step, reason=reason, token_file=token_file,
+                            as_user=as_user)
+        return
     _act(
         step,
         as_user,
@@ -267,8 +286,14 @@ def reject_command(
     register: RegisterOpt = None,
     state: StateOpt = None,
     now: NowOpt = None,
+    server: ServerOpt = None,
+    token_file: TokenFileOpt = None,
 ) -> None:
     """Reject a step. For a review, rejecting retires the rung in force."""
+    if server is not None:
+        decide_through_desk(server, "reject", step, reason=reason, token_file=token_file,
+                            as_user=as_user)
+        return
     _act(
         step,
         as_user,
@@ -285,11 +310,18 @@ def reject_command(
 def ack_command(
     step: Annotated[str, typer.Argument(help="Step id, e.g. step-12.")],
     as_user: AsOpt = None,
+    reason: Annotated[str, typer.Option("--reason", help="A note (recorded).")] = "",
     register: RegisterOpt = None,
     state: StateOpt = None,
     now: NowOpt = None,
+    server: ServerOpt = None,
+    token_file: TokenFileOpt = None,
 ) -> None:
     """Acknowledge a waiting step: reminders stop; the decision clock keeps running."""
+    if server is not None:
+        decide_through_desk(server, "ack", step, reason=reason, token_file=token_file,
+                            as_user=as_user)
+        return
     _act(
         step,
         as_user,
@@ -297,7 +329,7 @@ def ack_command(
         state,
         now,
         lambda store, person, reg, clock: acknowledge(
-            store, step, person=person, register=reg, now=clock
+            store, step, person=person, register=reg, now=clock, reason=reason
         ),
     )
 

@@ -21,8 +21,11 @@ from rich.markup import escape
 
 from ladder.actions import apply_step, approve
 from ladder.errors import Refused
+from ladder.identity import cli_origin
+from ladder.pins import current_pin
 from ladder.stats import compute_stats
 from ladder.store import LadderStore, list_escalations
+from ladder.tokens import IssuedToken, create_token
 from modelhealth.nightly import run_job
 from monitor.job import CheckOptions
 from monitor.report import Report
@@ -36,6 +39,8 @@ LAST_NIGHT = date(2026, 10, 30)
 RUN_AT = time(6, 0)
 #: The retrieval index is rebuilt and switched on at midnight before the 24th.
 APPLY_AT = datetime(2026, 10, 24, 0, 0, tzinfo=timezone.utc)
+#: How long the desk token the demo issues for its approver lives (from the real clock).
+DESK_TOKEN_DAYS = 30
 
 COLOURS = {
     "healthy": "green",
@@ -56,6 +61,8 @@ class DemoResult:
     state_url: str
     tracking_uri: str
     story: list[str] = field(default_factory=list)
+    #: A desk token for the demo's approver (``modelhealth serve`` on ``state_url``).
+    desk_token: IssuedToken | None = None
 
 
 def _approver(report: Report, model_id: str, requester: str) -> str | None:
@@ -87,6 +94,7 @@ def run_demo(
     last = LAST_NIGHT if nights is None else FIRST_NIGHT + timedelta(days=nights - 1)
     story: list[str] = []
     pending_approval: dict[str, str] = {}  # step id -> model
+    approvers: list[str] = []
     approved: dict[str, str] = {}
     evaluating: dict[str, str] = {}  # model -> rung under evaluation
     report: Report | None = None
@@ -164,6 +172,7 @@ def run_demo(
             )
             del pending_approval[step]
             approved[step] = model_id
+            approvers.append(person)
         for model in report.models:
             rec = model.recommendation
             if rec is not None and rec.status == "evaluating":
@@ -186,6 +195,10 @@ def run_demo(
     shutil.copyfile(final / "report.html", html)
     for page in final.glob("drift-*.html"):
         shutil.copyfile(page, out_dir / page.name)
+    desk_token = _issue_desk_token(state_url, loaded, approvers)
+    if desk_token is not None:
+        say(f"  [cyan]desk[/] {escape(desk_token.person)} gets a desk token to see the month on "
+            f"the escalation desk (token-{desk_token.id}, valid {DESK_TOKEN_DAYS} days)")
     say("")
     say(
         f"[bold]{(last - FIRST_NIGHT).days + 1} nights checked.[/] Ladder: "
@@ -200,7 +213,30 @@ def run_demo(
         state_url=state_url,
         tracking_uri=tracking_uri,
         story=story,
+        desk_token=desk_token,
     )
+
+
+def _issue_desk_token(
+    state_url: str, loaded: LoadedRegister, approvers: list[str]
+) -> IssuedToken | None:
+    """A desk token for the person who approved in the story, issued through the real
+    token path by an admin of the pinned register (the demo acts as named people), valid
+    from the real clock so ``modelhealth serve`` accepts it now."""
+    register = loaded.register
+    with LadderStore(state_url) as store:
+        pin = store.read(current_pin)
+        if pin is None or not approvers:
+            return None
+        person = approvers[-1]
+        admins = [p for p in sorted(pin.people) if pin.is_admin(p) and p != person]
+        if not admins:
+            return None
+        return create_token(
+            store, person=person, register=register, admin=admins[0],
+            now=datetime.now(timezone.utc), lifetime=timedelta(days=DESK_TOKEN_DAYS),
+            origin=cli_origin(),
+        )
 
 
 def _hours(value: timedelta | None) -> str:

@@ -17,6 +17,7 @@ from modelhealth.serve.errors import install_handlers
 from modelhealth.serve.identity import SessionCodec, Throttle
 from modelhealth.serve.settings import DeskSettings
 from modelhealth.serve.ticker import SlaTicker
+from modelhealth.serve.views import WaitingCache
 from thresholds.schema import Register
 
 __all__ = ["create_app", "run"]
@@ -67,6 +68,7 @@ def create_app(settings: DeskSettings, register: Register) -> FastAPI:
     app.state.ticker = ticker
     app.state.sessions = SessionCodec(settings.secret)
     app.state.throttle = Throttle()
+    app.state.waiting = WaitingCache()
     install_handlers(app)
     app.include_router(api.router)
     app.include_router(pages.router)

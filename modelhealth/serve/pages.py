@@ -135,7 +135,8 @@ def logout(request: Request, viewer: Viewer, csrf: CsrfField = None) -> Response
 def inbox_view(request: Request, viewer: Viewer) -> Response:
     desk = desk_of(request)
     now = desk.now()
-    box, pinned = desk.read(lambda conn, p: (inbox(conn, p, viewer.name, now), p))
+    cache = request.app.state.waiting
+    box, pinned = desk.read(lambda conn, p: (inbox(conn, p, viewer.name, now, cache=cache), p))
     return page(request, "inbox.html.j2", auth=viewer, pinned=pinned, box=box)
 
 

@@ -9,8 +9,9 @@ will check), deadlines are :func:`ladder.sla.deadlines`, money is
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import date, datetime
 from typing import Any
 
@@ -35,12 +36,14 @@ from ladder.sla import TIER_NAMES, Deadlines, deadlines
 from ladder.state import Escalation, Step
 from ladder.store import (
     escalation_by_id,
+    escalation_policies,
     escalation_policy,
     list_escalations,
     load_state,
     night_trends,
     step_by_id,
     step_packet,
+    step_summaries,
 )
 from modelhealth.outputs.html.charts import Chart, chart_label, trend_chart
 from modelhealth.outputs.html.format import ms, num, pct
@@ -55,9 +58,12 @@ __all__ = [
     "StepPage",
     "TrendPanel",
     "Verdicts",
+    "WaitingCache",
+    "WaitingStep",
     "inbox",
     "step_page",
     "trend_panels",
+    "waiting_steps",
 ]
 
 #: Audit actions that are people's decisions on steps (the inbox's "recently decided").
@@ -82,8 +88,9 @@ class Verdicts:
 
 
 @dataclass(frozen=True)
-class StepCard:
-    """A waiting step as the inbox lists it."""
+class WaitingStep:
+    """A waiting step with what every viewer sees alike (its policy, clocks, who may
+    still approve)."""
 
     step: Step
     escalation: Escalation
@@ -93,7 +100,6 @@ class StepCard:
     kind: str
     clocks: Deadlines
     waiting_on: tuple[str, ...]
-    may: Verdicts
 
     @property
     def ref(self) -> str:
@@ -115,6 +121,22 @@ class StepCard:
     @property
     def acknowledged(self) -> bool:
         return self.step.acked_at is not None
+
+    def for_person(self, person: str) -> StepCard:
+        """This step as ``person`` sees it: with what they may do."""
+        may = Verdicts(
+            approve=check_approval(self.step, self.rung, self.policy, person, "approve"),
+            reject=check_approval(self.step, self.rung, self.policy, person, "reject"),
+            acknowledge=check_acknowledge(self.step, self.rung, self.policy, person),
+        )
+        return StepCard(**{f.name: getattr(self, f.name) for f in fields(WaitingStep)}, may=may)
+
+
+@dataclass(frozen=True)
+class StepCard(WaitingStep):
+    """A waiting step as one viewer's inbox lists it."""
+
+    may: Verdicts
 
     @property
     def next_deadline(self) -> tuple[str, datetime]:
@@ -144,50 +166,85 @@ class Inbox:
     recent: list[audit.AuditEntry]
 
 
-def _verdicts(step: Step, rung: Rung, policy: Policy, person: str) -> Verdicts:
-    return Verdicts(
-        approve=check_approval(step, rung, policy, person, "approve"),
-        reject=check_approval(step, rung, policy, person, "reject"),
-        acknowledge=check_acknowledge(step, rung, policy, person),
-    )
+def _people(pinned: Pinned) -> dict[str, tuple[str, ...]]:
+    if pinned.pin is not None:
+        return dict(pinned.pin.people)
+    return {p: tuple(r) for p, r in pinned.register.people.items()}
 
 
-def _card(conn: Connection, esc: Escalation, step: Step, pinned: Pinned, person: str) -> StepCard:
-    people = pinned.pin.people if pinned.pin is not None else pinned.register.people
-    policy = escalation_policy(conn, esc.id).with_people(people)
+def _waiting(esc: Escalation, step: Step, snapshot: Policy, summary: str,
+             people: dict[str, tuple[str, ...]]) -> WaitingStep:
+    policy = snapshot.with_people(people)
     rung = rung_for(policy, step.rung)
-    packet = step_packet(conn, step.id)
-    return StepCard(
+    return WaitingStep(
         step=step,
         escalation=esc,
         policy=policy,
         rung=rung,
-        summary=str(packet.get("summary") or step.reason),
+        summary=summary or step.reason,
         kind=_KIND.get(step.direction, step.direction),
         clocks=deadlines(step.requested_at, step.tier, policy.sla),
         waiting_on=eligible_approvers(step, rung, policy) if step.status == "pending" else (),
-        may=_verdicts(step, rung, policy, person),
     )
 
 
-def inbox(conn: Connection, pinned: Pinned, person: str, now: datetime) -> Inbox:
-    """Every waiting step (pending or blocked by budget) split into the viewer's (the
-    earliest deadline first) and everyone else's, and the newest decisions."""
-    cards = [
-        _card(conn, esc, step, pinned, person)
-        for esc in list_escalations(conn, status="open")
+def waiting_steps(conn: Connection, pinned: Pinned) -> list[WaitingStep]:
+    """Every step waiting for people (pending or blocked by budget)."""
+    found = [
+        (esc, step) for esc in list_escalations(conn, status="open")
         if (step := esc.active_step) is not None and step.status in ("pending",
                                                                      "blocked_by_budget")
     ]
+    policies = escalation_policies(conn, [esc.id for esc, _ in found])
+    summaries = step_summaries(conn, [step.id for _, step in found])
+    people = _people(pinned)
+    return [_waiting(esc, step, policies[esc.id], summaries.get(step.id, ""), people)
+            for esc, step in found]
+
+
+class WaitingCache:
+    """The waiting steps as of the audit log's head and the pin in force.
+
+    Every change to the state appends an audit row (:func:`ladder.audit.seal`), so while
+    the head and the pin stay the same, so do the waiting steps: fifty people polling
+    their inbox read them once per change, not once per request. What differs per person
+    (:meth:`WaitingStep.for_person`) is computed per request.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._key: tuple[object, ...] | None = None
+        self._steps: list[WaitingStep] = []
+
+    def get(self, conn: Connection, pinned: Pinned) -> list[WaitingStep]:
+        """The waiting steps in ``conn``'s snapshot."""
+        key = (audit.head(conn), pinned.pin.digest if pinned.pin else None)
+        with self._lock:
+            if key == self._key:
+                return self._steps
+        steps = waiting_steps(conn, pinned)
+        with self._lock:
+            self._key, self._steps = key, steps
+        return steps
+
+
+def inbox(
+    conn: Connection, pinned: Pinned, person: str, now: datetime, *, recent: bool = True,
+    cache: WaitingCache | None = None,
+) -> Inbox:
+    """Every waiting step split into the viewer's (the earliest deadline first) and
+    everyone else's, and (``recent``) the newest decisions."""
+    waiting = cache.get(conn, pinned) if cache is not None else waiting_steps(conn, pinned)
+    cards = [w.for_person(person) for w in waiting]
     cards.sort(key=lambda c: (c.next_deadline[1], -c.step.tier, c.step.id))
-    recent = [e for e in audit.entries(conn, subject_prefix="step-", limit=200)
-              if e.action in DECISION_ACTIONS][-10:]
+    decided = [e for e in audit.entries(conn, subject_prefix="step-", limit=200)
+               if e.action in DECISION_ACTIONS][-10:] if recent else []
     return Inbox(
         person=person,
         now=now,
         mine=[c for c in cards if c.mine],
         others=[c for c in cards if not c.mine],
-        recent=list(reversed(recent)),
+        recent=list(reversed(decided)),
     )
 
 
@@ -289,8 +346,9 @@ def step_page(
     """
     step = step_by_id(conn, step_id)
     esc = escalation_by_id(conn, step.escalation_id)
-    card = _card(conn, esc, step, pinned, person)
     raw = step_packet(conn, step_id)
+    card = _waiting(esc, step, escalation_policy(conn, esc.id), str(raw.get("summary") or ""),
+                    _people(pinned)).for_person(person)
     try:
         packet: HandoffPacket | None = HandoffPacket.model_validate(raw)
     except ValidationError:
