@@ -1,11 +1,11 @@
 """Prove the state again from a verified checkpoint, not from the first audit row.
 
-Every decision first checks that the audit log proves the state (:func:`ladder.proof.prove`):
-the whole chain is walked, the whole log replayed and every state table compared, so
-each decision costs O(log) — fine for one CLI command, not for a long-running desk
-taking decisions all day. A :class:`ProofCheckpoint` keeps, in the memory of the process
-that proved it (never in the database, where the writers it guards against could edit
-it), what a successful proof ended with:
+Every decision first checks that the audit log proves the state
+(:func:`ladder.proof.prove`): the whole chain is walked, the whole log replayed and
+every state table compared, so each decision costs O(log) — fine for one CLI command,
+not for a long-running desk taking decisions all day. A :class:`ProofCheckpoint`
+keeps, in the memory of the process that proved it (never in the database, where the
+writers it guards against could edit it), what a successful proof ended with:
 
 * the chain walk at the head (``seq``, hash, the previous mac, which rows were keyed);
 * the projection of the log (every state row as the log says it is);
@@ -20,7 +20,8 @@ a new audit row equals the projection already (it did at the checkpoint, and nei
 side changed), every other row — changed, inserted or deleted behind the log's back, or
 changed by the new rows — is compared column by column exactly as :func:`prove` does.
 Anything unexpected drops the checkpoint and runs the full proof, whose verdict (with
-every reason) is the one returned.
+every reason) is the one returned; that proof also checks the head this process last
+proved, as an anchor no database writer can reach (:attr:`ProofCheckpoint.seen`).
 
 What a decision therefore proves is unchanged for the state it reads: every state
 table equals the projection of a log whose every row was verified once, whose head is
@@ -35,7 +36,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Final
 from weakref import WeakKeyDictionary
 
@@ -107,6 +108,9 @@ class ProofCheckpoint:
         self.store = store
         self._lock = threading.Lock()
         self._verified: _Verified | None = None
+        #: The newest head a proof of this process verified: an anchor no database
+        #: writer can reach, kept even after a failed proof.
+        self.seen: Anchor | None = None
         #: How many proofs ran in full and how many resumed (for tests and benchmarks).
         self.full_proofs = 0
         self.resumed_proofs = 0
@@ -131,17 +135,32 @@ class ProofCheckpoint:
                 if resumed is not None:
                     self.resumed_proofs += 1
                     self._verified = verified
+                    self._saw(resumed)
                     return resumed
             self.full_proofs += 1
-            verdict, fresh = self.store.read(lambda c: _full(c, self.store.audit_key, anchors))
+            seen = self.seen
+            verdict, fresh = self.store.read(
+                lambda c: _full(c, self.store.audit_key, anchors, seen)
+            )
             self._verified = fresh
+            self._saw(verdict)
             return verdict
+
+    def _saw(self, verdict: ProofVerdict) -> None:
+        if verdict.ok:
+            self.seen = Anchor(verdict.chain.head_seq, verdict.chain.head_hash,
+                               "this process's last proof")
 
 
 def _full(
-    conn: Connection, key: bytes | None, anchors: list[Anchor]
+    conn: Connection, key: bytes | None, anchors: list[Anchor], seen: Anchor | None
 ) -> tuple[ProofVerdict, _Verified | None]:
     verdict, walk, projection = prove_with_state(conn, key=key, anchors=anchors)
+    if seen is not None:
+        # Checked like any anchor, but not named as the newest external one.
+        extra = check_anchors(conn, verdict.chain, [seen])
+        if extra:
+            verdict = replace(verdict, problems=(*verdict.problems, *extra))
     if not verdict.ok:
         return verdict, None
     head = _head_mac(conn, walk.head_seq)

@@ -161,3 +161,49 @@ def test_bob_approves_step_1_in_the_browser_and_sees_it_in_the_audit_log(
     assert [(e.actor, e.payload["via"]["channel"]) for e in approvals] == [("bob", "web")]
     assert [(e.actor, e.action) for e in rows if e.action.startswith("refused.")] == [
         ("alice", "refused.approve")]
+
+
+def test_the_demo_month_on_the_desk_draws_the_nights_behind_the_step(
+    browser: HeadlessChromium, tmp_path: Path, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    from datetime import datetime, timezone
+
+    from desk_server import PreparedDesk
+    from test_ladder_history import REGISTER, demo_month
+
+    from modelhealth.demo.story import _issue_desk_token
+    from thresholds.loader import load_register
+
+    month = demo_month(tmp_path_factory)
+    for name in ("state.db", "state.db.audit-head"):
+        shutil.copyfile(month.parent / name, tmp_path / name)
+    url = f"sqlite:///{tmp_path / 'state.db'}"
+    loaded = load_register(REGISTER)
+    issued = _issue_desk_token(url, loaded, ["bob"])  # what `make demo` prints
+    assert issued is not None and issued.person == "bob"
+    prepared = PreparedDesk(url, REGISTER, loaded.register, datetime.now(timezone.utc))
+    browser.clear_cookies()
+    browser.viewport(1280, 900)
+    with DeskServer(prepared, tmp_path / "server.log") as server:
+        _sign_in(browser, server, issued.token)
+        _clean(browser.load(server.url("/steps/step-1")))
+        charts = browser.evaluate("document.querySelectorAll('figure.panel svg.chart').length")
+        marks = browser.evaluate(
+            "Array.from(document.querySelectorAll('figure.panel svg.chart title'))"
+            ".map(function (t) { return t.textContent; })")
+        assert charts == 4
+        assert "2026-10-16: " in " ".join(marks) and "(Breach)" in " ".join(marks)
+        assert "hallucination" in (browser.text("main") or "")
+        _shot(browser, tmp_path, "demo-step")
+        _clean(browser.load(server.url("/models/support-assistant")))
+        nights = browser.evaluate("document.querySelectorAll('#nights tbody tr').length")
+        assert nights == 30
+        assert browser.text("#position") == "retrieval_augmentation"
+        _shot(browser, tmp_path, "demo-model")
+        _clean(browser.load(server.url("/stats")))
+        decide = browser.evaluate(
+            "Array.from(document.querySelectorAll('#durations tbody tr')).map(function (r) {"
+            " return r.innerText; })")
+        assert any(row.startswith("decide\t1\t3.0 h") for row in decide), decide
+        _shot(browser, tmp_path, "demo-stats")
+    browser.viewport(1280, 2400)
