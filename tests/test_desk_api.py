@@ -24,6 +24,7 @@ from ladder.proof import prove
 from ladder.store import LadderStore, step_by_id
 from ladder.tokens import revoke_tokens
 from modelhealth.cli import app
+from modelhealth.serve.api import InboxOut
 from modelhealth.serve.identity import COOKIE
 
 Desk = tuple[DeskServer, PreparedDesk]
@@ -151,6 +152,9 @@ def test_the_inbox_puts_first_what_the_caller_may_act_on(desk: Desk) -> None:
     server, prepared = desk
     bob = http("GET", server.url("/api/inbox"), token=prepared.tokens["bob"]).json()
     dave = http("GET", server.url("/api/inbox"), token=prepared.tokens["dave"]).json()
+
+    # What the desk sends is what its OpenAPI document promises.
+    assert InboxOut.model_validate(bob).model_dump(mode="json") == bob
 
     assert bob["person"] == "bob" and bob["roles"] == ["model_owner"]
     waiting = {i["id"] for i in bob["mine"]}
