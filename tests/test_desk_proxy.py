@@ -102,3 +102,37 @@ def test_an_sso_header_without_a_trusted_proxy_is_refused_at_start(tmp_path: Pat
                                       "--state", prepared.state_url, "--sso-header", SSO])
     assert result.exit_code == 2
     assert "--sso-header needs --trusted-proxy" in " ".join(result.output.split())
+
+
+def test_under_a_path_prefix_links_and_cookies_stay_under_it(tmp_path: Path) -> None:
+    import re
+
+    from desk_server import cookie_value
+
+    from modelhealth.serve.identity import COOKIE
+
+    prepared = prepare_state(f"sqlite:///{tmp_path / 'state.db'}", tmp_path, people=("bob",))
+    # The proxy serves https://desk.example.com/ops/… and strips /ops before passing on.
+    with DeskServer(prepared, tmp_path / "server.log",
+                    extra=("--public-url", "https://desk.example.com/ops")) as server:
+        stranger = http("GET", server.url("/steps/step-1"))
+        form = http("GET", server.url("/login?next=/steps/step-1"))
+        csrf = re.search(r'name="csrf" value="([^"]+)"', form.text)
+        assert csrf is not None
+        signed_in = http("POST", server.url("/login"),
+                         form={"token": prepared.tokens["bob"], "csrf": csrf[1],
+                               "next": "/steps/step-1"},
+                         cookies={COOKIE: cookie_value(form, COOKIE) or ""})
+        page = http("GET", server.url("/steps/step-1"),
+                    cookies={COOKIE: cookie_value(signed_in, COOKIE) or ""})
+        api = http("GET", server.url("/api/inbox"), token=prepared.tokens["bob"]).json()
+
+    assert stranger.status == 303
+    assert stranger.header("Location") == "/ops/login?next=/steps/step-1"
+    assert signed_in.header("Location") == "/ops/steps/step-1"
+    session = signed_in.cookies()[COOKIE].lower()
+    assert "path=/ops" in session and "secure" in session
+    assert page.status == 200
+    assert 'href="/ops/static/desk.css"' in page.text
+    assert 'action="/ops/steps/step-1/approve"' in page.text
+    assert api["mine"][0]["url"] == "https://desk.example.com/ops/steps/step-1"

@@ -26,7 +26,7 @@ from ladder.errors import LadderError, NotFound, Refused, StoreError, Tampered
 from modelhealth.serve.identity import AuthRequired, Forbidden, desk_of
 from modelhealth.serve.render import SECURITY_HEADERS, page
 
-__all__ = ["install_handlers", "is_api"]
+__all__ = ["install_handlers", "is_api", "route_path"]
 
 log = logging.getLogger("modelhealth.serve")
 
@@ -35,12 +35,19 @@ _TITLES: Final = {401: "Sign in required", 403: "Refused", 404: "Not found",
                   503: "State store unavailable"}
 
 
-def is_api(request: Request) -> bool:
-    """Whether the request is for the JSON API (or the health check) rather than a page."""
+def route_path(request: Request) -> str:
+    """The path within the desk, without the ``--public-url`` prefix (whether or not the
+    proxy stripped it before the request arrived)."""
     path = request.url.path
     root = desk_of(request).settings.root_path
-    if root and path.startswith(root):
-        path = path[len(root):]
+    if root and (path == root or path.startswith(root + "/")):
+        path = path[len(root):] or "/"
+    return path
+
+
+def is_api(request: Request) -> bool:
+    """Whether the request is for the JSON API (or the health check) rather than a page."""
+    path = route_path(request)
     return path.startswith("/api/") or path == "/healthz"
 
 
@@ -66,9 +73,11 @@ def _respond(request: Request, status: int, reason: str, kind: str) -> Response:
             )
         return JSONResponse({"detail": reason, "refusal": kind}, status_code=status,
                             headers=headers)
-    path = request.url.path
+    path = route_path(request)
     # A refused decision links back to its step.
-    back = path.rsplit("/", 1)[0] if request.method == "POST" and "/steps/" in path else None
+    root = desk_of(request).settings.root_path
+    back = (root + path.rsplit("/", 1)[0]
+            if request.method == "POST" and path.startswith("/steps/") else None)
     return page(request, "error.html.j2", status=status, title=_TITLES.get(status, "Error"),
                 reason=reason, code=status, back=back)
 
@@ -87,7 +96,7 @@ def install_handlers(app: FastAPI) -> None:
         if exc.api or is_api(request):
             return _respond(request, 401, exc.reason, "unauthenticated")
         root = desk_of(request).settings.root_path
-        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        target = route_path(request) + (f"?{request.url.query}" if request.url.query else "")
         return RedirectResponse(f"{root}/login?next={quote(target, safe='/')}", status_code=303,
                                 headers=SECURITY_HEADERS)
 
