@@ -15,6 +15,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
+from ladder import audit
 from ladder.actions import parse_step_ref
 from ladder.audit import Origin
 from ladder.guardrails import ApprovalVerdict
@@ -195,8 +196,6 @@ Caller = Annotated[Authenticated, Depends(api_person)]
 @router.get("/healthz", response_model=HealthOut, tags=["health"])
 def healthz(request: Request) -> HealthOut:
     """200 while the state store answers (no authentication)."""
-    from ladder import audit
-
     rows = desk_of(request).store.read(lambda c: audit.head(c)[0])
     return HealthOut(status="ok", audit_rows=rows)
 
