@@ -78,7 +78,7 @@ CHILD = textwrap.dedent(
     import json, resource, sys, time
     from datetime import date, datetime, timezone
     from pathlib import Path
-    from monitor.job import CheckOptions, run_check
+    from monitor.check import CheckOptions, run_check
     from thresholds.loader import load_register
     loaded = load_register(sys.argv[1])
     options = CheckOptions(logs=[Path(sys.argv[2])], as_of=date.fromisoformat(sys.argv[3]),
@@ -119,7 +119,7 @@ def run_child(register: Path, logs: Path, out: Path, *, drift: bool) -> dict[str
 def baseline_rss_mb() -> float:
     """Peak RSS of an interpreter that only imports the check (the fixed cost)."""
     code = (
-        "import resource, monitor.job, thresholds.loader; "
+        "import resource, monitor.check, thresholds.loader; "
         "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)"
     )
     done = subprocess.run(

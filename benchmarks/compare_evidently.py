@@ -190,7 +190,7 @@ def _evidently(logs: Path) -> dict[str, Any]:
 
 
 def _modelhealth(logs: Path, register: Path, drift: bool) -> dict[str, Any]:
-    from monitor.job import CheckOptions, run_check
+    from monitor.check import CheckOptions, run_check
     from thresholds.loader import load_register
 
     if drift:

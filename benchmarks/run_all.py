@@ -3,7 +3,9 @@
 1. ``bench_check.py``: the local engine end to end, rows/s and peak RSS;
 2. ``compare_evidently.py``: Evidently's classification and drift reports vs
    ``modelhealth check`` on the same logs, time ratio and both peak RSS;
-3. ``scaling.py``: rows/s and peak RSS as the logs grow, local engine and Dask.
+3. ``scaling.py``: rows/s and peak RSS as the logs grow, local engine and Dask;
+4. ``bench_drift.py``: drift over every row from mergeable summaries vs Evidently on
+   the same full windows (35 features), time, peak RSS and agreement.
 
 ``--rows`` replaces every script's default sizes; other options go to the scripts
 unchanged. Generated data is kept under the system temp folder and reused. The load
@@ -31,6 +33,7 @@ DEFAULT_ROWS: dict[str, list[int]] = {
     "bench_check.py": [1_000_000],
     "compare_evidently.py": [100_000, 1_000_000],
     "scaling.py": [1_000_000, 10_000_000],
+    "bench_drift.py": [1_000_000],  # rows per window
 }
 
 

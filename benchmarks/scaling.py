@@ -99,7 +99,7 @@ def generate(rows: int, data: Path) -> Path:
 
 
 def _check(logs: Path, register: Path, engine: Any) -> tuple[float, int]:
-    from monitor.job import CheckOptions, run_check
+    from monitor.check import CheckOptions, run_check
     from thresholds.loader import load_register
 
     with tempfile.TemporaryDirectory() as out:
@@ -131,7 +131,7 @@ def child(kind: str, logs: Path, register: Path) -> None:
 
     from distributed import Client, LocalCluster
 
-    from monitor.dask_engine import DaskEngine
+    from monitor.engines.dask import DaskEngine
 
     t0 = time.perf_counter()
     with (
@@ -146,7 +146,7 @@ def child(kind: str, logs: Path, register: Path) -> None:
         Client(cluster) as client,
     ):
         # Workers import the check's modules once; a long-lived cluster pays this once.
-        client.run(importlib.import_module, "monitor.dask_engine")
+        client.run(importlib.import_module, "monitor.engines.dask")
         startup = time.perf_counter() - t0
         seconds, rows = _check(logs, register, DaskEngine(client=client))
         workers = client.run(_peak_rss_mb)

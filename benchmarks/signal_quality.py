@@ -5,9 +5,9 @@ degradations of known size — at 500, 5 000 and 50 000 rows a night, and runs e
 through the real code path: ``modelhealth.demo.simulate_day`` → Parquet →
 ``monitor.ingest.read_logs`` → per-day ``WindowAggregate`` (the 28-day reference window is
 the merge of the 28 day summaries before the night, exactly as engines merge partial
-summaries) → ``finalize_metrics`` → ``judge`` (limit, baseline and sequential checks,
-with the previous nights as ``history``) → ``signal.fleet_adjust`` (Benjamini–Hochberg
-across the fleet) → ``evaluate.rejudge`` → ``failure_modes.classify`` →
+summaries) → ``finalize_metrics`` → ``monitor.judge.judge`` (limit, baseline and
+sequential checks, with the previous nights as ``history``) → ``judge.fleet.fleet_adjust``
+(Benjamini–Hochberg across the fleet) → ``judge.rejudge`` → ``failure_modes.classify`` →
 ``ladder.state.night_from_report`` → ``ladder.rules.evaluate_rules``.
 
 An **alarm** is a model-night on which the ladder's rules act: a trigger (a check at
@@ -73,14 +73,15 @@ from ladder.recommender import failure_mode_for  # noqa: E402
 from ladder.rules import evaluate_rules  # noqa: E402
 from ladder.state import Night, Trigger, night_from_report  # noqa: E402
 from modelhealth.demo import Degradation, ModelProfile, simulate_day  # noqa: E402
-from monitor.aggregates import WindowAggregate, WindowParams  # noqa: E402
-from monitor.evaluate import judge, rejudge  # noqa: E402
+from monitor.chunk import WindowBounds  # noqa: E402
 from monitor.failure_modes import classify  # noqa: E402
-from monitor.ingest import WindowBounds, read_logs  # noqa: E402
-from monitor.intervals import wilson_interval  # noqa: E402
-from monitor.metrics import finalize_metrics  # noqa: E402
+from monitor.ingest import read_logs  # noqa: E402
+from monitor.judge import NightValue, judge, rejudge  # noqa: E402
+from monitor.judge.fleet import fleet_adjust, in_family  # noqa: E402
 from monitor.report import Check, ModelReport, TimeWindow  # noqa: E402
-from monitor.signal import NightValue, fleet_adjust, in_family  # noqa: E402
+from monitor.stats.aggregates import WindowAggregate, WindowParams  # noqa: E402
+from monitor.stats.intervals import wilson_interval  # noqa: E402
+from monitor.stats.metrics import finalize_metrics  # noqa: E402
 from thresholds.schema import (  # noqa: E402
     CalibrationLimits,
     ErrorRateCeiling,

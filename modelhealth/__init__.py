@@ -81,8 +81,8 @@ def run_check(
         A log or the labels file cannot be used (missing columns, unreadable).
     """
     from modelhealth.outputs.html import render_html
-    from monitor.job import CheckOptions
-    from monitor.job import run_check as check
+    from monitor.check import CheckOptions
+    from monitor.check import run_check as check
     from monitor.windows import default_as_of
     from thresholds.loader import LoadedRegister, load_register
 

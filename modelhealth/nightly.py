@@ -2,7 +2,7 @@
 
 Three functions share the night, each in its own layer:
 
-* :func:`monitor.job.run_check` measures and judges the models and writes the files;
+* :func:`monitor.check.run_check` measures and judges the models and writes the files;
 * :func:`ladder.nightly.decide_night` records each model's night and takes the
   ladder's decision;
 * :func:`run_job`, here in the composition root, is the one place that knows both: it
@@ -27,9 +27,10 @@ from ladder.store import LadderStore, list_escalations, night_trends
 from modelhealth.logs import event
 from modelhealth.outputs.html import LadderView, NightPoint, render_html
 from modelhealth.outputs.notify import notify_night
-from monitor.job import CheckOptions, Engine, run_check
-from monitor.report import Recommendation, Report
-from monitor.signal import NightValue
+from monitor.check import CheckOptions, LadderOutcome, run_check
+from monitor.engines import Engine
+from monitor.judge import NightValue
+from monitor.report import Report
 from thresholds.loader import LoadedRegister
 from thresholds.vocabulary import RUNGS
 
@@ -55,12 +56,16 @@ class JobResult:
 
 def _decider(
     store: LadderStore, loaded: LoadedRegister, now: datetime
-) -> Callable[[Report], Mapping[str, Recommendation | None]]:
-    def decide(report: Report) -> Mapping[str, Recommendation | None]:
+) -> Callable[[Report], Mapping[str, LadderOutcome]]:
+    def decide(report: Report) -> Mapping[str, LadderOutcome]:
         recommendations = decide_night(store, report, loaded.register, now=now)
-        for model in report.models:
-            model.ladder_position = ladder_position(store, model.model_id)
-        return recommendations
+        return {
+            model.model_id: LadderOutcome(
+                recommendation=recommendations.get(model.model_id),
+                position=ladder_position(store, model.model_id),
+            )
+            for model in report.models
+        }
 
     return decide
 

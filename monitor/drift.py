@@ -1,6 +1,6 @@
 """Data and prediction drift between two windows, measured by Evidently.
 
-Each window's :class:`~monitor.aggregates.DriftSample` is a bounded, deterministic
+Each window's :class:`~monitor.stats.aggregates.DriftSample` is a bounded, deterministic
 bottom-k sample (the rows whose prediction-id hash is smallest), so drift runs on the
 same rows however the logs were chunked, and a rerun gives the same answer. Every
 ``feature.*`` column, the ``prediction`` (categorical) and the ``confidence`` (numeric)
@@ -35,8 +35,8 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from monitor.aggregates import DriftSample, WindowAggregate
 from monitor.report import DriftColumn, DriftSummary
+from monitor.stats.aggregates import DriftSample, WindowAggregate
 from thresholds.schema import DriftLimits
 
 __all__ = ["MIN_SAMPLE_ROWS", "P_VALUE_METHODS", "compute_drift"]

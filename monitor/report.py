@@ -46,12 +46,13 @@ SCHEMA_VERSION = "1.1"
 
 CheckStatus = Literal["ok", "warning", "breach", "insufficient_data"]
 #: ``limit``: against a register limit; ``baseline``: tonight against the reference window;
-#: ``sequential``: EWMA/CUSUM over the last nights (see ``monitor.signal``).
+#: ``sequential``: EWMA/CUSUM over the last nights (see ``monitor.judge``).
 CheckKind = Literal["limit", "baseline", "sequential"]
 
 
 class _Out(BaseModel):
-    model_config = ConfigDict(extra="forbid", ser_json_inf_nan="null")
+    # Frozen: a report is assembled once (monitor.check.build_report), never patched.
+    model_config = ConfigDict(extra="forbid", ser_json_inf_nan="null", frozen=True)
 
 
 class TimeWindow(_Out):
@@ -194,7 +195,7 @@ class Check(_Out):
     #: The test behind ``p_value``, in words.
     test: str | None = None
     #: The raw p-value at or below which this check *supports* persistence
-    #: (:func:`monitor.signal.support_level`); None outside the family.
+    #: (:func:`monitor.judge.fleet.support_level`); None outside the family.
     support_level: float | None = None
     #: Significant at ``support_level`` and past the register's share of the minimum
     #: effect: tonight counts towards the ladder's persistence rule when this same check

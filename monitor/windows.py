@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta, timezone
 
-from monitor.ingest import WindowBounds
+from monitor.chunk import WindowBounds
 from thresholds.schema import ModelEntry, parse_duration
 
 __all__ = ["default_as_of", "parse_as_of", "to_datetime", "window_bounds"]

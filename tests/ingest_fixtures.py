@@ -21,7 +21,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from monitor.ingest import Categorical, IngestStats, ModelChunk, WindowBounds, read_logs
+from monitor.chunk import Categorical, ModelChunk, WindowBounds
+from monitor.ingest import IngestStats, read_logs
 from thresholds.schema import ColumnMapping, ModelEntry, Register
 
 __all__ = [

@@ -706,7 +706,7 @@ class CliResult:
 _ZYGOTE = textwrap.dedent(
     """
     import json, os, runpy, sys, time, traceback
-    import modelhealth.cli, modelhealth.nightly, monitor.job, monitor.drift  # noqa: F401
+    import modelhealth.cli, modelhealth.nightly, monitor.check, monitor.drift  # noqa: F401
     import monitor.failure_modes, modelhealth.outputs.html  # noqa: F401
     import modelhealth.outputs.tracking  # noqa: F401
     import ladder.actions  # noqa: F401

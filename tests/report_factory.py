@@ -704,46 +704,51 @@ def hostile_report() -> tuple[Report, dict[str, list[NightPoint]], dict[str, Lad
     ladders = nightly_ladders(report)
     renamed_trends: dict[str, list[NightPoint]] = {}
     renamed_ladders: dict[str, LadderView] = {}
-    for i, model in enumerate(report.models):
+    # Reports are frozen: the payloads go into a copy as plain data, validated back.
+    data = report.model_dump()
+    for i, model in enumerate(data["models"]):
         payload = PAYLOADS[i % len(PAYLOADS)]
-        old = model.model_id
-        model.model_id = f"{old}{payload}"
-        renamed_trends[model.model_id] = trends[old]
-        renamed_ladders[model.model_id] = ladders[old]
-        model.notes.append(f"note {PAYLOADS[3]}")
-        model.unmapped_annotations[PAYLOADS[0]] = 3
-        model.unmapped_annotations[PAYLOADS[1]] = 2
-        for fm in model.failure_modes:
-            fm.evidence.append(f"evidence {PAYLOADS[2]}")
-            fm.segment = f"segment {PAYLOADS[1]}"
-        if model.failure_modes:
-            model.failure_modes.append(
-                FailureModeShare(mode=PAYLOADS[0], count=1, share=0.01, evidence=[PAYLOADS[4]])
+        old = model["model_id"]
+        model["model_id"] = f"{old}{payload}"
+        renamed_trends[model["model_id"]] = trends[old]
+        renamed_ladders[model["model_id"]] = ladders[old]
+        model["notes"].append(f"note {PAYLOADS[3]}")
+        model["unmapped_annotations"][PAYLOADS[0]] = 3
+        model["unmapped_annotations"][PAYLOADS[1]] = 2
+        for fm in model["failure_modes"]:
+            fm["evidence"].append(f"evidence {PAYLOADS[2]}")
+            fm["segment"] = f"segment {PAYLOADS[1]}"
+        if model["failure_modes"]:
+            model["failure_modes"].append(
+                FailureModeShare(
+                    mode=PAYLOADS[0], count=1, share=0.01, evidence=[PAYLOADS[4]]
+                ).model_dump()
             )
-        if model.drift is not None:
-            model.drift.html = "javascript:alert(6)"
-            for column in model.drift.columns:
-                column.column = f"feature.{PAYLOADS[0]}{column.column}"
-            model.drift.skipped_reason = None
-        if model.metrics is not None:
-            er = model.metrics.error_rate
-            er.by_output_type = {
-                f"{name}{PAYLOADS[1]}": rate for name, rate in er.by_output_type.items()
+        drift = model["drift"]
+        if drift is not None:
+            drift["html"] = "javascript:alert(6)"
+            for column in drift["columns"]:
+                column["column"] = f"feature.{PAYLOADS[0]}{column['column']}"
+            drift["skipped_reason"] = None
+        if model["metrics"] is not None:
+            er = model["metrics"]["error_rate"]
+            er["by_output_type"] = {
+                f"{name}{PAYLOADS[1]}": rate for name, rate in er["by_output_type"].items()
             }
-        for check in model.checks:
-            if check.threshold.startswith("error_rate."):
-                check.threshold = f"{check.threshold}{PAYLOADS[1]}"
-        if model.recommendation is not None:
-            rec = model.recommendation
-            rec.summary = f"{rec.summary} {PAYLOADS[0]}"
-            rec.reason = f"{rec.reason} {PAYLOADS[4]}"
-            rec.approvers = [*rec.approvers, PAYLOADS[2]]
-            rec.commands = [f"{c} {PAYLOADS[1]}" for c in rec.commands]
-            rec.rung = f"{rec.rung}{PAYLOADS[0]}" if rec.rung else PAYLOADS[0]
-            rec.id = f"{rec.id}{PAYLOADS[3]}"
-    report.register_name = f"claims {PAYLOADS[4]}"
-    report.run_id = f"run {PAYLOADS[1]}"
-    report.ingest.files.append(f"logs/{PAYLOADS[0]}.parquet")
-    report.ingest.quarantined_by_reason[f"reason {PAYLOADS[2]}"] = 1
-    report.ingest.unreadable.append(f"logs/{PAYLOADS[3]}.csv")
-    return report, renamed_trends, renamed_ladders
+        for check in model["checks"]:
+            if check["threshold"].startswith("error_rate."):
+                check["threshold"] = f"{check['threshold']}{PAYLOADS[1]}"
+        rec = model["recommendation"]
+        if rec is not None:
+            rec["summary"] = f"{rec['summary']} {PAYLOADS[0]}"
+            rec["reason"] = f"{rec['reason']} {PAYLOADS[4]}"
+            rec["approvers"] = [*rec["approvers"], PAYLOADS[2]]
+            rec["commands"] = [f"{c} {PAYLOADS[1]}" for c in rec["commands"]]
+            rec["rung"] = f"{rec['rung']}{PAYLOADS[0]}" if rec["rung"] else PAYLOADS[0]
+            rec["id"] = f"{rec['id']}{PAYLOADS[3]}"
+    data["register_name"] = f"claims {PAYLOADS[4]}"
+    data["run_id"] = f"run {PAYLOADS[1]}"
+    data["ingest"]["files"].append(f"logs/{PAYLOADS[0]}.parquet")
+    data["ingest"]["quarantined_by_reason"][f"reason {PAYLOADS[2]}"] = 1
+    data["ingest"]["unreadable"].append(f"logs/{PAYLOADS[3]}.csv")
+    return Report.model_validate(data), renamed_trends, renamed_ladders

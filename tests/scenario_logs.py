@@ -3,8 +3,8 @@
 A :class:`Traffic` describes one window of a model's traffic in domain terms (how often
 it errs, how overconfident it is, which segment is worse, how often JSON fails its
 schema, how reviewers annotate failures, how features and predictions are distributed).
-:func:`window` turns it into :class:`~monitor.ingest.ModelChunk` values — the same
-columns ingest produces — and folds them into a :class:`~monitor.aggregates.WindowAggregate`
+:func:`window` turns it into :class:`~monitor.chunk.ModelChunk` values — the same
+columns ingest produces — and folds them into a :class:`~monitor.stats.aggregates.WindowAggregate`
 chunk by chunk, exactly as the nightly job does. Everything is driven by one seed.
 """
 
@@ -15,8 +15,8 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from monitor.aggregates import WindowAggregate, WindowParams
-from monitor.ingest import Categorical, ModelChunk
+from monitor.chunk import Categorical, ModelChunk
+from monitor.stats.aggregates import WindowAggregate, WindowParams
 
 __all__ = [
     "CURRENT",

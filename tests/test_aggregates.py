@@ -10,10 +10,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from monitor.aggregates import ModelAggregate, WindowAggregate, WindowParams
-from monitor.ingest import Categorical, ModelChunk, WindowBounds
-from monitor.job import fold_chunks, fold_chunks_threaded
-from monitor.metrics import finalize_metrics
+from monitor.chunk import Categorical, ModelChunk, WindowBounds
+from monitor.engines.base import fold_chunks, fold_chunks_threaded
+from monitor.stats.aggregates import ModelAggregate, WindowAggregate, WindowParams
+from monitor.stats.metrics import finalize_metrics
 from thresholds.schema import Thresholds
 
 HOUR = 3_600_000_000_000
@@ -49,14 +49,12 @@ def make_rows(n: int, seed: int) -> ModelChunk:
 
 
 def pieces(chunk: ModelChunk, cuts: list[int]) -> list[ModelChunk]:
-    from monitor.aggregates import _select
-
     edges = [0, *sorted(set(cuts)), chunk.n]
     out = []
     for lo, hi in itertools.pairwise(edges):
         mask = np.zeros(chunk.n, dtype=bool)
         mask[lo:hi] = True
-        out.append(_select(chunk, mask))
+        out.append(chunk.select(mask))
     return out
 
 

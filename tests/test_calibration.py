@@ -15,7 +15,7 @@ from scipy import stats
 from sklearn.calibration import calibration_curve
 from sklearn.metrics import brier_score_loss
 
-from monitor.calibration import (
+from monitor.stats.calibration import (
     FINE_BINS,
     ReliabilityBin,
     ReliabilityTable,

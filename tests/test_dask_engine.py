@@ -28,16 +28,12 @@ distributed = import_component("distributed", "pip install -e '.[dask]'")
 
 from modelhealth.cli import app  # noqa: E402
 from modelhealth.demo import demo_profiles, late_labels, write_logs  # noqa: E402
-from monitor.dask_engine import DaskEngine, plan_partitions  # noqa: E402
+from monitor.check import CheckOptions, build_report, plan_windows, run_check  # noqa: E402
+from monitor.engines import LocalEngine  # noqa: E402
+from monitor.engines.dask import DaskEngine  # noqa: E402
+from monitor.engines.partitions import plan_partitions  # noqa: E402
 from monitor.errors import UnreadableLogError  # noqa: E402
 from monitor.ingest import IngestStats, QuarantineWriter  # noqa: E402
-from monitor.job import (  # noqa: E402
-    CheckOptions,
-    LocalEngine,
-    build_report,
-    plan_windows,
-    run_check,
-)
 from monitor.report import Report  # noqa: E402
 from thresholds.loader import LoadedRegister, load_register  # noqa: E402
 
@@ -114,6 +110,9 @@ def logs(tmp_path_factory: pytest.TempPathFactory) -> Path:
     pq.write_table(bad, files[8].with_name("part-1.parquet"))
     # A corrupt file inside the folder is listed as unreadable, not fatal.
     (files[3].parent / "part-9.parquet").write_bytes(b"PAR1 this is not parquet")
+    # What else a log folder holds is not a log: neither engine lists it.
+    (folder / "README.md").write_text("nightly exports of the assistant's predictions\n")
+    (files[0].parent / "_SUCCESS").touch()
     return folder
 
 
@@ -278,11 +277,25 @@ def test_a_corrupt_file_named_directly_stops_the_run_with_the_local_engines_mess
     assert str(corrupt) in str(dask.value)
 
 
+def test_a_file_named_by_a_relative_path_is_read_by_the_workers(
+    cluster: Any, loaded: LoadedRegister, logs: Path, tmp_path: Path, monkeypatch: Any
+) -> None:
+    monkeypatch.chdir(logs.parent)
+    relative = Path(logs.name) / "date=2026-10-09" / "part-0.parquet"
+    local = check(loaded, [relative], tmp_path / "local", LocalEngine())
+    engine = DaskEngine(scheduler=cluster.scheduler_address)
+    dask = check(loaded, [relative], tmp_path / "dask", engine)
+    assert dask.ingest.files == [str(relative)]
+    assert dask.ingest.rows_read == local.ingest.rows_read > 600
+    assert dask.ingest.unreadable == []
+
+
 def test_partitions_are_consecutive_files_in_read_order(logs: Path) -> None:
     every = plan_partitions([logs], partition_bytes=ONE_FILE_PER_TASK)
     # A file named again after its folder is read once, where it first appears.
     again = plan_partitions([logs, logs / "date=2026-10-09" / "part-0.parquet"])
     files = [f.name for p in every for f in p.files]
+    # Only log files, as ingest lists them (the README and the _SUCCESS marker are not).
     assert files == sorted(str(p) for p in logs.rglob("*.parquet"))
     assert [f.name for p in again for f in p.files] == files
     assert [p.index for p in every] == list(range(len(files)))

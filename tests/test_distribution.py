@@ -13,8 +13,8 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 from scipy import stats
 
-from monitor.calibration import FINE_BINS
-from monitor.distribution import ConfidenceHistogram, ks_test, psi
+from monitor.stats.calibration import FINE_BINS
+from monitor.stats.distribution import ConfidenceHistogram, ks_test, psi
 
 
 def _hist(values: np.ndarray, **kwargs: tuple[float, ...]) -> ConfidenceHistogram:

@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 from scenario_logs import CURRENT, REFERENCE, chunks, healthy, summarise, window
 
-from monitor.aggregates import WindowAggregate
 from monitor.drift import MIN_SAMPLE_ROWS, compute_drift
 from monitor.report import DriftColumn, DriftSummary
+from monitor.stats.aggregates import WindowAggregate
 from thresholds.schema import DriftLimits
 
 K = 2000

@@ -31,7 +31,7 @@ from modelhealth.analysis import (
     window_drift,
     window_metrics,
 )
-from monitor.job import CheckOptions, run_check
+from monitor.check import CheckOptions, run_check
 from monitor.report import ModelReport, Report
 from thresholds.loader import LoadedRegister, load_register
 

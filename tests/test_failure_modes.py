@@ -8,12 +8,12 @@ import numpy as np
 import pytest
 from scenario_logs import CURRENT, REFERENCE, Traffic, chunks, healthy, summarise, window
 
-from monitor.aggregates import WindowAggregate, WindowParams
-from monitor.evaluate import Judgement, judge
+from monitor.chunk import ModelChunk
 from monitor.failure_modes import FailureModeResult, classify
-from monitor.ingest import ModelChunk
-from monitor.metrics import finalize_metrics
+from monitor.judge import ModelVerdict, judge
 from monitor.report import FailureModeShare, Metrics
+from monitor.stats.aggregates import WindowAggregate, WindowParams
+from monitor.stats.metrics import finalize_metrics
 from thresholds.schema import (
     ExtraFailureMode,
     FailureModeSettings,
@@ -44,7 +44,7 @@ class Night:
     rows: list[ModelChunk]
     current: WindowAggregate
     metrics: Metrics
-    judgement: Judgement
+    judgement: ModelVerdict
     result: FailureModeResult
 
     def mode(self, name: str) -> FailureModeShare:

@@ -347,13 +347,17 @@ def test_without_history_or_ladder_the_page_still_renders(report: Report) -> Non
 def test_a_model_without_labels_or_latency_gets_placeholders_not_broken_charts(
     report: Report,
 ) -> None:
-    model = report.models[0].model_copy(deep=True)
+    model = report.models[0]
     assert model.metrics is not None
-    model.status = "insufficient_data"
-    model.metrics.quality = None
-    model.metrics.calibration = None
-    model.metrics.calibration_drift = None
-    model.metrics.latency_ms = LatencyMetric()
+    metrics = model.metrics.model_copy(
+        update={
+            "quality": None,
+            "calibration": None,
+            "calibration_drift": None,
+            "latency_ms": LatencyMetric(),
+        }
+    )
+    model = model.model_copy(update={"status": "insufficient_data", "metrics": metrics})
     html = render_html(report.model_copy(update={"models": [model]}))
     assert "No labeled rows in the current window: calibration unknown." in html
     assert "No latency recorded in the current window." in html

@@ -31,6 +31,7 @@ from ingest_fixtures import (
     write_parquet,
 )
 
+from monitor.chunk import WindowBounds
 from monitor.errors import (
     InputError,
     LabelsError,
@@ -38,17 +39,16 @@ from monitor.errors import (
     MonitorError,
     UnreadableLogError,
 )
-from monitor.idhash import hash_ids
 from monitor.ingest import (
-    EPOCH_MS_MIN,
     QUARANTINE_REASONS,
     UNATTRIBUTED,
     IngestStats,
     QuarantineWriter,
-    WindowBounds,
     read_logs,
 )
-from monitor.quarantine import MAX_CELL_CHARS, QUARANTINE_SCHEMA, row_json, rows_json
+from monitor.ingest.coerce import EPOCH_MS_MIN
+from monitor.ingest.dedup import hash_ids
+from monitor.ingest.quarantine import MAX_CELL_CHARS, QUARANTINE_SCHEMA, row_json, rows_json
 from thresholds.loader import load_register
 
 REPO = Path(__file__).resolve().parents[1]

@@ -1,4 +1,4 @@
-"""Wilson and t intervals, checked against scipy and against numbers worked by hand."""
+"""Wilson, t, quantile and Poisson intervals, checked against scipy and numbers worked by hand."""
 
 from __future__ import annotations
 
@@ -8,7 +8,12 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from monitor.intervals import mean_interval, wilson_interval
+from monitor.stats.intervals import (
+    mean_interval,
+    quantile_interval,
+    rate_per_hour_interval,
+    wilson_interval,
+)
 
 
 @pytest.mark.parametrize("confidence", [0.80, 0.90, 0.95, 0.99])
@@ -87,3 +92,22 @@ def test_mean_interval_of_identical_scores_collapses_to_the_score() -> None:
 def test_mean_interval_needs_two_scores() -> None:
     assert all(math.isnan(v) for v in mean_interval(0.5, 0.25, 1))
     assert all(math.isnan(v) for v in mean_interval(0.0, 0.0, 0))
+
+
+def test_quantile_interval_ranks_cover_the_quantile_as_the_binomial_says() -> None:
+    n, q = 1000, 0.95
+    low, high = quantile_interval(n, q, 0.95)
+    # Coverage of [X_(low+1), X_(high+1)] (1-based order statistics) is
+    # P(low < B <= high) for B ~ Binomial(n, q); it must be at least 95 %.
+    coverage = stats.binom.cdf(high, n, q) - stats.binom.cdf(low, n, q)
+    assert coverage >= 0.95
+    assert low < q * n < high
+
+
+def test_throughput_interval_is_the_exact_poisson_interval() -> None:
+    # 100 events in 10 hours: Garwood 95 % interval for the count is [81.37, 121.63].
+    low, high = rate_per_hour_interval(100, 10.0, 0.95)
+    assert low == pytest.approx(8.137, abs=1e-3)
+    assert high == pytest.approx(12.163, abs=1e-3)
+    low0, _ = rate_per_hour_interval(0, 24.0, 0.95)
+    assert low0 == 0.0 and not math.isnan(_)

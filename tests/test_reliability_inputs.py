@@ -40,7 +40,7 @@ from reliability_corpus import (
     write_csv,
 )
 
-from monitor.quarantine import MAX_CELL_CHARS
+from monitor.ingest.quarantine import MAX_CELL_CHARS
 from monitor.report import report_json_schema
 
 IDENTITY = ("rows_used", "rows_quarantined", "rows_duplicate", "rows_out_of_window")

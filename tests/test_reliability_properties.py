@@ -35,10 +35,10 @@ from hypothesis import strategies as st
 from reliability_corpus import REGISTER_YAML
 from test_aggregates import assert_same
 
-from monitor.aggregates import ModelAggregate
-from monitor.ingest import IngestStats, read_logs
-from monitor.job import fold_chunks, new_aggregates, plan_windows
-from monitor.quarantine import QuarantineWriter
+from monitor.check import plan_windows
+from monitor.engines.base import fold_chunks, new_aggregates
+from monitor.ingest import IngestStats, QuarantineWriter, read_logs
+from monitor.stats.aggregates import ModelAggregate
 from thresholds.errors import RegisterError
 from thresholds.loader import parse_register
 

@@ -14,14 +14,11 @@ from scenario_logs import CURRENT, REFERENCE, healthy, window
 from scipy import stats
 
 from modelhealth.demo import Degradation, ModelProfile, write_logs
-from monitor.evaluate import judge, rejudge
-from monitor.job import CheckOptions, run_check
-from monitor.metrics import finalize_metrics
+from monitor.check import CheckOptions, run_check
+from monitor.judge import NightValue, judge, night_values, rejudge
+from monitor.judge.fleet import fleet_adjust, fleet_level, per_check_alpha, support_level
 from monitor.report import Check, CheckKind
-from monitor.signal import (
-    NightValue,
-    benjamini_hochberg,
-    binomial_p_value,
+from monitor.stats.control_charts import (
     cusum_arl,
     cusum_p_value,
     cusum_path,
@@ -29,18 +26,18 @@ from monitor.signal import (
     ewma_path,
     ewma_test,
     ewma_weights,
+)
+from monitor.stats.metrics import finalize_metrics
+from monitor.stats.significance import (
+    benjamini_hochberg,
+    binomial_p_value,
     exceedances,
-    fleet_adjust,
-    fleet_level,
     mean_below_p_value,
-    night_values,
-    per_check_alpha,
     poisson_p_value,
     quantile_ceiling_p_value,
     rate_increase_p_value,
-    support_level,
 )
-from monitor.sketch import QuantileSketch
+from monitor.stats.sketch import QuantileSketch
 from thresholds.loader import load_register
 from thresholds.schema import (
     LatencyLimits,

@@ -2,7 +2,7 @@
 
 The notebooks in ``notebooks/`` load everything through these functions, which run the
 same ingest, aggregates, metrics and drift code as the nightly check
-(:func:`monitor.job.run_check`), so a number read here is the number the check reports
+(:func:`monitor.check.run_check`), so a number read here is the number the check reports
 for the same night. Each call reads the logs once and folds the rows into as many
 windows as it needs (a month of the shipped logs, 128 k rows, reads in about half a
 second); nothing is cached between calls.
@@ -42,11 +42,12 @@ from modelhealth.analysis.frames import (
     drift_frame,
     metric_columns,
 )
-from monitor.aggregates import ModelAggregate, WindowAggregate
-from monitor.ingest import Categorical, IngestStats, ModelChunk, WindowBounds, read_logs
-from monitor.job import new_aggregates
-from monitor.metrics import finalize_metrics
+from monitor.chunk import Categorical, ModelChunk, WindowBounds
+from monitor.engines.base import new_aggregates
+from monitor.ingest import IngestStats, read_logs
 from monitor.report import DriftSummary
+from monitor.stats.aggregates import ModelAggregate, WindowAggregate
+from monitor.stats.metrics import finalize_metrics
 from monitor.windows import window_bounds
 from thresholds.loader import LoadedRegister, load_register
 from thresholds.schema import ModelEntry, Register
@@ -115,7 +116,7 @@ def summarize_window(
     Returns
     -------
     ModelAggregate
-        ``.current`` and ``.reference`` :class:`~monitor.aggregates.WindowAggregate`;
+        ``.current`` and ``.reference`` :class:`~monitor.stats.aggregates.WindowAggregate`;
         with the register's windows they equal the check's summaries for that night.
     """
     reg = _register(register)

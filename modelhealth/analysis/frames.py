@@ -14,10 +14,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from monitor.aggregates import WindowAggregate
-from monitor.calibration import reliability_bins
-from monitor.metrics import N_BINS
 from monitor.report import DriftColumn, DriftSummary, Metrics
+from monitor.stats.aggregates import WindowAggregate
+from monitor.stats.calibration import reliability_bins
+from monitor.stats.metrics import N_BINS
 
 __all__ = [
     "DRIFT_COLUMNS",

@@ -27,7 +27,8 @@ from modelhealth.cli.common import (
 from thresholds.loader import LoadedRegister
 
 if TYPE_CHECKING:
-    from monitor.job import CheckOptions, Engine
+    from monitor.check import CheckOptions
+    from monitor.engines import Engine
     from monitor.report import Report
 
 __all__ = ["FAIL_ON_LEVELS", "check", "findings_at_or_above"]
@@ -166,8 +167,8 @@ def check(
     ] = None,
 ) -> None:
     """Run the nightly health check: report.json, report.html, quarantine, ladder, MLflow."""
+    from monitor.check import CheckOptions, run_check
     from monitor.errors import MonitorError
-    from monitor.job import CheckOptions, run_check
     from monitor.windows import default_as_of, parse_as_of
 
     if fail_on not in FAIL_ON_LEVELS:
@@ -288,7 +289,7 @@ def _engine(name: str, scheduler: str | None) -> Engine | None:
         return None
     if name == "dask":
         try:
-            from monitor.dask_engine import DaskEngine
+            from monitor.engines.dask import DaskEngine
         except ImportError:
             fail("the dask engine needs the extra: pip install 'modelhealth[dask]'")
         engine: Engine = DaskEngine(scheduler=scheduler)

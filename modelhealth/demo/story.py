@@ -27,7 +27,7 @@ from ladder.stats import compute_stats
 from ladder.store import LadderStore, list_escalations
 from ladder.tokens import IssuedToken, create_token
 from modelhealth.nightly import run_job
-from monitor.job import CheckOptions
+from monitor.check import CheckOptions
 from monitor.report import Report
 from thresholds.loader import LoadedRegister
 

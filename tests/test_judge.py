@@ -1,23 +1,22 @@
-"""Judging metrics against limits: intervals decide breach vs warning (hand-worked cases)."""
+"""Judging a model: intervals decide breach vs warning (hand-worked cases), severity tiers,
+and the verdict whose status is decided once."""
 
 from __future__ import annotations
 
-import math
-
 import pytest
-from scipy import stats
 
-from monitor.evaluate import _judge, magnitude, model_status, tier_for
-from monitor.intervals import wilson_interval
-from monitor.metrics import quantile_interval, rate_per_hour_interval
+from monitor.judge.limits import limit_check
+from monitor.judge.severity import magnitude, tier_for
+from monitor.judge.verdict import model_status, verdict_of
 from monitor.report import Check
+from monitor.stats.intervals import wilson_interval
 
 
 def judge_rate(count: int, n: int, limit: float, direction: str = "max", **kw: int) -> Check:
     low, high = wilson_interval(count, n, confidence=0.95)
-    return _judge("error_rate", count / n, limit, direction, (low, high), n,  # type: ignore[arg-type]
-                  min_samples=kw.get("min_samples", 100), criticality=kw.get("criticality", 2),
-                  share=True)
+    return limit_check("error_rate", count / n, limit, direction, (low, high), n,  # type: ignore[arg-type]
+                       min_samples=kw.get("min_samples", 100), criticality=kw.get("criticality", 2),
+                       share=True)
 
 
 def test_error_rate_whose_interval_lies_above_the_ceiling_is_a_breach() -> None:
@@ -83,20 +82,27 @@ def test_no_rows_is_blind_and_blind_is_never_healthy() -> None:
     assert model_status([ok, insufficient], n_rows=10) == "healthy"
 
 
-def test_quantile_interval_ranks_cover_the_quantile_as_the_binomial_says() -> None:
-    n, q = 1000, 0.95
-    low, high = quantile_interval(n, q, 0.95)
-    # Coverage of [X_(low+1), X_(high+1)] (1-based order statistics) is
-    # P(low < B <= high) for B ~ Binomial(n, q); it must be at least 95 %.
-    coverage = stats.binom.cdf(high, n, q) - stats.binom.cdf(low, n, q)
-    assert coverage >= 0.95
-    assert low < q * n < high
+def test_a_model_healthy_by_its_checks_warns_when_part_of_the_logs_was_unreadable() -> None:
+    ok = Check(threshold="error_rate", status="ok", observed=0.01, limit=0.1, direction="max")
+    seen_all = verdict_of([ok], n_rows=500, criticality=2)
+    partial = verdict_of([ok], n_rows=500, criticality=2, partial_view=True)
+    assert (seen_all.status, seen_all.actionable) == ("healthy", False)
+    # It may be failing in the rows nobody read: never healthy, but nothing for the ladder
+    # to act on either (no dominant failure mode), and no breach to list.
+    assert (partial.status, partial.actionable, partial.breaches) == ("warning", False, ())
+    breach = ok.model_copy(update={"status": "breach", "observed": 0.2, "tier": 3})
+    failing = verdict_of([ok, breach], n_rows=500, criticality=2, partial_view=True)
+    assert (failing.status, failing.actionable) == ("breach", True)
+    assert [(b.threshold, b.level, b.tier) for b in failing.breaches] == [
+        ("error_rate", "breach", 3)
+    ]
 
 
-def test_throughput_interval_is_the_exact_poisson_interval() -> None:
-    # 100 events in 10 hours: Garwood 95 % interval for the count is [81.37, 121.63].
-    low, high = rate_per_hour_interval(100, 10.0, 0.95)
-    assert low == pytest.approx(8.137, abs=1e-3)
-    assert high == pytest.approx(12.163, abs=1e-3)
-    low0, _ = rate_per_hour_interval(0, 24.0, 0.95)
-    assert low0 == 0.0 and not math.isnan(_)
+def test_a_blind_model_has_one_blind_breach_at_tier_two_or_its_criticality() -> None:
+    ok = Check(threshold="error_rate", status="ok", observed=0.01, limit=0.1, direction="max")
+    for criticality, tier in ((1, 2), (2, 2), (4, 4)):
+        blind = verdict_of([ok], n_rows=0, criticality=criticality, partial_view=True)
+        assert (blind.status, blind.checks, blind.actionable) == ("blind", (), True)
+        assert [(b.threshold, b.level, b.tier) for b in blind.breaches] == [
+            ("blind", "blind", tier)
+        ]

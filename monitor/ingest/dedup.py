@@ -1,4 +1,4 @@
-"""64-bit hashes of prediction ids, and the set of ids already seen tonight.
+"""Duplicate predictions: 64-bit id hashes, the per-model salt, the set of ids seen tonight.
 
 Ingest drops duplicate ``prediction_id`` values across batches and files. Keeping the
 ids themselves would cost tens of bytes per row; a 64-bit hash costs eight and compares
@@ -17,6 +17,11 @@ tenth of the speed.
 one sorted run, runs of similar size are merged (a linear merge: the stable sort of two
 concatenated sorted runs is Timsort's merge), and membership is a ``searchsorted`` per
 run. Memory is eight bytes per distinct id plus the transient merge buffer.
+
+Duplicates are per model: the same ``prediction_id`` logged by two models is two
+predictions. A key is the id hash XOR the model's salt (:func:`model_salts`), so one
+seen-set serves every model; the late-label join and the Dask engine's check across
+partitions use the same keys.
 """
 
 from __future__ import annotations
@@ -28,7 +33,7 @@ import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
 
-__all__ = ["SeenIds", "hash_ids"]
+__all__ = ["SeenIds", "hash_ids", "model_salts"]
 
 U64 = npt.NDArray[np.uint64]
 
@@ -47,6 +52,17 @@ _MANY_LENGTHS = 8
 _LONG_BYTES = 256
 _FEW_STRINGS = 64
 _MIX_INT = 0xFF51AFD7ED558CCD
+
+
+def model_salts(n_models: int) -> U64:
+    """The salt of each model, by its position in the register: ``i · 0x9E3779B97F4A7C15``.
+
+    A duplicate key is ``hash_ids(prediction_id) ^ salt``; the golden-ratio multiples
+    spread the models' keys apart (model 0's keys are the id hashes themselves).
+    """
+    salts = np.arange(n_models, dtype=np.uint64)
+    salts *= np.uint64(_SEED)
+    return salts
 
 
 def hash_ids(values: pa.Array | pa.ChunkedArray) -> U64:

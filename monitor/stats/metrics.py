@@ -1,29 +1,16 @@
 """Turn window summaries into the report's metrics (values, intervals, bins).
 
-Everything here is a pure function of :class:`~monitor.aggregates.WindowAggregate`
+Everything here is a pure function of :class:`~monitor.stats.aggregates.WindowAggregate`
 values and the model's thresholds; no I/O.
 """
 
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
-from scipy import stats
 
-from monitor.aggregates import OTHER, CategoryCounts, WindowAggregate
-from monitor.calibration import (
-    ReliabilityTable,
-    brier,
-    ece,
-    ece_equal_mass,
-    mce,
-    overconfidence_gap,
-    reliability_bins,
-    reliability_change_test,
-)
-from monitor.distribution import ks_test, psi
-from monitor.intervals import mean_interval, wilson_interval
 from monitor.report import (
     CalibrationDriftMetric,
     CalibrationMetric,
@@ -36,21 +23,27 @@ from monitor.report import (
     ReliabilityBinOut,
     ThroughputMetric,
 )
+from monitor.stats.aggregates import OTHER, CategoryCounts, WindowAggregate
+from monitor.stats.calibration import (
+    N_BINS,
+    ReliabilityTable,
+    brier,
+    ece,
+    ece_equal_mass,
+    ece_noise_floor,
+    mce,
+    overconfidence_gap,
+    reliability_bins,
+    reliability_change_test,
+)
+from monitor.stats.distribution import ks_test, psi
+from monitor.stats.intervals import mean_interval, wilson_interval
 from thresholds.schema import Thresholds
 
-__all__ = [
-    "REPORTED_OUTPUT_TYPES",
-    "ece_interval",
-    "ece_noise_floor",
-    "finalize_metrics",
-    "latency_quantile_interval",
-    "quantile_interval",
-    "rate_per_hour_interval",
-]
+__all__ = ["N_BINS", "REPORTED_OUTPUT_TYPES", "finalize_metrics"]
 
 #: Output types listed one by one in the report; the rest are summed into "(other)".
 REPORTED_OUTPUT_TYPES = 50
-N_BINS = 15
 
 
 def _num(x: float) -> float | None:
@@ -113,19 +106,6 @@ def _top_categories(
     return out
 
 
-def quantile_interval(n: int, q: float, confidence: float) -> tuple[int, int]:
-    """Ranks bracketing the ``q``-quantile with the given confidence (distribution-free).
-
-    The number of observations below the true q-quantile is Binomial(n, q), so the
-    order statistics at the binomial's ``(1±confidence)/2`` quantiles bracket it
-    (Hahn & Meeker, *Statistical Intervals*, 1991, §5.2).
-    """
-    alpha = 1 - confidence
-    low = int(stats.binom.ppf(alpha / 2, n, q))
-    high = int(stats.binom.ppf(1 - alpha / 2, n, q))
-    return max(0, low - 1), min(n - 1, high)
-
-
 def _latency(agg: WindowAggregate, t: Thresholds) -> LatencyMetric:
     sketch = agg.latency
     n = sketch.count
@@ -143,31 +123,6 @@ def _latency(agg: WindowAggregate, t: Thresholds) -> LatencyMetric:
         histogram_edges=[float(e) for e in edges],
         histogram_counts=[int(c) for c in counts],
     )
-
-
-def latency_quantile_interval(
-    agg: WindowAggregate, q: float, confidence: float
-) -> tuple[float, float]:
-    """Distribution-free interval of the latency ``q``-quantile, read off the sketch."""
-    n = agg.latency.count
-    if n == 0:
-        return math.nan, math.nan
-    low_rank, high_rank = quantile_interval(n, q, confidence)
-    return (
-        agg.latency.quantile(low_rank / max(1, n - 1)),
-        agg.latency.quantile(high_rank / max(1, n - 1)),
-    )
-
-
-def rate_per_hour_interval(count: int, hours: float, confidence: float) -> tuple[float, float]:
-    """Exact Poisson interval of an hourly rate from ``count`` events in ``hours``.
-
-    Garwood (1936), via the chi-square distribution.
-    """
-    alpha = 1 - confidence
-    low = 0.0 if count == 0 else stats.chi2.ppf(alpha / 2, 2 * count) / 2
-    high = stats.chi2.ppf(1 - alpha / 2, 2 * count + 2) / 2
-    return float(low) / hours, float(high) / hours
 
 
 def _throughput(agg: WindowAggregate) -> ThroughputMetric:
@@ -212,49 +167,6 @@ def _bins(table: ReliabilityTable) -> list[ReliabilityBinOut]:
     ]
 
 
-def ece_noise_floor(table: ReliabilityTable) -> float:
-    """The ECE a perfectly calibrated model would show with these bin counts.
-
-    With ``n_b`` rows at mean confidence ``c_b``, a calibrated bin's accuracy is a binomial
-    mean around ``c_b``, so its gap has expectation about ``sqrt(2 c_b (1 − c_b) / (π n_b))``
-    (mean absolute deviation of a normal). Their weighted sum is the bias of the plug-in
-    ECE; it is ~0.04 at 300 labeled rows, which would otherwise raise calibration
-    warnings on healthy small nights. See Kumar, Liang & Ma, "Verified uncertainty
-    calibration" (NeurIPS 2019) on the estimator's bias.
-    """
-    bins = [b for b in reliability_bins(table, n_bins=N_BINS) if b.n > 0]
-    total = sum(b.n for b in bins)
-    if total == 0:
-        return math.nan
-    floor = 0.0
-    for b in bins:
-        c = min(max(b.mean_confidence, 0.0), 1.0)
-        floor += (b.n / total) * math.sqrt(2.0 * c * (1.0 - c) / (math.pi * b.n))
-    return floor
-
-
-def ece_interval(table: ReliabilityTable, confidence: float) -> tuple[float, float]:
-    """Normal-approximation interval of the equal-width ECE.
-
-    Each bin's gap |acc_b − conf_b| has standard error sqrt(acc_b(1−acc_b)/n_b); the
-    ECE's is the weighted root-sum-square (delta method). Conservative enough to
-    keep a 200-row night from breaching on noise alone.
-    """
-    value = ece(table, n_bins=N_BINS)
-    if not math.isfinite(value):
-        return math.nan, math.nan
-    total = sum(b.n for b in reliability_bins(table, n_bins=N_BINS))
-    variance = 0.0
-    for b in reliability_bins(table, n_bins=N_BINS):
-        if b.n == 0:
-            continue
-        p = min(max(b.accuracy, 1.0 / (b.n + 2)), 1 - 1.0 / (b.n + 2))
-        variance += (b.n / total) ** 2 * p * (1 - p) / b.n
-    z = stats.norm.ppf(0.5 + confidence / 2)
-    half = z * math.sqrt(variance)
-    return max(0.0, value - half), value + half
-
-
 def _calibration(agg: WindowAggregate) -> CalibrationMetric | None:
     table = agg.reliability
     if table.n == 0:
@@ -272,21 +184,22 @@ def _calibration(agg: WindowAggregate) -> CalibrationMetric | None:
 
 
 def _calibration_drift(cur: WindowAggregate, ref: WindowAggregate) -> CalibrationDriftMetric | None:
-    out = CalibrationDriftMetric()
+    fields: dict[str, Any] = {}
     if cur.confidence.n and ref.confidence.n:
         ks = ks_test(cur.confidence, ref.confidence)
-        out.confidence_ks = _num(ks.statistic)
-        out.confidence_ks_p_value = _num(ks.p_value)
-        out.confidence_psi = _num(psi(cur.confidence, ref.confidence))
+        fields["confidence_ks"] = _num(ks.statistic)
+        fields["confidence_ks_p_value"] = _num(ks.p_value)
+        fields["confidence_psi"] = _num(psi(cur.confidence, ref.confidence))
     if cur.reliability.n and ref.reliability.n:
         now, before = ece(cur.reliability, n_bins=N_BINS), ece(ref.reliability, n_bins=N_BINS)
         test = reliability_change_test(cur.reliability, ref.reliability, n_bins=N_BINS)
-        out.reference_ece = _num(before)
-        out.ece_delta = _num(now - before)
-        out.statistic = _num(test.statistic)
-        out.dof = int(test.dof)
-        out.p_value = _num(test.p_value)
-        out.reference_bins = _bins(ref.reliability)
+        fields["reference_ece"] = _num(before)
+        fields["ece_delta"] = _num(now - before)
+        fields["statistic"] = _num(test.statistic)
+        fields["dof"] = int(test.dof)
+        fields["p_value"] = _num(test.p_value)
+        fields["reference_bins"] = _bins(ref.reliability)
+    out = CalibrationDriftMetric(**fields)
     if out == CalibrationDriftMetric():
         return None
     return out

@@ -1,101 +1,52 @@
-"""Name what is failing: classify a window's failures into the failure-mode taxonomy.
+"""The evidence for each failure mode: annotations, segment concentrations, signals.
 
-Two kinds of evidence are combined:
-
-**Annotations** — reviewers' or evaluators' ``failure_mode`` texts. A text names a mode
-when it equals a mode id (ignoring case and surrounding whitespace) or when the
-register's ``failure_modes.annotations`` maps it (same normalisation); any other text is
-reported in ``unmapped_annotations`` with its count, never dropped.
-
-**Signals** — measured, and named only when they stand out from ordinary background
-noise: significantly and materially worse than the reference window, or past a limit
-the register sets (a check at ``warning`` or ``breach``).
-
-=============================  ==============================================  ===================
-mode                           fires when                                      count
-=============================  ==============================================  ===================
-``format_violation``           invalid-format share significantly above the    format-invalid rows
-                               reference (one-sided Fisher at the night's
-                               level⁴, rate ratio ≥ 1.5) or its Wilson 95 %
-                               lower bound above 1 %
-``confidence_miscalibration``  ``calibration.ece`` or ``calibration.drift``    wrong answers with
-                               at warning/breach                               confidence ≥ 0.85¹
-``domain_misapplication``      a segment's failure rate above all other        that segment's
-                               segments' (one-sided Fisher at the night's      excess failures²
-                               level⁴, rate ratio ≥ 1.5), and either new
-                               against the reference window (p < 0.01, ratio
-                               ≥ 1.5) or a quality / error-rate check fired
-``latency_regression``         a ``latency_ms.*`` check at warning/breach      rows above the
-                                                                               lowest fired limit³
-``availability``               an ``error_rate*`` check at warning/breach, or  hard errors²
-                               the error share above the reference (Fisher at
-                               the night's level⁴, rate ratio ≥ 1.5)
-=============================  ==============================================  ===================
-
-¹ Read exactly off the reliability table's 1/100-wide bins (no approximation), then
-reduced by the share of wrong answers a more specific cause already explains (a
-flagged segment's excess or answer-content annotations, the larger of the two since they
-may overlap): miscalibration is a symptom, and the cause is the more useful name.
-
-² Failures are *wrong answers* (``correct`` false, over labeled rows) and *hard errors*
-(over all rows), tested separately so that uneven labelling across segments cannot
-fake a concentration. A segment's excess is ``observed − rows × rate elsewhere``. Hard
-errors a flagged segment explains are taken out of ``availability`` before it is
-judged, so one broken segment is named as such, not as an outage.
-
-³ Counted from the latency sketch's buckets (exact up to its relative accuracy, 0.5 %).
-
-⁴ The discovery tests of a night (every per-segment test, format against the reference,
-hard errors against the reference) form one Bonferroni family at α = 0.01, so a healthy
-model-night names a mode by chance with probability at most 1 %.
-
-**Confidence** of a mode, in [0, 1], by a simple fixed rule:
-
-- signal at breach level (check ``breach``, or significant against the reference):
-  0.85; at warning level (check ``warning``, or only the absolute 1 % format rule):
-  0.65; a segment concentration 0.75 when new against the reference, else 0.6 (a
-  harder segment is a weaker sign of misapplication than a change is);
-- annotations, with ``s`` the mode's share of the mapped annotations: with at least
-  ``min_annotations`` of them ``0.5 + 0.5·s`` (+0.1 with five times as many), capped at
-  0.99; with fewer, ``0.4·s·n/min_annotations`` — below 0.4, so never dominant;
-- both for one mode: ``1 − (1 − c_signal)(1 − c_annotation)`` (independent evidence).
-
-A mode's count is the larger of its signal and annotation counts; its share is its
-count over the sum of all modes' counts. The **dominant** mode is the top mode by count
-when its share is at least 0.3, its confidence at least 0.5 and its count at least 5 %
-of the night's failing rows (so a chance finding of the 1 % above, a few dozen extra
-errors, does not become dominant); otherwise there is none and a note says why.
+Each function here turns one kind of evidence into :class:`Finding` values (a mode, a
+count, a confidence and the sentences that justify it); :mod:`.classify` merges and
+ranks them. The rules, thresholds and confidences are those of the table in
+:mod:`monitor.failure_modes`.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
 from scipy import stats
 
-from monitor.aggregates import OTHER, WindowAggregate
-from monitor.intervals import wilson_interval
-from monitor.report import Check, FailureModeShare, Metrics
-from monitor.sketch import QuantileSketch
+from monitor.failure_modes.wording import n as _n
+from monitor.failure_modes.wording import num as _num
+from monitor.failure_modes.wording import p as _p
+from monitor.failure_modes.wording import pct as _pct
+from monitor.report import Check, Metrics
+from monitor.stats.aggregates import OTHER, CountColumn, WindowAggregate
+from monitor.stats.intervals import wilson_interval
+from monitor.stats.sketch import QuantileSketch
 from thresholds.schema import Register
 from thresholds.vocabulary import OPERATIONAL_MODES
 
 __all__ = [
     "ALPHA",
-    "DOMINANT_MIN_CONFIDENCE",
-    "DOMINANT_MIN_OF_FAILING",
-    "DOMINANT_MIN_SHARE",
+    "FIRED",
     "FORMAT_MATERIAL_SHARE",
     "MATERIAL_RATIO",
+    "NOT_CONTENT",
     "OVERCONFIDENT_AT",
-    "FailureModeResult",
-    "classify",
+    "Family",
+    "Finding",
+    "SegmentExcess",
+    "annotation_findings",
+    "availability_finding",
+    "calibration_finding",
+    "domain_finding",
+    "format_finding",
+    "latency_finding",
+    "map_annotations",
+    "segment_concentrations",
+    "segment_tests",
 ]
 
-#: Family-wise significance level of a night's discovery tests (Bonferroni-corrected).
 ALPHA = 0.01
 #: A rate must be at least this many times the comparison rate to matter.
 MATERIAL_RATIO = 1.5
@@ -103,54 +54,20 @@ MATERIAL_RATIO = 1.5
 FORMAT_MATERIAL_SHARE = 0.01
 #: "Confidently wrong": the auto-serve band's lower edge (DESIGN.md routing bands).
 OVERCONFIDENT_AT = 0.85
-DOMINANT_MIN_SHARE = 0.3
-DOMINANT_MIN_CONFIDENCE = 0.5
-#: A dominant mode must also account for this share of the night's failing rows: a
-#: significant but tiny excess (28 extra errors among 7 600 failures) explains nothing.
-DOMINANT_MIN_OF_FAILING = 0.05
 
-_FIRED = ("warning", "breach")
+FIRED = ("warning", "breach")
 _OVERCONFIDENCE_VS_REFERENCE = "calibration.overconfidence.vs_reference"
 # Checks whose warning or breach is evidence of miscalibration.
 _CALIBRATION_CHECKS = ("calibration.ece", "calibration.drift", _OVERCONFIDENCE_VS_REFERENCE)
-# CategoryCounts row layout (monitor.aggregates): n, errors, labeled, wrong, format
-# checked, format invalid.
-_N, _ERRORS, _LABELED, _WRONG, _FORMAT_CHECKED, _FORMAT_INVALID = range(6)
+# The columns of a CategoryCounts row (monitor.stats.aggregates).
+_N, _ERRORS, _LABELED, _WRONG, _FORMAT_CHECKED, _FORMAT_INVALID = CountColumn
 # Modes that are not about an answer's content: annotations of these do not explain
 # wrong answers away from confidence_miscalibration.
-_NOT_CONTENT = OPERATIONAL_MODES | {"format_violation", "confidence_miscalibration"}
-
-
-@dataclass(frozen=True)
-class FailureModeResult:
-    """What is failing in one window, ranked, with the evidence for each mode.
-
-    Attributes
-    ----------
-    modes : list of FailureModeShare
-        Most important (largest count) first; shares sum to at most 1.
-    dominant : str or None
-        The mode the ladder should respond to; None when nothing is failing beyond
-        background noise or the evidence is too thin (``notes`` says which).
-    annotation_coverage : float or None
-        Annotated rows / failing rows (hard errors + wrong answers + format-invalid
-        rows, which can overlap, so this is a lower bound), capped at 1; None when no row
-        failed.
-    unmapped_annotations : dict of str to int
-        Annotation texts that name no mode, with their counts.
-    notes : list of str
-        Caveats a reader needs, in plain sentences.
-    """
-
-    modes: list[FailureModeShare]
-    dominant: str | None
-    annotation_coverage: float | None
-    unmapped_annotations: dict[str, int]
-    notes: list[str]
+NOT_CONTENT = OPERATIONAL_MODES | {"format_violation", "confidence_miscalibration"}
 
 
 @dataclass
-class _Finding:
+class Finding:
     """Evidence for one mode from one source, before merging and ranking."""
 
     mode: str
@@ -161,7 +78,7 @@ class _Finding:
 
 
 @dataclass(frozen=True)
-class _SegmentExcess:
+class SegmentExcess:
     """Failures of one component (errors or wrong answers) concentrated in one segment."""
 
     segment: str
@@ -178,117 +95,6 @@ class _SegmentExcess:
         return max(0.0, self.observed - self.exposure * self.rate_elsewhere)
 
 
-def classify(
-    current: WindowAggregate,
-    reference: WindowAggregate,
-    metrics: Metrics,
-    checks: list[Check],
-    *,
-    register: Register,
-    min_annotations: int = 20,
-) -> FailureModeResult:
-    """Classify the current window's failures into failure modes.
-
-    Parameters
-    ----------
-    current, reference : WindowAggregate
-        The night being checked and the window it is compared with.
-    metrics : Metrics
-        The current window's metrics (:func:`monitor.metrics.finalize_metrics`).
-    checks : list of Check
-        The model's judged checks (:func:`monitor.evaluate.judge`).
-    register : Register
-        Supplies the mode ids (built-in and extra) and the annotation-text map.
-    min_annotations : int, default 20
-        Mapped annotations needed before annotations alone can name a dominant mode.
-
-    Returns
-    -------
-    FailureModeResult
-        See the module docstring for the rules.
-    """
-    notes: list[str] = []
-    wrong = current.n_labeled - current.n_correct
-    failing = current.n_error + wrong + current.n_format_invalid
-    coverage = min(1.0, current.n_annotated / failing) if failing else None
-
-    annotated, unmapped = _map_annotations(current.annotations, register)
-    n_mapped = sum(annotated.values())
-    enough = n_mapped >= min_annotations
-    fired = {c.threshold: c for c in checks if c.status in _FIRED}
-
-    tests = _segment_tests(current)
-    # The family: every per-segment test, plus format and hard errors vs the reference.
-    family = _Family(2 + sum(int(t.testable.sum()) for t in tests))
-    segments, standing = _segment_concentrations(tests, reference, fired, family)
-    notes.extend(standing)
-    findings: list[_Finding] = []
-    domain = _domain_finding(segments)
-    if domain is not None:
-        findings.append(domain)
-    findings.extend(_format_finding(current, reference, family))
-    content_annotations = sum(n for mode, n in annotated.items() if mode not in _NOT_CONTENT)
-    named_format = sum(f.count for f in findings if f.mode == "format_violation")
-    findings.extend(
-        _calibration_finding(
-            current,
-            metrics,
-            fired,
-            wrong=wrong,
-            counted_elsewhere={
-                "excess wrong answers in a flagged segment": sum(
-                    s.excess for s in segments if s.component == "wrong"
-                ),
-                "format-invalid outputs": min(named_format, wrong),
-            },
-            annotated_wrong=content_annotations if enough else 0,
-        )
-    )
-    findings.extend(_latency_finding(current, fired))
-    findings.extend(
-        _availability_finding(
-            current,
-            reference,
-            fired,
-            family,
-            explained_errors=sum(s.excess for s in segments if s.component == "errors"),
-        )
-    )
-    findings.extend(_annotation_findings(annotated, n_mapped, min_annotations))
-
-    modes = _rank(_merge(findings), notes)
-    dominant = _dominant(modes, notes, failing=failing)
-    if failing and current.n_annotated < min_annotations and (modes or fired):
-        if current.n_annotated == 0:
-            notes.append(f"none of {_n(failing)} failures annotated: modes inferred from signals")
-        else:
-            notes.append(
-                f"only {_n(current.n_annotated)} of {_n(failing)} failures annotated "
-                f"(fewer than {min_annotations}): modes inferred from signals"
-            )
-    if unmapped:
-        total = sum(unmapped.values())
-        top = sorted(unmapped.items(), key=lambda kv: (-kv[1], kv[0]))[:3]
-        examples = ", ".join(f"{text!r}: {count}" for text, count in top)
-        notes.append(
-            f"{_n(total)} annotations in {len(unmapped)} texts name no failure mode "
-            f"({examples}); map them in the register's failure_modes.annotations"
-        )
-    quality = fired.get("quality")
-    if quality is not None and not any(m.mode not in OPERATIONAL_MODES for m in modes):
-        notes.append(
-            "quality is below its floor but no signal or annotation names a cause: "
-            "annotate failing rows so they can be classified"
-        )
-    return FailureModeResult(
-        modes=modes,
-        dominant=dominant,
-        annotation_coverage=coverage,
-        unmapped_annotations=unmapped,
-        notes=notes,
-    )
-
-
 # --------------------------------------------------------------------------- annotations
 
 
@@ -296,7 +102,7 @@ def _normalise(text: str) -> str:
     return " ".join(text.split()).casefold()
 
 
-def _map_annotations(
+def map_annotations(
     counts: Mapping[str, int], register: Register
 ) -> tuple[dict[str, int], dict[str, int]]:
     """Annotation counts per mode id, and the texts that map to none."""
@@ -320,9 +126,9 @@ def _map_annotations(
     return modes, unmapped
 
 
-def _annotation_findings(
+def annotation_findings(
     annotated: Mapping[str, int], n_mapped: int, min_annotations: int
-) -> list[_Finding]:
+) -> list[Finding]:
     out = []
     for mode, count in sorted(annotated.items()):
         share = count / n_mapped
@@ -332,7 +138,7 @@ def _annotation_findings(
         else:
             confidence = 0.4 * share * n_mapped / min_annotations
         out.append(
-            _Finding(
+            Finding(
                 mode,
                 count,
                 confidence,
@@ -374,7 +180,7 @@ def _material(x1: int, n1: int, x2: int, n2: int) -> bool:
 
 
 @dataclass(frozen=True)
-class _Family:
+class Family:
     """The night's discovery tests, Bonferroni-corrected together so that a healthy
     model-night names a mode by chance with probability at most ALPHA."""
 
@@ -404,7 +210,7 @@ class _SegmentTests:
     testable: np.ndarray
 
 
-def _segment_tests(current: WindowAggregate) -> list[_SegmentTests]:
+def segment_tests(current: WindowAggregate) -> list[_SegmentTests]:
     rows = current.segments.rows
     if len(rows) < 2:
         return []
@@ -425,14 +231,14 @@ def _segment_tests(current: WindowAggregate) -> list[_SegmentTests]:
     return out
 
 
-def _segment_concentrations(
+def segment_concentrations(
     tests: list[_SegmentTests],
     reference: WindowAggregate,
     fired: Mapping[str, Check],
-    family: _Family,
-) -> tuple[list[_SegmentExcess], list[str]]:
+    family: Family,
+) -> tuple[list[SegmentExcess], list[str]]:
     """Segments whose errors or wrong answers stand out; notes on standing weaknesses."""
-    flagged: list[_SegmentExcess] = []
+    flagged: list[SegmentExcess] = []
     standing: list[str] = []
     quality_fired = "quality" in fired
     errors_fired = any(name == "error_rate" or name.startswith("error_rate.") for name in fired)
@@ -471,12 +277,12 @@ def _segment_concentrations(
                 )
                 continue
             flagged.append(
-                _SegmentExcess(name, t.component, x, m, elsewhere, float(t.p[i]), new, sentence)
+                SegmentExcess(name, t.component, x, m, elsewhere, float(t.p[i]), new, sentence)
             )
     return flagged, standing
 
 
-def _domain_finding(segments: list[_SegmentExcess]) -> _Finding | None:
+def domain_finding(segments: list[SegmentExcess]) -> Finding | None:
     if not segments:
         return None
     by_segment: dict[str, float] = {}
@@ -494,15 +300,15 @@ def _domain_finding(segments: list[_SegmentExcess]) -> _Finding | None:
             else f", all in {worst!r}"
         )
     )
-    return _Finding("domain_misapplication", count, confidence, evidence, segment=worst)
+    return Finding("domain_misapplication", count, confidence, evidence, segment=worst)
 
 
 # ------------------------------------------------------------------------- format, cal.
 
 
-def _format_finding(
-    current: WindowAggregate, reference: WindowAggregate, family: _Family
-) -> list[_Finding]:
+def format_finding(
+    current: WindowAggregate, reference: WindowAggregate, family: Family
+) -> list[Finding]:
     invalid, checked = current.n_format_invalid, current.n_format_checked
     if invalid == 0 or checked == 0:
         return []
@@ -542,7 +348,7 @@ def _format_finding(
     evidence.extend(
         f"{name}: {_n(k)} of {_n(n)} invalid ({_pct(k / n)})" for name, k, n in by_type[:3]
     )
-    return [_Finding("format_violation", invalid, 0.85 if significant else 0.65, evidence)]
+    return [Finding("format_violation", invalid, 0.85 if significant else 0.65, evidence)]
 
 
 def _confidently_wrong(current: WindowAggregate) -> tuple[int, float]:
@@ -555,7 +361,7 @@ def _confidently_wrong(current: WindowAggregate) -> tuple[int, float]:
     return observed, max(0.0, expected)
 
 
-def _calibration_finding(
+def calibration_finding(
     current: WindowAggregate,
     metrics: Metrics,
     fired: Mapping[str, Check],
@@ -563,7 +369,7 @@ def _calibration_finding(
     wrong: int,
     counted_elsewhere: Mapping[str, float],
     annotated_wrong: int,
-) -> list[_Finding]:
+) -> list[Finding]:
     """``counted_elsewhere``: wrong answers another mode counts, by what counts them (taken
     out of the excess in full); ``annotated_wrong``: content annotations (a share of the
     excess this large is explained)."""
@@ -623,7 +429,7 @@ def _calibration_finding(
             f"cause: {_n(count)} counted here"
         )
     confidence = 0.85 if any(c.status == "breach" for c in cal_checks) else 0.65
-    return [_Finding("confidence_miscalibration", count, confidence, evidence)]
+    return [Finding("confidence_miscalibration", count, confidence, evidence)]
 
 
 # ------------------------------------------------------------------- operational modes
@@ -643,7 +449,7 @@ def _rows_above(sketch: QuantileSketch, limit: float) -> int:
     return round(above)
 
 
-def _latency_finding(current: WindowAggregate, fired: Mapping[str, Check]) -> list[_Finding]:
+def latency_finding(current: WindowAggregate, fired: Mapping[str, Check]) -> list[Finding]:
     lat_checks = sorted(
         (c for name, c in fired.items() if name.startswith("latency_ms.")), key=lambda c: c.limit
     )
@@ -665,17 +471,17 @@ def _latency_finding(current: WindowAggregate, fired: Mapping[str, Check]) -> li
             f"requests ({_pct(above / n if n else 0)}) took longer{allowed}"
         )
     confidence = 0.85 if any(c.status == "breach" for c in lat_checks) else 0.65
-    return [_Finding("latency_regression", max(counts), confidence, evidence)]
+    return [Finding("latency_regression", max(counts), confidence, evidence)]
 
 
-def _availability_finding(
+def availability_finding(
     current: WindowAggregate,
     reference: WindowAggregate,
     fired: Mapping[str, Check],
-    family: _Family,
+    family: Family,
     *,
     explained_errors: float,
-) -> list[_Finding]:
+) -> list[Finding]:
     errors, n = current.n_error, current.n_error_known
     if errors == 0 or n == 0:
         return []
@@ -713,106 +519,4 @@ def _availability_finding(
         for c in checks
     )
     breach = significant or any(c.status == "breach" for c in checks)
-    return [_Finding("availability", adjusted, 0.85 if breach else 0.65, evidence)]
-
-
-# ---------------------------------------------------------------------- merge and rank
-
-
-def _merge(findings: Iterable[_Finding]) -> list[_Finding]:
-    """One finding per mode: larger count, noisy-OR confidence, all evidence."""
-    merged: dict[str, _Finding] = {}
-    for f in findings:
-        seen = merged.get(f.mode)
-        if seen is None:
-            merged[f.mode] = _Finding(f.mode, f.count, f.confidence, list(f.evidence), f.segment)
-            continue
-        seen.count = max(seen.count, f.count)
-        seen.confidence = 1.0 - (1.0 - seen.confidence) * (1.0 - f.confidence)
-        seen.evidence.extend(f.evidence)
-        seen.segment = seen.segment or f.segment
-    return list(merged.values())
-
-
-def _rank(findings: list[_Finding], notes: list[str]) -> list[FailureModeShare]:
-    kept = [f for f in findings if f.count > 0]
-    for f in findings:
-        if f.count == 0:
-            notes.append(
-                f"{f.mode} has evidence but no failing rows attributed to it: "
-                + "; ".join(f.evidence)
-            )
-    total = sum(f.count for f in kept)
-    kept.sort(key=lambda f: (-f.count, -f.confidence, f.mode))
-    return [
-        FailureModeShare(
-            mode=f.mode,
-            count=f.count,
-            share=f.count / total,
-            confidence=round(min(0.99, f.confidence), 3),
-            evidence=f.evidence,
-            segment=f.segment,
-        )
-        for f in kept
-    ]
-
-
-def _dominant(modes: list[FailureModeShare], notes: list[str], *, failing: int) -> str | None:
-    if not modes:
-        if failing:
-            notes.append(
-                f"{_n(failing)} failing rows, but none stands out from background "
-                f"noise: no failure mode named"
-            )
-        return None
-    top = modes[0]
-    # Latency counts slow rows, which are not among the failing rows: compare with both.
-    base = max(failing, sum(m.count for m in modes))
-    of_failing = top.count / base
-    if (
-        top.share >= DOMINANT_MIN_SHARE
-        and top.confidence >= DOMINANT_MIN_CONFIDENCE
-        and of_failing >= DOMINANT_MIN_OF_FAILING
-    ):
-        return top.mode
-    why = []
-    if top.share < DOMINANT_MIN_SHARE:
-        why.append(f"share {top.share:.2f} < {DOMINANT_MIN_SHARE}")
-    if top.confidence < DOMINANT_MIN_CONFIDENCE:
-        why.append(f"confidence {top.confidence:.2f} < {DOMINANT_MIN_CONFIDENCE}")
-    if of_failing < DOMINANT_MIN_OF_FAILING:
-        why.append(
-            f"only {_n(top.count)} of {_n(base)} failing rows ({_pct(of_failing)}, "
-            f"< {_pct(DOMINANT_MIN_OF_FAILING)})"
-        )
-    notes.append(f"no dominant failure mode: the largest, {top.mode}, has {' and '.join(why)}")
-    return None
-
-
-# ------------------------------------------------------------------------------ wording
-
-
-def _n(k: int) -> str:
-    """Integer with spaces between thousands: 10 000."""
-    return f"{k:,}".replace(",", " ")
-
-
-def _pct(x: float) -> str:
-    value = 100 * x
-    if value == 0 or value >= 1:
-        return f"{value:.1f} %"
-    return f"{value:.2g} %"
-
-
-def _p(p: float) -> str:
-    if p < 1e-12:
-        return "p < 1e-12"
-    if p < 1e-3:
-        return f"p = {p:.1e}"
-    return f"p = {p:.3f}"
-
-
-def _num(x: float | None) -> str:
-    if x is None:
-        return "n/a"
-    return f"{x:,.0f}".replace(",", " ") if abs(x) >= 100 else f"{x:.3g}"
+    return [Finding("availability", adjusted, 0.85 if breach else 0.65, evidence)]

@@ -1,24 +1,25 @@
 """The nightly check's summaries computed on a Dask cluster, one task per log partition.
 
-:class:`DaskEngine` is the second :class:`~monitor.job.Engine`. It differs from the
+:class:`DaskEngine` is the second :class:`~monitor.engines.base.Engine`. It differs from the
 local engine only in how chunks are scheduled: every task runs the same
 :func:`~monitor.ingest.read_logs` on its partition and folds the chunks into the same
-:class:`~monitor.aggregates.ModelAggregate` summaries, and the client merges them with
+:class:`~monitor.stats.aggregates.ModelAggregate` summaries, and the client merges them with
 ``ModelAggregate.merge`` and ``IngestStats.merge``. There is no second implementation
 of any metric.
 
 Partitions
 ----------
-The inputs are enumerated on the client exactly as ingest would read them (the
-files of each directory top-down, sorted, names starting with ``.`` or ``_``
-skipped; a file named twice read once) and cut into *partitions*: runs of consecutive
-files of about ``partition_bytes`` (128 MB by default, smaller when that would leave
-workers idle). Partition order is read order. A worker reads a partition through a
-private staging folder that mirrors the files' paths below the directory the user
-named (symbolic links for local files, a download for fsspec URLs such as
-``s3://…``), so Hive partition keys (``model_id=…/``), the "directory vs file named
-directly" rules for unreadable files, and every name in the report and the quarantine
-are those of the local engine.
+The inputs are listed on the client by the listing ingest itself uses
+(:func:`~monitor.ingest.sources.list_log_files`: the files of each directory top-down,
+sorted, names starting with ``.`` or ``_`` and other formats skipped; a file named
+twice read once) and cut into *partitions* (:mod:`monitor.engines.partitions`): runs of
+consecutive files of about ``partition_bytes`` (128 MB by default, smaller when that
+would leave workers idle). Partition order is read order. A worker reads a partition
+through a private staging folder (:mod:`monitor.engines.staging`) that mirrors the
+files' paths below the directory the user named (symbolic links for local files, a
+download for fsspec URLs such as ``s3://…``), so Hive partition keys (``model_id=…/``),
+the "directory vs file named directly" rules for unreadable files, and every name in the
+report and the quarantine are those of the local engine.
 
 What crosses the network
 ------------------------
@@ -39,7 +40,8 @@ occurrence in read order wins. Within a task ``read_logs`` does the same. Across
 the check is exact and runs in two phases:
 
 1. every task keeps the sorted set of its in-window ``(model, id hash)`` keys (the
-   64-bit hash ingest uses) on its worker, cut into key ranges; one task per range
+   64-bit hash and per-model salt of ingest's seen-set, :mod:`monitor.ingest.dedup`)
+   on its worker, cut into key ranges; one task per range
    gathers that range from every partition and names each partition holding a key that
    an earlier partition holds, with those earlier partitions. Usually none does, and
    phase 1's summaries stand.
@@ -66,9 +68,8 @@ from __future__ import annotations
 import contextlib
 import importlib.util
 import logging
-import os
 import tempfile
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
@@ -77,22 +78,22 @@ import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
 
-from monitor.aggregates import ModelAggregate
-from monitor.errors import MonitorError, UnreadableLogError
-from monitor.ingest import (
-    IngestStats,
-    QuarantineWriter,
-    WindowBounds,
-    read_logs,
-)
-from monitor.job import new_aggregates
-from monitor.quarantine import QUARANTINE_SCHEMA
+from monitor.chunk import WindowBounds
+from monitor.engines.base import Progress, new_aggregates
+from monitor.engines.partitions import DEFAULT_PARTITION_BYTES, Partition, plan_partitions
+from monitor.engines.staging import rename_error, rename_stats, stage, stage_files
+from monitor.errors import MonitorError
+from monitor.ingest import IngestStats, LogFile, QuarantineWriter, read_logs
+from monitor.ingest.dedup import model_salts
+from monitor.ingest.quarantine import QUARANTINE_SCHEMA
+from monitor.ingest.sources import is_url
+from monitor.stats.aggregates import ModelAggregate
 from thresholds.schema import Register
 
 if TYPE_CHECKING:
     from distributed import Client, Future
 
-__all__ = ["DEFAULT_PARTITION_BYTES", "DaskEngine", "LogFile", "Partition", "plan_partitions"]
+__all__ = ["DaskEngine"]
 
 if importlib.util.find_spec("distributed") is None:  # pragma: no cover - depends on the env
     raise ImportError(
@@ -100,176 +101,9 @@ if importlib.util.find_spec("distributed") is None:  # pragma: no cover - depend
     )
 
 U64 = npt.NDArray[np.uint64]
-Progress = Callable[[int], None]
 
-#: Target size of one partition (bytes of log files as stored).
-DEFAULT_PARTITION_BYTES = 128 << 20
-#: Smallest partition the planner cuts to keep workers busy.
-_MIN_PARTITION_BYTES = 8 << 20
 #: Key ranges of the duplicate check: enough that no worker holds many keys at once.
 _MAX_KEY_RANGES = 16
-_GOLDEN = 0x9E3779B97F4A7C15
-_MASK64 = (1 << 64) - 1
-
-
-# --------------------------------------------------------------------------- partitions
-
-
-@dataclass(frozen=True)
-class LogFile:
-    """One log file, named as the local engine names it.
-
-    ``location`` is where a worker finds it (a local path or an fsspec URL);
-    ``root`` and ``relative`` are set for files found inside a directory the user named
-    (``root`` is that directory's position among the inputs), and are ``None`` for files
-    named directly.
-    """
-
-    name: str
-    location: str
-    size: int
-    root: int | None = None
-    relative: str | None = None
-
-    @property
-    def remote(self) -> bool:
-        """Whether the file is read through fsspec (a URL) rather than the local filesystem."""
-        return _is_url(self.location)
-
-
-@dataclass(frozen=True)
-class Partition:
-    """Consecutive log files (in read order) summarised by one task."""
-
-    index: int
-    files: tuple[LogFile, ...]
-
-    @property
-    def nbytes(self) -> int:
-        """Bytes of the files as stored."""
-        return sum(f.size for f in self.files)
-
-
-def _is_url(text: str) -> bool:
-    scheme, sep, _ = text.partition("://")
-    return bool(sep) and scheme.replace("+", "").replace("-", "").isalnum() and len(scheme) > 1
-
-
-def _skipped(name: str) -> bool:
-    return name.startswith((".", "_"))
-
-
-def _local_files(raw: str, root: int) -> Iterator[LogFile]:
-    path = Path(raw)
-    if path.is_file():
-        yield LogFile(str(path), str(path), path.stat().st_size)
-        return
-    if not path.is_dir():
-        raise UnreadableLogError(str(path), "no such file or directory")
-    # The walk of monitor.ingest: top-down, sorted, "." and "_" names skipped.
-    for directory, subdirs, files in os.walk(path):
-        subdirs[:] = sorted(d for d in subdirs if not _skipped(d))
-        base = Path(directory)
-        for name in sorted(files):
-            if _skipped(name):
-                continue
-            file = base / name
-            try:
-                size = file.stat().st_size
-            except OSError:  # a dangling link: ingest reports it, the plan just carries it
-                size = 0
-            yield LogFile(str(file), str(file.resolve()), size, root, str(file.relative_to(path)))
-
-
-def _remote_files(url: str, root: int) -> Iterator[LogFile]:
-    import fsspec
-
-    fs, top = fsspec.core.url_to_fs(url)
-    if fs.isfile(top):
-        yield LogFile(url, url, int(fs.size(top)))
-        return
-    if not fs.isdir(top):
-        raise UnreadableLogError(url, "no such file or directory")
-    base = url.rstrip("/")
-    top = top.rstrip("/")
-
-    def walk(folder: str) -> Iterator[LogFile]:
-        entries = fs.ls(folder, detail=True)
-        name_of = {e["name"].rstrip("/"): e for e in entries}
-        files = sorted(n for n, e in name_of.items() if e["type"] == "file")
-        subdirs = sorted(n for n, e in name_of.items() if e["type"] == "directory")
-        for name in files:
-            if _skipped(name.rsplit("/", 1)[-1]):
-                continue
-            relative = name[len(top) + 1 :]
-            yield LogFile(
-                f"{base}/{relative}",
-                f"{base}/{relative}",
-                int(name_of[name]["size"] or 0),
-                root,
-                relative,
-            )
-        for name in subdirs:
-            if name != folder and not _skipped(name.rsplit("/", 1)[-1]):
-                yield from walk(name)
-
-    yield from walk(top)
-
-
-def plan_partitions(
-    paths: Sequence[str | Path],
-    *,
-    partition_bytes: int = DEFAULT_PARTITION_BYTES,
-    parallelism: int = 1,
-) -> list[Partition]:
-    """Cut the inputs into partitions of consecutive files, in read order.
-
-    Parameters
-    ----------
-    paths
-        Files and directories, local or fsspec URLs (``s3://…``, ``gs://…``,
-        ``file://…``), as given to :func:`~monitor.ingest.read_logs`.
-    partition_bytes
-        Target bytes per partition; a file is never split, so a file larger than this
-        is a partition of its own.
-    parallelism
-        Threads of the cluster: the target shrinks (down to 8 MB) so that there are at
-        least two partitions per thread when the logs allow.
-
-    Returns
-    -------
-    list of Partition
-        Every file exactly once (a file named twice is read where it first appears).
-
-    Raises
-    ------
-    UnreadableLogError
-        A path does not exist.
-    """
-    files: list[LogFile] = []
-    seen: set[str] = set()
-    for root, raw in enumerate(paths):
-        text = str(raw)
-        found = _remote_files(text, root) if _is_url(text) else _local_files(text, root)
-        for file in found:
-            key = file.location if file.remote else str(Path(file.location).resolve())
-            if key not in seen:
-                seen.add(key)
-                files.append(file)
-    total = sum(f.size for f in files)
-    target = max(1, min(partition_bytes, max(_MIN_PARTITION_BYTES, total // (2 * parallelism))))
-    partitions: list[Partition] = []
-    run: list[LogFile] = []
-    size = 0
-    for file in files:
-        if run and size + file.size > target:
-            partitions.append(Partition(len(partitions), tuple(run)))
-            run, size = [], 0
-        run.append(file)
-        size += file.size
-    if run:
-        partitions.append(Partition(len(partitions), tuple(run)))
-    return partitions
 
 
 # --------------------------------------------------------------------------- one task
@@ -330,79 +164,6 @@ class _QuarantineRows:
         return pa.concat_tables(self.tables) if self.tables else None
 
 
-def _salts(register: Register) -> dict[str, np.uint64]:
-    """A per-model salt: a key is (model, prediction id), as in ingest's seen-set."""
-    return {
-        entry.id: np.uint64(((i + 1) * _GOLDEN) & _MASK64)
-        for i, entry in enumerate(register.models)
-    }
-
-
-def _stage(file: LogFile, staged: Path, names: dict[str, str]) -> None:
-    """Make ``file`` readable at ``staged`` (a link, or a download for a URL)."""
-    staged.parent.mkdir(parents=True, exist_ok=True)
-    if file.remote:
-        import fsspec
-
-        fs, path = fsspec.core.url_to_fs(file.location)
-        fs.get_file(path, str(staged))
-    else:
-        os.symlink(file.location, staged)
-    names[str(staged)] = file.name
-
-
-def _stage_files(files: Sequence[LogFile], folder: Path) -> tuple[list[str], dict[str, str]]:
-    """Mirror consecutive log files under ``folder`` as ``read_logs`` must see them.
-
-    Files found in a directory sit at their path below ``folder/root-<k>`` (so Hive keys
-    and the rules for unreadable files inside a directory apply); files named directly
-    are given directly, under their own name. Returns the paths for ``read_logs``, in
-    read order, and each staged name → the name the local engine uses.
-    """
-    inputs: list[str] = []
-    names: dict[str, str] = {}
-    for n, file in enumerate(files):
-        if file.root is None or file.relative is None:
-            staged = folder / f"direct-{n}" / Path(file.name).name
-            inputs.append(str(staged))
-        else:
-            top = folder / f"root-{file.root}"
-            if not inputs or inputs[-1] != str(top):
-                inputs.append(str(top))
-            staged = top / file.relative
-        _stage(file, staged, names)
-    return inputs, names
-
-
-def _rename(text: str, names: Mapping[str, str]) -> str:
-    for staged, original in names.items():
-        text = text.replace(staged, original)
-    return text
-
-
-def _renamed_stats(stats: IngestStats, names: Mapping[str, str]) -> IngestStats:
-    if not names:
-        return stats
-    stats.files = [names.get(f, f) for f in stats.files]
-    stats.unreadable = [names.get(f, f) for f in stats.unreadable]
-    stats.unreadable_reasons = {
-        names.get(f, f): _rename(reason, names) for f, reason in stats.unreadable_reasons.items()
-    }
-    return stats
-
-
-def _renamed_error(exc: MonitorError, names: Mapping[str, str]) -> MonitorError:
-    """The same error with staged paths replaced by the user's names."""
-    if not names:
-        return exc
-    renamed = type(exc).__new__(type(exc))
-    renamed.__dict__.update(
-        {k: _rename(v, names) if isinstance(v, str) else v for k, v in vars(exc).items()}
-    )
-    renamed.args = tuple(_rename(a, names) if isinstance(a, str) else a for a in exc.args)
-    return renamed
-
-
 def _key_ranges(keys: U64, count: int) -> list[U64]:
     """Sorted keys cut into ``count`` (a power of two) ranges of their top bits."""
     if count == 1:
@@ -429,12 +190,14 @@ def _read(
     go to ``keys``. Returns the ingest counters (under the user's file names) and the
     number of chunks ``read_logs`` yielded.
     """
-    inputs, names = _stage_files(files, folder)
+    inputs, names = stage_files(files, folder)
     labels = None
     if job.labels is not None:
         labels = str(folder / "labels" / Path(job.labels.name).name)
-        _stage(job.labels, Path(labels), names)
-    salts = _salts(job.register)
+        stage(job.labels, Path(labels), names)
+    # The (model, id) keys of ingest's seen-set: the same salt rule, by register position.
+    models = [entry.id for entry in job.register.models]
+    salts = dict(zip(models, model_salts(len(models)), strict=True))
     stats = IngestStats()
     n = 0
     chunks = read_logs(
@@ -455,12 +218,12 @@ def _read(
             if keys is not None:
                 keys.append(chunk.id_hash ^ salts[chunk.model_id])
     except MonitorError as exc:
-        raise _renamed_error(exc, names) from None
+        raise rename_error(exc, names) from None
     finally:
         chunks.close()
     if quarantine is not None:
         quarantine.rename(names)
-    return _renamed_stats(stats, names), n
+    return rename_stats(stats, names), n
 
 
 def _summarize(partition: Partition, job: _Job) -> _Output:
@@ -579,7 +342,7 @@ def _labels_file(labels: Path | str | None) -> LogFile | None:
     if labels is None:
         return None
     text = str(labels)
-    if _is_url(text):
+    if is_url(text):
         return LogFile(text, text, 0)
     return LogFile(str(Path(text)), str(Path(text).resolve()), 0)
 
@@ -628,18 +391,19 @@ class DaskEngine:
         stats: IngestStats,
         progress: Progress | None = None,
     ) -> dict[str, ModelAggregate]:
-        """Summaries of every registered model, as :class:`~monitor.job.LocalEngine` gives."""
+        """Summaries of every registered model, as
+        :class:`~monitor.engines.local.LocalEngine` gives."""
+
+        def run(client: Client) -> dict[str, ModelAggregate]:
+            return self._run(client, paths, register, bounds, labels, quarantine, stats, progress)
+
         if self.client is not None:
-            return self._run(
-                self.client, paths, register, bounds, labels, quarantine, stats, progress
-            )
+            return run(self.client)
         from distributed import Client, LocalCluster
 
         if self.scheduler is not None:
             with Client(self.scheduler, set_as_default=False) as client:  # type: ignore[no-untyped-call]
-                return self._run(
-                    client, paths, register, bounds, labels, quarantine, stats, progress
-                )
+                return run(client)
         with (
             _quiet("distributed"),
             LocalCluster(  # type: ignore[no-untyped-call]
@@ -654,7 +418,7 @@ class DaskEngine:
             ) as cluster,
             Client(cluster, set_as_default=False) as client,  # type: ignore[no-untyped-call]
         ):
-            return self._run(client, paths, register, bounds, labels, quarantine, stats, progress)
+            return run(client)
 
     def _run(
         self,

@@ -15,16 +15,31 @@ from __future__ import annotations
 import json
 import math
 import os
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-__all__ = ["MAX_CELL_CHARS", "QUARANTINE_SCHEMA", "QuarantineWriter", "row_json", "rows_json"]
+from monitor.chunk import Idx
+from monitor.ingest import coerce
+from monitor.ingest.accounting import IngestStats
+from monitor.ingest.batch import RawBatch
+
+__all__ = [
+    "MAX_CELL_CHARS",
+    "QUARANTINE_SCHEMA",
+    "QuarantineBuffer",
+    "QuarantineWriter",
+    "row_json",
+    "rows_json",
+]
+
 
 #: Longer text cells are cut to this many characters in ``row_json``.
 MAX_CELL_CHARS = 10_000
@@ -260,3 +275,125 @@ class QuarantineWriter:
             self.close()
         else:
             self.abort()
+
+
+class QuarantineBuffer:
+    """One batch's quarantined rows: counted at once, written in file order at its end.
+
+    Encoding the rows as JSON is deferred to :meth:`flush`, so the parts of a batch
+    (several model groups, unattributed rows) cost one :func:`rows_json` call. Without
+    a writer the rows are only counted.
+    """
+
+    def __init__(self, writer: QuarantineWriter | None, stats: IngestStats) -> None:
+        self.writer = writer
+        self.stats = stats
+        self._tables: list[pa.Table] = []
+        self._rows: list[tuple[RawBatch, str, Idx, list[str], str, str]] = []
+
+    def _count(self, reasons: Sequence[str], models: Sequence[str]) -> None:
+        stats = self.stats
+        stats.rows_quarantined += len(reasons)
+        for key, count in Counter(reasons).items():
+            stats.count(stats.quarantined_by_reason, key, count)
+        for key, count in Counter(models).items():
+            stats.count(stats.quarantined_by_model, key, count)
+
+    def add(
+        self,
+        batch: RawBatch,
+        source: str,
+        rows: Idx,
+        reasons: list[str],
+        models: Sequence[str],
+        *,
+        model_column: str,
+        id_column: str,
+    ) -> None:
+        """Quarantine ``rows`` of ``batch`` (read from file ``source``) for ``reasons``,
+        counted under ``models``; ``model_column`` and ``id_column`` name the columns the
+        quarantine file shows as the row's model and prediction id."""
+        self._count(reasons, models)
+        if self.writer is not None:
+            self._rows.append((batch, source, rows, reasons, model_column, id_column))
+
+    def add_malformed(self, malformed: list[tuple[int, str]], source: str, model: str) -> None:
+        """Quarantine lines the parser could not read as rows (``malformed_line``)."""
+        reasons = ["malformed_line"] * len(malformed)
+        self._count(reasons, [model] * len(malformed))
+        if self.writer is not None:
+            self._tables.append(
+                _quarantine_table(
+                    source,
+                    [number for number, _ in malformed],
+                    reasons,
+                    [None] * len(malformed),
+                    [None] * len(malformed),
+                    [row_json({"_line": text}) for _, text in malformed],
+                )
+            )
+
+    def flush(self) -> None:
+        """Write the batch's quarantined rows in file order."""
+        if self._rows:
+            self._encode_rows()
+        if not self._tables or self.writer is None:
+            return
+        table = pa.concat_tables(self._tables)
+        self._tables = []
+        order = pc.sort_indices(table, sort_keys=[("_order", "ascending")])
+        self.writer.write(table.take(order).drop_columns(["_order"]))
+
+    def _encode_rows(self) -> None:
+        pieces, self._rows = self._rows, []
+        batch, source = pieces[0][0], pieces[0][1]
+        every = np.concatenate([rows for _, _, rows, _, _, _ in pieces])
+        table = pa.table(
+            {name: values.take(pa.array(every)) for name, values in batch.columns.items()}
+        )
+        cells = rows_json(table)
+        start = 0
+        for _, _, rows, reasons, model_column, id_column in pieces:
+            stop = start + len(rows)
+
+            def text(name: str, start: int = start, stop: int = stop) -> list[str | None]:
+                if name not in table.column_names:
+                    return [None] * (stop - start)
+                values: list[str | None] = coerce.as_text(
+                    table[name].slice(start, stop - start).combine_chunks()
+                ).to_pylist()
+                return values
+
+            self._tables.append(
+                _quarantine_table(
+                    source,
+                    batch.row_numbers[rows].tolist(),
+                    reasons,
+                    text(model_column),
+                    text(id_column),
+                    cells.slice(start, stop - start),
+                )
+            )
+            start = stop
+
+
+def _quarantine_table(
+    source: str,
+    numbers: list[int],
+    reasons: list[str],
+    model_ids: list[str | None],
+    prediction_ids: list[str | None],
+    cells: list[str] | pa.Array,
+) -> pa.Table:
+    """Quarantine rows plus an ``_order`` key (unknown row numbers sort last)."""
+    return pa.table(
+        {
+            "source_file": pa.array([source] * len(numbers), pa.string()),
+            "row_number": pa.array([str(n) if n >= 0 else "" for n in numbers], pa.string()),
+            "reason": pa.array(reasons, pa.string()),
+            "model_id": pa.array(model_ids, pa.string()),
+            "prediction_id": pa.array(prediction_ids, pa.string()),
+            "row_json": pa.array(cells, pa.string()),
+            "_order": pa.array([n if n >= 0 else 2**62 for n in numbers], pa.int64()),
+        }
+    )

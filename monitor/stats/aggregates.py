@@ -12,18 +12,19 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from enum import IntEnum
 
 import numpy as np
 
-from monitor.calibration import ReliabilityTable
-from monitor.distribution import ConfidenceHistogram
-from monitor.ingest import Categorical, ModelChunk, WindowBounds
-from monitor.sketch import QuantileSketch
+from monitor.chunk import Categorical, ModelChunk, WindowBounds
+from monitor.stats.calibration import ReliabilityTable
+from monitor.stats.distribution import ConfidenceHistogram
+from monitor.stats.sketch import QuantileSketch
 
 __all__ = [
     "MAX_CATEGORIES",
     "CategoryCounts",
+    "CountColumn",
     "DriftSample",
     "ModelAggregate",
     "WindowAggregate",
@@ -39,9 +40,19 @@ OTHER = "(other)"
 MAX_FOLDED_NAMES = 100_000
 NS_PER_HOUR = 3_600_000_000_000
 
-# Columns of a CategoryCounts row.
-_N, _ERRORS, _LABELED, _WRONG, _FORMAT_CHECKED, _FORMAT_INVALID = range(6)
-_WIDTH = 6
+
+class CountColumn(IntEnum):
+    """The columns of a :class:`CategoryCounts` row, in order."""
+
+    N = 0
+    ERRORS = 1
+    LABELED = 2
+    WRONG = 3
+    FORMAT_CHECKED = 4
+    FORMAT_INVALID = 5
+
+
+_WIDTH = len(CountColumn)
 
 
 @dataclass(frozen=True)
@@ -80,7 +91,7 @@ class CategoryCounts:
             w = weights[valid]
             table[:, j] = np.bincount(c, weights=w, minlength=k)[:k].astype(np.int64)
         for name, row in zip(cat.categories, table, strict=True):
-            if row[_N] == 0:
+            if row[CountColumn.N] == 0:
                 continue
             self._add_row(name, row)
 
@@ -353,8 +364,8 @@ class ModelAggregate:
         elif n_current == 0:
             self.reference.update(chunk)
         else:
-            self.current.update(_select(chunk, in_current))
-            self.reference.update(_select(chunk, ~in_current))
+            self.current.update(chunk.select(in_current))
+            self.reference.update(chunk.select(~in_current))
 
     def merge(self, other: ModelAggregate) -> ModelAggregate:
         if other.model_id != self.model_id or other.bounds != self.bounds:
@@ -362,29 +373,3 @@ class ModelAggregate:
         self.current.merge(other.current)
         self.reference.merge(other.reference)
         return self
-
-
-def _select(chunk: ModelChunk, mask: np.ndarray) -> ModelChunk:
-    def take(value: Any) -> Any:
-        if value is None:
-            return None
-        if isinstance(value, Categorical):
-            return Categorical(value.codes[mask], value.categories)
-        return value[mask]
-
-    return ModelChunk(
-        model_id=chunk.model_id,
-        id_hash=chunk.id_hash[mask],
-        timestamp_ns=chunk.timestamp_ns[mask],
-        confidence=chunk.confidence[mask],
-        latency_ms=chunk.latency_ms[mask],
-        error=take(chunk.error),
-        correct=take(chunk.correct),
-        quality_score=take(chunk.quality_score),
-        output_type=take(chunk.output_type),
-        failure_mode=take(chunk.failure_mode),
-        format_valid=take(chunk.format_valid),
-        segment=take(chunk.segment),
-        prediction=take(chunk.prediction),
-        features={name: values[mask] for name, values in chunk.features.items()},
-    )

@@ -17,7 +17,17 @@ import math
 
 from scipy import special, stats
 
-__all__ = ["mean_interval", "wilson_interval"]
+from monitor.stats.calibration import N_BINS, ReliabilityTable, ece, reliability_bins
+from monitor.stats.sketch import QuantileSketch
+
+__all__ = [
+    "ece_interval",
+    "mean_interval",
+    "quantile_interval",
+    "rate_per_hour_interval",
+    "sketch_quantile_interval",
+    "wilson_interval",
+]
 
 
 def _check_confidence(confidence: float) -> None:
@@ -109,3 +119,64 @@ def mean_interval(
     t = float(stats.t.ppf(0.5 + 0.5 * confidence, n - 1))
     half = t * math.sqrt(variance / n)
     return (max(0.0, mean - half), min(1.0, mean + half))
+
+
+def quantile_interval(n: int, q: float, confidence: float) -> tuple[int, int]:
+    """Ranks bracketing the ``q``-quantile with the given confidence (distribution-free).
+
+    The number of observations below the true q-quantile is Binomial(n, q), so the
+    order statistics at the binomial's ``(1±confidence)/2`` quantiles bracket it
+    (Hahn & Meeker, *Statistical Intervals*, 1991, §5.2).
+    """
+    alpha = 1 - confidence
+    low = int(stats.binom.ppf(alpha / 2, n, q))
+    high = int(stats.binom.ppf(1 - alpha / 2, n, q))
+    return max(0, low - 1), min(n - 1, high)
+
+
+def sketch_quantile_interval(
+    sketch: QuantileSketch, q: float, confidence: float
+) -> tuple[float, float]:
+    """Distribution-free interval of the ``q``-quantile, read off a sketch (its ranks are
+    :func:`quantile_interval`'s)."""
+    n = sketch.count
+    if n == 0:
+        return math.nan, math.nan
+    low_rank, high_rank = quantile_interval(n, q, confidence)
+    return (
+        sketch.quantile(low_rank / max(1, n - 1)),
+        sketch.quantile(high_rank / max(1, n - 1)),
+    )
+
+
+def rate_per_hour_interval(count: int, hours: float, confidence: float) -> tuple[float, float]:
+    """Exact Poisson interval of an hourly rate from ``count`` events in ``hours``.
+
+    Garwood (1936), via the chi-square distribution.
+    """
+    alpha = 1 - confidence
+    low = 0.0 if count == 0 else stats.chi2.ppf(alpha / 2, 2 * count) / 2
+    high = stats.chi2.ppf(1 - alpha / 2, 2 * count + 2) / 2
+    return float(low) / hours, float(high) / hours
+
+
+def ece_interval(table: ReliabilityTable, confidence: float) -> tuple[float, float]:
+    """Normal-approximation interval of the equal-width ECE.
+
+    Each bin's gap |acc_b − conf_b| has standard error sqrt(acc_b(1−acc_b)/n_b); the
+    ECE's is the weighted root-sum-square (delta method). Conservative enough to
+    keep a 200-row night from breaching on noise alone.
+    """
+    value = ece(table, n_bins=N_BINS)
+    if not math.isfinite(value):
+        return math.nan, math.nan
+    total = sum(b.n for b in reliability_bins(table, n_bins=N_BINS))
+    variance = 0.0
+    for b in reliability_bins(table, n_bins=N_BINS):
+        if b.n == 0:
+            continue
+        p = min(max(b.accuracy, 1.0 / (b.n + 2)), 1 - 1.0 / (b.n + 2))
+        variance += (b.n / total) ** 2 * p * (1 - p) / b.n
+    z = stats.norm.ppf(0.5 + confidence / 2)
+    half = z * math.sqrt(variance)
+    return max(0.0, value - half), value + half

@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from monitor.idhash import SeenIds, hash_ids
+from monitor.ingest.dedup import SeenIds, hash_ids
 
 IDS = [
     "",

@@ -25,7 +25,7 @@ import numpy as np
 import numpy.typing as npt
 from scipy import stats
 
-from monitor.calibration import _EDGES, FINE_BINS, _as_confidence, _fine_index
+from monitor.stats.calibration import _EDGES, FINE_BINS, _as_confidence, _fine_index
 
 if TYPE_CHECKING:
     from typing import Self

@@ -1,0 +1,360 @@
+"""The nightly check: windows → engine → metrics and drift → judge → failure modes → report.
+
+:func:`run_check` is the imperative shell around the pure parts: it plans the windows,
+lets an engine (:mod:`monitor.engines`) summarise the logs while the quarantine file is
+written, judges every model of the night together (:mod:`monitor.judge`), names the
+failure modes, and assembles the frozen :class:`~monitor.report.Report` once. The ladder
+decision is injected by the caller (``decide``) because ``monitor`` must not import
+``ladder``; the composition root (``modelhealth``) joins the two.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+
+from monitor.atomic import write_atomic
+from monitor.chunk import WindowBounds
+from monitor.engines import Engine, LocalEngine
+from monitor.engines.base import Progress
+from monitor.failure_modes import FailureModeResult, classify
+from monitor.ingest import IngestStats, QuarantineWriter, list_log_files
+from monitor.judge import ModelEvidence, ModelVerdict, NightValue, judge_night
+from monitor.report import (
+    DriftSummary,
+    IngestSummary,
+    Metrics,
+    ModelReport,
+    Recommendation,
+    Report,
+    TimeWindow,
+    worst_status,
+)
+from monitor.stats.aggregates import ModelAggregate
+from monitor.stats.metrics import finalize_metrics
+from monitor.windows import to_datetime, window_bounds
+from thresholds.loader import LoadedRegister
+from thresholds.schema import ModelEntry, Register
+
+__all__ = [
+    "CheckOptions",
+    "Decide",
+    "LadderOutcome",
+    "build_report",
+    "plan_windows",
+    "run_check",
+    "run_id_for",
+    "write_report_json",
+]
+
+
+@dataclass(frozen=True)
+class LadderOutcome:
+    """What the ladder decided for one model tonight: the recommendation the report shows
+    and the rung in force. ``monitor`` does not import ``ladder``; the composition root
+    supplies these through ``decide``."""
+
+    recommendation: Recommendation | None = None
+    position: str | None = None
+
+
+_NO_LADDER = LadderOutcome()
+
+#: The ladder's decision, injected: it receives the report of tonight's verdicts (without
+#: ladder fields) and returns each model's outcome, keyed by model id (a model left out
+#: has none); the final report is then assembled with them.
+Decide = Callable[[Report], Mapping[str, LadderOutcome]]
+
+
+@dataclass(frozen=True)
+class CheckOptions:
+    """Inputs of one nightly check."""
+
+    logs: Sequence[Path]
+    as_of: date
+    out_dir: Path
+    now: datetime
+    labels: Path | None = None
+    drift: bool = True
+    drift_html: bool = True
+    #: Past nights' metric values per model id, oldest first, for the sequential (EWMA/CUSUM)
+    #: checks of ``thresholds.signal``; the composition root reads them from the state store.
+    history: Mapping[str, Sequence[NightValue]] = field(default_factory=dict)
+
+
+def plan_windows(register: Register, as_of: date) -> dict[str, WindowBounds]:
+    """Window bounds of every registered model for the as-of night."""
+    return {entry.id: window_bounds(entry, as_of) for entry in register.models}
+
+
+def run_id_for(
+    register_version: str, as_of: date, logs: Sequence[Path], labels: Path | None
+) -> str:
+    """Same register, night and input files → same run id, so a rerun of a night is
+    recognisably the same run. The files are those ingest reads (the one listing,
+    :func:`~monitor.ingest.sources.list_log_files`) and the labels file, each by name,
+    size and modification time."""
+    digest = hashlib.sha256(f"{register_version}|{as_of.isoformat()}".encode())
+    files = list_log_files([*logs, *([labels] if labels else [])])
+    for file in sorted(files, key=lambda f: f.name):
+        digest.update(f"|{file.name}|{file.size}|{file.modified}".encode())
+    return f"{as_of.isoformat()}-{digest.hexdigest()[:12]}"
+
+
+_BLIND_NOTE = (
+    "no rows for this model in the current window: the monitor cannot see it, "
+    "so it is treated as a breach (blind), never as healthy"
+)
+
+
+@dataclass(frozen=True)
+class _Measured:
+    """One model's summaries and what was measured on them, before judgement."""
+
+    entry: ModelEntry
+    aggregate: ModelAggregate
+    metrics: Metrics
+    drift: DriftSummary | None
+
+
+def _measure(entry: ModelEntry, agg: ModelAggregate, options: CheckOptions) -> _Measured:
+    """Metrics and drift of one model (drift writes its HTML page when asked to)."""
+    from monitor.drift import compute_drift
+
+    cur, ref = agg.current, agg.reference
+    thresholds = entry.thresholds
+    metrics = finalize_metrics(cur, ref, thresholds)
+    drift = None
+    if options.drift and thresholds.drift.enabled and cur.n_rows:
+        html = (
+            options.out_dir / f"drift-{_safe_name(entry.id)}.html" if options.drift_html else None
+        )
+        drift = compute_drift(cur, ref, thresholds.drift, html_path=html, model_id=entry.id)
+        if drift.html:
+            drift = drift.model_copy(update={"html": Path(drift.html).name})
+    return _Measured(entry, agg, metrics, drift)
+
+
+def _safe_name(model_id: str) -> str:
+    keep = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in model_id)
+    return (keep or "model")[:80] + "-" + hashlib.sha256(model_id.encode()).hexdigest()[:6]
+
+
+def _persistence(entry: ModelEntry) -> tuple[int, int]:
+    """The ladder's persistence rule for this model, ``(k, n)``."""
+    rules = entry.ladder.rules
+    return rules.persistence_k, rules.persistence_n
+
+
+def _evidence(measured: _Measured, options: CheckOptions, partial_view: bool) -> ModelEvidence:
+    entry, agg = measured.entry, measured.aggregate
+    return ModelEvidence(
+        model_id=entry.id,
+        thresholds=entry.thresholds,
+        criticality=entry.criticality,
+        metrics=measured.metrics,
+        current=agg.current,
+        reference=agg.reference,
+        drift=measured.drift,
+        history=options.history.get(entry.id, ()),
+        persistence=_persistence(entry),
+        partial_view=partial_view,
+    )
+
+
+@dataclass(frozen=True)
+class _Judged:
+    """One model measured, judged and classified: all its report holds but the ladder's part."""
+
+    measured: _Measured
+    verdict: ModelVerdict
+    modes: FailureModeResult
+    notes: tuple[str, ...]
+
+
+def _classify(
+    measured: _Measured, verdict: ModelVerdict, notes: Sequence[str], register: Register
+) -> _Judged:
+    """Name the failure modes of a judged model (a blind model has none to name)."""
+    agg = measured.aggregate
+    if verdict.status == "blind":
+        nothing = FailureModeResult(
+            modes=[], dominant=None, annotation_coverage=None, unmapped_annotations={}, notes=[]
+        )
+        return _Judged(measured, verdict, nothing, (*notes, _BLIND_NOTE))
+    modes = classify(
+        agg.current, agg.reference, measured.metrics, list(verdict.checks), register=register
+    )
+    return _Judged(measured, verdict, modes, (*notes, *modes.notes))
+
+
+def _model_report(judged: _Judged, stats: IngestStats, ladder: LadderOutcome) -> ModelReport:
+    """One model's report, assembled once from what was measured, judged and decided."""
+    entry, agg = judged.measured.entry, judged.measured.aggregate
+    verdict, modes = judged.verdict, judged.modes
+    return ModelReport(
+        model_id=entry.id,
+        status=verdict.status,
+        criticality=entry.criticality,
+        window=TimeWindow(
+            start=to_datetime(agg.bounds.current_start), end=to_datetime(agg.bounds.current_end)
+        ),
+        reference_window=TimeWindow(
+            start=to_datetime(agg.bounds.reference_start),
+            end=to_datetime(agg.bounds.current_start),
+        ),
+        n_rows=agg.current.n_rows,
+        n_labeled=agg.current.n_labeled,
+        n_quarantined=stats.quarantined_by_model.get(entry.id, 0),
+        n_duplicates=stats.duplicates_by_model.get(entry.id, 0),
+        n_reference_rows=agg.reference.n_rows,
+        metrics=judged.measured.metrics,
+        checks=list(verdict.checks),
+        breaches=list(verdict.breaches),
+        failure_modes=modes.modes,
+        # A dominant mode is what the ladder acts on; a model healthy by its checks has
+        # nothing to act on, so its background failures are listed but none is dominant.
+        dominant_failure_mode=modes.dominant if verdict.actionable else None,
+        annotation_coverage=modes.annotation_coverage,
+        unmapped_annotations=modes.unmapped_annotations,
+        drift=judged.measured.drift,
+        recommendation=ladder.recommendation,
+        ladder_position=ladder.position,
+        notes=list(judged.notes),
+    )
+
+
+def _ingest_summary(
+    stats: IngestStats, options: CheckOptions, quarantine_file: str | None
+) -> IngestSummary:
+    return IngestSummary(
+        files=stats.files,
+        rows_read=stats.rows_read,
+        rows_used=stats.rows_used,
+        rows_quarantined=stats.rows_quarantined,
+        rows_duplicate=stats.rows_duplicate,
+        rows_out_of_window=stats.rows_out_of_window,
+        naive_timestamps=stats.naive_timestamps,
+        quarantined_by_reason=dict(sorted(stats.quarantined_by_reason.items())),
+        quarantine_file=quarantine_file,
+        labels_file=str(options.labels) if options.labels else None,
+        labels_joined=stats.labels_joined,
+        unreadable=stats.unreadable,
+    )
+
+
+def build_report(
+    loaded: LoadedRegister,
+    aggregates: Mapping[str, ModelAggregate],
+    stats: IngestStats,
+    options: CheckOptions,
+    *,
+    run_id: str,
+    engine: str = "local",
+    quarantine_file: str | None = None,
+    decide: Decide | None = None,
+) -> Report:
+    """The night's report from merged summaries: measured, judged, classified, decided.
+
+    Every model is measured (metrics, drift), the night is judged as one
+    (:func:`~monitor.judge.judge_night`), failure modes are named; then, with
+    ``decide``, the report of those verdicts goes to the ladder, and the final report is
+    assembled once more from the same parts with the ladder's outcome for each model.
+    Nothing is patched after assembly: reports are frozen.
+    """
+    register = loaded.register
+    notes = (
+        [f"{len(stats.unreadable)} log file(s) could not be read: {', '.join(stats.unreadable)}"]
+        if stats.unreadable
+        else []
+    )
+    measured = [_measure(entry, aggregates[entry.id], options) for entry in register.models]
+    night = judge_night([_evidence(m, options, bool(stats.unreadable)) for m in measured])
+    judged = [_classify(m, night.models[m.entry.id], notes, register) for m in measured]
+    ingest = _ingest_summary(stats, options, quarantine_file)
+
+    def assemble(ladder: Mapping[str, LadderOutcome]) -> Report:
+        models = [
+            _model_report(j, stats, ladder.get(j.measured.entry.id, _NO_LADDER)) for j in judged
+        ]
+        return Report(
+            run_id=run_id,
+            as_of=options.as_of.isoformat(),
+            register_name=register.name,
+            register_version=loaded.version,
+            generated_at=options.now,
+            status=worst_status([m.status for m in models]),
+            ingest=ingest,
+            models=models,
+            engine=engine,
+            signal=night.signal,
+        )
+
+    if decide is None:
+        return assemble({})
+    return assemble(decide(assemble({})))
+
+
+def run_check(
+    loaded: LoadedRegister,
+    options: CheckOptions,
+    *,
+    engine: Engine | None = None,
+    decide: Decide | None = None,
+    progress: Progress | None = None,
+    render: Callable[[Report], str] | None = None,
+) -> Report:
+    """Run one nightly check and write its outputs atomically into ``options.out_dir``.
+
+    Order matters for crash safety: the quarantine file and drift pages first, then
+    the ladder decision (idempotent per model and night), then ``report.json`` last,
+    each by atomic rename — a kill at any point leaves the previous report intact and
+    a rerun converges on the same result.
+    """
+    engine = engine or LocalEngine()
+    register = loaded.register
+    options.out_dir.mkdir(parents=True, exist_ok=True)
+    # A run killed mid-write leaves its temp file (".report.json.<random>.tmp"); the
+    # previous report is intact, so the leftover is only litter.
+    for leftover in options.out_dir.glob(".*.tmp"):
+        leftover.unlink(missing_ok=True)
+    bounds = plan_windows(register, options.as_of)
+    stats = IngestStats()
+    quarantine_path = options.out_dir / "quarantine.parquet"
+    with QuarantineWriter(quarantine_path) as quarantine:
+        aggregates = engine.summarize(
+            options.logs,
+            register,
+            bounds,
+            labels=options.labels,
+            quarantine=quarantine,
+            stats=stats,
+            progress=progress,
+        )
+    run_id = run_id_for(loaded.version, options.as_of, options.logs, options.labels)
+    report = build_report(
+        loaded,
+        aggregates,
+        stats,
+        options,
+        run_id=run_id,
+        engine=engine.name,
+        quarantine_file=quarantine_path.name,
+        decide=decide,
+    )
+    if render is not None:
+        write_atomic(options.out_dir / "report.html", render(report))
+    write_report_json(report, options.out_dir / "report.json")
+    return report
+
+
+def write_report_json(report: Report, path: Path) -> Path:
+    """``report.json``, atomically."""
+    text = report.model_dump_json(indent=2)
+    # Round-trip check: never publish a report that its own schema would reject.
+    Report.model_validate(json.loads(text))
+    return write_atomic(path, text + "\n")

@@ -1,0 +1,52 @@
+"""The local engine: one process, record batches streamed through the aggregates."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from monitor.chunk import WindowBounds
+from monitor.engines.base import Progress, fold_chunks_threaded, new_aggregates
+from monitor.ingest import IngestStats, QuarantineWriter, read_logs
+from monitor.stats.aggregates import ModelAggregate
+from thresholds.schema import Register
+
+__all__ = ["LocalEngine"]
+
+
+@dataclass
+class LocalEngine:
+    """One process: record batches stream through the shared aggregates on a few threads."""
+
+    name: str = "local"
+    batch_rows: int = 262_144
+    workers: int = field(default_factory=lambda: min(2, os.cpu_count() or 1))
+
+    def summarize(
+        self,
+        paths: Sequence[Path],
+        register: Register,
+        bounds: Mapping[str, WindowBounds],
+        *,
+        labels: Path | None,
+        quarantine: QuarantineWriter,
+        stats: IngestStats,
+        progress: Progress | None = None,
+    ) -> dict[str, ModelAggregate]:
+        chunks = read_logs(
+            paths,
+            register,
+            bounds,
+            labels=labels,
+            quarantine=quarantine,
+            batch_rows=self.batch_rows,
+            stats=stats,
+        )
+        return fold_chunks_threaded(
+            chunks,
+            lambda: new_aggregates(register, bounds),
+            workers=self.workers,
+            progress=progress,
+        )

@@ -1,0 +1,58 @@
+"""Where every row read went: the counters of one ingest, mergeable across files and workers."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+__all__ = ["IngestStats"]
+
+
+@dataclass
+class IngestStats:
+    """What ingest read and what became of it; mergeable across files and workers.
+
+    ``rows_read == rows_used + rows_quarantined + rows_duplicate + rows_out_of_window``.
+    ``naive_timestamps`` counts used rows whose time had no zone and was taken as UTC.
+    ``unreadable`` lists files inside a directory that could not be read (with the
+    reason in ``unreadable_reasons``); they were skipped. ``labels_joined`` counts used
+    rows that found their prediction id in the labels file.
+    """
+
+    rows_read: int = 0
+    rows_used: int = 0
+    rows_quarantined: int = 0
+    rows_duplicate: int = 0
+    rows_out_of_window: int = 0
+    naive_timestamps: int = 0
+    quarantined_by_reason: dict[str, int] = field(default_factory=dict)
+    quarantined_by_model: dict[str, int] = field(default_factory=dict)
+    duplicates_by_model: dict[str, int] = field(default_factory=dict)
+    files: list[str] = field(default_factory=list)
+    unreadable: list[str] = field(default_factory=list)
+    unreadable_reasons: dict[str, str] = field(default_factory=dict)
+    labels_joined: int = 0
+
+    def merge(self, other: IngestStats) -> IngestStats:
+        """Add ``other`` into this one (in place) and return it."""
+        self.rows_read += other.rows_read
+        self.rows_used += other.rows_used
+        self.rows_quarantined += other.rows_quarantined
+        self.rows_duplicate += other.rows_duplicate
+        self.rows_out_of_window += other.rows_out_of_window
+        self.naive_timestamps += other.naive_timestamps
+        for mine, theirs in (
+            (self.quarantined_by_reason, other.quarantined_by_reason),
+            (self.quarantined_by_model, other.quarantined_by_model),
+            (self.duplicates_by_model, other.duplicates_by_model),
+        ):
+            for key, count in theirs.items():
+                mine[key] = mine.get(key, 0) + count
+        self.files.extend(other.files)
+        self.unreadable.extend(other.unreadable)
+        self.unreadable_reasons.update(other.unreadable_reasons)
+        self.labels_joined += other.labels_joined
+        return self
+
+    def count(self, table: dict[str, int], key: str, n: int) -> None:
+        if n:
+            table[key] = table.get(key, 0) + n

@@ -1,0 +1,411 @@
+"""``read_logs``: prediction logs in, clean per-model chunks out, every row accounted for.
+
+For every record batch of every file (:mod:`~monitor.ingest.sources`,
+:mod:`~monitor.ingest.readers`) the pipeline
+
+1. finds each row's model through the register's column mappings (a row whose
+   ``model_id`` is not registered is quarantined as ``unknown_model``);
+2. converts the columns (:mod:`~monitor.ingest.coerce`) and checks the contract
+   (:mod:`~monitor.ingest.validate`); bad rows go to the quarantine;
+3. drops valid rows outside the model's reference and current windows, then duplicate
+   ``prediction_id`` values (:mod:`~monitor.ingest.dedup`, first occurrence wins);
+4. joins late labels (:mod:`~monitor.ingest.labels`) and yields one
+   :class:`~monitor.chunk.ModelChunk` per model present.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Generator, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+
+from monitor.chunk import I32, Categorical, Idx, ModelChunk, WindowBounds
+from monitor.errors import MissingColumnError, UnreadableLogError
+from monitor.ingest import coerce
+from monitor.ingest.accounting import IngestStats
+from monitor.ingest.batch import BatchColumns
+from monitor.ingest.dedup import SeenIds
+from monitor.ingest.labels import LateLabels
+from monitor.ingest.plan import IngestPlan, MappingGroup
+from monitor.ingest.quarantine import QuarantineBuffer, QuarantineWriter
+from monitor.ingest.readers import prefetch, read_batches
+from monitor.ingest.sources import LogFile, list_log_files
+from monitor.ingest.validate import UNATTRIBUTED, attribution_reasons, check_rows, reason_names
+from thresholds.schema import Register
+
+__all__ = ["read_logs"]
+
+
+_URL_PROBLEM = (
+    "is a URL; the local engine reads local files: use the Dask engine"
+    " (pip install 'modelhealth[dask]', --engine dask), which fetches URLs through fsspec"
+)
+
+
+def read_logs(
+    paths: Sequence[str | Path],
+    register: Register,
+    windows: Mapping[str, WindowBounds],
+    *,
+    labels: str | Path | None = None,
+    quarantine: QuarantineWriter | None = None,
+    batch_rows: int = 262_144,
+    stats: IngestStats | None = None,
+) -> Generator[ModelChunk, None, None]:
+    """Stream clean per-model chunks from prediction logs.
+
+    Parameters
+    ----------
+    paths
+        Log files and directories (searched recursively; hive partitions such as
+        ``date=2026-11-01/`` are fine, and a partition key that names a contract column,
+        e.g. ``model_id=…``, fills that column when the files lack it). Files are
+        recognised by extension; names starting with ``.`` or ``_`` are skipped (see
+        :func:`~monitor.ingest.sources.list_log_files`). Local paths only: URLs are
+        read by the Dask engine, which stages them.
+    register
+        The threshold register; ``models[].columns`` maps log columns to the contract.
+    windows
+        Window bounds of every registered model; rows outside
+        ``[reference_start, current_end)`` are counted and dropped.
+    labels
+        Optional late labels: ``prediction_id`` plus ``correct``, ``label`` and/or
+        ``quality_score`` (contract names; with a ``model_id`` column the join is per
+        model). A non-null label value fills or overrides the log's.
+    quarantine
+        Where rows that break the contract go; without one they are only counted.
+    batch_rows
+        Rows per record batch: bounds memory (a few batches are in flight).
+    stats
+        Filled in as chunks are produced.
+
+    Returns
+    -------
+    Generator[ModelChunk, None, None]
+        One chunk per model present in each batch, in file order. Validation of the
+        arguments happens on the call; files are read as the generator is consumed.
+        ``close()`` it to stop early (the background reader thread stops too).
+
+    Raises
+    ------
+    ValueError
+        When a registered model has no window bounds or ``batch_rows < 1``.
+    UnreadableLogError
+        A path given directly is missing, of unknown format, unreadable or a URL.
+    MissingColumnError
+        A file given directly lacks required columns (files inside a directory are
+        listed in ``stats.unreadable`` instead).
+    LabelsError
+        The labels file is unusable.
+    """
+    if batch_rows < 1:
+        raise ValueError(f"batch_rows must be at least 1, not {batch_rows}")
+    plan = IngestPlan(register, windows)
+    files = list_log_files(paths)
+    for file in files:
+        if file.remote:
+            raise UnreadableLogError(file.name, _URL_PROBLEM)
+    label_index = LateLabels.load(labels, plan) if labels is not None else None
+    stats = stats if stats is not None else IngestStats()
+    ingest = _Ingest(plan, label_index, quarantine, batch_rows, stats)
+    return ingest.run(files)
+
+
+@dataclass
+class _Part:
+    """The rows of one mapping group in a batch, after validation."""
+
+    group: MappingGroup
+    rows: Idx | None  # batch rows of the group; None = every row
+    ordinal: I32  # model ordinal per group row
+    kept: Idx  # group rows that are valid and inside their model's windows
+
+
+class _Ingest:
+    """One ``read_logs`` call: the files in order, batch by batch, with one seen-set."""
+
+    def __init__(
+        self,
+        plan: IngestPlan,
+        labels: LateLabels | None,
+        quarantine: QuarantineWriter | None,
+        batch_rows: int,
+        stats: IngestStats,
+    ) -> None:
+        self.plan = plan
+        self.labels = labels
+        self.batch_rows = batch_rows
+        self.stats = stats
+        self.seen = SeenIds()
+        self.quarantine = QuarantineBuffer(quarantine, stats)
+
+    def run(self, files: list[LogFile]) -> Generator[ModelChunk, None, None]:
+        for file in files:
+            self.stats.files.append(file.name)
+            try:
+                yield from self._read(file)
+            except (UnreadableLogError, MissingColumnError) as exc:
+                if file.direct:
+                    raise
+                self.quarantine.flush()  # rows it already quarantined stay accounted for
+                self.stats.unreadable.append(file.name)
+                self.stats.unreadable_reasons[file.name] = str(exc)
+
+    def _read(self, file: LogFile) -> Iterator[ModelChunk]:
+        reader = read_batches(file, self.plan, self.batch_rows)
+        plan = self.plan
+
+        def converted() -> Iterator[BatchColumns]:
+            try:
+                for batch in reader:
+                    columns = BatchColumns(batch)
+                    columns.warm(plan)
+                    yield columns
+            finally:
+                reader.close()
+
+        checked: set[int] = set()
+        batches = prefetch(converted())
+        try:
+            for columns in batches:
+                yield from self._batch(columns, file, checked)
+        finally:
+            batches.close()  # stops the reader thread now, even when a batch failed
+
+    # ---------------------------------------------------------------- one batch
+
+    def _batch(
+        self, columns: BatchColumns, file: LogFile, checked: set[int]
+    ) -> Iterator[ModelChunk]:
+        plan = self.plan
+        stats = self.stats
+        batch = columns.batch
+        if batch.malformed:
+            stats.rows_read += len(batch.malformed)
+            self.quarantine.add_malformed(batch.malformed, file.name, UNATTRIBUTED)
+        n = batch.n
+        if n == 0:
+            self.quarantine.flush()
+            return
+        ordinal = self._attribute(columns, file)
+        group_of = np.where(ordinal >= 0, plan.group_of[np.maximum(ordinal, 0)], -1)
+        present = np.flatnonzero(np.bincount(group_of + 1, minlength=len(plan.groups) + 1)[1:])
+        for g in present.tolist():
+            if g not in checked:
+                group = plan.groups[g]
+                missing = [c for c in group.required() if c not in batch.columns]
+                if missing:
+                    models = group.models if len(plan.groups) > 1 else []
+                    raise MissingColumnError(file.name, missing, batch.found, models)
+                checked.add(g)
+        stats.rows_read += n
+        unattributed = np.flatnonzero(ordinal < 0)
+        if len(unattributed):
+            self._quarantine_unattributed(columns, file, ordinal, unattributed)
+        whole = len(present) == 1 and not len(unattributed)
+        parts = [
+            self._validate(
+                columns,
+                file,
+                plan.groups[g],
+                ordinal,
+                None if whole else np.flatnonzero(group_of == g),
+            )
+            for g in present.tolist()
+        ]
+        self._drop_duplicates(columns, parts)
+        self.quarantine.flush()
+        for part in parts:
+            yield from self._chunks(columns, part)
+
+    def _attribute(self, columns: BatchColumns, file: LogFile) -> I32:
+        """Model ordinal per row: -1 = unknown model id, -2 = no model id."""
+        batch = columns.batch
+        n = batch.n
+        ordinal = np.full(n, -2, np.int32)
+        any_column = False
+        for column, ids in self.plan.model_id_columns.items():
+            if not columns.has(column):
+                continue
+            any_column = True
+            codes, names = columns.categorical(column) or (np.full(n, -1, np.int32), [])
+            lookup = np.array([ids.get(m, -1) if m else -2 for m in names] + [-2], np.int32)
+            mine = lookup[codes]
+            better = (ordinal < 0) & (mine > ordinal)
+            ordinal[better] = mine[better]
+        if not any_column:
+            self.plan.check_schema(file.name, batch.found)
+        return ordinal
+
+    def _quarantine_unattributed(
+        self, columns: BatchColumns, file: LogFile, ordinal: I32, rows: Idx
+    ) -> None:
+        batch = columns.batch
+        plan = self.plan
+        # Which prediction_id column to judge by when the model is unknown: the first
+        # mapping whose model_id column this file has.
+        mapping = next(
+            (g.mapping for g in plan.groups if g.mapping.model_id in batch.columns),
+            plan.groups[0].mapping,
+        )
+        ids = batch.columns.get(mapping.prediction_id)
+        missing_id = (
+            np.ones(len(rows), bool)
+            if ids is None
+            else coerce.missing_text(ids.take(pa.array(rows)))
+        )
+        self.quarantine.add(
+            batch,
+            file.name,
+            rows,
+            attribution_reasons(ordinal[rows] == -2, missing_id),
+            [UNATTRIBUTED] * len(rows),
+            model_column=mapping.model_id,
+            id_column=mapping.prediction_id,
+        )
+
+    def _validate(
+        self,
+        columns: BatchColumns,
+        file: LogFile,
+        group: MappingGroup,
+        ordinal_all: I32,
+        rows: Idx | None,
+    ) -> _Part:
+        """Quarantine the group's bad rows, count those outside the windows, keep the rest."""
+        plan = self.plan
+        mapping = group.mapping
+        ordinal = ordinal_all if rows is None else ordinal_all[rows]
+        checks = check_rows(columns, mapping, rows)
+        if len(checks.bad):
+            bad = checks.bad
+            self.quarantine.add(
+                columns.batch,
+                file.name,
+                bad if rows is None else rows[bad],
+                reason_names(checks.codes),
+                [plan.models[o] for o in ordinal[bad].tolist()],
+                model_column=mapping.model_id,
+                id_column=mapping.prediction_id,
+            )
+        # Valid rows outside the model's windows are not tonight's business.
+        ts = columns.timestamps(mapping.timestamp)[0]
+        ts = ts if rows is None else ts[rows]
+        if len(group.ordinals) == 1:
+            lo, hi = plan.lo[group.ordinals[0]], plan.hi[group.ordinals[0]]
+        else:
+            lo, hi = plan.lo[ordinal], plan.hi[ordinal]
+        valid = checks.valid
+        kept = np.flatnonzero(valid & (ts >= lo) & (ts < hi))
+        self.stats.rows_out_of_window += int(np.count_nonzero(valid)) - len(kept)
+        return _Part(group, rows, ordinal, kept)
+
+    def _drop_duplicates(self, columns: BatchColumns, parts: list[_Part]) -> None:
+        """One look-up in the seen-set for the whole batch; per-model keys."""
+        plan = self.plan
+        stats = self.stats
+        if not parts:
+            return
+        keys = []
+        for part in parts:
+            hashes = columns.id_hash(part.group.mapping.prediction_id)
+            at = part.kept if part.rows is None else part.rows[part.kept]
+            if len(part.group.ordinals) == 1:
+                keys.append(hashes[at] ^ plan.salt[part.group.ordinals[0]])
+            else:
+                keys.append(hashes[at] ^ plan.salt[part.ordinal[part.kept]])
+        duplicate = self.seen.add(np.concatenate(keys) if len(keys) > 1 else keys[0])
+        if not duplicate.any():
+            return
+        start = 0
+        for part in parts:
+            mine = duplicate[start : start + len(part.kept)]
+            start += len(part.kept)
+            if not mine.any():
+                continue
+            counts = np.bincount(part.ordinal[part.kept[mine]], minlength=len(plan.models))
+            for o in np.flatnonzero(counts).tolist():
+                stats.count(stats.duplicates_by_model, plan.models[o], int(counts[o]))
+            stats.rows_duplicate += int(np.count_nonzero(mine))
+            part.kept = part.kept[~mine]
+
+    def _chunks(self, columns: BatchColumns, part: _Part) -> Iterator[ModelChunk]:
+        plan = self.plan
+        stats = self.stats
+        mapping = part.group.mapping
+        kept = part.kept
+        if len(kept) == 0:
+            return
+        at: Idx | None = kept if part.rows is None else part.rows[kept]
+        if part.rows is None and len(kept) == columns.n:
+            at = None  # every row of the batch: no copies
+        stats.rows_used += len(kept)
+        naive = columns.timestamps(mapping.timestamp)[2]
+        stats.naive_timestamps += int(np.count_nonzero(naive if at is None else naive[at]))
+        correct = columns.correct(mapping)
+        quality = (
+            columns.floats(mapping.quality_score)[0] if columns.has(mapping.quality_score) else None
+        )
+        if self.labels is not None:
+            correct, quality, joined = self.labels.join(
+                columns,
+                mapping,
+                np.arange(columns.n) if at is None else at,
+                lambda: plan.salt[part.ordinal[part.kept]],
+                correct,
+                quality,
+            )
+            stats.labels_joined += joined
+        error = columns.booleans(mapping.error)[0] == 1 if columns.has(mapping.error) else None
+        format_valid = (
+            columns.booleans(mapping.format_valid)[0] if columns.has(mapping.format_valid) else None
+        )
+        prefix = mapping.feature_prefix
+        features = {
+            name[len(prefix) :]: converted
+            for name in columns.batch.columns
+            if name.startswith(prefix)
+            and name != prefix
+            and name not in plan.contract
+            and (converted := columns.feature(name)) is not None
+        }
+        if len(part.group.ordinals) == 1:
+            split = [(part.group.ordinals[0], at)]
+        else:
+            owners = part.ordinal[kept]
+            split = [
+                (int(o), (kept if part.rows is None else part.rows[kept])[owners == o])
+                for o in np.unique(owners).tolist()
+            ]
+        ts = columns.timestamps(mapping.timestamp)[0]
+        for o, rows in split:
+
+            def pick(values: Any, rows: Idx | None = rows) -> Any:
+                if values is None or rows is None:
+                    return values
+                return values[rows]
+
+            def category(name: str, rows: Idx | None = rows) -> Categorical | None:
+                whole = columns.categorical(name) if columns.has(name) else None
+                return None if whole is None else coerce.subset_categorical(whole, rows)
+
+            yield ModelChunk(
+                model_id=plan.models[o],
+                id_hash=pick(columns.id_hash(mapping.prediction_id)),
+                timestamp_ns=pick(ts),
+                confidence=pick(columns.floats(mapping.confidence)[0]),
+                latency_ms=pick(columns.floats(mapping.latency_ms)[0]),
+                error=pick(error),
+                correct=pick(correct),
+                quality_score=pick(quality),
+                output_type=category(mapping.output_type),
+                failure_mode=category(mapping.failure_mode),
+                format_valid=pick(format_valid),
+                segment=category(mapping.segment),
+                prediction=category(mapping.prediction),
+                features={k: pick(v) for k, v in features.items()},
+            )
