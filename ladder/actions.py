@@ -27,13 +27,12 @@ from sqlalchemy.exc import IntegrityError
 
 from ladder import audit
 from ladder.audit import Origin
+from ladder.checkpoint import checkpoint_for
 from ladder.errors import LadderError, NotFound, Refused, Tampered
-from ladder.guardrails import check_approval, recheck_at_apply
+from ladder.guardrails import check_acknowledge, check_approval, recheck_at_apply
 from ladder.identity import cli_origin
-from ladder.keys import head_anchors
 from ladder.pins import require_pinned
 from ladder.policy import Policy, build_policy
-from ladder.proof import prove
 from ladder.review import EVENT_KINDS, rung_for
 from ladder.state import Step, as_utc
 from ladder.store import (
@@ -108,7 +107,9 @@ def ensure_proven(store: LadderStore) -> None:
     Tampered
         With what differs and how to investigate.
     """
-    verdict = store.read(lambda c: prove(c, key=store.audit_key, anchors=head_anchors(store)))
+    # Resumed from the last proof of this store in this process (O(new rows) for the
+    # log); the first proof, and any that finds a problem, runs in full.
+    verdict = checkpoint_for(store).prove()
     if not verdict.ok:
         raise Tampered(
             f"the audit log does not prove the state of {store.url}: {verdict.describe()}. "
@@ -290,30 +291,26 @@ def reject(
 
 def acknowledge(
     store: LadderStore, ref: str, *, person: str, register: Register, now: datetime,
-    origin: Origin | None = None,
+    origin: Origin | None = None, reason: str = "",
 ) -> ActionResult:
-    """Acknowledge a waiting step: reminders stop, the decision clock keeps running."""
+    """Acknowledge a waiting step: reminders stop, the decision clock keeps running.
+    ``reason`` (optional) is recorded with the acknowledgement."""
     now = as_utc(now)
     step_id = parse_step_ref(ref)
     subject = f"step-{step_id}"
 
     def body(conn: Connection) -> ActionResult:
         step, policy = _context(conn, step_id, register, person=person, now=now)
-        if step.status not in ("pending", "blocked_by_budget"):
-            raise Refused(f"{subject} is {step.status}; only a waiting step is acknowledged")
-        rung = rung_for(policy, step.rung)
-        accepted = set(rung.approval.roles) | set(rung.approval.escalate_to)
-        if person != policy.owner and not policy.roles_of(person) & accepted:
-            raise Refused(
-                f"{person} neither owns {step.model_id} nor holds "
-                f"{', '.join(sorted(accepted))}; cannot acknowledge {subject}"
-            )
+        verdict = check_acknowledge(step, rung_for(policy, step.rung), policy, person)
+        if not verdict.allowed:
+            raise Refused(verdict.reason)
         if step.acked_at is not None:
             return ActionResult(step.id, step.status, f"{subject} was already acknowledged by "
                                 f"{step.acked_by} at {step.acked_at:%Y-%m-%d %H:%M} UTC")
         update_step(conn, step, acked_at=now, acked_by=person)
         audit.append(conn, at=now, actor=person, action="step.acknowledged", subject=subject,
-                     reason="acknowledged: reminders stop; the decision clock keeps running",
+                     reason=reason or "acknowledged: reminders stop; the decision clock keeps "
+                     "running",
                      payload={"model": step.model_id})
         return ActionResult(step.id, step.status, f"{subject} acknowledged by {person}")
 

@@ -40,6 +40,7 @@ __all__ = [
     "GENESIS",
     "AuditEntry",
     "AuditVerdict",
+    "ChainWalk",
     "Origin",
     "WriteContext",
     "append",
@@ -54,6 +55,7 @@ __all__ = [
     "row_mac",
     "seal",
     "verify",
+    "walk_chain",
 ]
 
 #: ``prev_hash`` of the first row.
@@ -361,6 +363,66 @@ def parse_head(text: str) -> tuple[int, str]:
     return int(seq_text), want_hash.lower()
 
 
+@dataclass
+class ChainWalk:
+    """The state of a walk along the chain, row by row, that can stop and resume.
+
+    :func:`verify` walks the whole log with one; :mod:`ladder.checkpoint` keeps the walk
+    of a verified prefix and resumes it on the rows appended since.
+    """
+
+    key: bytes | None = None
+    head_seq: int = 0
+    head_hash: str = GENESIS
+    prev_mac: str = GENESIS
+    keyed: int = 0
+    keyed_since: int | None = None
+
+    def step(self, row: Any) -> tuple[int, str] | None:
+        """Check the next row (any object with the audit columns as attributes); returns
+        the first row that breaks the chain and why, or ``None`` and advances the head."""
+        expected = self.head_seq + 1
+        if row.seq != expected:
+            return expected, f"row {expected} is missing (next row is {row.seq}): deleted"
+        if row.prev_hash != self.head_hash:
+            return row.seq, (f"row {row.seq} does not chain to row {row.seq - 1}: rows deleted "
+                             "or reordered")
+        fields = dict(seq=row.seq, at=row.at, actor=row.actor, action=row.action,
+                      subject=row.subject, reason=row.reason, payload=row.payload)
+        if row_hash(**fields, prev_hash=row.prev_hash) != row.hash:
+            return row.seq, (f"row {row.seq} ({row.action} on {row.subject}) was edited: its "
+                             "content no longer matches its hash")
+        if row.mac:
+            self.keyed += 1
+            self.keyed_since = self.keyed_since or row.seq
+            if self.key is not None and not hmac.compare_digest(
+                row_mac(self.key, **fields, prev_mac=self.prev_mac), row.mac
+            ):
+                return row.seq, (f"row {row.seq} ({row.action} on {row.subject}) fails its "
+                                 "keyed hash: edited or written without the key")
+            self.prev_mac = row.mac
+        elif self.keyed_since is not None:
+            return row.seq, (f"row {row.seq} is not keyed but row {self.keyed_since} was: "
+                             "written or rewritten without the key")
+        self.head_seq, self.head_hash = row.seq, row.hash
+        return None
+
+    def finish(self) -> str | None:
+        """Why the walk as a whole fails (a key given but no row keyed), or ``None``."""
+        if self.key is not None and self.head_seq and self.keyed_since is None:
+            return ("a key was given but no row is keyed: the log was never keyed, or was "
+                    "rewritten without the key")
+        return None
+
+    def verdict(self, rows: int, broken: tuple[int, str] | None = None) -> AuditVerdict:
+        """The :class:`AuditVerdict` of this walk over a log of ``rows`` rows."""
+        if broken is not None:
+            return AuditVerdict(False, rows, self.head_seq, self.head_hash, broken[0], broken[1],
+                                self.keyed, self.key is not None)
+        return AuditVerdict(True, rows, self.head_seq, self.head_hash, keyed_rows=self.keyed,
+                            mac_checked=self.key is not None)
+
+
 def verify(
     conn: Connection, *, expect_head: str | None = None, key: bytes | None = None
 ) -> AuditVerdict:
@@ -376,56 +438,34 @@ def verify(
     ValueError
         When ``expect_head`` is not of the form ``SEQ:HASH``.
     """
+    return walk_chain(conn, expect_head=expect_head, key=key)[0]
+
+
+def walk_chain(
+    conn: Connection, *, expect_head: str | None = None, key: bytes | None = None
+) -> tuple[AuditVerdict, ChainWalk]:
+    """:func:`verify`, also returning the walk where it stopped (at the head when the
+    chain is intact), so a caller can resume it on rows appended later."""
     want = parse_head(expect_head) if expect_head is not None else None
     count = int(conn.execute(select(func.count()).select_from(audit_log)).scalar_one())
-    prev, prev_mac = GENESIS, GENESIS
-    expected_seq = 1
-    head_seq, head_hash = 0, GENESIS
-    keyed = 0
-    keyed_since: int | None = None
+    walk = ChainWalk(key=key)
     hash_at_want: str | None = None
-
-    def broken(seq: int, reason: str) -> AuditVerdict:
-        return AuditVerdict(False, count, head_seq, head_hash, seq, reason, keyed, key is not None)
-
     # Streamed in seq order; memory stays flat however long the log grows.
     for row in conn.execute(select(audit_log).order_by(audit_log.c.seq)):
-        if row.seq != expected_seq:
-            return broken(expected_seq,
-                          f"row {expected_seq} is missing (next row is {row.seq}): deleted")
-        if row.prev_hash != prev:
-            return broken(row.seq, f"row {row.seq} does not chain to row {row.seq - 1}: rows "
-                          "deleted or reordered")
-        fields = dict(seq=row.seq, at=row.at, actor=row.actor, action=row.action,
-                      subject=row.subject, reason=row.reason, payload=row.payload)
-        if row_hash(**fields, prev_hash=row.prev_hash) != row.hash:
-            return broken(row.seq, f"row {row.seq} ({row.action} on {row.subject}) was edited: "
-                          "its content no longer matches its hash")
-        if row.mac:
-            keyed += 1
-            keyed_since = keyed_since or row.seq
-            if key is not None and not hmac.compare_digest(
-                row_mac(key, **fields, prev_mac=prev_mac), row.mac
-            ):
-                return broken(row.seq, f"row {row.seq} ({row.action} on {row.subject}) fails "
-                              "its keyed hash: edited or written without the key")
-            prev_mac = row.mac
-        elif keyed_since is not None:
-            return broken(row.seq, f"row {row.seq} is not keyed but row {keyed_since} was: "
-                          "written or rewritten without the key")
+        broken = walk.step(row)
+        if broken is not None:
+            return walk.verdict(count, broken), walk
         if want is not None and row.seq == want[0]:
             hash_at_want = row.hash
-        prev = row.hash
-        head_seq, head_hash = row.seq, row.hash
-        expected_seq += 1
-    if key is not None and head_seq and keyed_since is None:
-        return broken(head_seq, "a key was given but no row is keyed: the log was never "
-                      "keyed, or was rewritten without the key")
+    problem = walk.finish()
+    if problem is not None:
+        return walk.verdict(count, (walk.head_seq, problem)), walk
     if want is not None:
-        if want[0] > head_seq:
-            return broken(head_seq + 1, f"the log ends at row {head_seq} but row {want[0]} "
-                          "was seen before: rows deleted from the end")
+        if want[0] > walk.head_seq:
+            return walk.verdict(count, (walk.head_seq + 1, f"the log ends at row "
+                                        f"{walk.head_seq} but row {want[0]} was seen before: "
+                                        "rows deleted from the end")), walk
         if want[0] and hash_at_want != want[1]:
-            return broken(want[0], f"row {want[0]} differs from the head recorded earlier")
-    return AuditVerdict(True, count, head_seq, head_hash, keyed_rows=keyed,
-                        mac_checked=key is not None)
+            return walk.verdict(count, (want[0], f"row {want[0]} differs from the head recorded "
+                                        "earlier")), walk
+    return walk.verdict(count), walk

@@ -24,6 +24,7 @@ __all__ = [
     "ApprovalVerdict",
     "BudgetVerdict",
     "CostEstimate",
+    "check_acknowledge",
     "check_approval",
     "check_budget",
     "committed_spend",
@@ -256,6 +257,25 @@ def check_approval(
         True, f"approval {count} of {needed} by {person} ({', '.join(usable)}): {tail}",
         completes, usable,
     )
+
+
+def check_acknowledge(step: Step, rung: Rung, policy: Policy, person: str) -> ApprovalVerdict:
+    """Whether ``person`` may acknowledge ``step``: it is waiting, and they own the model
+    or hold a role that may decide it (or that it escalates to)."""
+    subject = f"step-{step.id}"
+    if step.status not in ("pending", "blocked_by_budget"):
+        return ApprovalVerdict(
+            False, f"{subject} is {step.status}; only a waiting step is acknowledged"
+        )
+    accepted = set(rung.approval.roles) | set(rung.approval.escalate_to)
+    held = tuple(sorted(policy.roles_of(person) & accepted))
+    if person != policy.owner and not held:
+        return ApprovalVerdict(
+            False,
+            f"{person} neither owns {step.model_id} nor holds "
+            f"{', '.join(sorted(accepted))}; cannot acknowledge {subject}",
+        )
+    return ApprovalVerdict(True, f"{person} may acknowledge {subject}", roles=held)
 
 
 def recheck_at_apply(

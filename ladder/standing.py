@@ -13,6 +13,7 @@ from datetime import datetime
 from sqlalchemy.engine import Connection
 
 from ladder.absences import directory_for
+from ladder.diagram import ModelMark
 from ladder.guardrails import eligible_approvers
 from ladder.pins import current_pin
 from ladder.policy import Policy
@@ -30,7 +31,7 @@ from ladder.store import (
 from monitor.report import Recommendation
 from thresholds.schema import Register
 
-__all__ = ["ladder_position", "recommendation_for"]
+__all__ = ["ladder_position", "model_mark", "recommendation_for"]
 
 
 def _commands(step: Step, approvers: tuple[str, ...], register: Register) -> list[str]:
@@ -140,3 +141,17 @@ def ladder_position(store: LadderStore, model_id: str) -> str | None:
     """The rung in force for ``model_id`` (the highest rung applied that recovered the
     model and has not been stepped down or retired), or ``None``."""
     return store.read(lambda conn: load_state(conn, model_id, with_nights=False).position)
+
+
+def model_mark(conn: Connection, model_id: str) -> ModelMark:
+    """Where ``model_id`` stands, as the ladder diagram marks it: the rung in force and
+    the step in play."""
+    st = load_state(conn, model_id, with_nights=False)
+    step = st.open_escalation.active_step if st.open_escalation else None
+    return ModelMark(
+        model_id=model_id,
+        in_force=st.position,
+        step_ref=f"step-{step.id}" if step else None,
+        step_rung=step.rung if step else None,
+        step_status=step.status if step else None,
+    )

@@ -29,6 +29,11 @@ repeat-escalation rate
     Share of escalations opened within ``repeat_window_days`` (each escalation's
     ``incident.repeat_within_days`` when its facts are given) after an earlier escalation
     of the same model and failure mode closed: fixes that did not last.
+SLA misses
+    What the SLA clocks recorded on steps waiting for people (:mod:`ladder.sla`):
+    ``acknowledgement`` (reminded: not acknowledged in time), ``decision`` (re-notified:
+    not decided in time), ``escalated`` (still undecided after the reminder) and
+    ``expired`` (no decision by the cap).
 
 Only ``remediation`` and ``mitigation`` escalations count; reviews and step-downs are
 the review cycle, not incidents.
@@ -209,8 +214,16 @@ def compute_stats(
     by_id = {f.escalation.id: f for f in facts}
     acknowledgement: list[timedelta] = []
     decision: list[timedelta] = []
+    acknowledged: list[timedelta] = []
+    misses: Counter[str] = Counter()
     for esc in counted:
         for step in esc.steps:
+            if step.acked_at is not None:
+                acknowledged.append(step.acked_at - step.requested_at)
+            misses["acknowledgement"] += step.ack_reminded_at is not None
+            misses["decision"] += step.decision_reminded_at is not None
+            misses["escalated"] += step.escalated_at is not None
+            misses["expired"] += step.status == "expired"
             if step.approvals_required == 0 or step.direction != "up":
                 continue
             seen = acknowledged_at(step)

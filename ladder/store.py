@@ -25,6 +25,7 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, Final, Literal, TypeVar
 
@@ -71,6 +72,7 @@ __all__ = [
     "default_state_url",
     "due_notifications",
     "escalation_by_id",
+    "escalation_policies",
     "escalation_policy",
     "escalation_summary",
     "has_notification",
@@ -91,6 +93,7 @@ __all__ = [
     "state_url",
     "step_by_id",
     "step_packet",
+    "step_summaries",
     "update_escalation",
     "update_step",
 ]
@@ -408,8 +411,12 @@ def _escalation(row: Row[Any], its_steps: Iterable[Step]) -> Escalation:
     )
 
 
+#: Every column of a step but its handoff packet (large JSON no decision reads).
+_STEP_COLUMNS: Final = tuple(c for c in steps.columns if c.name != "packet")
+
+
 def _steps_where(conn: Connection, *conditions: Any) -> list[Step]:
-    rows = conn.execute(select(steps).where(*conditions).order_by(steps.c.id)).all()
+    rows = conn.execute(select(*_STEP_COLUMNS).where(*conditions).order_by(steps.c.id)).all()
     if not rows:
         return []
     ids = [r.id for r in rows]
@@ -523,6 +530,33 @@ def escalation_policy(conn: Connection, escalation_id: int) -> Policy:
     return Policy.from_json(row.policy_snapshot)
 
 
+def escalation_policies(conn: Connection, escalation_ids: Iterable[int]) -> dict[int, Policy]:
+    """The policy snapshots of several escalations in one query (the desk's inbox)."""
+    ids = list(escalation_ids)
+    if not ids:
+        return {}
+    rows = conn.execute(
+        select(escalations.c.id, escalations.c.policy_snapshot).where(escalations.c.id.in_(ids))
+    )
+    return {int(r.id): _policy(r.policy_snapshot) for r in rows}
+
+
+@lru_cache(maxsize=4096)
+def _policy(snapshot: str) -> Policy:
+    # Snapshots are immutable text and a Policy is frozen: parse each text once.
+    return Policy.from_json(snapshot)
+
+
+def step_summaries(conn: Connection, step_ids: Iterable[int]) -> dict[int, str]:
+    """The one-sentence summary of several steps' handoff packets, in one query."""
+    ids = list(step_ids)
+    if not ids:
+        return {}
+    summary = steps.c.packet["summary"].as_string()  # read in the database, not parsed here
+    rows = conn.execute(select(steps.c.id, summary).where(steps.c.id.in_(ids)))
+    return {int(r[0]): r[1] or "" for r in rows}
+
+
 def escalation_summary(conn: Connection, escalation_id: int) -> str:
     """The one-sentence summary stored with an escalation."""
     row = conn.execute(
@@ -531,13 +565,23 @@ def escalation_summary(conn: Connection, escalation_id: int) -> str:
     return "" if row is None else str(row.summary)
 
 
-def list_escalations(conn: Connection, *, model_id: str | None = None) -> list[Escalation]:
-    """Every escalation (with steps), oldest first, optionally for one model."""
+def list_escalations(
+    conn: Connection, *, model_id: str | None = None, status: str | None = None
+) -> list[Escalation]:
+    """Every escalation (with steps), oldest first, optionally for one model or only
+    those in one status (``open``: what the desk's inbox reads)."""
     query = select(escalations).order_by(escalations.c.id)
     step_filter: list[Any] = []
     if model_id is not None:
         query = query.where(escalations.c.model_id == model_id)
         step_filter.append(steps.c.model_id == model_id)
+    if status is not None:
+        query = query.where(escalations.c.status == status)
+        step_filter.append(
+            steps.c.escalation_id.in_(
+                select(escalations.c.id).where(escalations.c.status == status)
+            )
+        )
     by_escalation: dict[int, list[Step]] = {}
     for s in _steps_where(conn, *step_filter):
         by_escalation.setdefault(s.escalation_id, []).append(s)

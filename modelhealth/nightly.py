@@ -154,12 +154,14 @@ def run_job(
     tracking_uri: str | None = None,
     notify_url: str | None = None,
     notify_level: str = "breach",
+    public_url: str | None = None,
     engine: Engine | None = None,
     progress: Callable[[int], None] | None = None,
 ) -> JobResult:
     """Run the nightly job for ``options.as_of``: the check with the ladder's decision,
     report.html with trends from the state store at ``state_url``, an MLflow run (unless
-    ``tracking_uri`` is ``None``) and the webhook at ``notify_url`` (if any). MLflow and
+    ``tracking_uri`` is ``None``) and the webhook at ``notify_url`` (if any), whose
+    messages link steps to the escalation desk at ``public_url`` (if any). MLflow and
     webhooks run after report.json is safely written; their failures never lose it."""
     # The register names the audit key and head file every writer of the store must use.
     with open_store(state_url, loaded.register) as store:
@@ -221,6 +223,7 @@ def run_job(
                 level=notify_level,
                 location=location,
                 now=options.now,
+                public_url=public_url,
             )
             result.notifications_sent, result.notifications_failed = outbox.sent, outbox.failed
             result.notifications_dead = outbox.dead

@@ -9,7 +9,10 @@ package beyond the project's own. :meth:`HeadlessChromium.load`
 navigates to a URL and returns what a person would have seen go wrong: console errors,
 uncaught exceptions, error log entries and JavaScript dialogs (which are dismissed, so a
 stray ``alert`` cannot hang the test). :meth:`HeadlessChromium.screenshot` writes a
-full-page PNG.
+full-page PNG. :meth:`~HeadlessChromium.type_text`, :meth:`~HeadlessChromium.click` and
+:meth:`~HeadlessChromium.text` act on a page as a person would: keyboard input, a mouse
+click in the middle of an element (waiting for the page a form post leads to), and the
+text they would read.
 
 Every wait is bounded; the browser's whole process group is killed on exit, whatever
 happened.
@@ -31,7 +34,14 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-__all__ = ["CHROMIUM", "ChromiumError", "HeadlessChromium", "PageLoad", "chromium_missing"]
+__all__ = [
+    "CHROMIUM",
+    "ChromiumError",
+    "HeadlessChromium",
+    "PageLoad",
+    "chromium_missing",
+    "kill_group",
+]
 
 #: Debian's package; the launcher script execs the real binary, keeping this pid.
 CHROMIUM = Path("/usr/bin/chromium")
@@ -56,6 +66,23 @@ _FLAGS = (
 
 class ChromiumError(RuntimeError):
     """The browser did not start, answer or load in time."""
+
+
+def kill_group(process: subprocess.Popen[bytes], *, term_wait: float) -> None:
+    """SIGTERM the process group of ``process`` (started with ``start_new_session``),
+    then SIGKILL it if it has not ended after ``term_wait`` s; never raises."""
+    if process.poll() is not None:
+        return
+    for sig, wait in ((signal.SIGTERM, term_wait), (signal.SIGKILL, 5.0)):
+        try:
+            os.killpg(process.pid, sig)
+        except ProcessLookupError:
+            return
+        try:
+            process.wait(timeout=wait)
+            return
+        except subprocess.TimeoutExpired:
+            continue
 
 
 def chromium_missing() -> bool:
@@ -277,18 +304,8 @@ class HeadlessChromium:
                 self._socket.close()
             self._socket = None
         process, self._process = self._process, None
-        if process is None or process.poll() is not None:
-            return
-        for sig, wait in ((signal.SIGTERM, 3.0), (signal.SIGKILL, 5.0)):
-            try:
-                os.killpg(process.pid, sig)
-            except ProcessLookupError:
-                return
-            try:
-                process.wait(timeout=wait)
-                return
-            except subprocess.TimeoutExpired:
-                continue
+        if process is not None:
+            kill_group(process, term_wait=3.0)
 
     def _log_tail(self) -> str:
         try:
@@ -362,23 +379,7 @@ class HeadlessChromium:
         if navigated.get("errorText"):
             result.log_errors.append(f"navigation failed: {navigated['errorText']}")
             return self._collect(result)
-        deadline = time.monotonic() + self.timeout
-        loaded = any(e["method"] == "Page.loadEventFired" for e in self._events)
-        while not loaded:
-            event = self._receive(deadline, waiting_for="Page.loadEventFired")
-            if "method" in event:
-                self._handle_event(event)
-                loaded = event["method"] == "Page.loadEventFired"
-        result.loaded = True
-        settle_until = time.monotonic() + settle
-        while time.monotonic() < settle_until:
-            try:
-                event = self._receive(settle_until, waiting_for="late events")
-            except ChromiumError:
-                break
-            if "method" in event:
-                self._handle_event(event)
-        return self._collect(result)
+        return self._await_load(result, settle)
 
     def _collect(self, result: PageLoad) -> PageLoad:
         for event in self._events:
@@ -399,6 +400,85 @@ class HeadlessChromium:
             elif method == "Page.javascriptDialogOpening":
                 result.dialogs.append(f"{params.get('type')}: {params.get('message')}")
         return result
+
+    def _await_load(self, result: PageLoad, settle: float) -> PageLoad:
+        deadline = time.monotonic() + self.timeout
+        loaded = any(e["method"] == "Page.loadEventFired" for e in self._events)
+        while not loaded:
+            event = self._receive(deadline, waiting_for="Page.loadEventFired")
+            if "method" in event:
+                self._handle_event(event)
+                loaded = event["method"] == "Page.loadEventFired"
+        result.loaded = True
+        settle_until = time.monotonic() + settle
+        while time.monotonic() < settle_until:
+            try:
+                event = self._receive(settle_until, waiting_for="late events")
+            except ChromiumError:
+                break
+            if "method" in event:
+                self._handle_event(event)
+        return self._collect(result)
+
+    def type_text(self, selector: str, text: str) -> None:
+        """Focus the element matching ``selector`` and type ``text`` into it, as a
+        keyboard would (``Input.insertText``)."""
+        found = self.evaluate(
+            f"(function () {{ var e = document.querySelector({json.dumps(selector)});"
+            " if (!e) { return false; } e.focus(); return true; })()"
+        )
+        if not found:
+            raise ChromiumError(f"no element matches {selector!r}")
+        self._send("Input.insertText", {"text": text})
+
+    def click(self, selector: str, *, navigates: bool = True, settle: float = 0.3) -> PageLoad:
+        """Click the middle of the element matching ``selector`` with the mouse; when
+        ``navigates``, wait for the page that follows (a form post, a link) to load and
+        report what went wrong on it, as :meth:`load` does."""
+        point = self.evaluate(
+            f"(function () {{ var e = document.querySelector({json.dumps(selector)});"
+            " if (!e) { return null; } e.scrollIntoView({block: 'center'});"
+            " var r = e.getBoundingClientRect(); return [r.left + r.width / 2,"
+            " r.top + r.height / 2]; })()"
+        )
+        if point is None:
+            raise ChromiumError(f"no element matches {selector!r}")
+        self._events.clear()
+        for kind in ("mousePressed", "mouseReleased"):
+            self._send(
+                "Input.dispatchMouseEvent",
+                {"type": kind, "x": point[0], "y": point[1], "button": "left", "clickCount": 1},
+            )
+        result = PageLoad(url=f"click {selector}")
+        if not navigates:
+            return self._collect(result)
+        return self._await_load(result, settle)
+
+    def text(self, selector: str) -> str | None:
+        """The visible text of the first element matching ``selector`` (None: no match)."""
+        value = self.evaluate(
+            f"(function () {{ var e = document.querySelector({json.dumps(selector)});"
+            " return e ? e.innerText : null; })()"
+        )
+        return None if value is None else str(value)
+
+    def viewport(self, width: int, height: int, *, mobile: bool = False) -> None:
+        """Resize the page's viewport (``mobile``: a phone's, with touch and meta
+        viewport honoured)."""
+        self.width, self.height = width, height
+        self._send(
+            "Emulation.setDeviceMetricsOverride",
+            {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": mobile},
+        )
+
+    def clear_cookies(self) -> None:
+        """Forget every cookie (a new visitor)."""
+        self._send("Network.clearBrowserCookies")
+
+    @property
+    def url(self) -> str:
+        """The address of the page shown."""
+        return str(self.evaluate("location.href"))
 
     def evaluate(self, expression: str) -> Any:
         """The value of a JavaScript expression in the page (JSON-serialisable results)."""

@@ -485,7 +485,7 @@ def test_a_step_notification_links_to_the_desk(store: LadderStore, receiver: Rec
     assert message["text"].startswith(
         "Approval requested: support-assistant (step-1) — support-assistant has"
     )
-    assert message["text"].endswith(" · For: bob · <https://desk.example/steps/1|Open step-1>")
+    assert message["text"].endswith(" · For: bob · <https://desk.example/steps/step-1|Open step-1>")
 
 
 @pytest.mark.parametrize(("tier", "icon"), [(2, ""), (3, ":warning: "), (4, ":rotating_light: ")])

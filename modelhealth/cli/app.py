@@ -1,7 +1,7 @@
 """The ``modelhealth`` command line: the composition root of thresholds, monitor and ladder.
 
 Each command group lives in its own module (``check``, ``thresholds``, ``ladder``,
-``schema``, ``demo``); this one mounts them. Exit codes are listed in
+``schema``, ``demo``, ``people``, ``serve``); this one mounts them. Exit codes are listed in
 :mod:`modelhealth.cli.common` and README.md.
 """
 
@@ -14,6 +14,7 @@ from modelhealth.cli.check import check
 from modelhealth.cli.demo import demo
 from modelhealth.cli.ladder import app as ladder_app
 from modelhealth.cli.people import people_app
+from modelhealth.cli.serve import serve
 
 __all__ = ["app", "main"]
 
@@ -35,6 +36,7 @@ app.add_typer(schema.app, name="schema")
 app.add_typer(people_app, name="people")
 app.command("check")(check)
 app.command("demo")(demo)
+app.command("serve")(serve)
 
 
 def main() -> None:

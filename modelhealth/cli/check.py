@@ -136,6 +136,15 @@ def check(
     notify_level: Annotated[
         str, typer.Option("--notify-level", help="warning, breach or tier3.")
     ] = "breach",
+    public_url: Annotated[
+        str | None,
+        typer.Option(
+            "--public-url",
+            envvar="MODELHEALTH_PUBLIC_URL",
+            help="The escalation desk's address (modelhealth serve): notifications link "
+            "each step to its page there.",
+        ),
+    ] = None,
     engine: Annotated[
         str, typer.Option("--engine", help="local, or dask (a LocalCluster, or --scheduler).")
     ] = "local",
@@ -171,6 +180,8 @@ def check(
         configure_logging(log_format)
     if notify_level not in FAIL_ON_LEVELS[1:]:
         fail(f"--notify-level must be one of warning, breach, tier3, not {notify_level!r}")
+    if public_url is not None and not public_url.startswith(("http://", "https://")):
+        fail(f"--public-url must be an http(s) URL, not {public_url!r}")
     clock = parse_moment(now)
     try:
         night = parse_as_of(as_of) if as_of else default_as_of(clock)
@@ -204,6 +215,7 @@ def check(
                 tracking_uri=tracking_uri,
                 notify=notify,
                 notify_level=notify_level,
+                public_url=public_url,
                 engine=chosen,
                 progress=advance,
             )
@@ -241,6 +253,7 @@ def _run_job(
     tracking_uri: str | None,
     notify: str | None,
     notify_level: str,
+    public_url: str | None,
     engine: Engine | None,
     progress: Callable[[int], None],
 ) -> Report:
@@ -257,6 +270,7 @@ def _run_job(
             tracking_uri=None if no_tracking else (tracking_uri or default_tracking_uri()),
             notify_url=notify,
             notify_level=notify_level,
+            public_url=public_url,
             engine=engine,
             progress=progress,
         )

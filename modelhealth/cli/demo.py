@@ -68,3 +68,22 @@ def demo(
         markup=False,
     )
     out.print(f"Done in {elapsed:.0f} s.", highlight=False)
+    issued = result.desk_token
+    if issued is not None:
+        # Last, so a new user sees the desk in one step: the command and a ready token.
+        out.print(
+            f"\n[bold]See the month on the escalation desk[/] as {escape(issued.person)}, the "
+            "demo's approver:",
+            highlight=False,
+        )
+        out.print(
+            f"  modelhealth serve --register {register} --state {result.state_url}\n"
+            f"  then open http://127.0.0.1:8080/login and paste {issued.person}'s token "
+            f"(valid until {issued.expires_at:%Y-%m-%d}):\n"
+            f"  {issued.token}\n"
+            f'  or: curl -H "Authorization: Bearer {issued.token}" '
+            "http://127.0.0.1:8080/api/inbox",
+            highlight=False,
+            markup=False,
+            soft_wrap=True,
+        )

@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 from rich.console import Console
@@ -33,7 +33,7 @@ from ladder.actions import (
     reject,
 )
 from ladder.anchors import Anchor, HeadFile, anchor_from_tags, anchors_in
-from ladder.diagram import ModelMark, ladder_mermaid
+from ladder.diagram import ladder_mermaid
 from ladder.errors import LadderError, Refused, Tampered
 from ladder.identity import cli_origin, current_user, resolve_actor
 from ladder.incident_store import incident_facts
@@ -45,7 +45,7 @@ from ladder.review import EVENT_KINDS
 from ladder.rungs import default_ladder, effective_rungs
 from ladder.schema import upgrade_store
 from ladder.sla import sla_clocks
-from ladder.standing import recommendation_for
+from ladder.standing import model_mark, recommendation_for
 from ladder.stats import compute_stats, stats_dict
 from ladder.store import (
     LadderStore,
@@ -65,6 +65,7 @@ from modelhealth.cli.ladder_views import (
     windows_table,
 )
 from modelhealth.cli.outbox import outbox_app
+from modelhealth.cli.remote import decide_through_desk
 from thresholds.schema import Register
 
 __all__ = ["app"]
@@ -119,6 +120,18 @@ AsOpt = Annotated[
     typer.Option("--as", help="Act as this person (only if the register allows it)."),
 ]
 FormatOpt = Annotated[str, typer.Option("--format", "-f", help="table or json.")]
+ServerOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--server",
+        help="Decide through the escalation desk at this URL (modelhealth serve), "
+        "authenticated by your desk token; --register and --state are then not needed.",
+    ),
+]
+TokenFileOpt = Annotated[
+    Path | None,
+    typer.Option("--token-file", help="File holding your desk token (else $MODELHEALTH_TOKEN)."),
+]
 
 
 @contextmanager
@@ -254,8 +267,14 @@ def approve_command(
     register: RegisterOpt = None,
     state: StateOpt = None,
     now: NowOpt = None,
+    server: ServerOpt = None,
+    token_file: TokenFileOpt = None,
 ) -> None:
     """Approve a step (counts once per person; roles and separation of duties checked)."""
+    if server is not None:
+        decide_through_desk(server, "approve", step, reason=reason, token_file=token_file,
+                            as_user=as_user)
+        return
     _act(
         step,
         as_user,
@@ -276,8 +295,14 @@ def reject_command(
     register: RegisterOpt = None,
     state: StateOpt = None,
     now: NowOpt = None,
+    server: ServerOpt = None,
+    token_file: TokenFileOpt = None,
 ) -> None:
     """Reject a step. For a review, rejecting retires the rung in force."""
+    if server is not None:
+        decide_through_desk(server, "reject", step, reason=reason, token_file=token_file,
+                            as_user=as_user)
+        return
     _act(
         step,
         as_user,
@@ -294,11 +319,18 @@ def reject_command(
 def ack_command(
     step: Annotated[str, typer.Argument(help="Step id, e.g. step-12.")],
     as_user: AsOpt = None,
+    reason: Annotated[str, typer.Option("--reason", help="A note (recorded).")] = "",
     register: RegisterOpt = None,
     state: StateOpt = None,
     now: NowOpt = None,
+    server: ServerOpt = None,
+    token_file: TokenFileOpt = None,
 ) -> None:
     """Acknowledge a waiting step: reminders stop; the decision clock keeps running."""
+    if server is not None:
+        decide_through_desk(server, "ack", step, reason=reason, token_file=token_file,
+                            as_user=as_user)
+        return
     _act(
         step,
         as_user,
@@ -306,7 +338,7 @@ def ack_command(
         state,
         now,
         lambda store, person, reg, clock: acknowledge(
-            store, step, person=person, register=reg, now=clock
+            store, step, person=person, register=reg, now=clock, reason=reason
         ),
     )
 
@@ -493,7 +525,7 @@ def diagram(
         title = f"Escalation ladder — {reg.name} (shipped defaults)"
     store = _store(state)
     try:
-        marks = store.read(lambda c: [_mark(c, m.id) for m in reg.models])
+        marks = store.read(lambda c: [model_mark(c, m.id) for m in reg.models])
     finally:
         store.close()
     if model is not None:
@@ -513,18 +545,6 @@ def diagram(
             markup=False,
         )
         out.print(windows_table(clocks), markup=False)
-
-
-def _mark(conn: Any, model_id: str) -> ModelMark:
-    st = load_state(conn, model_id, with_nights=False)
-    step = st.open_escalation.active_step if st.open_escalation else None
-    return ModelMark(
-        model_id=model_id,
-        in_force=st.position,
-        step_ref=f"step-{step.id}" if step else None,
-        step_rung=step.rung if step else None,
-        step_status=step.status if step else None,
-    )
 
 
 @app.command()

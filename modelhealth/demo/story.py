@@ -22,12 +22,15 @@ from rich.markup import escape
 
 from ladder.actions import apply_step, approve
 from ladder.errors import Refused
+from ladder.identity import cli_origin
 from ladder.incident_actions import BriefSent, current_review, record_review, send_brief
 from ladder.incident_store import incident_facts
 from ladder.outbox import list_notifications
+from ladder.pins import current_pin
 from ladder.post_incident import parse_follow_up
 from ladder.stats import compute_stats
 from ladder.store import LadderStore, list_escalations, load_state
+from ladder.tokens import IssuedToken, create_token
 from modelhealth.nightly import run_job
 from modelhealth.outputs.records import render_brief_markdown, render_review_markdown
 from modelhealth.ticking import run_tick
@@ -47,6 +50,8 @@ APPLY_AT = datetime(2026, 10, 24, 0, 0, tzinfo=timezone.utc)
 BRIEF_AFTER = timedelta(minutes=90)
 #: A post-incident review is opened the morning its incident resolves, closed a day later.
 REVIEW_AFTER = timedelta(hours=4)
+#: How long the desk token the demo issues for its approver lives (from the real clock).
+DESK_TOKEN_DAYS = 30
 
 COLOURS = {
     "healthy": "green",
@@ -69,6 +74,8 @@ class DemoResult:
     story: list[str] = field(default_factory=list)
     #: The process records written along the way (briefs, post-incident reviews).
     records: list[Path] = field(default_factory=list)
+    #: A desk token for the demo's approver (``modelhealth serve`` on ``state_url``).
+    desk_token: IssuedToken | None = None
 
 
 def _approver(report: Report, model_id: str, requester: str) -> str | None:
@@ -100,6 +107,7 @@ def run_demo(
     last = LAST_NIGHT if nights is None else FIRST_NIGHT + timedelta(days=nights - 1)
     story: list[str] = []
     pending_approval: dict[str, str] = {}  # step id -> model
+    approvers: list[str] = []
     approved: dict[str, str] = {}
     evaluating: dict[str, str] = {}  # model -> rung under evaluation
     briefed: dict[str, int] = {}  # model -> escalation id its owner briefed about
@@ -193,6 +201,7 @@ def run_demo(
             )
             del pending_approval[step]
             approved[step] = model_id
+            approvers.append(person)
         for model in report.models:
             rec = model.recommendation
             if rec is not None and rec.status == "evaluating":
@@ -228,6 +237,10 @@ def run_demo(
     shutil.copyfile(final / "report.html", html)
     for page in final.glob("drift-*.html"):
         shutil.copyfile(page, out_dir / page.name)
+    desk_token = _issue_desk_token(state_url, loaded, approvers)
+    if desk_token is not None:
+        say(f"  [cyan]desk[/] {escape(desk_token.person)} gets a desk token to see the month on "
+            f"the escalation desk (token-{desk_token.id}, valid {DESK_TOKEN_DAYS} days)")
     say("")
     say(
         f"[bold]{(last - FIRST_NIGHT).days + 1} nights checked.[/] Ladder: "
@@ -245,6 +258,7 @@ def run_demo(
         tracking_uri=tracking_uri,
         story=story,
         records=records,
+        desk_token=desk_token,
     )
 
 
@@ -268,6 +282,28 @@ def _remind(
     if ticked.actions and newest:
         who = escape(", ".join(newest[0].recipients))
         say(f"  [cyan]{when:%m-%d %H:%M}[/] " + what.format(step=step, who=who))
+
+
+def _issue_desk_token(
+    state_url: str, loaded: LoadedRegister, approvers: list[str]
+) -> IssuedToken | None:
+    """A desk token for the person who approved in the story, issued through the real
+    token path by an admin of the pinned register (the demo acts as named people), valid
+    from the real clock so ``modelhealth serve`` accepts it now."""
+    register = loaded.register
+    with LadderStore(state_url) as store:
+        pin = store.read(current_pin)
+        if pin is None or not approvers:
+            return None
+        person = approvers[-1]
+        admins = [p for p in sorted(pin.people) if pin.is_admin(p) and p != person]
+        if not admins:
+            return None
+        return create_token(
+            store, person=person, register=register, admin=admins[0],
+            now=datetime.now(timezone.utc), lifetime=timedelta(days=DESK_TOKEN_DAYS),
+            origin=cli_origin(),
+        )
 
 
 def _hours(value: timedelta | None) -> str:

@@ -27,6 +27,7 @@ __all__ = [
     "models_at_or_above",
     "outbox_message",
     "step_link",
+    "step_url",
 ]
 
 #: Notification levels, least to most severe (as ``--fail-on``, without ``none``).
@@ -72,7 +73,19 @@ def models_at_or_above(report: Report, level: str) -> list[ModelReport]:
     return sorted(hits, key=lambda m: (_SEVERITY[m.status], -_max_tier(m), m.model_id))
 
 
-def build_message(report: Report, *, level: str, report_location: str) -> dict[str, Any] | None:
+def step_url(public_url: str, step_ref: str) -> str:
+    """The desk's page of a step: ``https://desk.example.com/steps/step-12``."""
+    return f"{public_url.rstrip('/')}/steps/{step_ref}"
+
+
+def _link(url: str, label: str) -> str:
+    # Inside <url|label> only '&', '<', '>' and the '|' separator are special.
+    return f"<{escape_mrkdwn(url).replace('|', '%7C')}|{escape_mrkdwn(label)}>"
+
+
+def build_message(
+    report: Report, *, level: str, report_location: str, public_url: str | None = None
+) -> dict[str, Any] | None:
     """A Slack-compatible message listing every model finding at or above ``level``.
 
     Parameters
@@ -84,6 +97,9 @@ def build_message(report: Report, *, level: str, report_location: str) -> dict[s
     report_location
         Where readers find the full report: an ``http(s)`` URL (rendered as a link) or a
         path (rendered as code).
+    public_url
+        The escalation desk's address (``modelhealth serve --public-url``): each model's
+        step in play links to its step page there.
 
     Returns
     -------
@@ -97,7 +113,7 @@ def build_message(report: Report, *, level: str, report_location: str) -> dict[s
     count = f"{len(models)} model{'s' if len(models) != 1 else ''}"
     register = escape_mrkdwn(report.register_name)
     headline = f"modelhealth: {count} at or above {level} on {report.as_of}"
-    lines = [_model_line(model) for model in models[:_MAX_LINES]]
+    lines = [_model_line(model, public_url) for model in models[:_MAX_LINES]]
     link = _location(report_location)
 
     sections: list[str] = []
@@ -152,7 +168,7 @@ def _max_tier(model: ModelReport) -> int:
     return max((b.tier for b in model.breaches), default=0)
 
 
-def _model_line(model: ModelReport) -> str:
+def _model_line(model: ModelReport, public_url: str | None = None) -> str:
     """``:red_circle: *triage* — breach: quality 0.78 < 0.85 (tier 3) · … → next: rung``."""
     parts = [f"{_ICON[model.status]} *{escape_mrkdwn(model.model_id)}* — {model.status}"]
     ordered = sorted(model.breaches, key=lambda b: (_SEVERITY[b.level], -b.tier, b.threshold))
@@ -165,6 +181,8 @@ def _model_line(model: ModelReport) -> str:
     rec = model.recommendation
     if rec is not None and rec.rung:
         line += f" · next: {escape_mrkdwn(rec.rung)} ({escape_mrkdwn(rec.status)})"
+        if public_url and rec.id.startswith("step-"):
+            line += " · " + _link(step_url(public_url, rec.id), f"open {rec.id}")
     return " ".join(line.splitlines())  # one finding, one line, whatever the ids contain
 
 
@@ -195,9 +213,7 @@ def _number(value: float) -> str:
 def _location(report_location: str) -> str:
     scheme = urlsplit(report_location).scheme.lower()
     if scheme in ("http", "https"):
-        # Inside <url|label> only '&', '<', '>' and the '|' separator are special.
-        url = escape_mrkdwn(report_location).replace("|", "%7C")
-        return f"<{url}|open the report>"
+        return _link(report_location, "open the report")
     path = escape_mrkdwn(report_location).replace("`", "'")  # a backtick would end the code span
     return f"`{path}`"
 
@@ -223,8 +239,8 @@ def _headline(kind: str) -> str:
 
 
 def step_link(public_url: str, step_id: int) -> str:
-    """The desk's page of a step, under the desk's public URL."""
-    return f"{public_url.rstrip('/')}/steps/{step_id}"
+    """The desk's page of step ``step_id``, under the desk's public URL."""
+    return step_url(public_url, f"step-{step_id}")
 
 
 def outbox_message(item: QueuedNotification, *, public_url: str | None = None) -> dict[str, Any]:

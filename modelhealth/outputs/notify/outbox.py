@@ -90,14 +90,16 @@ class OutboxRun:
 
 
 def queue_report_message(
-    store: LadderStore, report: Report, *, level: str, location: str, now: datetime
+    store: LadderStore, report: Report, *, level: str, location: str, now: datetime,
+    public_url: str | None = None,
 ) -> bool:
     """Queue tonight's findings at or above ``level`` (dedup stage).
 
     Returns whether a message was queued: ``False`` when no model reaches ``level`` or
     the same check already queued its message at this level.
     """
-    message = build_message(report, level=level, report_location=location)
+    message = build_message(report, level=level, report_location=location,
+                            public_url=public_url)
     if message is None:
         return False
     key = f"{report.run_id}:{level}"
@@ -221,6 +223,7 @@ def notify_night(
     public_url: str | None = None,
 ) -> OutboxRun:
     """Queue tonight's message, then deliver everything due; failures stay queued and are
-    retried on a later run."""
-    queue_report_message(store, report, level=level, location=location, now=now)
+    retried on the next run. ``public_url`` links steps to the escalation desk."""
+    queue_report_message(store, report, level=level, location=location, now=now,
+                         public_url=public_url)
     return deliver_due(store, url=url, now=now, send=send, public_url=public_url)
