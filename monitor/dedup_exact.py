@@ -120,16 +120,17 @@ MIN_MEMORY_BUDGET = 256 * 2**10
 Hasher = Callable[[I64, U8], U64]
 
 _ENTRY = 8 + PAYLOAD.itemsize
-#: In-memory bytes per id counted against the budget: the entry (24) and room for the
-#: batch's own new entries and merge copies of small runs.
-_TABLE_COST = 32
+#: In-memory bytes per id of the table.
+_TABLE_COST = _ENTRY
 #: Rows decided at once (longer batches are cut): bounds the working arrays.
 _ROW_BITS = 18
 #: In-memory runs smaller than this are merged as they come (tiny batches, many runs).
 _SMALL_RUN = 1 << 18
 _FILTER_MIN = 64 * 2**10
-#: Filter bits per distinct id: grown to ``_GROW_TO`` when below ``_GROW_AT``.
-_GROW_AT, _GROW_TO = 16, 64
+#: Filter bits per distinct id: grown to ``_GROW_TO`` when below ``_GROW_AT``. Generous
+#: while the log is small (fewer probes), it reaches half the budget at budget/64 ids
+#: (4 M for 256 MiB); from there on the state's memory is flat.
+_GROW_AT, _GROW_TO = 64, 256
 
 
 @dataclass
@@ -205,6 +206,8 @@ class ExactSeen:
         self._folder = SpillFolder(None if spill_dir is None else Path(spill_dir))
         self._io_bytes = max(64 * 2**10, memory_budget // 16)
         self._arena = Arena(self._folder, memory_budget // 16)
+        #: Held apart from the filter and the table: the arena's buffer and I/O buffers.
+        self._reserve = self._arena.capacity + self._io_bytes
         self._filter_max = max(_FILTER_MIN, 1 << ((memory_budget // 2).bit_length() - 1))
         self._filter = BloomFilter(_FILTER_MIN)
         self._table = MemoryRuns()
@@ -508,18 +511,23 @@ class ExactSeen:
 
     def _table_cap(self) -> int:
         """Ids the in-memory table may hold before it spills."""
-        fixed = self._filter.nbytes + self._arena.capacity + self._io_bytes
-        allowed = max(1024, (self.memory_budget - fixed) // _TABLE_COST)
+        allowed = max(
+            1024, (self.memory_budget - self._filter.nbytes - self._reserve) // _TABLE_COST
+        )
         return allowed if self._table_limit is None else min(allowed, self._table_limit)
 
     def _chunk_entries(self, sources: int) -> int:
         return max(BLOCK, self._io_bytes // (2 * _ENTRY * max(1, sources)))
 
     def _grow_filter(self) -> None:
-        size = min(self._filter_max, self.stats.distinct * _GROW_TO // 8)
-        grown = BloomFilter(size)
-        if grown.nbytes <= self._filter.nbytes:
+        size = BloomFilter.size_for(min(self._filter_max, self.stats.distinct * _GROW_TO // 8))
+        if size <= self._filter.nbytes:
             return
+        # Old and new filters coexist while it is rebuilt: make room by spilling first.
+        after = self._table.nbytes + self._filter.nbytes + size + self._reserve
+        if self._table.count and after > self.memory_budget:
+            self._spill()
+        grown = BloomFilter(size)
         for keys, _ in self._table.runs:
             grown.add(*grown.locate(keys))
         for run in self._runs:

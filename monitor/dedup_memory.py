@@ -33,8 +33,13 @@ class BloomFilter:
 
     BITS = 5
 
+    @staticmethod
+    def size_for(nbytes: int) -> int:
+        """The bytes a filter asked for ``nbytes`` takes (a power of two, at least 64)."""
+        return 8 * max(8, 1 << max(0, (nbytes // 8).bit_length() - 1))
+
     def __init__(self, nbytes: int) -> None:
-        words = max(8, 1 << max(0, (nbytes // 8).bit_length() - 1))
+        words = self.size_for(nbytes) // 8
         self.words = np.zeros(words, np.uint64)
         self._shift = np.uint64(64 - (words.bit_length() - 1))
 

@@ -21,6 +21,7 @@ memory maps, whose touched pages would count in the process's resident memory.
 from __future__ import annotations
 
 import contextlib
+import itertools
 import os
 import shutil
 import tempfile
@@ -44,7 +45,9 @@ __all__ = [
     "merge_runs",
     "pick",
     "ranges",
+    "read_exactly",
     "search_equal",
+    "write_all",
 ]
 
 U64 = npt.NDArray[np.uint64]
@@ -63,7 +66,8 @@ _GAP_BYTES = 16_384
 Matches = tuple[Idx, npt.NDArray[np.void]]
 
 
-def _pread(fd: int, size: int, offset: int, path: Path) -> bytes:
+def read_exactly(fd: int, size: int, offset: int, path: Path) -> bytes:
+    """``size`` bytes at ``offset`` (``os.pread`` until done); errors name ``path``."""
     parts = []
     while size > 0:
         try:
@@ -78,7 +82,8 @@ def _pread(fd: int, size: int, offset: int, path: Path) -> bytes:
     return parts[0] if len(parts) == 1 else b"".join(parts)
 
 
-def _pwrite(fd: int, data: npt.NDArray[np.generic], offset: int, path: Path) -> None:
+def write_all(fd: int, data: npt.NDArray[np.generic], offset: int, path: Path) -> None:
+    """All of ``data`` at ``offset`` (``os.pwrite`` until done); errors name ``path``."""
     view = memoryview(np.ascontiguousarray(data).view(np.uint8).data)
     while len(view):
         try:
@@ -89,23 +94,42 @@ def _pwrite(fd: int, data: npt.NDArray[np.generic], offset: int, path: Path) -> 
         offset += written
 
 
-def _spans(
-    starts: npt.NDArray[np.int64], ends: npt.NDArray[np.int64], limit: int
-) -> list[tuple[int, int]]:
-    """Sorted byte ranges coalesced over small gaps into reads of at most ``limit`` bytes
-    (a single range longer than ``limit`` is read whole)."""
-    out: list[tuple[int, int]] = []
-    if len(starts) == 0:
-        return out
-    lo, hi = int(starts[0]), int(ends[0])
-    for start, end in zip(starts[1:].tolist(), ends[1:].tolist(), strict=True):
-        if start - hi <= _GAP_BYTES and max(hi, end) - lo <= limit:
-            hi = max(hi, end)
-        else:
-            out.append((lo, hi))
-            lo, hi = start, end
-    out.append((lo, hi))
-    return out
+def read_ranges(
+    fd: int, path: Path, starts: npt.NDArray[np.int64], ends: npt.NDArray[np.int64], limit: int
+) -> Iterator[tuple[U8, npt.NDArray[np.int64], slice]]:
+    """Read the byte ranges ``[starts[i], ends[i])`` (sorted by start) of a file.
+
+    Ranges closer than :data:`_GAP_BYTES` share one read (the bytes between are read
+    too), reads are grouped into about ``limit`` bytes, and each group is yielded as
+    ``(joined bytes, where each of its ranges starts in them, which ranges)``.
+    """
+    n = len(starts)
+    if n == 0:
+        return
+    reach = np.maximum.accumulate(ends)
+    new_span = np.ones(n, bool)
+    new_span[1:] = starts[1:] - reach[:-1] > _GAP_BYTES
+    # A long run of close ranges is cut every ``limit`` bytes.
+    first = np.flatnonzero(new_span)
+    span_start = starts[first][np.cumsum(new_span) - 1]
+    new_span[1:] |= (starts[1:] - span_start[1:]) // limit != (
+        starts[:-1] - span_start[:-1]
+    ) // limit
+    first = np.flatnonzero(new_span)
+    last = np.r_[first[1:], n]
+    span_lo, span_hi = starts[first], reach[last - 1]
+    group = np.cumsum(span_hi - span_lo) // limit
+    cuts = np.r_[0, np.flatnonzero(group[1:] != group[:-1]) + 1, len(first)]
+    for a, b in itertools.pairwise(cuts.tolist()):
+        reads = [
+            read_exactly(fd, int(hi - lo), int(lo), path)
+            for lo, hi in zip(span_lo[a:b].tolist(), span_hi[a:b].tolist(), strict=True)
+        ]
+        joined = np.frombuffer(b"".join(reads) if len(reads) > 1 else reads[0], np.uint8)
+        shift = np.cumsum(np.r_[0, span_hi[a : b - 1] - span_lo[a : b - 1]]) - span_lo[a:b]
+        mine = slice(int(first[a]), int(last[b - 1]))
+        span_of = np.repeat(np.arange(b - a), last[a:b] - first[a:b])
+        yield joined, starts[mine] + shift[span_of], mine
 
 
 def concat_payload(parts: Sequence[npt.NDArray[np.void]]) -> npt.NDArray[np.void]:
@@ -254,7 +278,7 @@ class Arena:
     def _write(self, data: U8) -> None:
         if self._fd < 0:
             self._fd, self._path = self.folder.new_file("arena")
-        _pwrite(self._fd, data, self._base, self._path)
+        write_all(self._fd, data, self._base, self._path)
         self.folder.bytes_written += len(data)
 
     def _flush(self) -> None:
@@ -282,14 +306,12 @@ class Arena:
             rows.append(memory)
         wanted = np.flatnonzero(in_file)
         wanted = wanted[np.argsort(starts[wanted], kind="stable")]
-        spans = _spans(starts[wanted], starts[wanted] + sizes[wanted], limit)
-        edges = np.array([lo for lo, _ in spans], np.int64)
-        span_of = np.searchsorted(edges, starts[wanted], side="right") - 1
-        for k, (lo, hi) in enumerate(spans):
-            chunk = np.frombuffer(_pread(self._fd, hi - lo, lo, self._path), np.uint8)
-            mine = wanted[span_of == k]
-            parts.append(pick(chunk, starts[mine] - lo, sizes[mine]))
-            rows.append(mine)
+        file_starts = starts[wanted]
+        for joined, where, mine in read_ranges(
+            self._fd, self._path, file_starts, file_starts + sizes[wanted], limit
+        ):
+            parts.append(pick(joined, where, sizes[wanted[mine]]))
+            rows.append(wanted[mine])
         order = np.argsort(np.concatenate(rows), kind="stable")
         return pa.concat_arrays(parts).take(pa.array(order))
 
@@ -350,12 +372,12 @@ class DiskRun:
         return writer.finish()
 
     def _keys(self, lo: int, hi: int) -> U64:
-        raw = _pread(self.fd, (hi - lo) * 8, lo * 8, self.path)
+        raw = read_exactly(self.fd, (hi - lo) * 8, lo * 8, self.path)
         return np.frombuffer(raw, _KEY).astype(np.uint64, copy=False)
 
     def _payload(self, lo: int, hi: int) -> npt.NDArray[np.void]:
         at = self.count * 8 + lo * PAYLOAD.itemsize
-        raw = _pread(self.fd, (hi - lo) * PAYLOAD.itemsize, at, self.path)
+        raw = read_exactly(self.fd, (hi - lo) * PAYLOAD.itemsize, at, self.path)
         return np.frombuffer(raw, PAYLOAD)
 
     def chunks(self, entries: int) -> Iterator[tuple[U64, npt.NDArray[np.void]]]:
@@ -384,27 +406,25 @@ class DiskRun:
         blocks = np.flatnonzero(wanted).astype(np.int64)
         lo_entry = blocks * BLOCK
         hi_entry = np.minimum(lo_entry + BLOCK, self.count)
-        spans = _spans(lo_entry * 8, hi_entry * 8, limit)
         needle_parts: list[Idx] = []
         index_parts: list[Idx] = []
-        # Reads grouped up to ``limit`` bytes; the keys of one group, concatenated in file
-        # order, are sorted, so one vectorised search serves all its spans.
-        group: list[tuple[int, int]] = []
-        size = 0
-        for k, (lo, hi) in enumerate(spans):
-            group.append((lo, hi))
-            size += hi - lo
-            if size < limit and k + 1 < len(spans):
-                continue
-            stored = np.concatenate([self._keys(a // 8, b // 8) for a, b in group])
-            where = np.concatenate([np.arange(a // 8, b // 8) for a, b in group])
-            group, size = [], 0
+        # The blocks of one read group, joined in file order, are sorted (gaps read in
+        # between are keys of the run too), so one vectorised search serves the group.
+        for joined, where, mine in read_ranges(
+            self.fd, self.path, lo_entry * 8, hi_entry * 8, limit
+        ):
+            stored = joined.view(_KEY).astype(np.uint64, copy=False)
+            # Entry index of each stored key: a span is read whole, gaps included.
+            span_start = lo_entry[mine] - where // 8
+            index_of = np.arange(len(stored)) + np.repeat(
+                span_start, np.diff(np.r_[where // 8, len(stored)])
+            )
             first_needle = np.searchsorted(keys, stored[0], side="left")
             last_needle = np.searchsorted(keys, stored[-1], side="right")
             needle, index = search_equal(stored, keys[first_needle:last_needle])
             if len(needle):
                 needle_parts.append(inside[first_needle + needle])
-                index_parts.append(where[index])
+                index_parts.append(index_of[index])
         if not needle_parts:
             return empty
         index = np.concatenate(index_parts)
@@ -412,14 +432,12 @@ class DiskRun:
 
     def _payload_at(self, index: Idx, limit: int) -> npt.NDArray[np.void]:
         order = np.argsort(index, kind="stable")
-        out = np.empty(len(index), PAYLOAD)
-        size = PAYLOAD.itemsize
         ordered = index[order].astype(np.int64)
-        for lo, hi in _spans(ordered * size, (ordered + 1) * size, limit):
-            part = self._payload(lo // size, hi // size)
-            a = np.searchsorted(ordered, lo // size, side="left")
-            b = np.searchsorted(ordered, hi // size - 1, side="right")
-            out[order[a:b]] = part[ordered[a:b] - lo // size]
+        size = PAYLOAD.itemsize
+        at = self.count * 8 + ordered * size
+        out = np.empty(len(index), PAYLOAD)
+        for joined, where, mine in read_ranges(self.fd, self.path, at, at + size, limit):
+            out[order[mine]] = joined.view(PAYLOAD)[where // size]
         return out
 
     def delete(self) -> None:
@@ -444,8 +462,8 @@ class _RunWriter:
         n = len(keys)
         if n == 0:
             return
-        _pwrite(self.fd, keys, self.done * 8, self.path)
-        _pwrite(self.fd, payload, self.count * 8 + self.done * PAYLOAD.itemsize, self.path)
+        write_all(self.fd, keys, self.done * 8, self.path)
+        write_all(self.fd, payload, self.count * 8 + self.done * PAYLOAD.itemsize, self.path)
         first_fence = -self.done % BLOCK
         self.fences.append(keys[first_fence::BLOCK].copy())
         self.last = int(keys[-1])
