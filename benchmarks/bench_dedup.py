@@ -18,7 +18,12 @@ Modes:
   (every hash in memory, trusted without comparing ids);
 * ``exact``: ``ExactSeen`` under ``--memory-budget`` (default 256 MiB), spilling to disk
   when the state outgrows it;
-* ``exact-memory``: ``ExactSeen`` with a budget large enough that nothing spills.
+* ``exact-memory``: ``ExactSeen`` with a budget large enough that nothing spills;
+* ``exchange``: the Dask engine's cross-partition step without a cluster (the CPU and disk
+  work a cluster spreads over its workers): N keys in partitions of 4 M, each sorted into
+  a key file, then every key range read from every file and checked for repeats, with
+  ranges sized by the budget (``monitor.dedup_partitions``). Network transfer (8 bytes
+  per row) is not included.
 
 The log: ids ``p`` + 15 digits (``--id-bytes 16``) or 64-byte ids like
 ``tenant-0042/2026-11-21/req-<48 hex digits>`` (``--id-bytes 64``); three models;
@@ -54,7 +59,9 @@ sys.path.insert(0, str(ROOT))
 __all__ = ["expected_duplicates", "id_batch", "main"]
 
 BATCH = 262_144
-MODES = ("seenids", "exact", "exact-memory")
+MODES = ("seenids", "exact", "exact-memory", "exchange")
+#: Rows per partition in ``exchange`` mode: a 128 MB partition of compact Parquet.
+PARTITION_ROWS = 4_000_000
 
 
 def _planted(rows: np.ndarray, total: int) -> tuple[np.ndarray, np.ndarray]:
@@ -138,6 +145,8 @@ def child(mode: str, total: int, id_bytes: int, budget: int, spill: str) -> dict
         seen = ExactSeen(memory_budget=budget, spill_dir=spill)
     elif mode == "exact-memory":
         seen = ExactSeen(memory_budget=1 << 40, spill_dir=spill)
+    if mode == "exchange":
+        return _exchange(total, budget, spill)
     duplicates = 0
     wall = cpu = 0.0
     for lo in range(0, total, BATCH):
@@ -172,6 +181,47 @@ def child(mode: str, total: int, id_bytes: int, budget: int, spill: str) -> dict
     return result
 
 
+def _exchange(total: int, budget: int, spill: str) -> dict[str, Any]:
+    """Save each partition's keys, then find the partitions that repeat earlier ones."""
+    from monitor.dedup_partitions import claimants, load_range, range_count, save_keys
+    from monitor.keyed_hash import new_key, siphash13
+
+    key = new_key()
+    folder = Path(tempfile.mkdtemp(dir=spill, prefix="bench-exchange-"))
+    parts = []
+    save_wall = save_cpu = 0.0
+    for index, first in enumerate(range(0, total, PARTITION_ROWS)):
+        keys = []
+        for lo in range(first, min(total, first + PARTITION_ROWS), BATCH):
+            ids, _ = id_batch(lo, total, 16)
+            keys.append(np.unique(siphash13(ids, key)))  # read_logs leaves them unique
+        w, c = time.perf_counter(), time.process_time()
+        parts.append(save_keys(index, keys, folder))
+        save_wall += time.perf_counter() - w
+        save_cpu += time.process_time() - c
+    ranges = range_count(total, 1, budget)
+    w, c = time.perf_counter(), time.process_time()
+    found: dict[int, set[int]] = {}
+    for r in range(ranges):
+        for index, earlier in claimants(*(load_range(p, r, ranges) for p in parts)).items():
+            found.setdefault(index, set()).update(earlier)
+    wall, cpu = time.perf_counter() - w, time.process_time() - c
+    for part in parts:
+        os.unlink(part.path)
+    folder.rmdir()
+    return {
+        "wall": save_wall + wall,
+        "cpu": save_cpu + cpu,
+        "duplicates": -1,
+        "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "detail": (
+            f"{len(parts)} partitions, {ranges} ranges; sort+write {save_cpu / total * 1e9:.0f}"
+            f" ns/key, exchange {cpu / total * 1e9:.0f} ns/key CPU; {len(found)} partitions"
+            f" repeat earlier ones; {8 * total / 2**20:,.0f} MB of key files"
+        ),
+    }
+
+
 def run_child(mode: str, total: int, args: argparse.Namespace) -> dict[str, Any]:
     done = subprocess.run(
         [
@@ -202,7 +252,7 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--rows", type=int, nargs="+", default=[5_000_000, 50_000_000])
-    parser.add_argument("--modes", nargs="+", choices=MODES, default=list(MODES))
+    parser.add_argument("--modes", nargs="+", choices=MODES, default=list(MODES[:3]))
     parser.add_argument("--id-bytes", type=int, choices=(16, 64), default=16)
     parser.add_argument(
         "--memory-budget", default="256MiB", help="ExactSeen's budget (default 256MiB)"
@@ -238,6 +288,14 @@ def main() -> None:
         baseline = run_child("baseline", total, args)["rss_mb"]
         for mode in args.modes:
             r = run_child(mode, total, args)
+            if mode == "exchange":
+                print(
+                    f"{total:>12,} {mode:<13} {total / r['wall']:>11,.0f} "
+                    f"{r['cpu'] / total * 1e9:>10.0f} {r['rss_mb']:>6.0f} MB {baseline:>6.0f} MB"
+                    f" {r['rss_mb'] - baseline:>6.0f} MB  {r['detail']}",
+                    flush=True,
+                )
+                continue
             if r["duplicates"] != expected:
                 raise SystemExit(
                     f"{mode} at {total:,} rows found {r['duplicates']:,} duplicates, "

@@ -23,43 +23,53 @@ this job:
 
 1. **Keys are keyed hashes, payloads point at the bytes.** A row's key is the SipHash-1-3
    (:mod:`monitor.keyed_hash`) of its id under a key drawn for the run, xored with a
-   secret per-model salt. Each distinct id is stored once, as (key, payload): where its
-   bytes sit in an append-only *arena*, their length and the model. Sorting, merging and
-   spilling move 24 bytes per id whatever the id's length; the id bytes are written once,
-   to the arena, and read back only to confirm a candidate duplicate.
-2. **A filter in front of everything.** A blocked Bloom filter (4 bits in one 64-bit word
+   secret per-model salt. A public hash would let whoever writes ids pile them onto one
+   key and make every look-up compare thousands of ids; a multiply–xorshift fold with a
+   secret seed is not enough (a flip of an id's top bits passes through its multiply
+   the same way whatever the seed). Each distinct id is stored once, as (key, payload):
+   where its bytes sit in an append-only *arena*, their length and the model. Sorting,
+   merging and spilling move 24 bytes per id whatever the id's length; the id bytes are
+   written once, to the arena, and read back only to confirm a candidate duplicate.
+2. **A filter in front of everything.** A blocked Bloom filter (5 bits in one 64-bit word
    per key; Putze, Sanders and Singler 2007) answers "certainly new" for nearly every
-   row of a healthy log without touching the runs. It grows with the distinct ids (16–32
-   bits each) up to half the budget, rebuilt from the runs when it doubles. Its false
-   positive rate is about 0.5 % at 16 bits per key and 0.25 % at 21.
+   row of a healthy log without touching the runs: about 0.4 % of new ids get through
+   at 16 bits per id, 0.2 % at 21. It is sized from the distinct ids (at least 128
+   bits each, rebuilt from the runs when it grows) up to half the budget, which it
+   reaches at budget/128 ids; from there the state's memory no longer grows.
 3. **Runs are read by block.** A spilled run keeps one key in 512 in memory (its
    fences); a candidate costs one 4 KiB read per run, reads closer than 16 KiB are
-   coalesced, and a dense set of candidates (a log read twice) becomes sequential reads.
-   Runs are merged four at a time when four of one size tier exist, streaming through
-   fixed buffers, so there are O(log n) runs and each id is rewritten O(log n) times.
+   coalesced and searched as one vector, and a dense set of candidates (a log read
+   twice) becomes sequential reads. Spilled runs are merged eight at a time when eight
+   of one size tier exist, streaming through fixed buffers: O(log n) runs, each id
+   rewritten O(log n) times (once up to 8 spills' worth, about 30 M ids at 256 MiB).
 
-Per batch: hash; sort the batch's keys; resolve repeats inside the batch by comparing
-bytes (rows equal to the first row of their key are duplicates; distinct ids that share
-a key are told apart one by one); ask the filter; look the candidates up in the
-in-memory runs, then in the spilled runs, and compare the bytes of every stored id with
-an equal key; append the new ids to the arena and their keys to the in-memory table.
-Decisions are made in log order on the calling thread, one batch after another, so the
-result is the same whatever the budget, whether anything spilled, and however the rows
-are cut into batches: the duplicates are exactly the rows whose (model, id) occurred
-earlier in the sequence of calls.
+Per batch: hash; sort the batch's keys (two radix passes); resolve repeats inside the
+batch by comparing bytes (rows equal to the first row of their key are duplicates;
+distinct ids that share a key are told apart one by one); ask the filter; look the
+candidates up in the in-memory runs, then in the spilled runs, and compare the bytes of
+every stored id with an equal key; append the new ids to the arena and their keys to
+the in-memory table. Decisions are made in log order on the calling thread, one batch
+after another, so the result is the same whatever the budget, whether anything spilled,
+and however the rows are cut into batches: the duplicates are exactly the rows whose
+(model, id) occurred earlier in the sequence of calls. Nothing depends on the key but
+the work: the answer is identical run to run and engine to engine.
 
 Where the memory goes
 ---------------------
 Of ``memory_budget``: the filter up to 1/2, the arena's write buffer 1/16, read and
-merge buffers 1/16, and the rest for the in-memory table (24 bytes per id, plus up to
-16 while its runs merge). Not counted: the fences (8 bytes per 512 spilled ids: 16 MB
-at a billion) and the working arrays of the batch being added (about 60 bytes per row
-of one batch). Disk: 24 bytes per distinct id in runs (transiently twice that for the
-largest merge) plus the id bytes in the arena.
+merge buffers 1/16, and the rest for the in-memory table (24 bytes per id); the table
+spills before the filter grows if both filters would not fit beside it while the new
+one is built. Not counted: the fences (8 bytes per 512 spilled ids: 16 MB at a
+billion), merges of small in-memory runs (at most 2**18 ids) and the working arrays of
+the batch being added (about 60 bytes per row of one batch). Disk: 24 bytes per distinct
+id in runs (transiently twice that for the largest merge) plus the id bytes in the
+arena.
 
 Why not partition by hash range instead: every batch would have to probe every
-partition it touches, which is all of them, or the rows would have to wait until a
-partition is read, which breaks "decided in log order, batch by batch".
+partition it touches, which is all of them, or its rows would have to wait until their
+partitions are read, which breaks "decided in log order, batch by batch" (the Dask
+engine does partition by range, across workers, where it has the whole night's keys at
+once: :mod:`monitor.dedup_partitions`).
 
 References
 ----------
@@ -83,7 +93,7 @@ import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from monitor.dedup_memory import FANOUT, BloomFilter, MemoryRuns, sort_keys
+from monitor.dedup_memory import BloomFilter, MemoryRuns, sort_keys
 from monitor.dedup_store import (
     BLOCK,
     PAYLOAD,
@@ -120,6 +130,11 @@ MIN_MEMORY_BUDGET = 256 * 2**10
 Hasher = Callable[[I64, U8], U64]
 
 _ENTRY = 8 + PAYLOAD.itemsize
+#: Spilled runs of one size tier merged together. A merge rewrites 24 bytes per id
+#: (about 40 ns); a run more costs a 4 KiB read per candidate the filter lets through
+#: (about 1 µs). With the filter's 0.1–0.4 % candidates, merging 8 at a time is cheaper
+#: than 4: at 50 M ids one merge of 8 runs instead of three of 4.
+_DISK_FANOUT = 8
 #: In-memory bytes per id of the table.
 _TABLE_COST = _ENTRY
 #: Rows decided at once (longer batches are cut): bounds the working arrays.
@@ -127,10 +142,10 @@ _ROW_BITS = 18
 #: In-memory runs smaller than this are merged as they come (tiny batches, many runs).
 _SMALL_RUN = 1 << 18
 _FILTER_MIN = 64 * 2**10
-#: Filter bits per distinct id: grown to ``_GROW_TO`` when below ``_GROW_AT``. Generous
-#: while the log is small (fewer probes), it reaches half the budget at budget/64 ids
-#: (4 M for 256 MiB); from there on the state's memory is flat.
-_GROW_AT, _GROW_TO = 64, 256
+#: Filter bits per distinct id: grown to at least ``_GROW_TO`` when below ``_GROW_AT``.
+#: Generous while the log is small (fewer probes), it reaches half the budget at
+#: budget/128 ids (2 M for 256 MiB); from there on the state's memory is flat.
+_GROW_AT, _GROW_TO = 128, 256
 
 
 @dataclass
@@ -208,7 +223,7 @@ class ExactSeen:
         self._arena = Arena(self._folder, memory_budget // 16)
         #: Held apart from the filter and the table: the arena's buffer and I/O buffers.
         self._reserve = self._arena.capacity + self._io_bytes
-        self._filter_max = max(_FILTER_MIN, 1 << ((memory_budget // 2).bit_length() - 1))
+        self._filter_max = BloomFilter.size_for(memory_budget // 2)
         self._filter = BloomFilter(_FILTER_MIN)
         self._table = MemoryRuns()
         self._runs: list[DiskRun] = []
@@ -520,7 +535,8 @@ class ExactSeen:
         return max(BLOCK, self._io_bytes // (2 * _ENTRY * max(1, sources)))
 
     def _grow_filter(self) -> None:
-        size = BloomFilter.size_for(min(self._filter_max, self.stats.distinct * _GROW_TO // 8))
+        wanted = self.stats.distinct * _GROW_TO // 8
+        size = BloomFilter.size_for(min(self._filter_max, 1 << (wanted - 1).bit_length()))
         if size <= self._filter.nbytes:
             return
         # Old and new filters coexist while it is rebuilt: make room by spilling first.
@@ -546,14 +562,14 @@ class ExactSeen:
         self._runs.append(run)
         self.stats.spills += 1
         runs = self._runs
-        while len(runs) >= FANOUT and len({r.tier for r in runs[-FANOUT:]}) == 1:
-            group = runs[-FANOUT:]
-            entries = self._chunk_entries(FANOUT)
+        while len(runs) >= _DISK_FANOUT and len({r.tier for r in runs[-_DISK_FANOUT:]}) == 1:
+            group = runs[-_DISK_FANOUT:]
+            entries = self._chunk_entries(_DISK_FANOUT)
             merged = merge_runs(self._folder, [(r.count, r.chunks(entries)) for r in group])
             merged.tier = group[0].tier + 1
             for old in group:
                 old.delete()
-            del runs[-FANOUT:]
+            del runs[-_DISK_FANOUT:]
             runs.append(merged)
             self.stats.merges += 1
 
