@@ -82,6 +82,7 @@ WEA 2007, LNCS 4525, pp. 108–121.
 from __future__ import annotations
 
 import itertools
+import os
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -102,6 +103,8 @@ from monitor.dedup_store import (
     SpillFolder,
     binary,
     merge_runs,
+    merged,
+    write_all,
 )
 from monitor.keyed_hash import id_buffers, new_key, siphash13_buffers, siphash13_bytes
 
@@ -339,6 +342,27 @@ class ExactSeen:
         self._insert(ordered, order, word, mask, current, model, offsets, data)
         return duplicate
 
+    def save_keys(self, path: Path) -> int:
+        """Write the sorted keys of every (model, id) seen to ``path``; return how many.
+
+        Little-endian ``uint64``, one per distinct (model, id) (two distinct ids sharing a
+        key give it twice). The Dask engine exchanges these between partitions
+        (:mod:`monitor.dedup_partitions`); keys mean the same only under the same
+        ``key``. Streams: memory is a chunk of each run at a time.
+        """
+        sources = self._table.sources(self._chunk_entries(1), payload=False)
+        entries = self._chunk_entries(len(self._runs) + len(sources))
+        sources += [(run.count, run.chunks(entries, payload=False)) for run in self._runs]
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        written = 0
+        try:
+            for keys, _ in merged(sources):
+                write_all(fd, keys, 8 * written, path)
+                written += len(keys)
+        finally:
+            os.close(fd)
+        return written
+
     def close(self) -> None:
         """Delete the spill folder and release the memory. Further use is an error."""
         for run in self._runs:
@@ -547,7 +571,7 @@ class ExactSeen:
         for keys, _ in self._table.runs:
             grown.add(*grown.locate(keys))
         for run in self._runs:
-            for keys, _ in run.chunks(self._chunk_entries(1)):
+            for keys, _ in run.chunks(self._chunk_entries(1), payload=False):
                 grown.add(*grown.locate(keys))
         self._filter = grown
         self.stats.filter_rebuilds += 1

@@ -118,10 +118,10 @@ class MemoryRuns:
             return np.empty(0, np.intp), np.empty(0, PAYLOAD)
         return np.concatenate(needle_parts), concat_payload(payload_parts)
 
-    def sources(self, entries: int) -> list[Source]:
-        def chunks(keys: U64, payload: Payload) -> Iterator[tuple[U64, Payload]]:
+    def sources(self, entries: int, *, payload: bool = True) -> list[Source]:
+        def chunks(keys: U64, values: Payload) -> Iterator[tuple[U64, Payload | None]]:
             for lo in range(0, len(keys), entries):
-                yield keys[lo : lo + entries], payload[lo : lo + entries]
+                yield keys[lo : lo + entries], values[lo : lo + entries] if payload else None
 
         return [(len(keys), chunks(keys, payload)) for keys, payload in self.runs]
 

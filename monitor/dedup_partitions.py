@@ -24,8 +24,8 @@ checked (834 MB for a worker at 50 M rows), and a range task holds all rows / ``
 keys. Here:
 
 * a partition's keys go to a file in the worker's local directory
-  (:func:`save_keys_on_worker`): memory while the task runs is one partition's keys (a
-  partition is about 128 MB of log files), and nothing after;
+  (:func:`keep_keys`), streamed out of the task's own ``ExactSeen``, which holds them
+  anyway (within its budget, spilling beyond): no key list in memory, then or after;
 * ``R`` is chosen after phase 1 from the total count (:func:`range_count`), so one range
   of every partition, with its sort, fits half the budget: ``16 × rows / R ≤ budget / 2``;
 * a range of a partition is read by a task pinned to the worker that holds the file
@@ -54,20 +54,21 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import numpy.typing as npt
 
-from monitor.dedup_store import read_exactly, write_all
+from monitor.dedup_store import read_exactly
 
 if TYPE_CHECKING:
     from distributed import Client
+
+    from monitor.dedup_exact import ExactSeen
 
 __all__ = [
     "PartitionKeys",
     "claimants",
     "find_claimants",
+    "keep_keys",
     "load_range",
     "range_count",
     "remove_keys",
-    "save_keys",
-    "save_keys_on_worker",
 ]
 
 U64 = npt.NDArray[np.uint64]
@@ -83,26 +84,21 @@ class PartitionKeys:
     count: int
 
 
-def save_keys(index: int, keys: Sequence[U64], folder: Path, worker: str = "") -> PartitionKeys:
-    """Sort a partition's keys (unique: ``read_logs`` dropped repeats) into a file."""
-    merged = np.concatenate(keys) if keys else np.empty(0, np.uint64)
-    merged.sort()
+def keep_keys(index: int, seen: ExactSeen, folder: Path | None = None) -> PartitionKeys:
+    """Write the keys a partition's ``read_logs`` kept (its ``seen``) to a file.
+
+    ``folder`` defaults to the local directory of the Dask worker running the task; the
+    handle names that worker, so only tasks pinned there read the file.
+    """
+    worker = ""
+    if folder is None:
+        from distributed import get_worker
+
+        current = get_worker()
+        folder, worker = Path(current.local_directory), current.address
     folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"modelhealth-keys-{os.getpid()}-{index:06d}.bin"
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    try:
-        write_all(fd, merged, 0, path)
-    finally:
-        os.close(fd)
-    return PartitionKeys(index, worker, str(path), len(merged))
-
-
-def save_keys_on_worker(index: int, keys: Sequence[U64]) -> PartitionKeys:
-    """:func:`save_keys` into the local directory of the Dask worker running the task."""
-    from distributed import get_worker
-
-    worker = get_worker()
-    return save_keys(index, keys, Path(worker.local_directory), worker.address)
+    path = folder / f"modelhealth-keys-{os.getpid()}-{index:06d}-{os.urandom(4).hex()}.bin"
+    return PartitionKeys(index, worker, str(path), seen.save_keys(path))
 
 
 def range_count(total: int, workers: int, budget: int) -> int:

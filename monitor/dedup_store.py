@@ -43,6 +43,7 @@ __all__ = [
     "binary",
     "concat_payload",
     "merge_runs",
+    "merged",
     "pick",
     "ranges",
     "read_exactly",
@@ -380,11 +381,13 @@ class DiskRun:
         raw = read_exactly(self.fd, (hi - lo) * PAYLOAD.itemsize, at, self.path)
         return np.frombuffer(raw, PAYLOAD)
 
-    def chunks(self, entries: int) -> Iterator[tuple[U64, npt.NDArray[np.void]]]:
-        """The whole run in order, ``entries`` at a time."""
+    def chunks(
+        self, entries: int, *, payload: bool = True
+    ) -> Iterator[tuple[U64, npt.NDArray[np.void] | None]]:
+        """The whole run in order, ``entries`` at a time (keys only unless ``payload``)."""
         for lo in range(0, self.count, entries):
             hi = min(self.count, lo + entries)
-            yield self._keys(lo, hi), self._payload(lo, hi)
+            yield self._keys(lo, hi), self._payload(lo, hi) if payload else None
 
     def lookup(self, needles: U64, limit: int) -> Matches:
         """Every entry whose key equals one of the sorted ``needles``, reading only the
@@ -477,28 +480,27 @@ class _RunWriter:
         return DiskRun(self.fd, self.path, self.count, fences, self.last)
 
 
-#: A sorted source for :func:`merge_runs`: its entry count and its chunks in order.
-Source = tuple[int, Iterator[tuple[U64, npt.NDArray[np.void]]]]
+#: A sorted source for :func:`merge_runs`: its entry count and its chunks in order
+#: (keys, and their payload or ``None`` when only the keys are wanted).
+Source = tuple[int, Iterator[tuple[U64, npt.NDArray[np.void] | None]]]
 
 
-def merge_runs(folder: SpillFolder, sources: Sequence[Source]) -> DiskRun:
-    """Merge sorted sources into one new run; memory is a chunk of each source at a time.
+def merged(sources: Sequence[Source]) -> Iterator[tuple[U64, npt.NDArray[np.void] | None]]:
+    """The entries of sorted sources, merged, a chunk at a time.
 
     Each round takes, from every source's current chunk, the entries up to the smallest
     *last key* among the sources that have more to come, so everything taken precedes
     everything still unread; a stable sort of those concatenated sorted pieces (Timsort
-    merges them) is written out.
+    merges them) is yielded. Memory is a chunk of each source at a time.
     """
-    total = sum(count for count, _ in sources)
-    writer = DiskRun.create(folder, total)
     iterators = [chunks for _, chunks in sources]
     keys: list[U64] = []
-    payloads: list[npt.NDArray[np.void]] = []
+    payloads: list[npt.NDArray[np.void] | None] = []
     more: list[bool] = []
     for chunks in iterators:
         chunk = next(chunks, None)
         keys.append(chunk[0] if chunk else np.empty(0, np.uint64))
-        payloads.append(chunk[1] if chunk else np.empty(0, PAYLOAD))
+        payloads.append(chunk[1] if chunk else None)
         more.append(chunk is not None)
     while any(len(k) for k in keys):
         pending = [k[-1] for k, m in zip(keys, more, strict=True) if m and len(k)]
@@ -507,14 +509,25 @@ def merge_runs(folder: SpillFolder, sources: Sequence[Source]) -> DiskRun:
         for i, k in enumerate(keys):
             upto = len(k) if cut is None else int(np.searchsorted(k, cut, side="right"))
             take_keys.append(k[:upto])
-            take_payload.append(payloads[i][:upto])
-            keys[i], payloads[i] = k[upto:], payloads[i][upto:]
+            payload = payloads[i]
+            if payload is not None:
+                take_payload.append(payload[:upto])
+                payloads[i] = payload[upto:]
+            keys[i] = k[upto:]
             if not len(keys[i]) and more[i]:
                 chunk = next(iterators[i], None)
                 more[i] = chunk is not None
                 if chunk is not None:
                     keys[i], payloads[i] = chunk
-        merged = np.concatenate(take_keys)
-        order = np.argsort(merged, kind="stable")
-        writer.append(merged[order], concat_payload(take_payload)[order])
+        joined = np.concatenate(take_keys)
+        order = np.argsort(joined, kind="stable")
+        yield joined[order], concat_payload(take_payload)[order] if take_payload else None
+
+
+def merge_runs(folder: SpillFolder, sources: Sequence[Source]) -> DiskRun:
+    """Merge sorted sources (with their payloads) into one new run, streaming."""
+    writer = DiskRun.create(folder, sum(count for count, _ in sources))
+    for keys, payload in merged(sources):
+        assert payload is not None, "a run needs the payload of every entry"
+        writer.append(keys, payload)
     return writer.finish()
