@@ -231,6 +231,7 @@ class ExactSeen:
         self._table = MemoryRuns()
         self._runs: list[DiskRun] = []
         self._salts = np.empty(0, np.uint64)
+        self._closed = False
         self.stats = DedupStats()
 
     # ------------------------------------------------------------------ public surface
@@ -289,6 +290,8 @@ class ExactSeen:
             ``bool``, one per row: ``True`` where an earlier row (in an earlier call, or
             earlier in this batch) had the same model and the same id bytes.
         """
+        if self._closed:
+            raise RuntimeError("this ExactSeen is closed: its ids are gone")
         if ids.null_count:
             raise ValueError("null prediction ids cannot be de-duplicated; quarantine them")
         offsets, data = id_buffers(ids)
@@ -372,6 +375,7 @@ class ExactSeen:
         self._folder.remove()
         self._table.clear()
         self._filter = BloomFilter(0)
+        self._closed = True
 
     def __enter__(self) -> ExactSeen:
         return self

@@ -213,6 +213,8 @@ def test_null_ids_and_mismatched_models_are_refused() -> None:
             seen.add(pa.array(["a", "b"]), [0])
         with pytest.raises(ValueError, match=r"2\*\*32"):
             seen.add(pa.array(["a"]), [-1])
+    with pytest.raises(RuntimeError, match="closed"):  # a closed set forgot every id
+        seen.add(pa.array(["a"]), 0)
 
 
 def test_a_batch_longer_than_the_sort_window_is_cut_without_changing_the_answer() -> None:

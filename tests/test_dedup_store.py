@@ -112,6 +112,7 @@ def test_merged_runs_are_sorted_and_keep_each_entrys_payload(tmp_path: Path) -> 
         runs.append(DiskRun.write(folder, keys, payload_for(keys)))
     merged = merge_runs(folder, [(r.count, r.chunks(333)) for r in runs])
     keys, payload = next(merged.chunks(merged.count))
+    assert payload is not None
     assert merged.count == 5_000 + 1 + 12_345 + 700
     assert (np.diff(keys.astype(np.int64)) >= 0).all()
     assert (payload["model"] == keys.astype(np.uint32)).all()  # the payload moved with it
