@@ -23,7 +23,7 @@ Modes:
   a cluster spreads over its workers): N rows in partitions of 4 M, each de-duplicated by
   its own ``ExactSeen`` under one shared key and its keys kept in a file, then every key
   range read from every file and checked for repeats, with ranges sized by the budget
-  (``monitor.dedup_partitions``). Network transfer (8 bytes per row) is not included.
+  (``monitor.engines.dedup_partitions``). Network transfer (8 bytes per row) is not included.
 
 The log: ids ``p`` + 15 digits (``--id-bytes 16``) or 64-byte ids like
 ``tenant-0042/2026-11-21/req-<48 hex digits>`` (``--id-bytes 64``); three models;
@@ -131,8 +131,8 @@ def child(mode: str, total: int, id_bytes: int, budget: int, spill: str) -> dict
     """Run one mode over ``total`` rows; the result as a dict."""
     import pyarrow.compute as pc
 
-    from monitor.dedup_exact import ExactSeen
-    from monitor.idhash import SeenIds, hash_ids
+    from monitor.ingest.dedup import SeenIds, hash_ids
+    from monitor.ingest.dedup_exact import ExactSeen
 
     # Arrow's compute kernels initialise on first use (~0.2 s); ingest has paid that
     # already by the time it de-duplicates, so every mode starts warm.
@@ -184,9 +184,9 @@ def child(mode: str, total: int, id_bytes: int, budget: int, spill: str) -> dict
 def _exchange(total: int, budget: int, spill: str) -> dict[str, Any]:
     """Phase 1 of the Dask engine per partition (de-duplicate, keep the keys), then the
     exchange that finds the partitions repeating earlier ones, all in this process."""
-    from monitor.dedup_exact import ExactSeen
-    from monitor.dedup_partitions import claimants, keep_keys, load_range, range_count
-    from monitor.keyed_hash import new_key
+    from monitor.engines.dedup_partitions import claimants, keep_keys, load_range, range_count
+    from monitor.ingest.dedup_exact import ExactSeen
+    from monitor.ingest.keyed_hash import new_key
 
     key = new_key()
     folder = Path(tempfile.mkdtemp(dir=spill, prefix="bench-exchange-"))
@@ -266,7 +266,7 @@ def main() -> None:
     )
     parser.add_argument("--child", choices=(*MODES, "baseline"), help=argparse.SUPPRESS)
     args = parser.parse_args()
-    from monitor.dedup_exact import parse_memory_budget
+    from monitor.ingest.dedup_exact import parse_memory_budget
 
     budget = parse_memory_budget(args.memory_budget)
     if args.child:

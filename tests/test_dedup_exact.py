@@ -23,14 +23,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.stats import poisson
 
-from monitor.dedup_exact import (
+from monitor.ingest.dedup import SeenIds, hash_ids
+from monitor.ingest.dedup_exact import (
     MIN_MEMORY_BUDGET,
     ExactSeen,
     parse_memory_budget,
 )
-from monitor.dedup_memory import BloomFilter
-from monitor.idhash import SeenIds, hash_ids
-from monitor.keyed_hash import KEY_BYTES, new_key, siphash13, siphash13_bytes
+from monitor.ingest.dedup_memory import BloomFilter
+from monitor.ingest.keyed_hash import KEY_BYTES, new_key, siphash13, siphash13_bytes
 
 Log = list[tuple[int, str]]
 
@@ -110,7 +110,7 @@ def test_the_vectorised_hash_follows_the_definition_for_any_key_and_arrow_type()
 
 
 def colliding_pairs_for_todays_hash(count: int, seed: int) -> tuple[list[tuple[str, str]], int]:
-    """Pairs of distinct 16-character ids with equal :func:`monitor.idhash.hash_ids`.
+    """Pairs of distinct 16-character ids with equal :func:`monitor.ingest.dedup.hash_ids`.
 
     The unkeyed fold is ``h = xorshift29((h ^ word) * M)`` per 8-byte word, every step a
     bijection of ``h``. Two ids agreeing after their second word collide, and the second

@@ -23,8 +23,7 @@ from components import import_component
 
 distributed = import_component("distributed", "pip install -e '.[dask]'")
 
-from monitor.dedup_exact import MIN_MEMORY_BUDGET, ExactSeen  # noqa: E402
-from monitor.dedup_partitions import (  # noqa: E402
+from monitor.engines.dedup_partitions import (  # noqa: E402
     PartitionKeys,
     claimants,
     find_claimants,
@@ -33,7 +32,8 @@ from monitor.dedup_partitions import (  # noqa: E402
     range_count,
     remove_keys,
 )
-from monitor.keyed_hash import new_key  # noqa: E402
+from monitor.ingest.dedup_exact import MIN_MEMORY_BUDGET, ExactSeen  # noqa: E402
+from monitor.ingest.keyed_hash import new_key  # noqa: E402
 
 # The tasks below are defined here: ship them to the workers by value.
 cloudpickle.register_pickle_by_value(sys.modules[__name__])

@@ -10,8 +10,8 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
-from monitor.dedup_exact import ExactSeen
-from monitor.dedup_store import (
+from monitor.ingest.dedup_exact import ExactSeen
+from monitor.ingest.dedup_store import (
     BLOCK,
     PAYLOAD,
     Arena,

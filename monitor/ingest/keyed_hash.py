@@ -2,11 +2,11 @@
 
 Why a keyed hash
 ----------------
-Exact de-duplication (:mod:`monitor.dedup_exact`) sorts, filters and probes rows by a
+Exact de-duplication (:mod:`monitor.ingest.dedup_exact`) sorts, filters and probes rows by a
 64-bit hash of their id, and confirms a duplicate by comparing the id bytes. The
 confirmation makes a collision harmless to the *answer*; the hash decides only how
 much work a log costs. An unkeyed hash lets whoever writes the ids choose that work:
-:func:`monitor.idhash.hash_ids` is a public multiply–xorshift fold whose every step is
+:func:`monitor.ingest.dedup.hash_ids` is a public multiply–xorshift fold whose every step is
 invertible, so two ids with the same hash are found in a few hundred tries, and a
 hostile log can pile millions of ids onto one hash.
 
@@ -24,7 +24,7 @@ Strings are grouped by byte length (every string of a group takes the same round
 each group is hashed in slices of :data:`_SLICE` strings so the four state vectors stay
 in the CPU cache. Words are loaded at arbitrary byte offsets through a strided view of a
 zero-padded copy of the data buffer. On two cores this runs at 45–70 ns per 16–36 byte
-id, as fast as the unkeyed :func:`~monitor.idhash.hash_ids` it replaces for
+id, as fast as the unkeyed :func:`~monitor.ingest.dedup.hash_ids` it replaces for
 de-duplication. A few very long ids are hashed one at a time on Python integers (the
 same function), so a hostile multi-megabyte id stays linear in its bytes.
 

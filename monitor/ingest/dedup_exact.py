@@ -4,7 +4,7 @@ The problem
 -----------
 Ingest drops a repeated ``prediction_id`` of a model and keeps its first occurrence in
 log order, batch by batch, before the rows reach the aggregates. Today's
-:class:`~monitor.idhash.SeenIds` keeps a 64-bit hash of every id in memory (8 bytes
+:class:`~monitor.ingest.dedup.SeenIds` keeps a 64-bit hash of every id in memory (8 bytes
 per id, about 20 per row at peak with its merges: 1.3 GB at 50 M rows) and trusts the
 hash: two ids with the same hash are one id, and anyone who writes ids can make that
 happen (issue 17 found a collision in 270 tries). :class:`ExactSeen` answers the same
@@ -22,7 +22,7 @@ table, flushed as sorted runs, runs merged by size tier), with three choices mad
 this job:
 
 1. **Keys are keyed hashes, payloads point at the bytes.** A row's key is the SipHash-1-3
-   (:mod:`monitor.keyed_hash`) of its id under a key drawn for the run, xored with a
+   (:mod:`monitor.ingest.keyed_hash`) of its id under a key drawn for the run, xored with a
    secret per-model salt. A public hash would let whoever writes ids pile them onto one
    key and make every look-up compare thousands of ids; a multiply–xorshift fold with a
    secret seed is not enough (a flip of an id's top bits passes through its multiply
@@ -69,7 +69,7 @@ Why not partition by hash range instead: every batch would have to probe every
 partition it touches, which is all of them, or its rows would have to wait until their
 partitions are read, which breaks "decided in log order, batch by batch" (the Dask
 engine does partition by range, across workers, where it has the whole night's keys at
-once: :mod:`monitor.dedup_partitions`).
+once: :mod:`monitor.engines.dedup_partitions`).
 
 References
 ----------
@@ -94,8 +94,8 @@ import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from monitor.dedup_memory import BloomFilter, MemoryRuns, sort_keys
-from monitor.dedup_store import (
+from monitor.ingest.dedup_memory import BloomFilter, MemoryRuns, sort_keys
+from monitor.ingest.dedup_store import (
     BLOCK,
     PAYLOAD,
     Arena,
@@ -106,7 +106,7 @@ from monitor.dedup_store import (
     merged,
     write_all,
 )
-from monitor.keyed_hash import id_buffers, new_key, siphash13_buffers, siphash13_bytes
+from monitor.ingest.keyed_hash import id_buffers, new_key, siphash13_buffers, siphash13_bytes
 
 __all__ = [
     "DEFAULT_MEMORY_BUDGET",
@@ -188,11 +188,11 @@ class ExactSeen:
         written there unless the state outgrows the budget. The folder is deleted by
         :meth:`close` (or with this object).
     key
-        16-byte SipHash key. ``None`` draws one (:func:`~monitor.keyed_hash.new_key`);
+        16-byte SipHash key. ``None`` draws one (:func:`~monitor.ingest.keyed_hash.new_key`);
         processes that must agree on keys (Dask workers) share one.
     hasher
         Replaces the keyed hash, for tests that force collisions: ``(offsets, data)``
-        as :func:`~monitor.keyed_hash.id_buffers` gives them, to ``uint64`` keys.
+        as :func:`~monitor.ingest.keyed_hash.id_buffers` gives them, to ``uint64`` keys.
     table_limit
         Most ids held in the in-memory table before it spills; ``None`` (the default)
         is what the budget allows. Tests set it small to cross spill boundaries often.
@@ -277,7 +277,7 @@ class ExactSeen:
         Parameters
         ----------
         ids
-            The ids of the batch's rows (any type :func:`~monitor.keyed_hash.id_buffers`
+            The ids of the batch's rows (any type :func:`~monitor.ingest.keyed_hash.id_buffers`
             reads; no nulls: ingest quarantines those first).
         models
             The model ordinal of every row, or one ordinal for the whole batch.
@@ -350,7 +350,7 @@ class ExactSeen:
 
         Little-endian ``uint64``, one per distinct (model, id) (two distinct ids sharing a
         key give it twice). The Dask engine exchanges these between partitions
-        (:mod:`monitor.dedup_partitions`); keys mean the same only under the same
+        (:mod:`monitor.engines.dedup_partitions`); keys mean the same only under the same
         ``key``. Streams: memory is a chunk of each run at a time.
         """
         sources = self._table.sources(self._chunk_entries(1), payload=False)

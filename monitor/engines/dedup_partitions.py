@@ -13,7 +13,7 @@ repeats *inside* the partition. Across partitions, in two phases:
    ``read_logs`` call, so ingest itself drops exactly the repeated rows; its phase-1
    summary is replaced.
 
-Exactness rests on phase 2: ingest decides, and with :class:`~monitor.dedup_exact.ExactSeen`
+Exactness rests on phase 2: ingest decides, and with :class:`~monitor.ingest.dedup_exact.ExactSeen`
 it compares id bytes. The keys only choose which partitions to read again, so a
 collision of keys costs a second read, never a row.
 
@@ -38,7 +38,7 @@ each task (budget ÷ threads per worker) in phase 1, one range task in the excha
 Disk per worker is 8 bytes per row it read, plus ``ExactSeen``'s spill.
 
 The keys must mean the same on every worker: the client draws one SipHash key per run
-(:func:`~monitor.keyed_hash.new_key`) and ships it with the job, and every task's
+(:func:`~monitor.ingest.keyed_hash.new_key`) and ships it with the job, and every task's
 ``ExactSeen`` uses it.
 """
 
@@ -54,12 +54,12 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import numpy.typing as npt
 
-from monitor.dedup_store import read_exactly
+from monitor.ingest.dedup_store import read_exactly
 
 if TYPE_CHECKING:
     from distributed import Client
 
-    from monitor.dedup_exact import ExactSeen
+    from monitor.ingest.dedup_exact import ExactSeen
 
 __all__ = [
     "PartitionKeys",

@@ -1,6 +1,6 @@
 """The on-disk half of exact de-duplication: sorted key runs, the id arena, their merge.
 
-:class:`~monitor.dedup_exact.ExactSeen` keeps what fits its memory budget and moves the
+:class:`~monitor.ingest.dedup_exact.ExactSeen` keeps what fits its memory budget and moves the
 rest here, into one private folder (:class:`SpillFolder`) that it deletes when done:
 
 * a **run** (:class:`DiskRun`) is a file of ``count`` entries sorted by key: the keys

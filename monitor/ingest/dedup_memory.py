@@ -1,6 +1,6 @@
 """The in-memory half of exact de-duplication: the filter, the sorted runs, the batch sort.
 
-Used by :class:`~monitor.dedup_exact.ExactSeen`; see its module for the design.
+Used by :class:`~monitor.ingest.dedup_exact.ExactSeen`; see its module for the design.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from collections.abc import Iterator
 import numpy as np
 import numpy.typing as npt
 
-from monitor.dedup_store import PAYLOAD, Matches, Source, concat_payload, search_equal
+from monitor.ingest.dedup_store import PAYLOAD, Matches, Source, concat_payload, search_equal
 
 __all__ = ["FANOUT", "BloomFilter", "MemoryRuns", "sort_keys"]
 
