@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import itertools
-import time
 
 import numpy as np
 import pandas as pd
@@ -96,22 +95,6 @@ def test_two_million_distinct_ids_do_not_collide() -> None:
     ids = pa.array([f"req-{i:x}-{i * 7919 % 1000003}" for i in range(2_000_000)])
     hashed = hash_ids(ids)
     assert len(np.unique(hashed)) == 2_000_000
-
-
-def test_hashing_is_fast_enough_for_the_ingest_budget() -> None:
-    n = 2_000_000
-    ids = pa.array(np.char.add("p", np.char.zfill(np.arange(n).astype(str), 15)))
-    hash_ids(ids.slice(0, 1000))
-    best = min(_timed(lambda: hash_ids(ids)) for _ in range(5))
-    rate = n / best
-    # Measured about 35 M ids/s on an idle 2-core runner; 10 M/s is the product floor.
-    assert rate >= 10e6, f"{rate / 1e6:.1f} M ids/s"
-
-
-def _timed(work: object) -> float:
-    start = time.perf_counter()
-    work()  # type: ignore[operator]
-    return time.perf_counter() - start
 
 
 # --------------------------------------------------------------------------- SeenIds
