@@ -18,7 +18,6 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.markup import escape
 
 from ladder import audit
@@ -62,6 +61,7 @@ from modelhealth.cli.ladder_views import (
     stats_table,
     status_table,
 )
+from modelhealth.cli.terminal import SafeConsole
 from thresholds.schema import Register
 
 __all__ = ["app"]
@@ -89,7 +89,7 @@ app.add_typer(register_app, name="register")
 EXIT_TAMPERED = 4
 
 # Ladder tables keep rich's own width (80 columns off a terminal), as they always have.
-out = Console(highlight=False, soft_wrap=False)
+out = SafeConsole(highlight=False, soft_wrap=False)
 
 RegisterOpt = Annotated[
     Path | None,
