@@ -43,6 +43,7 @@ from thresholds.schema import (
     ColumnMapping,
     FailureModeSettings,
     IdentitySettings,
+    IngestSettings,
     LadderSettings,
     ModelEntry,
     Register,
@@ -117,6 +118,7 @@ class RegisterDocument(BaseModel):
     people: dict[str, list[str]] = Field(default_factory=dict)
     identity: IdentitySettings = Field(default_factory=IdentitySettings)
     audit: AuditSettings = Field(default_factory=AuditSettings)
+    ingest: IngestSettings = Field(default_factory=IngestSettings)
     failure_modes: FailureModeSettings = Field(default_factory=FailureModeSettings)
     defaults: ModelDefaults = Field(default_factory=ModelDefaults)
     models: list[ModelDocument]
@@ -457,7 +459,7 @@ def parse_register(text: str, *, source: str = "<register>") -> LoadedRegister:
     raw_models = document.get("models")
     top = {k: v for k, v in document.items() if k not in ("defaults", "models")}
 
-    # Register-level fields (name, people, identity, audit, failure_modes) and unknown
+    # Register-level fields (name, people, identity, audit, ingest, failure_modes) and unknown
     # top-level keys.
     try:
         shell = RegisterDocument.model_validate({**top, "models": []})
@@ -572,6 +574,7 @@ def parse_register(text: str, *, source: str = "<register>") -> LoadedRegister:
         people=shell.people,
         identity=shell.identity,
         audit=shell.audit,
+        ingest=shell.ingest,
         failure_modes=shell.failure_modes,
         models=entries,
     )

@@ -15,7 +15,7 @@ import re
 from datetime import timedelta
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ByteSize, ConfigDict, Field, model_validator
 
 from thresholds.vocabulary import RUNGS, RungId
 
@@ -33,6 +33,7 @@ __all__ = [
     "ExtraFailureMode",
     "FailureModeSettings",
     "IdentitySettings",
+    "IngestSettings",
     "LadderSettings",
     "LatencyLimits",
     "MatrixEntrySettings",
@@ -400,6 +401,21 @@ class AuditSettings(_Strict):
         return self
 
 
+class IngestSettings(_Strict):
+    """Bounds on what one log file may cost to read, whoever wrote it.
+
+    Sizes are bytes, or text with a unit (``64MiB``, ``2 GB``). A JSON Lines line longer
+    than ``max_line_bytes`` is quarantined as ``line_too_long`` without being held in
+    memory; a CSV row that long makes its file unreadable (CSV cannot be resynchronised
+    inside a quoted cell). A compressed file that inflates past ``max_decompressed_bytes``
+    is unreadable: exit 2 when given directly, listed in ``ingest.unreadable`` inside a
+    folder.
+    """
+
+    max_line_bytes: Annotated[ByteSize, Field(ge=1024, le=1 << 30)] = ByteSize(64 << 20)
+    max_decompressed_bytes: Annotated[ByteSize, Field(ge=1 << 20)] = ByteSize(64 << 30)
+
+
 class Register(_Strict):
     """A whole threshold register, models resolved against the defaults."""
 
@@ -408,6 +424,7 @@ class Register(_Strict):
     people: dict[str, list[str]] = Field(default_factory=dict)
     identity: IdentitySettings = Field(default_factory=IdentitySettings)
     audit: AuditSettings = Field(default_factory=AuditSettings)
+    ingest: IngestSettings = Field(default_factory=IngestSettings)
     failure_modes: FailureModeSettings = Field(default_factory=FailureModeSettings)
     models: list[ModelEntry]
 
