@@ -224,8 +224,13 @@ def _model_report(judged: _Judged, stats: IngestStats, ladder: LadderOutcome) ->
         drift=judged.measured.drift,
         recommendation=ladder.recommendation,
         ladder_position=ladder.position,
-        notes=list(judged.notes),
+        notes=_notes(judged),
     )
+
+
+def _notes(judged: _Judged) -> list[str]:
+    drift = judged.measured.drift
+    return [*judged.notes, *([drift.note] if drift is not None and drift.note else [])]
 
 
 def _ingest_summary(

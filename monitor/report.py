@@ -258,6 +258,9 @@ class DriftSummary(_Out):
     share_drifted_features: float | None = None
     html: str | None = None
     skipped_reason: str | None = None
+    #: Feature columns beyond ``thresholds.drift.max_columns``, left out (see ``note``).
+    columns_not_compared: int = 0
+    note: str | None = None
 
 
 class Recommendation(_Out):

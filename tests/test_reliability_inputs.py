@@ -352,3 +352,35 @@ def _peak_of(args: list[str]) -> tuple[int, int, str]:
                           timeout=600, cwd=root, check=False)
     found = re.search(r"PEAK (\d+)", done.stderr)
     return done.returncode, int(found.group(1)) if found else 0, done.stderr
+
+
+@pytest.mark.slow
+def test_two_thousand_feature_columns_are_capped_with_a_note(
+    tmp_path: Path, cli: CliProcesses, register: Path
+) -> None:
+    """Issue 17: 2,000 feature columns took 606 s and wrote a 75 MB drift page. The
+    default ``thresholds.drift.max_columns`` (100) compares the first 100 by name and the
+    report says which were left out."""
+    rows = night_rows()
+    for i, row in enumerate(rows):
+        for j in range(2000):
+            row[f"feature.w{j:04d}"] = float((i * (j + 1)) % 17)
+    logs = write_parquet(tmp_path / "wide.parquet", rows)
+    args = check_args([logs], tmp_path / "out", register)
+    args.remove("--no-drift")
+    result = cli.run(args)
+    assert result.code == 0, result.stderr
+    report = json.loads((tmp_path / "out" / "report.json").read_text())
+    for model in report["models"]:
+        drift = model["drift"]
+        features = [c["column"] for c in drift["columns"] if c["kind"] == "feature"]
+        assert len(features) == 100
+        assert features == sorted(features)
+        assert features[0] == "feature.plan" and features[-1] == "feature.w0097"
+        assert drift["columns_not_compared"] == 2002 - 100
+        assert drift["note"] in model["notes"]
+        assert "feature.w0098" in drift["note"]
+        page = tmp_path / "out" / drift["html"]
+        assert page.stat().st_size < 12_000_000
+    print(f"\n2,000 feature columns: {result.seconds:.0f} s, pages of "
+          f"{page.stat().st_size / 1e6:.1f} MB, report {len(json.dumps(report)) / 1e3:.0f} kB")

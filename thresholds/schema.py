@@ -176,6 +176,9 @@ class DriftLimits(_Strict):
     max_share_drifted_features: Share = 0.5
     confidence_psi_max: Annotated[float, Field(ge=0.0)] = 0.2
     sample_size: Annotated[int, Field(ge=100, le=1_000_000)] = 5000
+    #: Feature columns compared at most (the first by name); prediction and confidence
+    #: are always compared. Each column costs Evidently time and page size.
+    max_columns: Annotated[int, Field(ge=1, le=10_000)] = 100
 
 
 class BaselineComparison(_Strict):
