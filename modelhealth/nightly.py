@@ -15,10 +15,12 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import partial
+from pathlib import Path
 
 from ladder.keys import open_store
 from ladder.nightly import decide_night
@@ -145,6 +147,7 @@ def run_job(
     # The register names the audit key and head file every writer of the store must use.
     with open_store(state_url, loaded.register) as store:
         options = dataclasses.replace(options, history=_history(store, loaded, options))
+        files: list[Path] = []
         report = run_check(
             loaded,
             options,
@@ -152,6 +155,7 @@ def run_job(
             progress=progress,
             decide=_decider(store, loaded, options.now),
             render=_renderer(store, loaded),
+            published=files.extend,
         )
         result = JobResult(report=report)
         ing = report.ingest
@@ -183,18 +187,18 @@ def run_job(
         if tracking_uri:
             from modelhealth.outputs.tracking import ladder_tags, log_check
 
-            out = options.out_dir
-            artifacts = [out / "report.json", out / "report.html", out / "quarantine.parquet"]
-            artifacts += sorted(out.glob("drift-*.html"))
+            # This run's own files (never whatever else lies in --out, such as a planted
+            # drift-*.html link to a secret).
             result.mlflow_run_id = log_check(
                 report,
                 tracking_uri=tracking_uri,
-                artifacts=[p for p in artifacts if p.exists()],
+                artifacts=[p for p in files if p.exists()],
                 ladder_tags=ladder_tags(report, loaded.register),
             )
             event("mlflow.logged", run_id=report.run_id, mlflow_run_id=result.mlflow_run_id)
         if notify_url:
-            location = str((options.out_dir / "report.html").resolve())
+            # The stable name in --out, not the run folder it links to (swept later).
+            location = os.path.abspath(options.out_dir / "report.html")
             outbox = notify_night(
                 store,
                 report,

@@ -10,6 +10,7 @@ decision is injected by the caller (``decide``) because ``monitor`` must not imp
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 from collections.abc import Callable, Mapping, Sequence
@@ -24,6 +25,7 @@ from monitor.engines.base import Progress
 from monitor.failure_modes import FailureModeResult, classify
 from monitor.ingest import IngestStats, QuarantineWriter, list_log_files
 from monitor.judge import ModelEvidence, ModelVerdict, NightValue, judge_night
+from monitor.publish import RunFolder
 from monitor.report import (
     DriftSummary,
     IngestSummary,
@@ -312,48 +314,52 @@ def run_check(
     decide: Decide | None = None,
     progress: Progress | None = None,
     render: Callable[[Report], str] | None = None,
+    published: Callable[[Sequence[Path]], None] | None = None,
 ) -> Report:
-    """Run one nightly check and write its outputs atomically into ``options.out_dir``.
+    """Run one nightly check and publish its outputs into ``options.out_dir`` as one unit.
 
-    Order matters for crash safety: the quarantine file and drift pages first, then
-    the ladder decision (idempotent per model and night), then ``report.json`` last,
-    each by atomic rename — a kill at any point leaves the previous report intact and
-    a rerun converges on the same result.
+    Everything is written into a fresh run folder (:class:`~monitor.publish.RunFolder`):
+    the quarantine and drift pages, then the ladder decision (``decide``, idempotent per
+    model and night), then ``report.html`` (``render``) and ``report.json`` last; then
+    the folder is published with one atomic rename. A kill at any point leaves ``out``
+    showing the previous run's files, all of them, and a rerun converges on the same
+    result. ``published`` receives the files of this run (in its run folder), e.g. to
+    attach them to an MLflow run.
     """
     engine = engine or LocalEngine()
     register = loaded.register
-    options.out_dir.mkdir(parents=True, exist_ok=True)
-    # A run killed mid-write leaves its temp file (".report.json.<random>.tmp"); the
-    # previous report is intact, so the leftover is only litter.
-    for leftover in options.out_dir.glob(".*.tmp"):
-        leftover.unlink(missing_ok=True)
     bounds = plan_windows(register, options.as_of)
     stats = IngestStats()
-    quarantine_path = options.out_dir / "quarantine.parquet"
-    with QuarantineWriter(quarantine_path) as quarantine:
-        aggregates = engine.summarize(
-            options.logs,
-            register,
-            bounds,
-            labels=options.labels,
-            quarantine=quarantine,
-            stats=stats,
-            progress=progress,
-        )
     run_id = run_id_for(loaded.version, options.as_of, options.logs, options.labels)
-    report = build_report(
-        loaded,
-        aggregates,
-        stats,
-        options,
-        run_id=run_id,
-        engine=engine.name,
-        quarantine_file=quarantine_path.name,
-        decide=decide,
-    )
-    if render is not None:
-        write_atomic(options.out_dir / "report.html", render(report))
-    write_report_json(report, options.out_dir / "report.json")
+    with RunFolder(options.out_dir, label=run_id) as run:
+        staged = dataclasses.replace(options, out_dir=run.path)
+        quarantine_path = run.path / "quarantine.parquet"
+        with QuarantineWriter(quarantine_path) as quarantine:
+            aggregates = engine.summarize(
+                options.logs,
+                register,
+                bounds,
+                labels=options.labels,
+                quarantine=quarantine,
+                stats=stats,
+                progress=progress,
+            )
+        report = build_report(
+            loaded,
+            aggregates,
+            stats,
+            staged,
+            run_id=run_id,
+            engine=engine.name,
+            quarantine_file=quarantine_path.name,
+            decide=decide,
+        )
+        if render is not None:
+            write_atomic(run.path / "report.html", render(report))
+        write_report_json(report, run.path / "report.json")
+        files = run.publish(report.run_id)
+    if published is not None:
+        published(files)
     return report
 
 
