@@ -21,7 +21,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import partial
 from pathlib import Path
+from typing import Any
 
+from ladder import audit
+from ladder.anchors import anchor_field
 from ladder.keys import open_store
 from ladder.nightly import decide_night
 from ladder.standing import ladder_position
@@ -70,6 +73,17 @@ def _decider(
         }
 
     return decide
+
+
+def _anchor(store: LadderStore) -> Callable[[], dict[str, Any]]:
+    """The audit head after tonight's decisions, for report.json (and from there the MLflow
+    tags and the notification), so a cut tail of the log shows outside the database."""
+
+    def head() -> dict[str, Any]:
+        seq, digest = store.read(audit.head)
+        return anchor_field(seq, digest)
+
+    return head
 
 
 def _renderer(store: LadderStore, loaded: LoadedRegister) -> Callable[[Report], str]:
@@ -156,6 +170,7 @@ def run_job(
             decide=_decider(store, loaded, options.now),
             render=_renderer(store, loaded),
             published=files.extend,
+            anchor=_anchor(store),
         )
         result = JobResult(report=report)
         ing = report.ingest

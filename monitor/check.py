@@ -27,6 +27,7 @@ from monitor.ingest import IngestStats, QuarantineWriter, list_log_files
 from monitor.judge import ModelEvidence, ModelVerdict, NightValue, judge_night
 from monitor.publish import RunFolder
 from monitor.report import (
+    AuditHead,
     DriftSummary,
     IngestSummary,
     Metrics,
@@ -43,6 +44,7 @@ from thresholds.loader import LoadedRegister
 from thresholds.schema import ModelEntry, Register
 
 __all__ = [
+    "AuditAnchor",
     "CheckOptions",
     "Decide",
     "LadderOutcome",
@@ -70,6 +72,10 @@ _NO_LADDER = LadderOutcome()
 #: ladder fields) and returns each model's outcome, keyed by model id (a model left out
 #: has none); the final report is then assembled with them.
 Decide = Callable[[Report], Mapping[str, LadderOutcome]]
+
+#: The audit log's head after the decision, injected with it: ``{"seq": …, "hash": …}``
+#: (``ladder.anchors.anchor_field``), kept in report.json as ``audit_head``.
+AuditAnchor = Callable[[], Mapping[str, object]]
 
 
 @dataclass(frozen=True)
@@ -264,14 +270,16 @@ def build_report(
     engine: str = "local",
     quarantine_file: str | None = None,
     decide: Decide | None = None,
+    anchor: AuditAnchor | None = None,
 ) -> Report:
     """The night's report from merged summaries: measured, judged, classified, decided.
 
     Every model is measured (metrics, drift), the night is judged as one
     (:func:`~monitor.judge.judge_night`), failure modes are named; then, with
     ``decide``, the report of those verdicts goes to the ladder, and the final report is
-    assembled once more from the same parts with the ladder's outcome for each model.
-    Nothing is patched after assembly: reports are frozen.
+    assembled once more from the same parts with the ladder's outcome for each model and
+    the audit log's head after it (``anchor``). Nothing is patched after assembly:
+    reports are frozen.
     """
     register = loaded.register
     notes = (
@@ -284,7 +292,9 @@ def build_report(
     judged = [_classify(m, night.models[m.entry.id], notes, register) for m in measured]
     ingest = _ingest_summary(stats, options, quarantine_file)
 
-    def assemble(ladder: Mapping[str, LadderOutcome]) -> Report:
+    def assemble(
+        ladder: Mapping[str, LadderOutcome], head: Mapping[str, object] | None = None
+    ) -> Report:
         models = [
             _model_report(j, stats, ladder.get(j.measured.entry.id, _NO_LADDER)) for j in judged
         ]
@@ -299,11 +309,13 @@ def build_report(
             models=models,
             engine=engine,
             signal=night.signal,
+            audit_head=None if head is None else AuditHead.model_validate(head),
         )
 
     if decide is None:
         return assemble({})
-    return assemble(decide(assemble({})))
+    outcomes = decide(assemble({}))
+    return assemble(outcomes, None if anchor is None else anchor())
 
 
 def run_check(
@@ -315,12 +327,14 @@ def run_check(
     progress: Progress | None = None,
     render: Callable[[Report], str] | None = None,
     published: Callable[[Sequence[Path]], None] | None = None,
+    anchor: AuditAnchor | None = None,
 ) -> Report:
     """Run one nightly check and publish its outputs into ``options.out_dir`` as one unit.
 
     Everything is written into a fresh run folder (:class:`~monitor.publish.RunFolder`):
     the quarantine and drift pages, then the ladder decision (``decide``, idempotent per
-    model and night), then ``report.html`` (``render``) and ``report.json`` last; then
+    model and night, with the audit head after it from ``anchor``), then ``report.html``
+    (``render``) and ``report.json`` last; then
     the folder is published with one atomic rename. A kill at any point leaves ``out``
     showing the previous run's files, all of them, and a rerun converges on the same
     result. ``published`` receives the files of this run (in its run folder), e.g. to
@@ -353,6 +367,7 @@ def run_check(
             engine=engine.name,
             quarantine_file=quarantine_path.name,
             decide=decide,
+            anchor=anchor,
         )
         if render is not None:
             write_atomic(run.path / "report.html", render(report))

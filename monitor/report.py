@@ -324,6 +324,15 @@ class IngestSummary(_Out):
     unreadable: list[str] = Field(default_factory=list)
 
 
+class AuditHead(_Out):
+    """The ladder's audit log head right after tonight's decisions: its newest row's
+    sequence number and hash. Kept outside the database, it lets ``modelhealth ladder
+    audit verify --anchor report.json`` notice rows deleted from the log's end."""
+
+    seq: int
+    hash: str
+
+
 class Report(_Out):
     schema_version: str = SCHEMA_VERSION
     run_id: str
@@ -336,6 +345,8 @@ class Report(_Out):
     models: list[ModelReport]
     engine: str = "local"
     signal: SignalSummary | None = None
+    #: Filled when the ladder ran (``--no-ladder`` leaves it null).
+    audit_head: AuditHead | None = None
 
 
 def worst_status(statuses: list[str]) -> Status:
