@@ -164,3 +164,19 @@ def test_cutting_the_last_night_from_log_and_state_is_caught_by_every_anchor(
     assert intact.code == 0, intact.stdout + intact.stderr
     print(f"\naudit anchors: a cut of {last['audit_head']['seq'] - previous['audit_head']['seq']}"
           f" rows caught by {len(anchors)} of {len(anchors)} outside anchors")
+
+
+def test_a_dropped_audit_table_is_refused_with_a_reason_not_a_crash(
+    home: Path, cli: CliProcesses, tmp_path: Path
+) -> None:
+    """Found while attacking: ``audit verify`` on a store whose log table was dropped
+    ended in a traceback (exit 1, read by cron as a finding)."""
+    dropped = tmp_path / "dropped.db"
+    dropped.write_bytes((home / "state.db").read_bytes())
+    with sqlite3.connect(dropped) as conn:
+        conn.execute("DROP TABLE ladder_audit")
+    result = cli.run(["ladder", "audit", "verify", "--state", f"sqlite:///{dropped}"])
+    assert result.code == 2, result.stdout + result.stderr
+    assert "Traceback" not in result.stderr
+    assert result.stderr.startswith("error: ")
+    assert "dropped.db" in result.stderr and "ladder_audit" in result.stderr
