@@ -151,6 +151,8 @@ def test_files_the_tool_did_not_write_are_never_deleted(
         path.write_text(text)
     first = cli.run(_check(inputs, "three", out))
     assert first.code == 0, first.stderr
+    for path, text in mine.items():
+        assert path.exists() and path.read_text() == text, path
     [run] = list((out / ".modelhealth" / "runs").iterdir())
     dropped = run / "keep.txt"  # someone's file inside the tool's own run folder
     dropped.write_text("not the tool's\n")
