@@ -182,10 +182,10 @@ class _Builder:
         value = self._scalar.construct_object(node)
         if node.tag == "tag:yaml.org,2002:timestamp":
             return str(node.value)
-        surprise = number_surprise(node, value)
+        surprise = number_surprise(node, value) if isinstance(node, yaml.ScalarNode) else None
         if surprise is not None:
             self.problem(node.start_mark.line + 1, dotted(path), surprise)
-        elif boolean_word(node):
+        elif isinstance(node, yaml.ScalarNode) and boolean_word(node):
             self.boolean_words[path] = (node.start_mark.line + 1, str(node.value), bool(value))
         return value
 
@@ -544,9 +544,11 @@ def parse_register(text: str, *, source: str = "<register>") -> LoadedRegister:
         raw_id = raw.get("id")
         if isinstance(raw_id, str):
             path = (*prefix, "id")
-            reason = id_problem(raw_id, first_seen)
-            if reason is not None:
-                problems.append(Problem(source, _line_for(lines, path) or 1, dotted(path), reason))
+            ambiguous = id_problem(raw_id, first_seen)
+            if ambiguous is not None:
+                problems.append(
+                    Problem(source, _line_for(lines, path) or 1, dotted(path), ambiguous)
+                )
             first_seen.setdefault(raw_id, i)
 
         def inherited(loc: Path_, kind: str, raw: dict[Any, Any] = raw) -> bool:

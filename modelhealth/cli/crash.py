@@ -88,7 +88,8 @@ def write_crash_log(exc: BaseException) -> Path | None:
     text = _log_text(exc).encode("utf-8", errors="backslashreplace")
     attempts: list[Callable[[], tuple[int, Path]]] = []
     if _output_folder is not None and _output_folder.is_dir():
-        attempts.append(lambda: _open_new(_output_folder))  # type: ignore[arg-type]
+        folder = _output_folder
+        attempts.append(lambda: _open_new(folder))
     attempts.append(lambda: _temp_file())
     for attempt in attempts:
         try:

@@ -68,7 +68,7 @@ class _CappedStream(io.RawIOBase):
     of lines. Counting what comes out bounds the time and disk a bomb can take.
     """
 
-    def __init__(self, raw: IO[bytes], limit: int, path: str) -> None:
+    def __init__(self, raw: io.BufferedIOBase, limit: int, path: str) -> None:
         super().__init__()
         self._raw = raw
         self._limit = limit
