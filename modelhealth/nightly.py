@@ -15,11 +15,16 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import partial
+from pathlib import Path
+from typing import Any
 
+from ladder import audit
+from ladder.anchors import anchor_field
 from ladder.incident_store import incident_facts
 from ladder.keys import open_store
 from ladder.nightly import decide_night
@@ -82,6 +87,17 @@ def _decider(
         )
 
     return decide
+
+
+def _anchor(store: LadderStore) -> Callable[[], dict[str, Any]]:
+    """The audit head after tonight's decisions, for report.json (and from there the MLflow
+    tags and the notification), so a cut tail of the log shows outside the database."""
+
+    def head() -> dict[str, Any]:
+        seq, digest = store.read(audit.head)
+        return anchor_field(seq, digest)
+
+    return head
 
 
 def _renderer(
@@ -166,6 +182,7 @@ def run_job(
     # The register names the audit key and head file every writer of the store must use.
     with open_store(state_url, loaded.register) as store:
         options = dataclasses.replace(options, history=_history(store, loaded, options))
+        files: list[Path] = []
         report = run_check(
             loaded,
             options,
@@ -173,6 +190,8 @@ def run_job(
             progress=progress,
             decide=_decider(store, loaded, options.now),
             render=_renderer(store, loaded, options.now),
+            published=files.extend,
+            anchor=_anchor(store),
         )
         result = JobResult(report=report)
         ing = report.ingest
@@ -204,18 +223,18 @@ def run_job(
         if tracking_uri:
             from modelhealth.outputs.tracking import ladder_tags, log_check
 
-            out = options.out_dir
-            artifacts = [out / "report.json", out / "report.html", out / "quarantine.parquet"]
-            artifacts += sorted(out.glob("drift-*.html"))
+            # This run's own files (never whatever else lies in --out, such as a planted
+            # drift-*.html link to a secret).
             result.mlflow_run_id = log_check(
                 report,
                 tracking_uri=tracking_uri,
-                artifacts=[p for p in artifacts if p.exists()],
+                artifacts=[p for p in files if p.exists()],
                 ladder_tags=ladder_tags(report, loaded.register),
             )
             event("mlflow.logged", run_id=report.run_id, mlflow_run_id=result.mlflow_run_id)
         if notify_url:
-            location = str((options.out_dir / "report.html").resolve())
+            # The stable name in --out, not the run folder it links to (swept later).
+            location = os.path.abspath(options.out_dir / "report.html")
             outbox = notify_night(
                 store,
                 report,

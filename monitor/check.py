@@ -10,6 +10,7 @@ decision is injected by the caller (``decide``) because ``monitor`` must not imp
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 from collections.abc import Callable, Mapping, Sequence
@@ -24,7 +25,9 @@ from monitor.engines.base import Progress
 from monitor.failure_modes import FailureModeResult, classify
 from monitor.ingest import IngestStats, QuarantineWriter, list_log_files
 from monitor.judge import ModelEvidence, ModelVerdict, NightValue, judge_night
+from monitor.publish import RunFolder
 from monitor.report import (
+    AuditHead,
     DriftSummary,
     IngestSummary,
     Metrics,
@@ -42,6 +45,7 @@ from thresholds.loader import LoadedRegister
 from thresholds.schema import ModelEntry, Register
 
 __all__ = [
+    "AuditAnchor",
     "CheckOptions",
     "Decide",
     "LadderNight",
@@ -81,6 +85,10 @@ class LadderNight:
 #: ladder fields) and returns the night's :class:`LadderNight`; the final report is then
 #: assembled with it.
 Decide = Callable[[Report], LadderNight]
+
+#: The audit log's head after the decision, injected with it: ``{"seq": …, "hash": …}``
+#: (``ladder.anchors.anchor_field``), kept in report.json as ``audit_head``.
+AuditAnchor = Callable[[], Mapping[str, object]]
 
 
 @dataclass(frozen=True)
@@ -237,8 +245,13 @@ def _model_report(judged: _Judged, stats: IngestStats, ladder: LadderOutcome) ->
         drift=judged.measured.drift,
         recommendation=ladder.recommendation,
         ladder_position=ladder.position,
-        notes=list(judged.notes),
+        notes=_notes(judged),
     )
+
+
+def _notes(judged: _Judged) -> list[str]:
+    drift = judged.measured.drift
+    return [*judged.notes, *([drift.note] if drift is not None and drift.note else [])]
 
 
 def _ingest_summary(
@@ -270,14 +283,16 @@ def build_report(
     engine: str = "local",
     quarantine_file: str | None = None,
     decide: Decide | None = None,
+    anchor: AuditAnchor | None = None,
 ) -> Report:
     """The night's report from merged summaries: measured, judged, classified, decided.
 
     Every model is measured (metrics, drift), the night is judged as one
     (:func:`~monitor.judge.judge_night`), failure modes are named; then, with
     ``decide``, the report of those verdicts goes to the ladder, and the final report is
-    assembled once more from the same parts with the ladder's outcome for each model.
-    Nothing is patched after assembly: reports are frozen.
+    assembled once more from the same parts with the ladder's outcome for each model and
+    the audit log's head after it (``anchor``). Nothing is patched after assembly:
+    reports are frozen.
     """
     register = loaded.register
     notes = (
@@ -290,7 +305,7 @@ def build_report(
     judged = [_classify(m, night.models[m.entry.id], notes, register) for m in measured]
     ingest = _ingest_summary(stats, options, quarantine_file)
 
-    def assemble(ladder: LadderNight) -> Report:
+    def assemble(ladder: LadderNight, head: Mapping[str, object] | None = None) -> Report:
         models = [
             _model_report(j, stats, ladder.models.get(j.measured.entry.id, _NO_LADDER))
             for j in judged
@@ -307,11 +322,13 @@ def build_report(
             engine=engine,
             signal=night.signal,
             outbox=ladder.outbox,
+            audit_head=None if head is None else AuditHead.model_validate(head),
         )
 
     if decide is None:
         return assemble(LadderNight())
-    return assemble(decide(assemble(LadderNight())))
+    outcomes = decide(assemble(LadderNight()))
+    return assemble(outcomes, None if anchor is None else anchor())
 
 
 def run_check(
@@ -322,48 +339,55 @@ def run_check(
     decide: Decide | None = None,
     progress: Progress | None = None,
     render: Callable[[Report], str] | None = None,
+    published: Callable[[Sequence[Path]], None] | None = None,
+    anchor: AuditAnchor | None = None,
 ) -> Report:
-    """Run one nightly check and write its outputs atomically into ``options.out_dir``.
+    """Run one nightly check and publish its outputs into ``options.out_dir`` as one unit.
 
-    Order matters for crash safety: the quarantine file and drift pages first, then
-    the ladder decision (idempotent per model and night), then ``report.json`` last,
-    each by atomic rename — a kill at any point leaves the previous report intact and
-    a rerun converges on the same result.
+    Everything is written into a fresh run folder (:class:`~monitor.publish.RunFolder`):
+    the quarantine and drift pages, then the ladder decision (``decide``, idempotent per
+    model and night, with the audit head after it from ``anchor``), then ``report.html``
+    (``render``) and ``report.json`` last; then
+    the folder is published with one atomic rename. A kill at any point leaves ``out``
+    showing the previous run's files, all of them, and a rerun converges on the same
+    result. ``published`` receives the files of this run (in its run folder), e.g. to
+    attach them to an MLflow run.
     """
     engine = engine or LocalEngine()
     register = loaded.register
-    options.out_dir.mkdir(parents=True, exist_ok=True)
-    # A run killed mid-write leaves its temp file (".report.json.<random>.tmp"); the
-    # previous report is intact, so the leftover is only litter.
-    for leftover in options.out_dir.glob(".*.tmp"):
-        leftover.unlink(missing_ok=True)
     bounds = plan_windows(register, options.as_of)
     stats = IngestStats()
-    quarantine_path = options.out_dir / "quarantine.parquet"
-    with QuarantineWriter(quarantine_path) as quarantine:
-        aggregates = engine.summarize(
-            options.logs,
-            register,
-            bounds,
-            labels=options.labels,
-            quarantine=quarantine,
-            stats=stats,
-            progress=progress,
-        )
     run_id = run_id_for(loaded.version, options.as_of, options.logs, options.labels)
-    report = build_report(
-        loaded,
-        aggregates,
-        stats,
-        options,
-        run_id=run_id,
-        engine=engine.name,
-        quarantine_file=quarantine_path.name,
-        decide=decide,
-    )
-    if render is not None:
-        write_atomic(options.out_dir / "report.html", render(report))
-    write_report_json(report, options.out_dir / "report.json")
+    with RunFolder(options.out_dir, label=run_id) as run:
+        staged = dataclasses.replace(options, out_dir=run.path)
+        quarantine_path = run.path / "quarantine.parquet"
+        with QuarantineWriter(quarantine_path) as quarantine:
+            aggregates = engine.summarize(
+                options.logs,
+                register,
+                bounds,
+                labels=options.labels,
+                quarantine=quarantine,
+                stats=stats,
+                progress=progress,
+            )
+        report = build_report(
+            loaded,
+            aggregates,
+            stats,
+            staged,
+            run_id=run_id,
+            engine=engine.name,
+            quarantine_file=quarantine_path.name,
+            decide=decide,
+            anchor=anchor,
+        )
+        if render is not None:
+            write_atomic(run.path / "report.html", render(report))
+        write_report_json(report, run.path / "report.json")
+        files = run.publish(report.run_id)
+    if published is not None:
+        published(files)
     return report
 
 

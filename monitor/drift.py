@@ -37,6 +37,7 @@ import pandas as pd
 
 from monitor.report import DriftColumn, DriftSummary
 from monitor.stats.aggregates import DriftSample, WindowAggregate
+from monitor.stats.drift_columns import ColumnChoice, Kind, choose_drift_columns
 from thresholds.schema import DriftLimits
 
 __all__ = ["MIN_SAMPLE_ROWS", "P_VALUE_METHODS", "compute_drift"]
@@ -64,7 +65,6 @@ P_VALUE_METHODS = frozenset(
     }
 )
 
-Kind = Literal["feature", "prediction", "confidence"]
 ColumnKind = Literal["num", "cat"]
 
 
@@ -137,9 +137,10 @@ def compute_drift(
             ),
         )
 
+    choice = choose_drift_columns([*cur, *ref], max_features=limits.max_columns)
     plans: list[_Plan] = []
     results: dict[str, DriftColumn] = {}
-    for column, kind in _columns_to_compare(cur, ref):
+    for column, kind in choice.compared:
         plan_or_reason = _plan(column, kind, cur.get(column), ref.get(column))
         if isinstance(plan_or_reason, str):
             results[column] = DriftColumn(
@@ -157,6 +158,7 @@ def compute_drift(
             sample_size_reference=n_ref,
             columns=list(results.values()),
             skipped_reason=f"{who}no column holds values in both windows",
+            **_left_out(choice),
         )
 
     html: str | None = None
@@ -167,7 +169,7 @@ def compute_drift(
         snapshot.save_html(str(html_path))
         html = str(html_path)
 
-    ordered = [results[column] for column, _ in _columns_to_compare(cur, ref)]
+    ordered = [results[column] for column, _ in choice.compared]
     compared = {p.column for p in plans}
     features = [c for c in ordered if c.kind == "feature" and c.column in compared]
     share = (sum(c.drifted for c in features) / len(features)) if features else None
@@ -177,7 +179,12 @@ def compute_drift(
         columns=ordered,
         share_drifted_features=share,
         html=html,
+        **_left_out(choice),
     )
+
+
+def _left_out(choice: ColumnChoice) -> dict[str, Any]:
+    return {"columns_not_compared": choice.left_out, "note": choice.note()}
 
 
 # ------------------------------------------------------------------------------ inputs
@@ -190,21 +197,6 @@ def _sample_columns(sample: DriftSample, limit: int) -> dict[str, np.ndarray]:
 
 def _rows(columns: dict[str, np.ndarray]) -> int:
     return max((len(values) for values in columns.values()), default=0)
-
-
-def _columns_to_compare(
-    cur: dict[str, np.ndarray], ref: dict[str, np.ndarray]
-) -> list[tuple[str, Kind]]:
-    """Features (sorted by name), then prediction, then confidence; present in either window."""
-    names = set(cur) | set(ref)
-    out: list[tuple[str, Kind]] = [
-        (name, "feature") for name in sorted(names) if name.startswith("feature.")
-    ]
-    if "prediction" in names:
-        out.append(("prediction", "prediction"))
-    if "confidence" in names:
-        out.append(("confidence", "confidence"))
-    return out
 
 
 def _plan(column: str, kind: Kind, cur: np.ndarray | None, ref: np.ndarray | None) -> _Plan | str:

@@ -16,6 +16,7 @@ from thresholds.vocabulary import STATUS_ORDER, Status
 
 __all__ = [
     "SCHEMA_VERSION",
+    "AuditHead",
     "Breach",
     "CalibrationDriftMetric",
     "CalibrationMetric",
@@ -259,6 +260,9 @@ class DriftSummary(_Out):
     share_drifted_features: float | None = None
     html: str | None = None
     skipped_reason: str | None = None
+    #: Feature columns beyond ``thresholds.drift.max_columns``, left out (see ``note``).
+    columns_not_compared: int = 0
+    note: str | None = None
 
 
 class Recommendation(_Out):
@@ -336,6 +340,15 @@ class OutboxStatus(_Out):
     dead_ids: list[int] = Field(default_factory=list)
 
 
+class AuditHead(_Out):
+    """The ladder's audit log head right after tonight's decisions: its newest row's
+    sequence number and hash. Kept outside the database, it lets ``modelhealth ladder
+    audit verify --anchor report.json`` notice rows deleted from the log's end."""
+
+    seq: int
+    hash: str
+
+
 class Report(_Out):
     schema_version: str = SCHEMA_VERSION
     run_id: str
@@ -349,6 +362,8 @@ class Report(_Out):
     engine: str = "local"
     signal: SignalSummary | None = None
     outbox: OutboxStatus | None = None
+    #: Filled when the ladder ran (``--no-ladder`` leaves it null).
+    audit_head: AuditHead | None = None
 
 
 def worst_status(statuses: list[str]) -> Status:

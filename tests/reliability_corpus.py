@@ -589,6 +589,85 @@ def _out_of_window(folder: Path) -> Path:
     return write_parquet(folder / "logs.parquet", [*rows, *old, *future])
 
 
+def _lone_surrogate_jsonl(folder: Path) -> Path:
+    """``"\\ud800"`` is valid JSON syntax for text no UTF-8 file can hold (issue 17)."""
+    rows: list[Mapping[str, Any] | str] = list(night_rows())
+    rows[3] = json.dumps(dict(night_rows()[3], segment="\ud800 half a pair"))
+    rows[9] = json.dumps(dict(night_rows()[9], prediction_id="id-\udfff"))
+    return write_jsonl(folder / "logs.jsonl", rows)
+
+
+def _binary_model_ids(folder: Path) -> Path:
+    """Parquet BYTE_ARRAY (binary, not UTF-8 string) ids, one of them not UTF-8 at all."""
+    path = write_parquet(folder / "logs.parquet", night_rows())
+    table = pq.read_table(path)
+    ids: list[bytes | None] = [m.encode() for m in table["model_id"].to_pylist()]
+    ids[4] = b"support-bot\xff\xfe"
+    at = table.schema.get_field_index("model_id")
+    pq.write_table(table.set_column(at, "model_id", pa.array(ids, pa.binary())), path)
+    return path
+
+
+def _invalid_utf8_segment(folder: Path) -> Path:
+    """A string column whose bytes are not UTF-8 (a writer that never validated)."""
+    path = write_parquet(folder / "logs.parquet", night_rows())
+    table = pq.read_table(path)
+    cells = [None if s is None else s.encode() for s in table["segment"].to_pylist()]
+    for at in (2, 11, 250):
+        cells[at] = b"caf\xe9"  # Latin-1 bytes
+    raw = pa.array(cells, pa.binary())
+    # Reinterpret the bytes as a string column without validation, as a careless writer does.
+    bad = pa.Array.from_buffers(pa.string(), len(raw), raw.buffers(), raw.null_count)
+    pq.write_table(table.set_column(table.schema.get_field_index("segment"), "segment", bad),
+                   path)
+    return path
+
+
+def _duplicate_keys_jsonl(folder: Path) -> Path:
+    rows: list[Mapping[str, Any] | str] = list(night_rows())
+    good = json.dumps(night_rows()[6])
+    rows[6] = good[:-1] + ', "confidence": 0.01}'  # the same key twice: which one is meant?
+    return write_jsonl(folder / "logs.jsonl", rows)
+
+
+def _duplicate_column_parquet(folder: Path) -> Path:
+    table = _table(night_rows())
+    bad = pa.Table.from_arrays([*table.columns, table["confidence"]],
+                               names=[*table.column_names, "confidence"])
+    path = folder / "logs.parquet"
+    pq.write_table(bad, path)
+    return path
+
+
+def _duplicate_column_csv(folder: Path) -> Path:
+    path = write_csv(folder / "logs.csv", night_rows())
+    lines = path.read_text().splitlines()
+    lines[0] = lines[0].replace('"segment"', '"latency_ms"')
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+#: Just past the default ``ingest.max_line_bytes`` (64 MiB).
+_LONG_LINE = (64 << 20) + 1
+
+
+def _line_too_long_gz(folder: Path) -> Path:
+    """One line longer than the register allows, in a file that is small on disk."""
+    import gzip
+
+    path = folder / "logs.jsonl.gz"
+    with gzip.open(path, "wb", compresslevel=1) as handle:
+        for i, row in enumerate(night_rows()):
+            if i == 5:
+                handle.write(b'{"prediction_id": "huge", "segment": "')
+                block = b"x" * (1 << 20)
+                for _ in range(_LONG_LINE >> 20):
+                    handle.write(block)
+                handle.write(b'"}\n')
+            handle.write(json.dumps(_as_logged(row)).encode() + b"\n")
+    return path
+
+
 def _labels_corrupt(folder: Path) -> list[Path]:
     logs = write_parquet(folder / "logs.parquet", night_rows())
     (folder / "labels.parquet").write_bytes(b"PAR1 not really")
@@ -677,6 +756,21 @@ CASES: tuple[Case, ...] = (
          options=("--labels", "{folder}/labels.parquet")),
     Case("logs-path-missing", lambda folder: [folder / "nowhere"], 2,
          ("logs not found", "nowhere")),
+    # Issue 17: hostile or broken input cannot take the night down.
+    Case("jsonl-lone-surrogates", _one(_lone_surrogate_jsonl), 0,
+         reasons={"invalid_text": 2}, rows_read=_CLEAN),
+    Case("parquet-binary-model-ids-one-not-utf8", _one(_binary_model_ids), 0,
+         reasons={"invalid_text": 1}, rows_read=_CLEAN),
+    Case("parquet-string-column-not-utf8", _one(_invalid_utf8_segment), 0,
+         reasons={"invalid_text": 3}, rows_read=_CLEAN),
+    Case("jsonl-key-given-twice", _one(_duplicate_keys_jsonl), 0,
+         reasons={"duplicate_key": 1}, rows_read=_CLEAN),
+    Case("parquet-column-given-twice", _one(_duplicate_column_parquet), 2,
+         ("{log}", "more than one column named 'confidence'")),
+    Case("csv-column-given-twice", _one(_duplicate_column_csv), 2,
+         ("{log}", "more than one column named 'latency_ms'")),
+    Case("jsonl-gz-line-longer-than-the-limit", _one(_line_too_long_gz), 0,
+         reasons={"line_too_long": 1}, rows_read=_CLEAN + 1),
 )
 
 

@@ -142,3 +142,39 @@ def test_a_column_empty_or_missing_in_one_window_is_not_comparable_and_does_not_
     assert len(compared) == 6
     assert summary.share_drifted_features == pytest.approx(
         sum(c.drifted for c in compared) / 6)
+
+
+def test_a_column_cap_compares_the_first_features_by_name_and_says_what_it_left_out() -> None:
+    """``thresholds.drift.max_columns`` (issue 17: 2,000 features took ten minutes and a
+    75 MB page): the first features by name are compared, prediction and confidence
+    always, and the summary counts and names the rest."""
+    current, reference = windows(feature_shift_sd=1.0)
+    capped = compute_drift(current, reference, DriftLimits(sample_size=K, max_columns=3))
+    kept = sorted(FEATURES)[:3]
+    assert [c.column for c in capped.columns] == [*kept, "prediction", "confidence"]
+    assert capped.columns_not_compared == 4
+    assert capped.note is not None
+    assert "compared 3 of 7 feature columns" in capped.note
+    assert "thresholds.drift.max_columns: 3" in capped.note
+    for left_out in sorted(FEATURES)[3:]:
+        assert left_out in capped.note
+    assert capped.share_drifted_features == pytest.approx(1 / 3)  # x0 of x0, x1, x2
+    whole = compute_drift(current, reference, LIMITS)
+    assert whole.columns_not_compared == 0 and whole.note is None
+    # The same columns get the same statistics whether or not others were compared.
+    same = {c.column: c.statistic for c in whole.columns}
+    assert all(same[c.column] == c.statistic for c in capped.columns)
+
+
+def test_the_column_choice_is_the_same_whatever_order_columns_arrive_in() -> None:
+    from monitor.stats.drift_columns import choose_drift_columns
+
+    names = [f"feature.f{i:04d}" for i in range(2000)] + ["confidence", "prediction"]
+    forward = choose_drift_columns(names, max_features=100)
+    backward = choose_drift_columns(reversed(names), max_features=100)
+    assert forward == backward
+    assert forward.compared[:2] == [("feature.f0000", "feature"), ("feature.f0001", "feature")]
+    assert forward.compared[-2:] == [("prediction", "prediction"), ("confidence", "confidence")]
+    assert len(forward.compared) == 102 and forward.left_out == 1900
+    with pytest.raises(ValueError, match="at least 1"):
+        choose_drift_columns(names, max_features=0)

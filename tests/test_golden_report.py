@@ -15,6 +15,12 @@ for these values, which legitimately vary:
 
 * ``run_id``: a hash of the input files' names, sizes *and mtimes*, so it differs per
   checkout;
+* ``audit_head``: the audit rows of the owners' approvals record where the decision
+  came from (``via``: host and terminal), so the chain's hashes differ per machine; and
+  the demo also records reminders, briefs, a post-incident review and a desk token
+  between nights, which this replay (the nightly path only) does not, so the head's
+  ``seq`` differs too. Both must still have their form (a positive row number, a
+  SHA-256);
 * ``models[].drift.columns[].statistic`` and ``p_value``: compared to 1e-9 relative.
   Evidently sums categorical frequencies in Python set order, which follows the
   per-process string hash seed, so a Jensen-Shannon distance can differ in its last
@@ -150,6 +156,11 @@ def _normalised(report: dict[str, Any], golden: dict[str, Any]) -> dict[str, Any
     report["run_id"] = golden["run_id"]
     if report.get("outbox") and golden.get("outbox"):
         report["outbox"]["pending"] = golden["outbox"]["pending"]
+    head, expected_head = report.get("audit_head"), golden.get("audit_head")
+    if head and expected_head:
+        assert len(head["hash"]) == 64 and int(head["hash"], 16) >= 0, head
+        assert isinstance(head["seq"], int) and head["seq"] > 0, head
+        head["hash"], head["seq"] = expected_head["hash"], expected_head["seq"]
     for mine, theirs in zip(report["models"], golden["models"], strict=False):
         drift, expected = mine.get("drift"), theirs.get("drift")
         if not drift or not expected:

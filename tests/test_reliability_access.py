@@ -407,3 +407,58 @@ def test_the_drift_pages_of_a_hostile_night_fire_no_dialog(
         loaded = browser.load(page.as_uri(), settle=1.0)
         assert loaded.loaded
         assert not loaded.dialogs, loaded.dialogs
+
+
+# ------------------------------------------------------- terminal control characters
+
+#: Escape sequences a hostile id can carry: retitle the window, clear the screen, recolour,
+#: move the cursor home and overwrite; a C1 CSI (one byte in some terminals).
+CONTROL_ID = "bot\x1b]0;owned\x07\x1b[2J\x1b[31m\x1b[H\r\x9b2J"
+CONTROL_REGISTER = REGISTER_YAML.replace("name: reliability", 'name: "ops\\e[2J"').replace(
+    "  - id: support-bot\n    owner: alice\n",
+    '  - id: "bot\\e]0;owned\\a\\e[2J\\e[31m\\e[H\\r\\x9b2J"\n    owner: "eve\\e[8m"\n'
+    "  - id: support-bot\n    owner: alice\n",
+).replace("people:\n", 'people:\n  "eve\\e[8m": [model_owner]\n')
+
+
+def test_control_characters_in_ids_and_names_are_escaped_on_the_console(
+    tmp_path: Path, cli: CliProcesses
+) -> None:
+    """Ids, people, register names and reasons come from files others write: printed,
+    an escape sequence would retitle, clear or recolour the reader's terminal (issue 17)."""
+    register = tmp_path / "register.yaml"
+    register.write_text(CONTROL_REGISTER)
+    rows = night_rows()
+    for row in rows[:40]:
+        row["model_id"] = CONTROL_ID
+    write_parquet(tmp_path / "logs.parquet", rows)
+    missing = night_rows()
+    for row in missing:
+        del row["latency_ms"]
+        row["feature.\x1b[2Jwipe"] = 1.0
+    write_parquet(tmp_path / "missing.parquet", missing)
+    state = ["--state", f"sqlite:///{tmp_path / 'state.db'}"]
+    check = ["check", "--register", str(register), "--as-of", NIGHT, "--now", NOW,
+             "--no-tracking", "--no-drift", *state]
+    commands = [
+        ["thresholds", "validate", str(register)],
+        ["thresholds", "show", str(register)],
+        ["thresholds", "render", str(register)],
+        [*check, "--logs", str(tmp_path / "logs.parquet"), "--out", str(tmp_path / "out")],
+        ["ladder", "status", "--register", str(register), *state],
+        ["ladder", "history", "--register", str(register), *state],
+        ["ladder", "event", "add", "regulatory_change", "--model", CONTROL_ID,
+         "--note", "new rule \x1b[2J", "--as", "alice", "--register", str(register), *state],
+        [*check, "--logs", str(tmp_path / "missing.parquet"), "--out", str(tmp_path / "o2")],
+    ]
+    seen_escaped = 0
+    for args in commands:
+        result = cli.run(args)
+        said = result.stdout + result.stderr
+        assert "Traceback" not in said, (args, said)
+        assert result.code in (0, 2), (args, said)
+        assert "\x1b" not in said and "\x9b" not in said, (args, said)
+        seen_escaped += "\\x1b" in said
+    # The ids were printed (escaped), not dropped: validate, show, render, the check's
+    # summary, status, the event and the missing-column message all name them.
+    assert seen_escaped >= 6, seen_escaped

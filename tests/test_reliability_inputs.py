@@ -38,6 +38,8 @@ from reliability_corpus import (
     night_rows,
     shared_cli,
     write_csv,
+    write_jsonl,
+    write_parquet,
 )
 
 from monitor.ingest.quarantine import MAX_CELL_CHARS
@@ -224,3 +226,161 @@ def test_configuration_slips_exit_2_with_a_reason(
             assert word in result.stderr, (word, result.stderr)
     print(f"\nconfiguration slips: {len(cases)} refused with a reason")
 
+
+
+# ------------------------------------------------- what one file may cost (issue 17)
+
+LIMITED = REGISTER_YAML + "ingest:\n  max_line_bytes: 64KiB\n  max_decompressed_bytes: 1MiB\n"
+
+
+def _gzip(path: Path, payload: bytes) -> Path:
+    import gzip
+
+    with gzip.open(path, "wb", compresslevel=9) as handle:
+        handle.write(payload)
+    return path
+
+
+def test_the_registers_ingest_limits_bound_lines_and_inflation(
+    tmp_path: Path, cli: CliProcesses
+) -> None:
+    """``ingest.max_line_bytes`` and ``ingest.max_decompressed_bytes``: a JSON line too
+    long is quarantined alone; a CSV row too long, or a .gz file that inflates past the
+    limit, is refused with the setting named (exit 2), or skipped and listed inside a
+    folder, where the other files are still checked."""
+    register = tmp_path / "register.yaml"
+    register.write_text(LIMITED)
+    rows = night_rows()
+    long_row = dict(rows[3], segment="s" * (100 << 10))
+    jsonl = write_jsonl(tmp_path / "long.jsonl", [*rows[:3], long_row, *rows[4:]])
+    # CSV is parsed in blocks of at most the limit; a row that cannot fit one is refused.
+    csv = write_csv(tmp_path / "long.csv", [*rows[:3], dict(rows[3], segment="s" * (1 << 20)),
+                                            *rows[4:]])
+    # 4 MB of valid rows that gzip squeezes to a few kB: past the 1 MiB inflation limit.
+    filler = (json.dumps(rows[0]) + "\n").encode() * (4 * 1024 * 1024 // len(json.dumps(rows[0])))
+    bomb = _gzip(tmp_path / "bomb.jsonl.gz", filler)
+    csv_bomb = _gzip(tmp_path / "bomb.csv.gz", csv.read_bytes().split(b"\n", 1)[0] + b"\n"
+                     + b"".join(line + b"\n" for line in write_csv(
+                         tmp_path / "rows.csv", rows).read_bytes().splitlines()[1:]) * 40)
+    folder = tmp_path / "folder"
+    folder.mkdir()
+    write_parquet(folder / "good.parquet", rows)
+    (folder / "bomb.jsonl.gz").write_bytes(bomb.read_bytes())
+
+    def check(logs: Path, name: str) -> list[str]:
+        return check_args([logs], tmp_path / name, register)
+
+    results = cli.run_together([check(jsonl, "a"), check(csv, "b"), check(bomb, "c"),
+                                check(csv_bomb, "d"), check(folder, "e")])
+    line, row, inflated, csv_inflated, skipped = results
+    for result in results:
+        assert "Traceback" not in result.stderr, result.stderr
+    assert line.code == 0, line.stderr
+    report = json.loads((tmp_path / "a" / "report.json").read_text())
+    assert report["ingest"]["quarantined_by_reason"] == {"line_too_long": 1}
+    assert report["ingest"]["rows_read"] == len(rows)
+    [refused] = pq.read_table(tmp_path / "a" / "quarantine.parquet").to_pylist()
+    assert refused["row_number"] == "3" and refused["reason"] == "line_too_long"
+    assert len(refused["row_json"]) < 2_000  # a preview, not the 100 kB line
+
+    assert row.code == 2
+    assert "long.csv" in row.stderr and "ingest.max_line_bytes" in row.stderr
+    assert "longer than 64 KiB" in row.stderr
+    for result, name in ((inflated, "bomb.jsonl.gz"), (csv_inflated, "bomb.csv.gz")):
+        assert result.code == 2, result.stderr
+        assert name in result.stderr
+        assert "decompresses to more than 1 MiB" in result.stderr
+        assert "ingest.max_decompressed_bytes" in result.stderr
+    assert skipped.code == 0, skipped.stderr
+    report = json.loads((tmp_path / "e" / "report.json").read_text())
+    assert [Path(p).name for p in report["ingest"]["unreadable"]] == ["bomb.jsonl.gz"]
+    assert report["ingest"]["rows_used"] == len(rows)
+
+
+@pytest.mark.slow
+def test_a_small_gzip_with_one_huge_line_costs_bounded_memory(tmp_path: Path) -> None:
+    """Issue 17: a 1.5 MB .jsonl.gz holding one 1.5 GiB line peaked at 8 GB. Here a
+    ~0.5 MB file holds a 512 MiB line: it is quarantined with a preview while peak memory
+    stays within 256 MiB of the same night without it (a fresh interpreter each)."""
+    import gzip
+
+    lines = write_jsonl(tmp_path / "rows.jsonl", night_rows()).read_bytes()
+    clean = _gzip(tmp_path / "clean.jsonl.gz", lines)
+    huge = tmp_path / "huge.jsonl.gz"
+    with gzip.open(huge, "wb", compresslevel=6) as handle:
+        for i, line in enumerate(lines.splitlines(keepends=True)):
+            if i == 11:
+                handle.write(b'{"prediction_id": "huge", "segment": "')
+                block = b"a" * (1 << 20)
+                for _ in range(512):
+                    handle.write(block)
+                handle.write(b'"}\n')
+            handle.write(line)
+    assert huge.stat().st_size < 1_000_000
+    register = tmp_path / "register.yaml"
+    register.write_text(REGISTER_YAML)
+    peaks = {}
+    for logs in (clean, huge):
+        out = tmp_path / logs.name.split(".")[0]
+        code, peak, stderr = _peak_of(check_args([logs], out, register))
+        assert code == 0, stderr
+        peaks[logs.name] = peak
+    report = json.loads((tmp_path / "huge" / "report.json").read_text())
+    assert report["ingest"]["quarantined_by_reason"] == {"line_too_long": 1}
+    extra = peaks["huge.jsonl.gz"] - peaks["clean.jsonl.gz"]
+    assert extra < 256 * 1024, peaks  # KiB
+    print(f"\na 512 MiB line in {huge.stat().st_size / 1e6:.1f} MB of gzip: "
+          f"{extra / 1024:+.0f} MiB over the clean night "
+          f"({peaks['clean.jsonl.gz'] / 1024:.0f} MiB)")
+
+
+def _peak_of(args: list[str]) -> tuple[int, int, str]:
+    """Exit code, peak RSS in KiB (VmHWM) and stderr of a fresh ``modelhealth`` process."""
+    import re
+    import subprocess
+    import sys
+
+    probe = (
+        "import atexit, re, runpy, sys\n"
+        "atexit.register(lambda: sys.stderr.write('PEAK ' + re.search("
+        "r'VmHWM:\\s+(\\d+)', open('/proc/self/status').read()).group(1) + '\\n'))\n"
+        f"sys.argv = ['modelhealth', *{args!r}]\n"
+        "runpy.run_module('modelhealth', run_name='__main__')\n"
+    )
+    root = Path(__file__).resolve().parents[1]
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                          timeout=600, cwd=root, check=False)
+    found = re.search(r"PEAK (\d+)", done.stderr)
+    return done.returncode, int(found.group(1)) if found else 0, done.stderr
+
+
+@pytest.mark.slow
+def test_two_thousand_feature_columns_are_capped_with_a_note(
+    tmp_path: Path, cli: CliProcesses, register: Path
+) -> None:
+    """Issue 17: 2,000 feature columns took 606 s and wrote a 75 MB drift page. The
+    default ``thresholds.drift.max_columns`` (100) compares the first 100 by name and the
+    report says which were left out."""
+    rows = night_rows()
+    for i, row in enumerate(rows):
+        for j in range(2000):
+            row[f"feature.w{j:04d}"] = float((i * (j + 1)) % 17)
+    logs = write_parquet(tmp_path / "wide.parquet", rows)
+    args = check_args([logs], tmp_path / "out", register)
+    args.remove("--no-drift")
+    result = cli.run(args)
+    assert result.code == 0, result.stderr
+    report = json.loads((tmp_path / "out" / "report.json").read_text())
+    for model in report["models"]:
+        drift = model["drift"]
+        features = [c["column"] for c in drift["columns"] if c["kind"] == "feature"]
+        assert len(features) == 100
+        assert features == sorted(features)
+        assert features[0] == "feature.plan" and features[-1] == "feature.w0097"
+        assert drift["columns_not_compared"] == 2002 - 100
+        assert drift["note"] in model["notes"]
+        assert "feature.w0098" in drift["note"]
+        page = tmp_path / "out" / drift["html"]
+        assert page.stat().st_size < 12_000_000
+    print(f"\n2,000 feature columns: {result.seconds:.0f} s, pages of "
+          f"{page.stat().st_size / 1e6:.1f} MB, report {len(json.dumps(report)) / 1e3:.0f} kB")

@@ -113,6 +113,26 @@ def _tabs_and_junk(_: Path) -> str:
     return "name: x\nmodels:\n\t- id: m\n  owner: [unclosed\n"
 
 
+def _yaml11_surprises(_: Path) -> str:
+    """YAML 1.1 reads these as numbers and booleans their writer did not mean (issue 17)."""
+    return (
+        "name: surprises\npeople: {alice: [model_owner], bob: [model_owner]}\n"
+        "identity: {allow_as: yes}\n"  # a yes/no setting: yes is fine here
+        "defaults:\n  thresholds:\n    latency_ms: {p50: 45, p95: 1:30}\n"
+        "models:\n  - id: m\n    owner: alice\n    output_types: [answer, no]\n"
+        "    thresholds: {min_samples: 0755, drift: {enabled: off, sample_size: 0b1111101000}}\n"
+        "  - id: n\n    owner: on\n"
+    )
+
+
+def _ambiguous_ids(_: Path) -> str:
+    return (
+        "name: ambiguous\npeople: {alice: [model_owner]}\nmodels:\n"
+        "  - {id: support-bot, owner: alice}\n  - {id: Support-Bot, owner: alice}\n"
+        "  - {id: ' support-bot', owner: alice}\n  - {id: 'triage ', owner: alice}\n"
+    )
+
+
 ATTACKS: dict[str, tuple[Callable[[Path], str | bytes], tuple[str, ...]]] = {
     "python-object-tags": (_python_tag, ("YAML tag", "is not allowed")),
     "billion-laughs": (_bomb, ("expands to more than", "billion laughs")),
@@ -137,6 +157,21 @@ ATTACKS: dict[str, tuple[Callable[[Path], str | bytes], tuple[str, ...]]] = {
     "a-list-not-a-mapping": (_top_level_list, ("must be a YAML mapping",)),
     "empty-file": (_empty, ("the register is empty",)),
     "tabs-and-unclosed-brackets": (_tabs_and_junk, ("not valid YAML",)),
+    "yaml-1-1-numbers-and-booleans": (_yaml11_surprises, (
+        ":6: defaults.thresholds.latency_ms.p95: '1:30' is read as 90 (YAML 1.1 base-60",
+        ":10: models[0].output_types[1]: 'no' is read as the boolean false (YAML 1.1)",
+        ":11: models[0].thresholds.min_samples: '0755' is read as 493 (YAML 1.1 octal",
+        ":11: models[0].thresholds.drift.sample_size: '0b1111101000' is read as 1000",
+        ":13: models[1].owner: 'on' is read as the boolean true",
+        "5 problems",
+    )),
+    "model-ids-differing-by-case-or-spaces": (_ambiguous_ids, (
+        ":5: models[1].id: model id 'Support-Bot' differs from 'support-bot' (models[0]) "
+        "only by case or surrounding whitespace",
+        ":6: models[2].id: model id ' support-bot' has surrounding whitespace",
+        ":7: models[3].id: model id 'triage ' has surrounding whitespace",
+        "3 problems",
+    )),
 }
 
 

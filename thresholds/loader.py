@@ -29,12 +29,21 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from thresholds.ambiguity import (
+    boolean_problems,
+    boolean_word,
+    dotted,
+    id_problem,
+    number_surprise,
+    without_echoes,
+)
 from thresholds.errors import Problem, RegisterError
 from thresholds.schema import (
     AuditSettings,
     ColumnMapping,
     FailureModeSettings,
     IdentitySettings,
+    IngestSettings,
     LadderSettings,
     ModelEntry,
     Register,
@@ -112,6 +121,7 @@ class RegisterDocument(BaseModel):
     identity: IdentitySettings = Field(default_factory=IdentitySettings)
     audit: AuditSettings = Field(default_factory=AuditSettings)
     routing: RoutingSettings = Field(default_factory=RoutingSettings)
+    ingest: IngestSettings = Field(default_factory=IngestSettings)
     failure_modes: FailureModeSettings = Field(default_factory=FailureModeSettings)
     defaults: ModelDefaults = Field(default_factory=ModelDefaults)
     models: list[ModelDocument]
@@ -137,6 +147,9 @@ class _Builder:
         self.source = source
         self.lines: dict[Path_, int] = {}
         self.problems: list[Problem] = []
+        #: Plain yes/no/on/off read as booleans: ``path → (line, text, value)``; whether
+        #: that is a surprise depends on the setting (see :mod:`thresholds.yaml11`).
+        self.boolean_words: dict[Path_, tuple[int, str, bool]] = {}
         self._built = 0
         self._scalar = yaml.constructor.SafeConstructor()
 
@@ -156,7 +169,7 @@ class _Builder:
         if node.tag not in _STANDARD_TAGS:
             self.problem(
                 node.start_mark.line + 1,
-                _dotted(path),
+                dotted(path),
                 f"YAML tag {node.tag!r} is not allowed: registers are loaded safely "
                 "and hold only plain mappings, lists, strings, numbers and booleans",
             )
@@ -172,6 +185,11 @@ class _Builder:
         value = self._scalar.construct_object(node)
         if node.tag == "tag:yaml.org,2002:timestamp":
             return str(node.value)
+        surprise = number_surprise(node, value) if isinstance(node, yaml.ScalarNode) else None
+        if surprise is not None:
+            self.problem(node.start_mark.line + 1, dotted(path), surprise)
+        elif isinstance(node, yaml.ScalarNode) and boolean_word(node):
+            self.boolean_words[path] = (node.start_mark.line + 1, str(node.value), bool(value))
         return value
 
     def _mapping(self, node: yaml.MappingNode, path: Path_, depth: int) -> dict[Any, Any]:
@@ -189,7 +207,7 @@ class _Builder:
                         inherited.append((source, line))
                 continue
             if not isinstance(key_node, yaml.ScalarNode):
-                self.problem(line, _dotted(path), "keys must be plain")
+                self.problem(line, dotted(path), "keys must be plain")
                 continue
             key = self._scalar.construct_object(key_node)
             if isinstance(key, bool) or key is None:
@@ -199,7 +217,7 @@ class _Builder:
                 key = str(key)
             if key in seen:
                 self.problem(
-                    line, _dotted((*path, key)), f"duplicate key (first given on line {seen[key]})"
+                    line, dotted((*path, key)), f"duplicate key (first given on line {seen[key]})"
                 )
                 continue
             seen[key] = line
@@ -220,48 +238,45 @@ class _Abort(Exception):
         self.reason = reason
 
 
-def _dotted(path: Path_) -> str:
-    text = ""
-    for part in path:
-        if isinstance(part, int):
-            text += f"[{part}]"
-        else:
-            text += ("." if text else "") + str(part)
-    return text or "(document)"
+@dataclass
+class _Document:
+    """A register file built into Python values, with where each key was written."""
+
+    value: Any
+    lines: dict[Path_, int]
+    problems: list[Problem]
+    boolean_words: dict[Path_, tuple[int, str, bool]]
 
 
-def _read_document(text: str, source: str) -> tuple[Any, dict[Path_, int], list[Problem]]:
+def _read_document(text: str, source: str) -> _Document:
     builder = _Builder(source)
+
+    def failed(line: int, reason: str) -> _Document:
+        return _Document(None, {}, [Problem(source, line, "(document)", reason)], {})
+
+    too_deep = f"nested deeper than {MAX_DEPTH} levels"
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark is not None else 1
         reason = " ".join(str(p) for p in (exc.context, exc.problem) if p)
-        return None, {}, [Problem(source, line, "(document)", f"not valid YAML: {reason}")]
+        return failed(line, f"not valid YAML: {reason}")
     except yaml.YAMLError as exc:
-        return None, {}, [Problem(source, 1, "(document)", f"not valid YAML: {exc}")]
+        return failed(1, f"not valid YAML: {exc}")
     except RecursionError:
-        return (
-            None,
-            {},
-            [Problem(source, 1, "(document)", f"nested deeper than {MAX_DEPTH} levels")],
-        )
+        return failed(1, too_deep)
     if node is None:
-        return None, {}, [Problem(source, 1, "(document)", "the register is empty")]
+        return failed(1, "the register is empty")
     try:
         value = builder.build(node, (), 0)
     except _Abort as abort:
-        return None, {}, [Problem(source, abort.line, "(document)", abort.reason)]
+        return failed(abort.line, abort.reason)
     except RecursionError:
-        return (
-            None,
-            {},
-            [Problem(source, 1, "(document)", f"nested deeper than {MAX_DEPTH} levels")],
-        )
+        return failed(1, too_deep)
     if value is None and not builder.problems:
-        return None, {}, [Problem(source, 1, "(document)", "the register is empty")]
-    return value, builder.lines, builder.problems
+        return failed(1, "the register is empty")
+    return _Document(value, builder.lines, builder.problems, builder.boolean_words)
 
 
 # ------------------------------------------------------------------ validation
@@ -359,7 +374,7 @@ def _pydantic_problems(
             loc = loc[:-1]
         path = (*prefix, *loc)
         line = _line_for(lines, path) or _line_for(lines, prefix) or 1
-        yield Problem(source, line, _dotted(path), _reason(error, model, loc))
+        yield Problem(source, line, dotted(path), _reason(error, model, loc))
 
 
 def _semantic_problems(
@@ -471,7 +486,12 @@ def _routing_problems(shell: RegisterDocument) -> Iterator[tuple[Path_, str]]:
 
 def parse_register(text: str, *, source: str = "<register>") -> LoadedRegister:
     """Validate register YAML ``text``; raise :class:`RegisterError` with every problem."""
-    document, lines, problems = _read_document(text, source)
+    read = _read_document(text, source)
+    document, lines, problems = read.value, read.lines, read.problems
+    problems += boolean_problems(
+        read.boolean_words, source, register=RegisterDocument, model=ModelDocument,
+        defaults=ModelDefaults,
+    )
     if document is not None and not isinstance(document, dict):
         problems.append(Problem(source, 1, "(document)", "the register must be a YAML mapping"))
         document = None
@@ -482,7 +502,7 @@ def parse_register(text: str, *, source: str = "<register>") -> LoadedRegister:
     raw_models = document.get("models")
     top = {k: v for k, v in document.items() if k not in ("defaults", "models")}
 
-    # Register-level fields (name, people, identity, audit, failure_modes) and unknown
+    # Register-level fields (name, people, identity, audit, ingest, failure_modes) and unknown
     # top-level keys.
     try:
         shell = RegisterDocument.model_validate({**top, "models": []})
@@ -506,7 +526,7 @@ def parse_register(text: str, *, source: str = "<register>") -> LoadedRegister:
                     Problem(
                         source,
                         _line_for(lines, path) or 1,
-                        _dotted(path),
+                        dotted(path),
                         f"{extra.id!r} is already a built-in failure mode",
                     )
                 )
@@ -517,13 +537,13 @@ def parse_register(text: str, *, source: str = "<register>") -> LoadedRegister:
                     Problem(
                         source,
                         _line_for(lines, path) or 1,
-                        _dotted(path),
+                        dotted(path),
                         f"maps to unknown failure mode {mode!r}; known: {', '.join(sorted(modes))}",
                     )
                 )
     if shell is not None:
         for path, reason in _routing_problems(shell):
-            problems.append(Problem(source, _line_for(lines, path) or 1, _dotted(path), reason))
+            problems.append(Problem(source, _line_for(lines, path) or 1, dotted(path), reason))
     roles_held: frozenset[str] | None = None
     if shell is not None and shell.people:
         roles_held = frozenset(r for roles in shell.people.values() for r in roles)
@@ -551,7 +571,7 @@ def parse_register(text: str, *, source: str = "<register>") -> LoadedRegister:
             if not _has_path(raw_defaults, path[1:]):
                 continue  # a built-in default nobody wrote: blamed on the models using it
             from_defaults.add((path[1:], reason))
-            problems.append(Problem(source, locate(path), _dotted(path), reason))
+            problems.append(Problem(source, locate(path), dotted(path), reason))
 
     entries: list[ModelEntry] = []
     first_seen: dict[str, int] = {}
@@ -562,25 +582,20 @@ def parse_register(text: str, *, source: str = "<register>") -> LoadedRegister:
                 Problem(
                     source,
                     _line_for(lines, prefix) or 1,
-                    _dotted(prefix),
+                    dotted(prefix),
                     "each model must be a mapping with at least id and owner",
                 )
             )
             continue
         raw_id = raw.get("id")
         if isinstance(raw_id, str):
-            if raw_id in first_seen:
-                path = (*prefix, "id")
+            path = (*prefix, "id")
+            ambiguous = id_problem(raw_id, first_seen)
+            if ambiguous is not None:
                 problems.append(
-                    Problem(
-                        source,
-                        _line_for(lines, path) or 1,
-                        _dotted(path),
-                        f"duplicate model id {raw_id!r} (also models[{first_seen[raw_id]}])",
-                    )
+                    Problem(source, _line_for(lines, path) or 1, dotted(path), ambiguous)
                 )
-            else:
-                first_seen[raw_id] = i
+            first_seen.setdefault(raw_id, i)
 
         def inherited(loc: Path_, kind: str, raw: dict[Any, Any] = raw) -> bool:
             # A bad value the model inherited was already reported once, at `defaults`.
@@ -594,12 +609,12 @@ def parse_register(text: str, *, source: str = "<register>") -> LoadedRegister:
             continue
         for path, reason in _semantic_problems(entry, prefix, modes, roles_held):
             if (path[len(prefix) :], reason) not in from_defaults:
-                problems.append(Problem(source, locate(path), _dotted(path), reason))
+                problems.append(Problem(source, locate(path), dotted(path), reason))
         if not field_problems:
             entries.append(entry)
 
     if problems:
-        raise RegisterError(problems)
+        raise RegisterError(without_echoes(problems))
     assert shell is not None
     register = Register(
         name=shell.name,
@@ -608,6 +623,7 @@ def parse_register(text: str, *, source: str = "<register>") -> LoadedRegister:
         identity=shell.identity,
         audit=shell.audit,
         routing=shell.routing,
+        ingest=shell.ingest,
         failure_modes=shell.failure_modes,
         models=entries,
     )

@@ -17,7 +17,15 @@ from datetime import date, timedelta
 from typing import Annotated, Final, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ByteSize,
+    ConfigDict,
+    Field,
+    field_validator,
+    model_validator,
+)
 
 from thresholds.vocabulary import RUNGS, RungId
 
@@ -42,6 +50,7 @@ __all__ = [
     "FailureModeSettings",
     "IdentitySettings",
     "IncidentSettings",
+    "IngestSettings",
     "LadderSettings",
     "LatencyLimits",
     "MatrixEntrySettings",
@@ -198,6 +207,9 @@ class DriftLimits(_Strict):
     max_share_drifted_features: Share = 0.5
     confidence_psi_max: Annotated[float, Field(ge=0.0)] = 0.2
     sample_size: Annotated[int, Field(ge=100, le=1_000_000)] = 5000
+    #: Feature columns compared at most (the first by name); prediction and confidence
+    #: are always compared. Each column costs Evidently time and page size.
+    max_columns: Annotated[int, Field(ge=1, le=10_000)] = 100
 
 
 class BaselineComparison(_Strict):
@@ -572,6 +584,21 @@ class RoutingSettings(_Strict):
         return None
 
 
+class IngestSettings(_Strict):
+    """Bounds on what one log file may cost to read, whoever wrote it.
+
+    Sizes are bytes, or text with a unit (``64MiB``, ``2 GB``). A JSON Lines line longer
+    than ``max_line_bytes`` is quarantined as ``line_too_long`` without being held in
+    memory; a CSV row that long makes its file unreadable (CSV cannot be resynchronised
+    inside a quoted cell). A compressed file that inflates past ``max_decompressed_bytes``
+    is unreadable: exit 2 when given directly, listed in ``ingest.unreadable`` inside a
+    folder.
+    """
+
+    max_line_bytes: Annotated[ByteSize, Field(ge=1024, le=1 << 30)] = ByteSize(64 << 20)
+    max_decompressed_bytes: Annotated[ByteSize, Field(ge=1 << 20)] = ByteSize(64 << 30)
+
+
 class Register(_Strict):
     """A whole threshold register, models resolved against the defaults."""
 
@@ -581,6 +608,7 @@ class Register(_Strict):
     identity: IdentitySettings = Field(default_factory=IdentitySettings)
     audit: AuditSettings = Field(default_factory=AuditSettings)
     routing: RoutingSettings = Field(default_factory=RoutingSettings)
+    ingest: IngestSettings = Field(default_factory=IngestSettings)
     failure_modes: FailureModeSettings = Field(default_factory=FailureModeSettings)
     models: list[ModelEntry]
 

@@ -3,6 +3,9 @@
 Each command group lives in its own module (``check``, ``thresholds``, ``ladder``,
 ``schema``, ``demo``, ``people``, ``serve``); this one mounts them. Exit codes are listed in
 :mod:`modelhealth.cli.common` and README.md.
+
+An uncaught exception never exits 1 or 0: :func:`modelhealth.cli.crash.run_app` turns it
+into exit 3 with the path of a log file that holds the traceback.
 """
 
 from __future__ import annotations
@@ -40,11 +43,10 @@ app.command("serve")(serve)
 
 
 def main() -> None:
-    """Console-script entry point."""
-    from modelhealth.logs import configure_logging
+    """Console-script entry point (exit codes: README.md, :mod:`modelhealth.cli.crash`)."""
+    from modelhealth.cli.crash import main as guarded_main
 
-    configure_logging()
-    app()
+    guarded_main()
 
 
 if __name__ == "__main__":

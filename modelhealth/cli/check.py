@@ -25,6 +25,7 @@ from modelhealth.cli.common import (
     parse_moment,
     progress_bar,
 )
+from modelhealth.cli.crash import remember_output_folder
 from thresholds.loader import LoadedRegister
 
 if TYPE_CHECKING:
@@ -197,6 +198,7 @@ def check(
         )
     if labels is not None and not labels.exists():
         fail(f"labels file not found: {labels}")
+    remember_output_folder(out_dir)
     loaded = load_or_exit(register)
     options = CheckOptions(
         logs=logs, labels=labels, as_of=night, out_dir=out_dir, now=clock, drift=not no_drift

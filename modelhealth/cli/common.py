@@ -4,8 +4,13 @@ with a message, one register loader, one clock parser and one progress bar.
 Exit codes (documented in README.md):
 
 * 0 — the command ran (for ``check``: no finding at or above ``--fail-on``);
-* 1 — a finding (``check`` at or above ``--fail-on``, a broken audit chain);
-* 2 — bad input or configuration, with a message that says what to fix.
+* 1 — a finding (``check`` at or above ``--fail-on``), and nothing else;
+* 2 — bad input or configuration, with a message that says what to fix;
+* 3 — an internal error, a bug (:mod:`modelhealth.cli.crash`: one line and a log file);
+* 4 — the audit log does not prove the ladder's state (``ladder audit verify``).
+
+Every console here is a :class:`~modelhealth.cli.terminal.SafeConsole`: ids and values
+from logs and registers are printed with their control characters escaped.
 """
 
 from __future__ import annotations
@@ -17,15 +22,17 @@ from pathlib import Path
 from typing import Annotated, NoReturn
 
 import typer
-from rich.console import Console
 from rich.markup import escape
 
+from modelhealth.cli.crash import EXIT_INTERNAL
+from modelhealth.cli.terminal import SafeConsole, printable
 from thresholds.errors import RegisterError
 from thresholds.loader import LoadedRegister, load_register
 
 __all__ = [
     "EXIT_BAD_INPUT",
     "EXIT_FINDING",
+    "EXIT_INTERNAL",
     "EXIT_OK",
     "NOW_HELP",
     "NowOpt",
@@ -52,15 +59,16 @@ NowOpt = Annotated[
 ]
 
 # Off a terminal (cron, CI logs) rich would wrap at 80 columns; logs are wider than that.
-out = Console(width=None if sys.stdout.isatty() else 140)
+out = SafeConsole(width=None if sys.stdout.isatty() else 140)
 # file:line: field lines stay whole for grep; messages quote names, never highlight them.
-err = Console(stderr=True, soft_wrap=True, highlight=False)
+err = SafeConsole(stderr=True, soft_wrap=True, highlight=False)
 
 
 def fail(message: str, code: int = EXIT_BAD_INPUT) -> NoReturn:
     """Print ``error: message`` on stderr and exit with ``code`` (2: bad input)."""
-    # Messages quote file names, columns, ids and reasons people typed: never markup.
-    err.print(f"[bold red]error:[/] {escape(message)}")
+    # Messages quote file names, columns, ids and reasons people typed: never markup, and
+    # one line whatever a quoted value holds.
+    err.print(f"[bold red]error:[/] {escape(printable(message, keep_newlines=False))}")
     raise typer.Exit(code)
 
 

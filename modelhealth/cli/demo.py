@@ -9,6 +9,7 @@ import typer
 from rich.markup import escape
 
 from modelhealth.cli.common import fail, load_or_exit, out
+from modelhealth.cli.crash import remember_output_folder
 
 __all__ = ["demo"]
 
@@ -33,6 +34,7 @@ def demo(
     if not logs.is_dir():
         fail(f"demo logs not found at {logs}: run from the repository root, or pass --data")
     loaded = load_or_exit(register)
+    remember_output_folder(out_dir)
     out.print(
         f"[bold]modelhealth demo[/] — register {escape(repr(loaded.register.name))} "
         f"({loaded.version}), logs {escape(str(logs))}",

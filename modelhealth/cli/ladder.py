@@ -18,7 +18,6 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.markup import escape
 
 from ladder import audit
@@ -66,6 +65,7 @@ from modelhealth.cli.ladder_views import (
 )
 from modelhealth.cli.outbox import outbox_app
 from modelhealth.cli.remote import decide_through_desk
+from modelhealth.cli.terminal import SafeConsole
 from thresholds.schema import Register
 
 __all__ = ["app"]
@@ -94,7 +94,7 @@ app.add_typer(outbox_app, name="outbox")
 EXIT_TAMPERED = 4
 
 # Ladder tables keep rich's own width (80 columns off a terminal), as they always have.
-out = Console(highlight=False, soft_wrap=False)
+out = SafeConsole(highlight=False, soft_wrap=False)
 
 RegisterOpt = Annotated[
     Path | None,
@@ -696,7 +696,10 @@ def audit_verify(
     store = _store(state, reg)
     try:
         anchors = _anchors(store, anchor, head_file, mlflow_run, tracking_uri, expect_head)
-        verdict = store.read(lambda c: prove(c, key=store.audit_key, anchors=anchors))
+        # A store whose tables were dropped or mangled cannot be read: exit 2 naming it,
+        # never a traceback.
+        with _refusals():
+            verdict = store.read(lambda c: prove(c, key=store.audit_key, anchors=anchors))
     finally:
         store.close()
     chain = verdict.chain

@@ -18,7 +18,6 @@ from typing import Annotated, NoReturn, TypeVar
 from zoneinfo import ZoneInfo
 
 import typer
-from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
@@ -31,6 +30,7 @@ from ladder.keys import open_store
 from ladder.store import LadderStore, default_state_url
 from ladder.tokens import create_token, list_tokens, revoke_tokens
 from modelhealth.cli.common import NowOpt, parse_moment
+from modelhealth.cli.terminal import SafeConsole
 from thresholds.errors import RegisterError
 from thresholds.loader import load_register
 from thresholds.schema import Register, parse_duration
@@ -46,8 +46,8 @@ people_app = typer.Typer(
 token_app = typer.Typer(help="Personal tokens for the escalation desk.", no_args_is_help=True)
 people_app.add_typer(token_app, name="token")
 
-out = Console(highlight=False, soft_wrap=True)
-err = Console(stderr=True, highlight=False, soft_wrap=True)
+out = SafeConsole(highlight=False, soft_wrap=True)
+err = SafeConsole(stderr=True, highlight=False, soft_wrap=True)
 
 RegisterOpt = Annotated[
     Path,

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import json
-import sys
 
 import typer
 
+from modelhealth.cli.terminal import write_stdout
 from modelhealth.cli.thresholds import print_register_schema
 
 __all__ = ["app"]
@@ -27,4 +27,4 @@ def schema_report() -> None:
     """JSON Schema of report.json (validate reports in downstream pipelines with it)."""
     from monitor.report import report_json_schema
 
-    sys.stdout.write(json.dumps(report_json_schema(), indent=2) + "\n")
+    write_stdout(json.dumps(report_json_schema(), indent=2) + "\n")

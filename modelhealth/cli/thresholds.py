@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -12,6 +11,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from modelhealth.cli.common import fail, load_or_exit, out
+from modelhealth.cli.terminal import write_stdout
 from thresholds.schema import ModelEntry
 
 __all__ = ["RegisterPath", "app", "print_register_schema"]
@@ -85,7 +85,7 @@ def thresholds_render(
     text = (render_markdown(loaded, appendix=protocol) if format == "md"
             else render_json(loaded))
     if output is None:
-        sys.stdout.write(text if text.endswith("\n") else text + "\n")
+        write_stdout(text if text.endswith("\n") else text + "\n")
     else:
         output.write_text(text, encoding="utf-8")
         out.print(f"wrote {output}", markup=False)
@@ -96,4 +96,4 @@ def print_register_schema() -> None:
     """Print the register's JSON Schema (point your editor's YAML plugin at it)."""
     from thresholds.render import register_json_schema
 
-    sys.stdout.write(json.dumps(register_json_schema(), indent=2) + "\n")
+    write_stdout(json.dumps(register_json_schema(), indent=2) + "\n")

@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit, urlunsplit
 
+from ladder.anchors import anchor_from_tags, anchor_tags
 from monitor.errors import TrackingError
 from monitor.report import ModelReport, Report
 from thresholds.schema import Register
@@ -201,6 +202,9 @@ def log_check(
             if run_id is None:
                 step = "logging the run"
                 run_id = _log_new_run(client, experiment_id, report, artifacts)
+            else:
+                step = "anchoring the audit head"
+                _refresh_anchor(client, run_id, report)
             for name, tags in sorted((ladder_tags or {}).items()):
                 step = f"tagging registered model {name!r}"
                 _mirror_ladder_tags(client, name, {**tags, "modelhealth.last_check_run": run_id})
@@ -292,6 +296,7 @@ def _log_new_run(
             "modelhealth.schema_version": report.schema_version,
             "mlflow.source.name": "modelhealth",
             "mlflow.source.type": "JOB",
+            **_anchor_tags(report),
         },
     )
     run_id: str = run.info.run_id
@@ -325,6 +330,24 @@ def _log_new_run(
             client.set_terminated(run_id, status="FAILED")
         raise
     return run_id
+
+
+def _anchor_tags(report: Report) -> dict[str, str]:
+    """``modelhealth.audit_head`` = ``seq:hash`` of the ladder's audit log after tonight's
+    decisions (see ``ladder.anchors``): an anchor outside the state database."""
+    head = report.audit_head
+    return {} if head is None else anchor_tags(head.seq, head.hash)
+
+
+def _refresh_anchor(client: MlflowClient, run_id: str, report: Report) -> None:
+    """A rerun of a recorded night keeps its MLflow run; its anchor moves to the newer head."""
+    tags = _anchor_tags(report)
+    if not tags or report.audit_head is None:
+        return
+    recorded = anchor_from_tags(client.get_run(run_id).data.tags, source=run_id)
+    if recorded is None or recorded.seq < report.audit_head.seq:
+        for key, value in tags.items():
+            client.set_tag(run_id, key, value)
 
 
 def report_metrics(report: Report) -> dict[str, float]:

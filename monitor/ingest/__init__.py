@@ -47,10 +47,20 @@ Decisions worth knowing
   a number. Rows with the wrong number of fields are quarantined as ``malformed_line``
   (their ``row_number`` is unknown: the parser allows quoted newlines). A row longer
   than the 4 MB parse block (a huge cell) makes the file be read again with larger
-  blocks, up to 256 MB, skipping the rows already handed on.
+  blocks, up to the register's ``ingest.max_line_bytes`` (64 MiB by default), skipping
+  the rows already handed on; a row that does not fit makes the file unreadable.
 * **JSON Lines** are parsed in blocks by Arrow; a block that fails is re-parsed line by
   line with :func:`json.loads`, so a broken line is quarantined as ``malformed_line``
   and its neighbours survive. ``row_number`` is the 0-based *line* number.
+  A line that names a key twice is ``duplicate_key``; one longer than
+  ``ingest.max_line_bytes`` is ``line_too_long`` and is skipped without being held.
+* **Text that is not Unicode** (a JSON ``"\\ud800"``, half a surrogate pair; bytes that
+  are not UTF-8 in a Parquet string or binary column) quarantines its row as
+  ``invalid_text`` (:mod:`.text`); binary Parquet columns are read as UTF-8 text.
+* **Limits**: a ``.gz`` file that inflates past ``ingest.max_decompressed_bytes`` (64 GiB
+  by default) is unreadable, as is a file with two columns of one name that ingest reads
+  (Parquet readers keep the last copy, CSV readers the first: which was meant is
+  unknowable).
 * **Labels** in the chunks' categories (``output_type``, ``segment``, ``failure_mode``,
   ``prediction``) longer than :data:`MAX_LABEL_CHARS` characters are cut, with a
   ``…[+N chars]`` marker; ``correct`` is judged on the full text before that.

@@ -30,6 +30,11 @@ class RawBatch:
     row_numbers: I64
     untyped: bool = False  # CSV: every cell is text
     malformed: list[tuple[int, str]] = field(default_factory=list)
+    #: Lines refused whole before they became rows: (row number, text, reason), e.g. a
+    #: JSON line too long to hold, with a key given twice, or text that is not Unicode.
+    refused: list[tuple[int, str, str]] = field(default_factory=list)
+    #: Rows (positions in this batch) with a text cell that is not UTF-8.
+    invalid_text: I64 | None = None
 
     @property
     def n(self) -> int:

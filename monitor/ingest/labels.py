@@ -186,6 +186,9 @@ def _read_labels_table(file: Path, kind: str) -> pa.Table:
                 if batch.malformed:
                     number, _ = batch.malformed[0]
                     raise LabelsError(name, f"line {number + 1} is not a JSON object")
+                if batch.refused:
+                    number, _, reason = batch.refused[0]
+                    raise LabelsError(name, f"line {number + 1} is refused: {reason}")
                 tables.append(pa.table(batch.columns))
             if not tables:
                 return pa.table({})

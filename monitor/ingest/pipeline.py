@@ -34,10 +34,14 @@ from monitor.ingest.plan import IngestPlan, MappingGroup
 from monitor.ingest.quarantine import QuarantineBuffer, QuarantineWriter
 from monitor.ingest.readers import prefetch, read_batches
 from monitor.ingest.sources import LogFile, list_log_files
+from monitor.ingest.text import with_valid_text
 from monitor.ingest.validate import UNATTRIBUTED, attribution_reasons, check_rows, reason_names
-from thresholds.schema import Register
+from thresholds.schema import ColumnMapping, Register
 
 __all__ = ["read_logs"]
+
+#: Model ordinal of a row already quarantined before attribution (text not UTF-8).
+_REFUSED = -3
 
 
 _URL_PROBLEM = (
@@ -162,7 +166,7 @@ class _Ingest:
         def converted() -> Iterator[BatchColumns]:
             try:
                 for batch in reader:
-                    columns = BatchColumns(batch)
+                    columns = BatchColumns(with_valid_text(batch))
                     columns.warm(plan)
                     yield columns
             finally:
@@ -187,11 +191,22 @@ class _Ingest:
         if batch.malformed:
             stats.rows_read += len(batch.malformed)
             self.quarantine.add_malformed(batch.malformed, file.name, UNATTRIBUTED)
+        if batch.refused:
+            stats.rows_read += len(batch.refused)
+            self.quarantine.add_malformed(
+                [(number, text) for number, text, _ in batch.refused],
+                file.name,
+                UNATTRIBUTED,
+                reasons=[reason for _, _, reason in batch.refused],
+            )
         n = batch.n
         if n == 0:
             self.quarantine.flush()
             return
         ordinal = self._attribute(columns, file)
+        if batch.invalid_text is not None:
+            self._quarantine_invalid_text(columns, file, ordinal, batch.invalid_text)
+            ordinal[batch.invalid_text] = _REFUSED
         group_of = np.where(ordinal >= 0, plan.group_of[np.maximum(ordinal, 0)], -1)
         present = np.flatnonzero(np.bincount(group_of + 1, minlength=len(plan.groups) + 1)[1:])
         for g in present.tolist():
@@ -203,10 +218,10 @@ class _Ingest:
                     raise MissingColumnError(file.name, missing, batch.found, models)
                 checked.add(g)
         stats.rows_read += n
-        unattributed = np.flatnonzero(ordinal < 0)
+        unattributed = np.flatnonzero((ordinal < 0) & (ordinal != _REFUSED))
         if len(unattributed):
             self._quarantine_unattributed(columns, file, ordinal, unattributed)
-        whole = len(present) == 1 and not len(unattributed)
+        whole = len(present) == 1 and not np.any(ordinal < 0)
         parts = [
             self._validate(
                 columns,
@@ -241,17 +256,41 @@ class _Ingest:
             self.plan.check_schema(file.name, batch.found)
         return ordinal
 
+    def _first_mapping(self, columns: BatchColumns) -> ColumnMapping:
+        """The mapping to show a refused row by: the first whose model_id column the
+        file has."""
+        plan = self.plan
+        return next(
+            (g.mapping for g in plan.groups if g.mapping.model_id in columns.batch.columns),
+            plan.groups[0].mapping,
+        )
+
+    def _quarantine_invalid_text(
+        self, columns: BatchColumns, file: LogFile, ordinal: I32, rows: Idx
+    ) -> None:
+        """Rows with a cell that is not UTF-8, counted under their model when their model
+        id itself was readable."""
+        models = [
+            self.plan.models[o] if o >= 0 else UNATTRIBUTED for o in ordinal[rows].tolist()
+        ]
+        mapping = self._first_mapping(columns)
+        self.quarantine.add(
+            columns.batch,
+            file.name,
+            rows,
+            ["invalid_text"] * len(rows),
+            models,
+            model_column=mapping.model_id,
+            id_column=mapping.prediction_id,
+        )
+
     def _quarantine_unattributed(
         self, columns: BatchColumns, file: LogFile, ordinal: I32, rows: Idx
     ) -> None:
         batch = columns.batch
-        plan = self.plan
         # Which prediction_id column to judge by when the model is unknown: the first
         # mapping whose model_id column this file has.
-        mapping = next(
-            (g.mapping for g in plan.groups if g.mapping.model_id in batch.columns),
-            plan.groups[0].mapping,
-        )
+        mapping = self._first_mapping(columns)
         ids = batch.columns.get(mapping.prediction_id)
         missing_id = (
             np.ones(len(rows), bool)

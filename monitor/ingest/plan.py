@@ -15,7 +15,7 @@ import numpy as np
 from monitor.chunk import WindowBounds
 from monitor.errors import MissingColumnError
 from monitor.ingest.dedup import model_salts
-from thresholds.schema import ColumnMapping, Register
+from thresholds.schema import ColumnMapping, IngestSettings, Register
 
 __all__ = ["ColumnSelection", "IngestPlan", "MappingGroup"]
 
@@ -91,6 +91,8 @@ class IngestPlan:
 
     def __init__(self, register: Register, windows: Mapping[str, WindowBounds]) -> None:
         self.models = [entry.id for entry in register.models]
+        #: What one file may cost to read (line length, inflated size).
+        self.limits: IngestSettings = register.ingest
         missing = [m for m in self.models if m not in windows]
         if missing:
             raise ValueError(f"no window bounds for registered model(s): {', '.join(missing)}")

@@ -317,9 +317,17 @@ class QuarantineBuffer:
         if self.writer is not None:
             self._rows.append((batch, source, rows, reasons, model_column, id_column))
 
-    def add_malformed(self, malformed: list[tuple[int, str]], source: str, model: str) -> None:
-        """Quarantine lines the parser could not read as rows (``malformed_line``)."""
-        reasons = ["malformed_line"] * len(malformed)
+    def add_malformed(
+        self,
+        malformed: list[tuple[int, str]],
+        source: str,
+        model: str,
+        *,
+        reasons: Sequence[str] | None = None,
+    ) -> None:
+        """Quarantine lines the parser could not read as rows: ``malformed_line``, or one
+        reason per line (``line_too_long``, ``duplicate_key``, ``invalid_text``)."""
+        reasons = list(reasons) if reasons is not None else ["malformed_line"] * len(malformed)
         self._count(reasons, [model] * len(malformed))
         if self.writer is not None:
             self._tables.append(

@@ -42,6 +42,10 @@ QUARANTINE_REASONS: tuple[str, ...] = (
     "error_not_boolean",
     "quality_score_out_of_range",
     "malformed_line",
+    # Refused whole, before the row's model is known (readers, monitor.ingest.text).
+    "line_too_long",
+    "duplicate_key",
+    "invalid_text",
 )
 _CODE = {reason: code for code, reason in enumerate(QUARANTINE_REASONS, start=1)}
 

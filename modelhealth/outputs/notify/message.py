@@ -17,6 +17,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlsplit
 
+from ladder.anchors import HEAD_FIELD, anchor_field
 from ladder.outbox import QueuedNotification
 from monitor.report import Breach, ModelReport, Report
 
@@ -104,8 +105,9 @@ def build_message(
     Returns
     -------
     dict or None
-        ``{"text": …, "blocks": […]}`` with one line per model, or ``None`` when no
-        model reaches ``level``. Every user-supplied string is escaped.
+        ``{"text": …, "blocks": […]}`` with one line per model, plus ``audit_head``
+        (``{"seq", "hash"}``) when the ladder ran, or ``None`` when no model reaches
+        ``level``. Every user-supplied string is escaped.
     """
     models = models_at_or_above(report, level)
     if not models:
@@ -153,7 +155,12 @@ def build_message(
     if len(models) > 10:
         summary += f", and {len(models) - 10} more"
     text = f"{headline} ({register}): {summary}. Report: {link}"
-    return {"text": text, "blocks": blocks}
+    message: dict[str, Any] = {"text": text, "blocks": blocks}
+    if report.audit_head is not None:
+        # The ladder's audit head, kept wherever the message lands (a chat channel, a
+        # webhook receiver's log): one more anchor outside the state database.
+        message[HEAD_FIELD] = anchor_field(report.audit_head.seq, report.audit_head.hash)
+    return message
 
 
 def _reaches(model: ModelReport, level: str) -> bool:
