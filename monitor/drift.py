@@ -192,13 +192,27 @@ def _rows(columns: dict[str, np.ndarray]) -> int:
     return max((len(values) for values in columns.values()), default=0)
 
 
+def _has_values(values: np.ndarray | None) -> bool:
+    if values is None or len(values) == 0:
+        return False
+    if values.dtype.kind == "f":
+        return bool(np.isfinite(values).any())
+    return any(v is not None and not _is_nan(v) for v in values)
+
+
 def _columns_to_compare(
     cur: dict[str, np.ndarray], ref: dict[str, np.ndarray]
 ) -> list[tuple[str, Kind]]:
-    """Features (sorted by name), then prediction, then confidence; present in either window."""
+    """Features (sorted by name), then prediction, then confidence; present in either window.
+
+    A feature with no value in either window is another model's: a log shared by several
+    models has every model's feature columns, null on the other models' rows."""
     names = set(cur) | set(ref)
     out: list[tuple[str, Kind]] = [
-        (name, "feature") for name in sorted(names) if name.startswith("feature.")
+        (name, "feature")
+        for name in sorted(names)
+        if name.startswith("feature.")
+        and (_has_values(cur.get(name)) or _has_values(ref.get(name)))
     ]
     if "prediction" in names:
         out.append(("prediction", "prediction"))
