@@ -33,7 +33,7 @@ from ladder.guardrails import (
 from ladder.identity import cli_origin, resolve_actor
 from ladder.keys import open_store
 from ladder.matrix import MatrixEntry, effective_matrix, matrix_markdown
-from ladder.nightly import decide_night, tick
+from ladder.nightly import NightDecisions, decide_night, record_night, tick
 from ladder.pins import Pin, current_pin, pin_register
 from ladder.policy import Policy, build_policy
 from ladder.proof import ProofVerdict, prove
@@ -69,6 +69,7 @@ __all__ = [
     "LadderStore",
     "MatrixEntry",
     "Night",
+    "NightDecisions",
     "NotFound",
     "Origin",
     "Person",
@@ -114,6 +115,7 @@ __all__ = [
     "pin_register",
     "prove",
     "recommendation_for",
+    "record_night",
     "reject",
     "resolve_actor",
     "revoke_tokens",

@@ -283,13 +283,16 @@ def reject_command(
 
 @app.command("ack")
 def ack_command(
-    step: Annotated[str, typer.Argument(help="Step id, e.g. step-12.")],
+    step: Annotated[
+        str, typer.Argument(help="Step id (step-12), or an open mitigation's escalation (esc-7).")
+    ],
     as_user: AsOpt = None,
     register: RegisterOpt = None,
     state: StateOpt = None,
     now: NowOpt = None,
 ) -> None:
-    """Acknowledge a waiting step: reminders stop; the decision clock keeps running."""
+    """Acknowledge a waiting step (reminders stop; the decision clock keeps running) or an
+    open mitigation such as a blind model (its reminders and escalation stop)."""
     _act(
         step,
         as_user,
