@@ -330,9 +330,9 @@ def test_a_check_that_supports_persistence_says_so_in_the_checks_table(report: R
     html = render_html(
         report.model_copy(update={"models": [model.model_copy(update={"checks": checks})]})
     )
-    rows = [r for r in html.split("<tr>") if r.startswith('<td class="mono">')]
-    marked = [r.split("</td>", 1)[0].removeprefix('<td class="mono">') for r in rows
-              if "supports persistence</span>" in r]
+    rows = html.split("<tr ")
+    marked = [r.split('"', 2)[1] for r in rows
+              if r.startswith("data-check=") and "supports persistence</span>" in r]
     assert marked == ["error_rate"]
 
 
