@@ -244,7 +244,9 @@ def test_ladder_shows_six_rungs_with_current_tried_recommended_and_not_allowed(p
     claims = _section(page, BREACHING)
     start = claims.index('<ol class="ladder"')
     ladder = claims[start : claims.index("</ol>", start)]
-    rungs = re.findall(r'<li class="([^"]*)">\s*<span class="n">RUNG (\d)', ladder)
+    rungs = re.findall(
+        r'<li class="([^"]*)" data-rung="[a-z_]+">\s*<span class="n">RUNG (\d)', ladder
+    )
     assert [n for _, n in rungs] == ["1", "2", "3", "4", "5", "6"]
     classes = {int(n): set(cls.split()) for cls, n in rungs}
     assert classes[1] == {"tried", "current"}
@@ -341,7 +343,9 @@ def test_without_history_or_ladder_the_page_still_renders(report: Report) -> Non
     assert html.count("No history for this model yet.") == 3
     assert "showing the default ladder" in html
     claims = _section(html, BREACHING)
-    assert re.search(r'<li class=" current">\s*<span class="n">RUNG 1', claims)  # ladder_position
+    assert re.search(  # ladder_position
+        r'<li class=" current" data-rung="prompt_optimization">\s*<span class="n">RUNG 1', claims
+    )
 
 
 def test_a_model_without_labels_or_latency_gets_placeholders_not_broken_charts(
