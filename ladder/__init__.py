@@ -45,7 +45,7 @@ from ladder.incident_actions import (
 )
 from ladder.keys import open_store
 from ladder.matrix import MatrixEntry, effective_matrix, matrix_markdown
-from ladder.nightly import decide_night, tick
+from ladder.nightly import NightDecisions, decide_night, record_night, tick
 from ladder.pins import Pin, current_pin, pin_register
 from ladder.policy import Policy, build_policy
 from ladder.post_incident import PostIncidentReview, ReviewDue, due_reviews
@@ -88,6 +88,7 @@ __all__ = [
     "LadderStore",
     "MatrixEntry",
     "Night",
+    "NightDecisions",
     "NotFound",
     "Origin",
     "Person",
@@ -145,6 +146,7 @@ __all__ = [
     "prove",
     "queue_overdue_reviews",
     "recommendation_for",
+    "record_night",
     "record_review",
     "reject",
     "resolve_actor",

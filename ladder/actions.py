@@ -31,12 +31,14 @@ from ladder.checkpoint import checkpoint_for
 from ladder.errors import LadderError, NotFound, Refused, Tampered
 from ladder.guardrails import check_acknowledge, check_approval, recheck_at_apply
 from ladder.identity import cli_origin
+from ladder.mitigation import next_level, responders
 from ladder.pins import require_pinned
 from ladder.policy import Policy, build_policy
 from ladder.review import EVENT_KINDS, rung_for
 from ladder.state import Step, as_utc
 from ladder.store import (
     LadderStore,
+    escalation_by_id,
     escalation_policy,
     insert_approval,
     insert_event,
@@ -50,6 +52,7 @@ from thresholds.schema import Register
 __all__ = [
     "ActionResult",
     "acknowledge",
+    "acknowledge_mitigation",
     "add_event",
     "apply_step",
     "approve",
@@ -60,6 +63,7 @@ __all__ = [
 ]
 
 _STEP_REF = re.compile(r"^(?:step-)?(\d{1,12})$")
+_ESCALATION_REF = re.compile(r"^esc-(\d{1,12})$")
 
 
 def parse_step_ref(ref: str) -> int:
@@ -293,8 +297,13 @@ def acknowledge(
     store: LadderStore, ref: str, *, person: str, register: Register, now: datetime,
     origin: Origin | None = None, reason: str = "",
 ) -> ActionResult:
-    """Acknowledge a waiting step: reminders stop, the decision clock keeps running.
-    ``reason`` (optional) is recorded with the acknowledgement."""
+    """Acknowledge a waiting step (reminders stop, the decision clock keeps running) or,
+    given ``esc-N``, an open mitigation (:func:`acknowledge_mitigation`). ``reason``
+    (optional) is recorded with a step's acknowledgement."""
+    if _ESCALATION_REF.match(ref.strip()):
+        return acknowledge_mitigation(
+            store, ref, person=person, register=register, now=now, origin=origin
+        )
     now = as_utc(now)
     step_id = parse_step_ref(ref)
     subject = f"step-{step_id}"
@@ -313,6 +322,48 @@ def acknowledge(
                      "running",
                      payload={"model": step.model_id})
         return ActionResult(step.id, step.status, f"{subject} acknowledged by {person}")
+
+    return _guarded(store, actor=person, action="ack", subject=subject, now=now,
+                    work=body, origin=origin)
+
+
+def acknowledge_mitigation(
+    store: LadderStore, ref: str, *, person: str, register: Register, now: datetime,
+    origin: Origin | None = None,
+) -> ActionResult:
+    """Acknowledge an open mitigation (``esc-N``): its reminders and escalation stop; it
+    closes when the model recovers. The owner, the people it was sent to and the next
+    level may acknowledge it. ``ActionResult.step_id`` is the escalation's id."""
+    now = as_utc(now)
+    match = _ESCALATION_REF.match(ref.strip())
+    if match is None:
+        raise NotFound(f"{ref!r} is not an escalation id; use the id shown by `ladder status` "
+                       "(esc-7)")
+    esc_id = int(match.group(1))
+    subject = f"esc-{esc_id}"
+
+    def body(conn: Connection) -> ActionResult:
+        pin = require_pinned(conn, register, actor=person, now=now)
+        esc = escalation_by_id(conn, esc_id)
+        policy = escalation_policy(conn, esc_id).with_people(pin.people)
+        if esc.kind != "mitigation" or esc.status != "open":
+            raise Refused(f"{subject} is a {esc.status} {esc.kind}; only an open mitigation is "
+                          "acknowledged this way (a step is acknowledged by its step-N)")
+        allowed = {*responders(policy, esc.dominant_mode), *next_level(policy)}
+        if person not in allowed:
+            raise Refused(f"{person} is neither the owner of {esc.model_id} nor among those the "
+                          f"mitigation goes to ({', '.join(sorted(allowed))}); cannot "
+                          f"acknowledge {subject}")
+        if esc.acked_at is not None:
+            return ActionResult(esc.id, esc.status, f"{subject} was already acknowledged by "
+                                f"{esc.acked_by} at {esc.acked_at:%Y-%m-%d %H:%M} UTC")
+        update_escalation(conn, esc.id, acked_at=now, acked_by=person)
+        audit.append(conn, at=now, actor=person, action="escalation.acknowledged",
+                     subject=subject,
+                     reason="acknowledged: the mitigation's reminders stop; it closes when the "
+                     "model recovers",
+                     payload={"model": esc.model_id, "mode": esc.dominant_mode})
+        return ActionResult(esc.id, esc.status, f"{subject} acknowledged by {person}")
 
     return _guarded(store, actor=person, action="ack", subject=subject, now=now,
                     work=body, origin=origin)

@@ -13,13 +13,17 @@ Decision kinds:
 ``open_escalation``       a rule fired: escalation opened with a step on the next rung (an
                           open review or step-down gives way and is withdrawn)
 ``blocked_by_budget``     that step would break a cost ceiling or the budget
-``mitigate``              the failure mode is operational (availability, blind): no rung
+``mitigate``              the failure mode is operational (availability, blind): no rung;
+                          the mitigation has its own acknowledgement clock
+                          (:mod:`ladder.mitigation`)
 ``exhausted``             no allowed rung is left for the failure mode
 ``hold``                  a step is pending, approved-but-not-applied or under evaluation
 ``remind``                a reminder is due (:mod:`ladder.reminders`): the approvers are
-                          re-notified (30 min unacknowledged; the decision window)
+                          re-notified (30 min unacknowledged; the decision window), or a
+                          mitigation's responders when its clock ran out
 ``escalate_approver``     the next level is brought in: 2 h unacknowledged, or the
-                          decision still open one interval after it was due
+                          decision (a mitigation's acknowledgement) still open one interval
+                          after it was due
 ``expire``                the clock's cap passed: the step and escalation expire
 ``unblocked``             a blocked step now fits the budget (new period, reopened policy)
 ``resolved``              recovery held over the evaluation period (or without a step)
@@ -38,6 +42,7 @@ from datetime import date, datetime, timedelta
 from typing import Literal
 
 from ladder.guardrails import check_budget, eligible_approvers, estimate_cost
+from ladder.mitigation import mitigation_clock_due, next_level, responders
 from ladder.policy import Policy
 from ladder.recommender import (
     HandoffPacket,
@@ -150,6 +155,8 @@ class Decision:
     step_status: StepStatus | None = None
     step_cost: float | None = None
     clock: ClockAction | None = None
+    #: An SLA action on the open mitigation itself (it has no step).
+    mitigation_clock: ClockAction | None = None
     notify: tuple[str, ...] = ()
     next_level: bool = False
     chain: tuple[str, ...] = ()
@@ -244,14 +251,13 @@ def _propose_up(
             rule=why.rule, rule_reason=why.reason, rule_short=why.short, evidence=why.evidence,
             mode=mode, night=tonight, steps=state.steps, choice_reason=choice.reason,
         )
-        owner = choice.entry.owner if choice.entry is not None else policy.owner
         return replace(
             base,
             kind="mitigate",
             reason=f"{prefix}{why.reason}; {choice.reason}",
             opens="mitigation" if opening else None,
             summary=packet.summary,
-            notify=tuple(sorted({policy.owner, *policy.holders([owner])})),
+            notify=responders(policy, mode.mode),
         )
     if choice.rung is None:
         return replace(
@@ -738,12 +744,37 @@ def _mitigating(
             close_escalation="resolved",
             notify=(policy.owner,),
         )
+    clocked = _mitigation_clock(esc, policy, now)
+    if clocked is not None:
+        return clocked
     entry = policy.matrix.get(esc.dominant_mode or "")
     todo = entry.mitigation if entry is not None else "operational mitigation"
+    acked = f"acknowledged by {esc.acked_by}" if esc.acked_by else "not acknowledged yet"
     return Decision(
         "hold",
-        f"operational mitigation in progress for {esc.dominant_mode} ({todo}); "
+        f"operational mitigation in progress for {esc.dominant_mode} ({todo}; {acked}); "
         f"{outcome.reason}",
+    )
+
+
+def _mitigation_clock(esc: Escalation, policy: Policy, now: datetime) -> Decision | None:
+    """The reminder or escalation due on an open mitigation, if any."""
+    due = mitigation_clock_due(esc, policy.sla, now)
+    if due is None:
+        return None
+    if due.action == "escalate":
+        return Decision(
+            "escalate_approver",
+            due.reason,
+            mitigation_clock="escalate",
+            notify=tuple(sorted({*next_level(policy), *responders(policy, esc.dominant_mode)})),
+        )
+    return Decision(
+        "remind",
+        due.reason,
+        due_at=due.due_at,
+        mitigation_clock=due.action,
+        notify=responders(policy, esc.dominant_mode),
     )
 
 
@@ -815,13 +846,16 @@ def _reopen(
 def clock_decision(
     state: LadderState, policy: Policy, now: datetime, *, directory: Directory | None = None
 ) -> Decision | None:
-    """The SLA action due for the model's waiting step at ``now`` (reminder, next level,
-    escalation, expiry, or unblocking by a new budget period), or ``None``. Used between
-    nightly runs, so a 30-minute reminder goes out when ``modelhealth ladder tick`` (or the
-    desk's minute loop) runs, not with the next nightly check."""
+    """The SLA action due for the model's waiting step (reminder, next level, escalation,
+    expiry, or unblocking by a new budget period) or open mitigation (reminder, next level)
+    at ``now``, or ``None``. Used between nightly runs, so a 30-minute reminder goes out
+    when ``modelhealth ladder tick`` (or the desk's minute loop) runs, not with the next
+    nightly check."""
     esc = state.open_escalation
     if esc is None:
         return None
+    if esc.kind == "mitigation":
+        return _mitigation_clock(esc, policy, as_utc(now))
     step = esc.active_step
     if step is None or step.status not in ("pending", "blocked_by_budget"):
         return None

@@ -6,14 +6,18 @@ For each model it runs one transaction that records the night (unique per model 
 night), takes the decision (:func:`ladder.decide.decide`), carries it out (escalations,
 steps, notifications, events) with an audit row, and returns the recommendation the
 report shows. Rerunning a night that was already recorded changes nothing and returns
-the same recommendations.
+the same recommendations; when the rerun differs in what decides
+(:func:`ladder.rerun.rerun_differences`) :func:`record_night` says so (audited, and in
+the report), and the decision stands unless the rerun *redecides* the night: then the
+night is recorded anew, the decision is taken again, and an escalation the old decision
+opened is withdrawn (or kept, with the reason) — all audited under the person who asked.
 """
 
 from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from typing import Any, Final
 
@@ -27,13 +31,15 @@ from ladder.decide import Decision, clock_decision, decide
 from ladder.incident_actions import queue_overdue_reviews
 from ladder.pins import current_pin, people_for_nightly
 from ladder.policy import Policy, build_policy
+from ladder.rerun import rerun_differences
 from ladder.review import sunsets
 from ladder.routing import Directory, route
 from ladder.sla import deadlines
 from ladder.standing import recommendation_for
-from ladder.state import LadderState, Step, as_utc, night_from_report
+from ladder.state import Escalation, LadderState, Step, as_utc, night_from_report
 from ladder.store import (
     LadderStore,
+    NightRecord,
     escalation_policy,
     escalation_summary,
     insert_escalation,
@@ -46,17 +52,20 @@ from ladder.store import (
     mark_events_processed,
     night_record,
     set_escalation_summary,
+    supersede_night,
     update_escalation,
     update_step,
 )
 from ladder.tables import escalations
-from monitor.report import ModelReport, Recommendation, Report
+from monitor.report import ModelReport, Recommendation, Report, RerunNote
 from thresholds.schema import ModelEntry, Register
 
 __all__ = [
     "SYSTEM_ACTOR",
+    "NightDecisions",
     "carry_out",
     "decide_night",
+    "record_night",
     "report_digest",
     "tick",
 ]
@@ -94,6 +103,16 @@ def _night_date(report: Report) -> date:
     return date.fromisoformat(report.as_of[:10])
 
 
+@dataclass(frozen=True)
+class NightDecisions:
+    """What :func:`record_night` returns: each model's recommendation, and for the models
+    whose night was already decided from a report that differs in what decides, a note
+    saying so (the decision stands, or was superseded)."""
+
+    recommendations: dict[str, Recommendation | None] = field(default_factory=dict)
+    reruns: dict[str, RerunNote] = field(default_factory=dict)
+
+
 def decide_night(
     store: LadderStore, report: Report, register: Register, *, now: datetime
 ) -> dict[str, Recommendation | None]:
@@ -103,22 +122,42 @@ def decide_night(
     model has nothing open on the ladder, or is not in ``register``). The caller sets
     ``ModelReport.recommendation``.
     """
+    return record_night(store, report, register, now=now).recommendations
+
+
+def record_night(
+    store: LadderStore,
+    report: Report,
+    register: Register,
+    *,
+    now: datetime,
+    redecide_by: str | None = None,
+) -> NightDecisions:
+    """:func:`decide_night`, with a note for every model whose rerun differs.
+
+    ``redecide_by`` (the authenticated person running ``check --redecide``) supersedes
+    the decision of a night already decided from a differing report; only the model's
+    latest recorded night can be redecided (a later night was decided on top of it).
+    """
     now = as_utc(now)
     night = _night_date(report)
-    out: dict[str, Recommendation | None] = {}
+    out = NightDecisions()
     for model in report.models:
         try:
             entry = register.model(model.model_id)
         except KeyError:
-            out[model.model_id] = None
+            out.recommendations[model.model_id] = None
             continue
 
         def work(
             conn: Connection, model: ModelReport = model, entry: ModelEntry = entry
-        ) -> Recommendation | None:
-            return _apply_model(conn, report, model, entry, register, night, now)
+        ) -> tuple[Recommendation | None, RerunNote | None]:
+            return _apply_model(conn, report, model, entry, register, night, now, redecide_by)
 
-        out[model.model_id] = store.write(work)
+        recommendation, note = store.write(work, actor=redecide_by or SYSTEM_ACTOR)
+        out.recommendations[model.model_id] = recommendation
+        if note is not None:
+            out.reruns[model.model_id] = note
     return out
 
 
@@ -130,27 +169,174 @@ def _apply_model(
     register: Register,
     night: date,
     now: datetime,
-) -> Recommendation | None:
-    digest = report_digest(model)
-    subject = f"model:{entry.id}"
-    register = _pinned(conn, register, now)
+    redecide_by: str | None = None,
+) -> tuple[Recommendation | None, RerunNote | None]:
+    tonight = _Tonight(conn, report, model, entry, _pinned(conn, register, now), night, now)
     existing = night_record(conn, entry.id, night)
     if existing is not None:
-        if existing.report_digest != digest:
-            # The decision taken on that night stands; say so once per differing rerun.
-            audit.append(
-                conn,
-                at=now,
-                actor=SYSTEM_ACTOR,
-                action="night.rerun_differs",
-                subject=subject,
-                reason=f"night {night} was already decided from a different report; the "
-                "decisions taken then stand",
-                payload={"night": night, "stored": existing.report_digest, "new": digest},
-            )
-        return recommendation_for(conn, register, entry.id, reason=existing.decision_reason,
-                                  now=now)
+        return _rerun(tonight, existing, redecide_by)
+    return _first_run(tonight), None
 
+
+@dataclass(frozen=True)
+class _Tonight:
+    """One model's night being recorded, in the caller's transaction."""
+
+    conn: Connection
+    report: Report
+    model: ModelReport
+    entry: ModelEntry
+    register: Register
+    night: date
+    now: datetime
+
+    @property
+    def subject(self) -> str:
+        return f"model:{self.entry.id}"
+
+
+def _rerun(
+    t: _Tonight, existing: NightRecord, redecide_by: str | None
+) -> tuple[Recommendation | None, RerunNote | None]:
+    """A night already decided: say whether the rerun differs in what decides, and
+    supersede the decision when asked to."""
+    conn, model, entry, register, night, now = (
+        t.conn, t.model, t.entry, t.register, t.night, t.now
+    )
+    subject = t.subject
+    differences = rerun_differences(
+        existing.night, existing.summary or {}, night_from_report(model, night),
+        night_summary(model),
+    )
+    if not differences:
+        return recommendation_for(conn, register, entry.id, reason=existing.decision_reason,
+                                  now=now), None
+    latest = latest_night(conn, entry.id)
+    if redecide_by is not None and (latest is None or latest <= night):
+        return _redecide(t, existing, differences, redecide_by)
+    refused = (
+        f"; it cannot be redecided: {latest} was decided after it, on top of it"
+        if redecide_by is not None
+        else "; `modelhealth check --redecide` supersedes it"
+    )
+    message = (
+        f"night {night} of {entry.id} was already decided ({existing.decision_kind}) from a "
+        f"report that differs: {'; '.join(differences)}. The decision taken then stands"
+        f"{refused}"
+    )
+    # The decision taken on that night stands; say so once per differing rerun.
+    audit.append(
+        conn,
+        at=now,
+        actor=redecide_by or SYSTEM_ACTOR,
+        action="night.rerun_differs",
+        subject=subject,
+        reason=message,
+        payload={"night": night, "differences": list(differences),
+                 "stored": existing.report_digest, "new": report_digest(model)},
+    )
+    note = RerunNote(
+        outcome="stands",
+        decided_at=existing.recorded_at,
+        status_then=existing.night.status,
+        differences=list(differences),
+        message=message,
+    )
+    return recommendation_for(conn, register, entry.id, reason=existing.decision_reason,
+                              now=now), note
+
+
+def _redecide(
+    t: _Tonight, existing: NightRecord, differences: tuple[str, ...], person: str
+) -> tuple[Recommendation | None, RerunNote]:
+    """Take the night's decision again on the rerun's report, superseding the old one."""
+    conn, report, model, entry, register, night, now = (
+        t.conn, t.report, t.model, t.entry, t.register, t.night, t.now
+    )
+    subject = t.subject
+    tonight = night_from_report(model, night)
+    state = load_state(conn, entry.id, today=night)
+    fresh = build_policy(entry, register, now=now, register_version=report.register_version)
+    esc = state.open_escalation
+    opened_then = (
+        esc is not None and esc.opened_night == night and existing.escalation_id == esc.id
+    )
+    escalation_id: int | None
+    directory = directory_for(conn, register, now)
+    if esc is not None and opened_then:
+        # Decide as if the old decision had not opened it.
+        before = replace(
+            state, open_escalation=None,
+            steps=tuple(s for s in state.steps if s.escalation_id != esc.id),
+        )
+        decision = decide(before, model, fresh, now, night=night, directory=directory)
+        escalation_id, outcome = _settle_opened(conn, esc, decision, now=now, actor=person)
+    else:
+        policy = _policy_in_force(conn, state, fresh, register)
+        decision = decide(state, model, policy, now, night=night, directory=directory)
+        escalation_id = carry_out(conn, decision, state, policy, now=now, night=night,
+                                  actor=person, directory=directory)
+        outcome = decision.reason
+    reason = (
+        f"night {night} redecided by {person} on a rerun that differs "
+        f"({'; '.join(differences)}): was {existing.decision_kind}, now {decision.kind}: "
+        f"{outcome}"
+    )
+    supersede_night(
+        conn, existing.id, tonight,
+        report_digest=report_digest(model), run_id=report.run_id, recorded_at=now,
+        summary=night_summary(model), decision_kind=decision.kind, decision_reason=reason,
+        decision_due_at=decision.due_at, escalation_id=escalation_id,
+    )
+    audit.append(
+        conn, at=now, actor=person, action="night.redecided", subject=subject, reason=reason,
+        payload={"night": night, "differences": list(differences),
+                 "was": existing.decision_kind, "now": decision.kind},
+    )
+    note = RerunNote(
+        outcome="superseded",
+        decided_at=existing.recorded_at,
+        status_then=existing.night.status,
+        differences=list(differences),
+        message=reason,
+    )
+    return recommendation_for(conn, register, entry.id, reason=reason, now=now), note
+
+
+def _settle_opened(
+    conn: Connection, esc: Escalation, decision: Decision, *, now: datetime, actor: str
+) -> tuple[int | None, str]:
+    """The escalation the superseded decision opened: kept when the new decision would
+    open one too, or when people already acted on its step; withdrawn otherwise."""
+    step = esc.active_step
+    if decision.opens is not None:
+        why = f"esc-{esc.id} kept: the rerun still opens an escalation ({decision.reason})"
+    elif step is not None and step.status not in ("pending", "blocked_by_budget"):
+        why = (
+            f"esc-{esc.id} kept: its step-{step.id} is {step.status}, people already acted "
+            "on it; close it by hand if it is not needed"
+        )
+    else:
+        why = f"esc-{esc.id} withdrawn: the rerun does not escalate ({decision.reason})"
+        if step is not None:
+            update_step(conn, step, status="withdrawn", reason=why, closed_at=now)
+            audit.append(conn, at=now, actor=actor, action="step.withdrawn",
+                         subject=f"step-{step.id}", reason=why,
+                         payload={"model": esc.model_id, "escalation": esc.id})
+        update_escalation(conn, esc.id, status="closed", closed_at=now, outcome=why)
+        audit.append(conn, at=now, actor=actor, action="escalation.closed",
+                     subject=f"esc-{esc.id}", reason=why, payload={"model": esc.model_id})
+        return None, why
+    audit.append(conn, at=now, actor=actor, action="escalation.kept", subject=f"esc-{esc.id}",
+                 reason=why, payload={"model": esc.model_id})
+    return esc.id, why
+
+
+def _first_run(t: _Tonight) -> Recommendation | None:
+    conn, report, model, entry, register, night, now = (
+        t.conn, t.report, t.model, t.entry, t.register, t.night, t.now
+    )
+    digest, subject = report_digest(model), t.subject
     tonight = night_from_report(model, night)
     latest = latest_night(conn, entry.id)
     if latest is not None and latest > night:
@@ -376,10 +562,35 @@ def carry_out(
         )
         audited = True
 
+    if decision.mitigation_clock is not None and esc is not None:
+        if decision.mitigation_clock == "escalate":
+            update_escalation(conn, esc.id, escalated_at=now)
+        else:
+            update_escalation(conn, esc.id, ack_reminded_at=now)
+        audit.append(
+            conn,
+            at=now,
+            actor=actor,
+            action=f"escalation.{decision.mitigation_clock}",
+            subject=f"esc-{esc.id}",
+            reason=decision.reason,
+            payload={"model": model_id, "notify": list(decision.notify)},
+        )
+        audited = True
+        dispatch.enqueue(conn, decision, decision.mitigation_clock, model_id, now, None,
+                         {"escalation": esc.id})
+
     if decision.opens is not None:
+        # A mitigation has no step: its acknowledgement clock starts with it.
+        ack_due = (
+            deadlines(now, decision.tier or 1, policy.sla).ack_due
+            if decision.opens == "mitigation"
+            else None
+        )
         escalation_id = insert_escalation(
             conn,
             model_id=model_id,
+            ack_due_at=ack_due,
             kind=decision.opens,
             tier=decision.tier or 1,
             opened_at=now,

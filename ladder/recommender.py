@@ -48,13 +48,18 @@ def failure_mode_for(
 ) -> ModeChoice:
     """The night's dominant failure mode; when the monitor named none, a mode inferred
     from which checks fired (latency → ``latency_regression``, error rate or throughput
-    → ``availability``, calibration or confidence → ``confidence_miscalibration``,
-    no data → ``blind``), else ``fallback``.
+    → ``availability``, calibration or confidence → ``confidence_miscalibration``),
+    else ``fallback``. A night with a ``blind`` trigger (no rows, or quality without
+    labels) is about ``blind`` whatever else was named: sight comes first.
 
     A night without a trigger of its own that acts by supporting an earlier breach (the
     persistence rule's ``earlier`` firing nights) takes the dominant mode of the latest of
     those nights that had one: that night's rows were classified as failing, tonight's
     were not."""
+    blind = [t.name for t in night.firing if t.level == "blind"]
+    if blind:
+        # Missing context fails safe: restore sight before acting on what was seen.
+        return ModeChoice(BLIND, f"blind ({', '.join(blind)}): the monitor cannot see")
     if night.dominant_mode:
         return ModeChoice(night.dominant_mode, "dominant failure mode")
     if not night.triggered:
@@ -66,8 +71,6 @@ def failure_mode_for(
     # A night that acts by support alone infers from the checks that support.
     names = {t.name for t in (night.firing or night.support)}
     inferred: list[tuple[str, str]] = []
-    if "blind" in names:
-        inferred.append((BLIND, "blind"))
     for name in sorted(names):
         if name.startswith("latency_ms"):
             inferred.append(("latency_regression", name))

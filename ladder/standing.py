@@ -15,6 +15,7 @@ from sqlalchemy.engine import Connection
 from ladder.absences import directory_for
 from ladder.diagram import ModelMark
 from ladder.guardrails import eligible_approvers
+from ladder.mitigation import responders
 from ladder.pins import current_pin
 from ladder.policy import Policy
 from ladder.review import rung_for
@@ -79,7 +80,7 @@ def recommendation_for(
     policy = escalation_policy(conn, esc.id).with_people(people)
     step = esc.active_step
     if step is None:
-        return _escalation_recommendation(conn, esc, policy, reason)
+        return _escalation_recommendation(conn, esc, policy, reason, register)
     rung = rung_for(policy, step.rung)
     approvers = eligible_approvers(step, rung, policy) if step.status == "pending" else ()
     routed: Route | None = None
@@ -118,13 +119,20 @@ def recommendation_for(
 
 
 def _escalation_recommendation(
-    conn: Connection, esc: Escalation, policy: Policy, reason: str
+    conn: Connection, esc: Escalation, policy: Policy, reason: str, register: Register
 ) -> Recommendation:
     summary = escalation_summary(conn, esc.id) or esc.reason
     status = "mitigation" if esc.kind == "mitigation" else "open"
     last = esc.steps[-1] if esc.steps else None
     if last is not None and last.status == "rejected":
         status = "rejected"
+    commands = [f"modelhealth ladder history {esc.model_id}"]
+    approvers: list[str] = []
+    if esc.kind == "mitigation" and esc.acked_at is None:
+        # Its own clock: whoever it went to acknowledges it, and reminders stop.
+        approvers = list(responders(policy, esc.dominant_mode))
+        who = f" --as {approvers[0]}" if approvers and register.identity.allow_as else ""
+        commands.insert(0, f"modelhealth ladder ack esc-{esc.id}{who}")
     return Recommendation(
         id=f"esc-{esc.id}",
         rung=None,
@@ -132,8 +140,10 @@ def _escalation_recommendation(
         tier=esc.tier,
         summary=summary,
         currency=policy.budget.currency,
+        approvers=approvers,
+        due_at=esc.ack_due_at if esc.acked_at is None else None,
         reason=reason or esc.reason,
-        commands=[f"modelhealth ladder history {esc.model_id}"],
+        commands=commands,
     )
 
 

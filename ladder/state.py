@@ -135,13 +135,14 @@ class Night:
 
 def night_from_report(report: ModelReport, night: date) -> Night:
     """The :class:`Night` a model report describes; a ``blind`` report with no
-    breach listed still fires a ``blind`` trigger, because a monitor that cannot see
-    must never look healthy."""
+    breach listed still fires a ``blind`` trigger at tier 4, because a monitor that
+    cannot see must never look healthy (missing context fails safe to the highest
+    priority)."""
     triggers = tuple(
         Trigger(b.threshold, b.level, b.tier, b.observed, b.limit) for b in report.breaches
     )
     if report.status == "blind" and not any(t.level == "blind" for t in triggers):
-        triggers += (Trigger("blind", "blind", max(report.criticality, 1)),)
+        triggers += (Trigger("blind", "blind", 4),)
     support = tuple(
         Trigger(c.threshold, SUPPORT_LEVEL, 0, c.observed, c.limit)
         for c in report.checks
@@ -230,6 +231,12 @@ class Escalation:
     closed_at: datetime | None = None
     outcome: str = ""
     steps: tuple[Step, ...] = ()
+    #: The SLA clock of a mitigation (:mod:`ladder.mitigation`); steps carry their own.
+    ack_due_at: datetime | None = None
+    acked_at: datetime | None = None
+    acked_by: str | None = None
+    ack_reminded_at: datetime | None = None
+    escalated_at: datetime | None = None
 
     @property
     def active_step(self) -> Step | None:

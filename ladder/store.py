@@ -94,6 +94,7 @@ __all__ = [
     "step_by_id",
     "step_packet",
     "step_summaries",
+    "supersede_night",
     "update_escalation",
     "update_step",
 ]
@@ -408,6 +409,11 @@ def _escalation(row: Row[Any], its_steps: Iterable[Step]) -> Escalation:
         closed_at=row.closed_at,
         outcome=row.outcome,
         steps=tuple(its_steps),
+        ack_due_at=row.ack_due_at,
+        acked_at=row.acked_at,
+        acked_by=row.acked_by,
+        ack_reminded_at=row.ack_reminded_at,
+        escalated_at=row.escalated_at,
     )
 
 
@@ -605,6 +611,9 @@ class NightRecord:
     decision_reason: str
     decision_due_at: datetime | None
     escalation_id: int | None
+    id: int = 0
+    summary: Mapping[str, float | None] | None = None
+    recorded_at: datetime | None = None
 
 
 def night_record(conn: Connection, model_id: str, night: date) -> NightRecord | None:
@@ -621,6 +630,9 @@ def night_record(conn: Connection, model_id: str, night: date) -> NightRecord | 
         decision_reason=row.decision_reason,
         decision_due_at=row.decision_due_at,
         escalation_id=row.escalation_id,
+        id=row.id,
+        summary=dict(row.summary or {}),
+        recorded_at=row.recorded_at,
     )
 
 
@@ -667,34 +679,47 @@ def night_trends(
     return [NightTrend(r.night, r.status, dict(r.summary or {})) for r in rows]
 
 
+def _night_values(night: Night) -> dict[str, Any]:
+    return {
+        "status": night.status,
+        "triggers": [
+            {
+                "name": t.name,
+                "level": t.level,
+                "tier": t.tier,
+                "observed": t.observed,
+                "limit": t.limit,
+            }
+            for t in (*night.triggers, *night.support)
+        ],
+        "max_tier": night.max_tier,
+        "dominant_mode": night.dominant_mode,
+        "failure_modes": [[m, s] for m, s in night.failure_modes],
+    }
+
+
 def insert_night(conn: Connection, night: Night, **values: Any) -> int:
     """Record one night; the unique (model, night) key makes a second insert fail."""
     result = conn.execute(
         insert(nights).values(
             model_id=night.model_id,
             night=night.night,
-            status=night.status,
-            triggers=[
-                {
-                    "name": t.name,
-                    "level": t.level,
-                    "tier": t.tier,
-                    "observed": t.observed,
-                    "limit": t.limit,
-                }
-                for t in (*night.triggers, *night.support)
-            ],
-            max_tier=night.max_tier,
-            dominant_mode=night.dominant_mode,
-            failure_modes=[[m, s] for m, s in night.failure_modes],
             window_start=night.window_start,
             window_end=night.window_end,
+            **_night_values(night),
             **values,
         )
     )
     night_id = _new_id(result)
     audit.record_insert(conn, nights, night_id)
     return night_id
+
+
+def supersede_night(conn: Connection, night_id: int, night: Night, **values: Any) -> None:
+    """Replace what a recorded night saw and decided (``check --redecide``)."""
+    changed = {**_night_values(night), **values}
+    conn.execute(update(nights).where(nights.c.id == night_id).values(**changed))
+    audit.record_update(conn, nights, night_id, changed)
 
 
 def link_night(conn: Connection, night_id: int, escalation_id: int | None) -> None:

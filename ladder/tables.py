@@ -56,7 +56,7 @@ __all__ = [
 #: older modelhealth refuses a database this one created instead of misreading it.
 SCHEMA_VERSION = "2"
 #: The Alembic revision these tables describe (``ladder/migrations/versions``).
-HEAD_REVISION = "0004_reminders"
+HEAD_REVISION = "0005_mitigation_clock"
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -131,6 +131,12 @@ escalations = Table(
     Column("policy_snapshot", Text, nullable=False),
     Column("closed_at", UTCDateTime),
     Column("outcome", Text, nullable=False, default=""),
+    # The SLA clock of a mitigation (ladder.mitigation); steps carry their own.
+    Column("ack_due_at", UTCDateTime),
+    Column("acked_at", UTCDateTime),
+    Column("acked_by", String(200)),
+    Column("ack_reminded_at", UTCDateTime),
+    Column("escalated_at", UTCDateTime),
 )
 Index("ix_escalation_open", escalations.c.model_id, escalations.c.status)
 

@@ -27,7 +27,7 @@ from ladder import audit
 from ladder.anchors import anchor_field
 from ladder.incident_store import incident_facts
 from ladder.keys import open_store
-from ladder.nightly import decide_night
+from ladder.nightly import record_night
 from ladder.outbox import outbox_summary
 from ladder.standing import ladder_position
 from ladder.stats import compute_stats
@@ -50,6 +50,8 @@ log = logging.getLogger("modelhealth.nightly")
 TREND_NIGHTS = 30
 #: Past nights handed to the sequential (EWMA/CUSUM) checks.
 HISTORY_NIGHTS = 28
+#: Step statuses of a rung that was put in place: only those are drawn as "tried".
+_TRIED = frozenset({"applied", "evaluating", "succeeded", "failed", "stepped_down", "retired"})
 
 
 @dataclass
@@ -64,17 +66,18 @@ class JobResult:
 
 
 def _decider(
-    store: LadderStore, loaded: LoadedRegister, now: datetime
+    store: LadderStore, loaded: LoadedRegister, now: datetime, redecide_by: str | None
 ) -> Callable[[Report], LadderNight]:
     def decide(report: Report) -> LadderNight:
-        recommendations = decide_night(store, report, loaded.register, now=now)
+        decided = record_night(store, report, loaded.register, now=now, redecide_by=redecide_by)
         # Dead letters are shown where people look: report.json and the page's banner.
         waiting = store.read(outbox_summary)
         return LadderNight(
             models={
                 model.model_id: LadderOutcome(
-                    recommendation=recommendations.get(model.model_id),
+                    recommendation=decided.recommendations.get(model.model_id),
                     position=ladder_position(store, model.model_id),
+                    rerun=decided.reruns.get(model.model_id),
                 )
                 for model in report.models
             },
@@ -127,7 +130,13 @@ def _renderer(
             ]
             escalations = store.read(partial(list_escalations, model_id=entry.id))
             open_ones = [e for e in escalations if e.status == "open"]
-            tried = [s.rung for s in open_ones[-1].steps] if open_ones else []
+            # Tried = applied at some point; a step still pending, approved but not
+            # applied, blocked, rejected or withdrawn was never tried.
+            tried = (
+                [s.rung for s in open_ones[-1].steps if s.status in _TRIED]
+                if open_ones
+                else []
+            )
             model_report = next(m for m in report.models if m.model_id == entry.id)
             ladders[entry.id] = LadderView(
                 rungs=list(RUNGS),
@@ -173,12 +182,18 @@ def run_job(
     public_url: str | None = None,
     engine: Engine | None = None,
     progress: Callable[[int], None] | None = None,
+    redecide_by: str | None = None,
 ) -> JobResult:
     """Run the nightly job for ``options.as_of``: the check with the ladder's decision,
     report.html with trends from the state store at ``state_url``, an MLflow run (unless
     ``tracking_uri`` is ``None``) and the webhook at ``notify_url`` (if any), whose
     messages link steps to the escalation desk at ``public_url`` (if any). MLflow and
-    webhooks run after report.json is safely written; their failures never lose it."""
+    webhooks run after report.json is safely written; their failures never lose it.
+
+    A night already decided is not decided again, unless ``redecide_by`` (the person
+    running ``check --redecide``) supersedes it (:func:`ladder.nightly.record_night`).
+    With ``options.partial`` nothing is recorded: no ladder decision, no MLflow run, no
+    notification, only the files."""
     # The register names the audit key and head file every writer of the store must use.
     with open_store(state_url, loaded.register) as store:
         options = dataclasses.replace(options, history=_history(store, loaded, options))
@@ -188,7 +203,7 @@ def run_job(
             options,
             engine=engine,
             progress=progress,
-            decide=_decider(store, loaded, options.now),
+            decide=None if options.partial else _decider(store, loaded, options.now, redecide_by),
             render=_renderer(store, loaded, options.now),
             published=files.extend,
             anchor=_anchor(store),
@@ -220,6 +235,8 @@ def run_job(
                 if rec is None
                 else {"id": rec.id, "rung": rec.rung, "status": rec.status, "tier": rec.tier},
             )
+        if options.partial:
+            return result
         if tracking_uri:
             from modelhealth.outputs.tracking import ladder_tags, log_check
 

@@ -15,7 +15,7 @@ import hashlib
 import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timezone
 from pathlib import Path
 
 from monitor.atomic import write_atomic
@@ -35,6 +35,7 @@ from monitor.report import (
     OutboxStatus,
     Recommendation,
     Report,
+    RerunNote,
     TimeWindow,
     worst_status,
 )
@@ -42,7 +43,7 @@ from monitor.stats.aggregates import ModelAggregate
 from monitor.stats.metrics import finalize_metrics
 from monitor.windows import to_datetime, window_bounds
 from thresholds.loader import LoadedRegister
-from thresholds.schema import ModelEntry, Register
+from thresholds.schema import ModelEntry, Register, parse_duration
 
 __all__ = [
     "AuditAnchor",
@@ -66,6 +67,8 @@ class LadderOutcome:
 
     recommendation: Recommendation | None = None
     position: str | None = None
+    #: The night was already decided from a report that differs in what decides.
+    rerun: RerunNote | None = None
 
 
 _NO_LADDER = LadderOutcome()
@@ -105,6 +108,9 @@ class CheckOptions:
     #: Past nights' metric values per model id, oldest first, for the sequential (EWMA/CUSUM)
     #: checks of ``thresholds.signal``; the composition root reads them from the state store.
     history: Mapping[str, Sequence[NightValue]] = field(default_factory=dict)
+    #: The night had not ended when it was checked (``check --partial``): the report says
+    #: so and the caller records nothing as the night's decision.
+    partial: bool = False
 
 
 def plan_windows(register: Register, as_of: date) -> dict[str, WindowBounds]:
@@ -171,6 +177,16 @@ def _persistence(entry: ModelEntry) -> tuple[int, int]:
     return rules.persistence_k, rules.persistence_n
 
 
+def _labels_due(entry: ModelEntry, agg: ModelAggregate, now: datetime) -> datetime | None:
+    """When late labels are due for this night, while that is still ahead of ``now``."""
+    delay = entry.thresholds.labels.max_delay
+    if delay is None:
+        return None
+    due = to_datetime(agg.bounds.current_end) + parse_duration(delay)
+    moment = now if now.tzinfo is not None else now.replace(tzinfo=timezone.utc)
+    return due if moment < due else None
+
+
 def _evidence(measured: _Measured, options: CheckOptions, partial_view: bool) -> ModelEvidence:
     entry, agg = measured.entry, measured.aggregate
     return ModelEvidence(
@@ -184,6 +200,7 @@ def _evidence(measured: _Measured, options: CheckOptions, partial_view: bool) ->
         history=options.history.get(entry.id, ()),
         persistence=_persistence(entry),
         partial_view=partial_view,
+        labels_due=_labels_due(entry, agg, options.now),
     )
 
 
@@ -202,7 +219,7 @@ def _classify(
 ) -> _Judged:
     """Name the failure modes of a judged model (a blind model has none to name)."""
     agg = measured.aggregate
-    if verdict.status == "blind":
+    if agg.current.n_rows == 0:
         nothing = FailureModeResult(
             modes=[], dominant=None, annotation_coverage=None, unmapped_annotations={}, notes=[]
         )
@@ -210,7 +227,10 @@ def _classify(
     modes = classify(
         agg.current, agg.reference, measured.metrics, list(verdict.checks), register=register
     )
-    return _Judged(measured, verdict, modes, (*notes, *modes.notes))
+    # What a check found that its numbers do not say: blind quality's cause, which side of
+    # a band and what to tune.
+    said = tuple(c.note for c in verdict.checks if c.note and c.status != "ok")
+    return _Judged(measured, verdict, modes, (*notes, *said, *modes.notes))
 
 
 def _model_report(judged: _Judged, stats: IngestStats, ladder: LadderOutcome) -> ModelReport:
@@ -246,6 +266,8 @@ def _model_report(judged: _Judged, stats: IngestStats, ladder: LadderOutcome) ->
         recommendation=ladder.recommendation,
         ladder_position=ladder.position,
         notes=_notes(judged),
+        quality_basis=verdict.quality_basis,
+        rerun=ladder.rerun,
     )
 
 
@@ -300,6 +322,11 @@ def build_report(
         if stats.unreadable
         else []
     )
+    if options.partial:
+        notes.append(
+            f"partial night: {options.as_of} had not ended when it was checked "
+            f"({options.now:%Y-%m-%d %H:%M} UTC); nothing here was recorded as its decision"
+        )
     measured = [_measure(entry, aggregates[entry.id], options) for entry in register.models]
     night = judge_night([_evidence(m, options, bool(stats.unreadable)) for m in measured])
     judged = [_classify(m, night.models[m.entry.id], notes, register) for m in measured]
@@ -323,6 +350,7 @@ def build_report(
             signal=night.signal,
             outbox=ladder.outbox,
             audit_head=None if head is None else AuditHead.model_validate(head),
+            partial=options.partial,
         )
 
     if decide is None:

@@ -74,8 +74,8 @@ class ModelChunk:
     model_id: str
     id_hash: U64  # hash of prediction_id (monitor.ingest.dedup.hash_ids)
     timestamp_ns: I64  # UTC nanoseconds since the epoch
-    confidence: F64  # finite, in [0, 1]
-    latency_ms: F64  # finite, >= 0
+    confidence: F64  # in [0, 1]; NaN only on errored rows (they may lack one)
+    latency_ms: F64  # finite, >= 0; NaN only on errored rows
     error: Bool | None  # null in the log = no error
     correct: I8 | None  # 1, 0, -1 = unlabeled
     quality_score: F64 | None  # NaN = not graded
@@ -86,6 +86,7 @@ class ModelChunk:
     prediction: Categorical | None  # classic classifiers: predicted label as text
     # Keyed without the prefix: float64 for numeric columns, object arrays of str for text.
     features: dict[str, npt.NDArray[Any]] = field(default_factory=dict)
+    followup: I8 | None = None  # re-escalation marker: 1, 0, -1 = null
 
     @property
     def n(self) -> int:
@@ -117,4 +118,5 @@ class ModelChunk:
             segment=take(self.segment),
             prediction=take(self.prediction),
             features={name: values[mask] for name, values in self.features.items()},
+            followup=take(self.followup),
         )

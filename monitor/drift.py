@@ -137,7 +137,7 @@ def compute_drift(
             ),
         )
 
-    choice = choose_drift_columns([*cur, *ref], max_features=limits.max_columns)
+    choice = choose_drift_columns(_present_columns(cur, ref), max_features=limits.max_columns)
     plans: list[_Plan] = []
     results: dict[str, DriftColumn] = {}
     for column, kind in choice.compared:
@@ -197,6 +197,27 @@ def _sample_columns(sample: DriftSample, limit: int) -> dict[str, np.ndarray]:
 
 def _rows(columns: dict[str, np.ndarray]) -> int:
     return max((len(values) for values in columns.values()), default=0)
+
+
+def _has_values(values: np.ndarray | None) -> bool:
+    if values is None or len(values) == 0:
+        return False
+    if values.dtype.kind == "f":
+        return bool(np.isfinite(values).any())
+    return any(v is not None and not _is_nan(v) for v in values)
+
+
+def _present_columns(cur: dict[str, np.ndarray], ref: dict[str, np.ndarray]) -> list[str]:
+    """The columns of either window, without feature columns that hold no value in
+    either: a log shared by several models has every model's feature columns, null on the
+    other models' rows, and those are another model's features, not this one's."""
+    return [
+        name
+        for name in {*cur, *ref}
+        if not name.startswith("feature.")
+        or _has_values(cur.get(name))
+        or _has_values(ref.get(name))
+    ]
 
 
 def _plan(column: str, kind: Kind, cur: np.ndarray | None, ref: np.ndarray | None) -> _Plan | str:

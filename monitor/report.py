@@ -26,6 +26,8 @@ __all__ = [
     "DriftColumn",
     "DriftSummary",
     "ErrorRateMetric",
+    "ErroredLatency",
+    "EstimatedQuality",
     "FailureModeShare",
     "IngestSummary",
     "LatencyMetric",
@@ -37,6 +39,7 @@ __all__ = [
     "Recommendation",
     "ReliabilityBinOut",
     "Report",
+    "RerunNote",
     "SignalSummary",
     "ThroughputMetric",
     "TimeWindow",
@@ -44,9 +47,10 @@ __all__ = [
     "worst_status",
 ]
 
-SCHEMA_VERSION = "1.1"
+SCHEMA_VERSION = "2.0"
 
-CheckStatus = Literal["ok", "warning", "breach", "insufficient_data"]
+#: ``blind``: the check cannot see what it judges (labels below the register's coverage).
+CheckStatus = Literal["ok", "warning", "breach", "insufficient_data", "blind"]
 #: ``limit``: against a register limit; ``baseline``: tonight against the reference window;
 #: ``sequential``: EWMA/CUSUM over the last nights (see ``monitor.judge``).
 CheckKind = Literal["limit", "baseline", "sequential"]
@@ -88,8 +92,22 @@ class ErrorRateMetric(RateMetric):
     output_types_folded: int = 0
 
 
+class ErroredLatency(_Out):
+    """Latency of errored rows that carry one, in milliseconds, kept apart from the
+    answered rows' percentiles (timeouts are often the slowest rows)."""
+
+    n: int = 0
+    p50: float | None = None
+    p95: float | None = None
+    p99: float | None = None
+    mean: float | None = None
+    max: float | None = None
+
+
 class LatencyMetric(_Out):
-    """Latency percentiles in milliseconds, within ``relative_accuracy`` of exact."""
+    """Latency percentiles in milliseconds, within ``relative_accuracy`` of exact, over the
+    rows that are not errors and carry a latency (``n`` of them); errored rows' latency is
+    in ``errored``."""
 
     p50: float | None = None
     p95: float | None = None
@@ -100,6 +118,7 @@ class LatencyMetric(_Out):
     relative_accuracy: float = 0.005
     histogram_edges: list[float] = Field(default_factory=list)
     histogram_counts: list[int] = Field(default_factory=list)
+    errored: ErroredLatency | None = None
 
 
 class ThroughputMetric(_Out):
@@ -111,7 +130,10 @@ class ThroughputMetric(_Out):
 
 
 class ConfidenceMetric(_Out):
-    """Confidence level, the share below the register's minimum, and routing bands."""
+    """Confidence level, the share below the register's minimum, and routing bands, over
+    the ``n`` rows that carry a confidence. ``escalation_rate`` is the share routed to a
+    human (below ``auto``); ``reescalation`` the share of rows whose follow-up marker says
+    the case came back (only when the logs carry the marker)."""
 
     mean: float | None = None
     share_below_min: float | None = None
@@ -121,6 +143,7 @@ class ConfidenceMetric(_Out):
     band_general: float | None = None
     escalation_rate: float | None = None
     n: int = 0
+    reescalation: RateMetric | None = None
 
 
 class ReliabilityBinOut(_Out):
@@ -160,8 +183,27 @@ class CalibrationDriftMetric(_Out):
     reference_bins: list[ReliabilityBinOut] = Field(default_factory=list)
 
 
+class EstimatedQuality(_Out):
+    """Accuracy expected from tonight's confidences, without labels: confidence-based
+    performance estimation (CBPE, NannyML) through the reference window's reliability
+    (:mod:`monitor.stats.estimation`). The interval is for the accuracy labels would
+    measure on these rows, assuming P(correct | confidence) is what it was in the
+    reference window."""
+
+    method: Literal["cbpe"] = "cbpe"
+    value: float | None
+    ci_low: float | None = None
+    ci_high: float | None = None
+    #: Rows estimated: tonight's rows that are not errors and carry a confidence.
+    n: int = 0
+    #: Labeled reference rows the reliability map was learned from.
+    reference_n: int = 0
+
+
 class Metrics(_Out):
     quality: QualityMetric | None = None
+    #: CBPE's estimate, next to the measured ``quality`` (accuracy only).
+    quality_estimated: EstimatedQuality | None = None
     error_rate: ErrorRateMetric
     latency_ms: LatencyMetric
     throughput: ThroughputMetric
@@ -203,6 +245,8 @@ class Check(_Out):
     #: effect: tonight counts towards the ladder's persistence rule when this same check
     #: breaches on another night of the window. It does not change ``status``.
     supports_persistence: bool = False
+    #: Why, in words: which side of a band, what to tune, what cannot be seen.
+    note: str | None = None
 
 
 class SignalSummary(_Out):
@@ -239,6 +283,8 @@ class FailureModeShare(_Out):
     confidence: float = 0.0
     evidence: list[str] = Field(default_factory=list)
     segment: str | None = None
+    #: ``confidence_miscalibration`` only: which way the confidences are wrong.
+    direction: Literal["overconfident", "underconfident"] | None = None
 
 
 class DriftColumn(_Out):
@@ -286,6 +332,20 @@ class Recommendation(_Out):
     unroutable: bool = False
 
 
+class RerunNote(_Out):
+    """This night was already decided from a report that differs in what decides: the
+    decision taken then stands (``stands``) unless ``--redecide`` superseded it."""
+
+    outcome: Literal["stands", "superseded"]
+    decided_at: datetime | None = None
+    status_then: str | None = None
+    differences: list[str] = Field(default_factory=list)
+    message: str = ""
+
+
+QualityBasis = Literal["measured", "estimated", "none"]
+
+
 class ModelReport(_Out):
     model_id: str
     status: Status
@@ -308,6 +368,10 @@ class ModelReport(_Out):
     recommendation: Recommendation | None = None
     ladder_position: str | None = None
     notes: list[str] = Field(default_factory=list)
+    #: What tonight's quality verdict rests on: labels (``measured``), CBPE's estimate
+    #: because labels are missing (``estimated``), or nothing (``none``).
+    quality_basis: QualityBasis | None = None
+    rerun: RerunNote | None = None
 
 
 class IngestSummary(_Out):
@@ -364,6 +428,9 @@ class Report(_Out):
     outbox: OutboxStatus | None = None
     #: Filled when the ladder ran (``--no-ladder`` leaves it null).
     audit_head: AuditHead | None = None
+    #: The night had not ended when it was checked (``check --partial``): nothing in this
+    #: report was recorded as the night's decision.
+    partial: bool = False
 
 
 def worst_status(statuses: list[str]) -> Status:

@@ -130,9 +130,10 @@ def supporting(threshold: str = "quality", *, observed: float = 0.87, limit: flo
                  direction="min", kind="baseline", p_value=0.001, supports_persistence=True)
 
 
-def blind(tier: int = 2) -> Breach:
-    """No usable rows for the model tonight."""
-    return Breach(threshold="blind", level="blind", observed=0, limit=None, tier=tier)
+def blind(tier: int = 4, threshold: str = "blind") -> Breach:
+    """The monitor cannot see the model tonight: no usable rows (``blind``), or quality
+    without labels (``labels.coverage``). The monitor judges both at tier 4."""
+    return Breach(threshold=threshold, level="blind", observed=0, limit=None, tier=tier)
 
 
 def measured(

@@ -409,9 +409,11 @@ def _bad_numbers(folder: Path) -> Path:
 
 _BAD_NUMBER_REASONS = {
     "confidence_out_of_range": 2,
-    "confidence_not_a_number": 4,
+    "confidence_not_a_number": 2,  # ±inf
+    "confidence_missing": 2,  # NaN and null on rows that are not errors
     "latency_negative": 1,
-    "latency_not_a_number": 3,
+    "latency_not_a_number": 1,  # inf
+    "latency_missing": 2,
 }
 
 

@@ -216,7 +216,7 @@ def test_the_dask_engine_reports_what_the_local_engine_reports(
     assert sum(advanced) == ingest["rows_read"]
     assert ingest["quarantined_by_reason"] == {
         "confidence_out_of_range": 2,
-        "confidence_not_a_number": 1,
+        "confidence_missing": 1,
         "unknown_model": 1,
         "missing_model_id": 1,
         "latency_negative": 1,

@@ -122,7 +122,9 @@ def test_routing_bands_are_shares_that_add_up(assistant_month: pd.DataFrame) -> 
     # Escalated = everything below the auto band.
     escalated = assistant_month["band_review"] + assistant_month["band_general"]
     assert (assistant_month["escalation_rate"] - escalated).abs().max() < 1e-12
-    assert assistant_month["escalation_rate"].between(0.05, 0.2).all()
+    # The register's auto threshold (0.90) keeps the healthy assistant inside the default
+    # escalation band (15-40 %) every night of the month.
+    assert assistant_month["escalation_rate"].between(0.15, 0.40).all()
 
 
 @pytest.mark.parametrize(

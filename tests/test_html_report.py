@@ -245,7 +245,9 @@ def test_ladder_shows_six_rungs_with_current_tried_recommended_and_not_allowed(p
     claims = _section(page, BREACHING)
     start = claims.index('<ol class="ladder"')
     ladder = claims[start : claims.index("</ol>", start)]
-    rungs = re.findall(r'<li class="([^"]*)">\s*<span class="n">RUNG (\d)', ladder)
+    rungs = re.findall(
+        r'<li class="([^"]*)" data-rung="[a-z_]+">\s*<span class="n">RUNG (\d)', ladder
+    )
     assert [n for _, n in rungs] == ["1", "2", "3", "4", "5", "6"]
     classes = {int(n): set(cls.split()) for cls, n in rungs}
     assert classes[1] == {"tried", "current"}
@@ -331,9 +333,9 @@ def test_a_check_that_supports_persistence_says_so_in_the_checks_table(report: R
     html = render_html(
         report.model_copy(update={"models": [model.model_copy(update={"checks": checks})]})
     )
-    rows = [r for r in html.split("<tr>") if r.startswith('<td class="mono">')]
-    marked = [r.split("</td>", 1)[0].removeprefix('<td class="mono">') for r in rows
-              if "supports persistence</span>" in r]
+    rows = html.split("<tr ")
+    marked = [r.split('"', 2)[1] for r in rows
+              if r.startswith("data-check=") and "supports persistence</span>" in r]
     assert marked == ["error_rate"]
 
 
@@ -342,7 +344,9 @@ def test_without_history_or_ladder_the_page_still_renders(report: Report) -> Non
     assert html.count("No history for this model yet.") == 3
     assert "showing the default ladder" in html
     claims = _section(html, BREACHING)
-    assert re.search(r'<li class=" current">\s*<span class="n">RUNG 1', claims)  # ladder_position
+    assert re.search(  # ladder_position
+        r'<li class=" current" data-rung="prompt_optimization">\s*<span class="n">RUNG 1', claims
+    )
 
 
 def test_a_model_without_labels_or_latency_gets_placeholders_not_broken_charts(

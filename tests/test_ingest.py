@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import math
 import os
 from pathlib import Path
 from typing import Any
@@ -296,15 +297,19 @@ def reason_rows() -> list[tuple[str, dict[str, Any]]]:
         ("bad_timestamp", row("m3", timestamp="yesterday", confidence=2.0)),
         ("bad_timestamp", row("m4", timestamp="2026-13-01T00:00:00Z")),
         ("confidence_not_a_number", row("m5", confidence="high")),
-        ("confidence_not_a_number", row("m6", confidence=None)),
+        ("confidence_missing", row("m6", confidence=None)),
         ("confidence_not_a_number", row("m7", confidence="inf")),
         ("confidence_out_of_range", row("m8", confidence=1.0001, latency_ms="slow")),
         ("confidence_out_of_range", row("m9", confidence=-0.1)),
-        ("latency_not_a_number", row("m10", latency_ms="NaN")),
+        ("latency_missing", row("m10", latency_ms="NaN")),
         ("latency_negative", row("m11", latency_ms=-0.5, error="maybe")),
         ("error_not_boolean", row("m12", error="maybe")),
         ("quality_score_out_of_range", row("m13", quality_score=1.5)),
         ("quality_score_out_of_range", row("m14", quality_score="great")),
+        # An errored row may lack confidence and latency, never carry unreadable ones.
+        ("confidence_not_a_number", row("m15", error="true", confidence="high")),
+        ("latency_negative", row("m16", error="true", confidence=None, latency_ms=-3)),
+        ("latency_missing", row("m17", error="", confidence=0.5, latency_ms=None)),
     ]
 
 
@@ -312,7 +317,13 @@ def test_every_quarantine_reason_is_counted_and_written_with_the_first_failing_r
     tmp_path: Path, register: Any
 ) -> None:
     cases = reason_rows()
-    good = [row("ok1", error="no", quality_score=""), row("ok2", latency_ms=1e12, error="")]
+    good = [
+        row("ok1", error="no", quality_score=""),
+        row("ok2", latency_ms=1e12, error=""),
+        # Timed out: no confidence, no latency, no label; valid, and counted as an error.
+        row("ok3", error="true", confidence=None, latency_ms=None),
+        row("ok4", error="yes", confidence="NaN", latency_ms=30000.0),
+    ]
     rows = [r for _, r in cases] + good
     path = write_csv(tmp_path / "log.csv", rows)
     quarantine = tmp_path / "out" / "quarantine.parquet"
@@ -323,11 +334,15 @@ def test_every_quarantine_reason_is_counted_and_written_with_the_first_failing_r
     for reason, _ in cases:
         expected[reason] = expected.get(reason, 0) + 1
     assert stats.quarantined_by_reason == expected
-    assert stats.rows_quarantined == len(cases) == 15
-    assert stats.rows_used == 2
-    assert result.column(SUPPORT, "latency_ms") == [250.0, 1e12]  # huge latency is data
-    assert result.column(SUPPORT, "error") == [False, False]
-    assert stats.quarantined_by_model == {UNATTRIBUTED: 2, SUPPORT: 13}
+    assert stats.rows_quarantined == len(cases) == 18
+    assert stats.rows_used == 4
+    latency = result.column(SUPPORT, "latency_ms")
+    assert latency[:2] == [250.0, 1e12]  # huge latency is data
+    assert math.isnan(latency[2]) and latency[3] == 30000.0
+    confidence = result.column(SUPPORT, "confidence")
+    assert confidence[:2] == [0.9, 0.9] and all(math.isnan(c) for c in confidence[2:])
+    assert result.column(SUPPORT, "error") == [False, False, True, True]
+    assert stats.quarantined_by_model == {UNATTRIBUTED: 2, SUPPORT: 16}
     written = quarantine_rows(quarantine)
     assert [(int(r["row_number"]), r["reason"]) for r in written] == [
         (i, reason) for i, (reason, _) in enumerate(cases)

@@ -98,9 +98,10 @@ def test_a_model_healthy_by_its_checks_warns_when_part_of_the_logs_was_unreadabl
     ]
 
 
-def test_a_blind_model_has_one_blind_breach_at_tier_two_or_its_criticality() -> None:
+def test_a_blind_model_has_one_blind_breach_at_tier_four_whatever_its_criticality() -> None:
+    # Missing context fails safe to the highest priority.
     ok = Check(threshold="error_rate", status="ok", observed=0.01, limit=0.1, direction="max")
-    for criticality, tier in ((1, 2), (2, 2), (4, 4)):
+    for criticality, tier in ((1, 4), (2, 4), (4, 4)):
         blind = verdict_of([ok], n_rows=0, criticality=criticality, partial_view=True)
         assert (blind.status, blind.checks, blind.actionable) == ("blind", (), True)
         assert [(b.threshold, b.level, b.tier) for b in blind.breaches] == [

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 from ladder_factories import (
+    MODEL,
     START,
     Timeline,
     blind,
@@ -31,11 +32,13 @@ from sqlalchemy import func, select
 from ladder import audit
 from ladder.actions import acknowledge, add_event, apply_step, approve, reject
 from ladder.errors import Refused
-from ladder.nightly import decide_night
+from ladder.nightly import decide_night, record_night, tick
+from ladder.proof import prove
 from ladder.standing import ladder_position
-from ladder.store import LadderStore, list_escalations, step_packet
+from ladder.store import LadderStore, list_escalations, night_record, step_packet
 from ladder.tables import metadata
 from modelhealth.analysis.history import escalation_timeline, night_history
+from monitor.report import Check
 
 HALLUCINATING = [breach("quality", tier=2, observed=0.80, limit=0.88)]
 
@@ -194,21 +197,78 @@ def test_a_tier_2_breach_waits_for_persistence(store: LadderStore) -> None:
     assert tl.decision == "watch"
 
 
-def test_blind_escalates_like_a_breach_with_an_operational_mitigation(
-    store: LadderStore,
+@pytest.mark.parametrize("threshold", ["blind", "labels.coverage"])
+def test_a_blind_model_opens_a_mitigation_the_first_night_whatever_its_criticality(
+    store: LadderStore, threshold: str
 ) -> None:
-    tl = Timeline(store, make_register())
-    tl.play([blind()])
-    rec = tl.play([blind()])
+    # A criticality-1 model: a breach of it would wait for persistence at tier 1 or 2.
+    quiet = "  - id: churn-classifier\n    owner: alice\n    criticality: 1\n"
+    tl = Timeline(store, make_register(extra_models=quiet), model_id="churn-classifier")
+    rec = tl.play([blind(threshold=threshold)])
 
-    assert tl.decision == "mitigate"
+    assert tl.decision == "mitigate"  # the first night: missing context fails safe
     assert rec is not None
-    assert (rec.rung, rec.status, rec.tier) == (None, "mitigation", 2)
+    assert (rec.rung, rec.status, rec.tier) == (None, "mitigation", 4)
     assert "Restore prediction logging" in rec.summary
+    # Its own clock: acknowledged by whoever it went to, named with the command.
+    assert rec.due_at == run_time(START)  # tier 4: acknowledge at once
+    assert rec.commands[0].startswith(f"modelhealth ladder ack {rec.id}")
+    assert [(n.kind, n.recipients) for n in notices(store)] == [
+        ("mitigate", ("alice", "dave"))  # the owner, and the ml_engineer the matrix names
+    ]
 
     tl.healthy(3)
     assert tl.decision == "resolved"
     assert tl.last is None
+
+
+def test_an_unacknowledged_mitigation_is_reminded_then_escalated_between_nights(
+    store: LadderStore,
+) -> None:
+    tl = Timeline(store, make_register())
+    rec = tl.play([blind(threshold="labels.coverage")])
+    assert rec is not None
+    opened_at = run_time(START)
+
+    ticks = {
+        minutes: tick(store, tl.register, now=opened_at + timedelta(minutes=minutes))
+        for minutes in (1, 30, 120, 239, 240, 300)
+    }
+
+    # Tier 4: acknowledge at once, decide within 4 h; reminded once, escalated once.
+    assert ticks == {1: {MODEL: "remind"}, 30: {}, 120: {}, 239: {},
+                     240: {MODEL: "escalate_approver"}, 300: {}}
+    assert [(n.kind, n.recipients) for n in notices(store)] == [
+        ("mitigate", ("alice", "dave")),
+        ("ack_reminder", ("alice", "dave")),
+        ("escalate", ("alice", "carol", "dave")),  # + the ML leads, the next level
+    ]
+    [esc] = store.read(lambda c: list_escalations(c))
+    assert (esc.kind, esc.status, esc.acked_at) == ("mitigation", "open", None)
+    assert esc.ack_reminded_at == opened_at + timedelta(minutes=1)
+    assert esc.escalated_at == opened_at + timedelta(minutes=240)
+
+
+def test_acknowledging_a_mitigation_stops_its_clock_and_is_audited(store: LadderStore) -> None:
+    tl = Timeline(store, make_register())
+    rec = tl.play([blind()])
+    assert rec is not None
+    at = run_time(START) + timedelta(minutes=10)
+
+    with pytest.raises(Refused, match="bob is neither the owner"):
+        acknowledge(store, rec.id, person="bob", register=tl.register, now=at)
+    done = acknowledge(store, rec.id, person="dave", register=tl.register, now=at)
+
+    assert done.message == f"{rec.id} acknowledged by dave"
+    assert tick(store, tl.register, now=at + timedelta(hours=5)) == {}
+    assert [n.kind for n in notices(store)] == ["mitigate"]
+    rows = store.read(audit.entries)
+    assert ("escalation.acknowledged", rec.id, "dave") in [
+        (r.action, r.subject, r.actor) for r in rows
+    ]
+    # The next night still blind: held, and the reason says who is on it.
+    tl.play([blind()])
+    assert (tl.decision, "acknowledged by dave" in tl.reason) == ("hold", True)
 
 
 # ------------------------------------------------------------------ no loops
@@ -564,6 +624,89 @@ def test_rerunning_a_night_with_a_different_report_keeps_the_decision(
     assert {k: v for k, v in after.items() if k != "ladder_audit"} == {
         k: v for k, v in before.items() if k != "ladder_audit"
     }
+
+
+def test_a_rerun_that_differs_only_in_what_decides_nothing_says_nothing(
+    store: LadderStore,
+) -> None:
+    # Evidently's Jensen–Shannon distance can move in its last digit between processes:
+    # the report's bytes differ, the decision's inputs do not.
+    tl = opened(store)
+    night = START + timedelta(days=1)
+    noisy = Check(threshold="drift.features", status="ok", observed=0.1234567891, limit=0.5,
+                  direction="max")
+    rerun = report_for(night, [model_report(night, HALLUCINATING, mode="hallucination",
+                                            checks=[noisy])])
+    before = _row_counts(store)
+
+    again = record_night(store, rerun, tl.register, now=run_time(night) + timedelta(hours=5))
+
+    assert (again.recommendations, again.reruns) == ({MODEL: tl.last}, {})
+    assert _row_counts(store) == before
+
+
+def test_redeciding_a_night_withdraws_the_step_its_old_decision_opened(
+    store: LadderStore,
+) -> None:
+    tl = opened(store)  # night 2 opened an escalation with a pending step for bob
+    night = START + timedelta(days=1)
+    [pending] = steps_of(store)
+    healthy = report_for(night, [model_report(night, [], mode=None)])
+
+    stands = record_night(store, healthy, tl.register, now=run_time(night) + timedelta(hours=6))
+    assert stands.reruns[MODEL].outcome == "stands"
+    assert stands.reruns[MODEL].differences == [
+        "status breach → healthy", "quality: breach, tier 2 → nothing",
+        "dominant failure mode hallucination → none",
+    ]
+    assert steps_of(store)[0].status == "pending"  # the decision stands
+
+    redone = record_night(store, healthy, tl.register, now=run_time(night) + timedelta(hours=7),
+                          redecide_by="carol")
+
+    assert redone.reruns[MODEL].outcome == "superseded"
+    assert redone.recommendations == {MODEL: None}
+    [withdrawn] = steps_of(store)
+    assert (withdrawn.id, withdrawn.status) == (pending.id, "withdrawn")
+    [esc] = store.read(lambda c: list_escalations(c))
+    assert (esc.status, esc.outcome.startswith(f"esc-{esc.id} withdrawn")) == ("closed", True)
+    record = store.read(lambda c: night_record(c, MODEL, night))
+    assert record is not None and record.night.status == "healthy"
+    assert record.decision_kind == "no_action" and "redecided by carol" in record.decision_reason
+    actions = [(e.action, e.actor) for e in store.read(audit.entries)]
+    assert ("night.rerun_differs", "modelhealth") in actions
+    assert actions[-3:] == [("step.withdrawn", "carol"), ("escalation.closed", "carol"),
+                            ("night.redecided", "carol")]
+    assert store.read(lambda c: prove(c)).ok
+
+
+def test_redeciding_keeps_the_escalation_when_the_rerun_still_fires(store: LadderStore) -> None:
+    tl = opened(store)
+    night = START + timedelta(days=1)
+    worse = report_for(night, [model_report(night, [breach("quality", tier=3, observed=0.7)],
+                                            mode="hallucination")])
+
+    redone = record_night(store, worse, tl.register, now=run_time(night) + timedelta(hours=7),
+                          redecide_by="carol")
+
+    note = redone.reruns[MODEL]
+    assert (note.outcome, note.differences) == ("superseded", ["quality: breach, tier 2 → "
+                                                               "breach, tier 3"])
+    assert "kept: the rerun still opens an escalation" in note.message
+    assert [s.status for s in steps_of(store)] == ["pending"]
+
+
+def test_only_the_latest_night_can_be_redecided(store: LadderStore) -> None:
+    tl = opened(store)
+    tl.healthy()  # night 3 decided on top of night 2
+    night = START + timedelta(days=1)
+    healthy = report_for(night, [model_report(night, [], mode=None)])
+
+    redone = record_night(store, healthy, tl.register, now=tl.now, redecide_by="carol")
+
+    assert redone.reruns[MODEL].outcome == "stands"
+    assert "cannot be redecided" in redone.reruns[MODEL].message
+    assert [s.status for s in steps_of(store)] == ["pending"]
 
 
 def test_a_pending_step_down_gives_way_when_the_model_breaches_again(

@@ -233,9 +233,15 @@ def test_the_settings_table_lists_every_effective_threshold(example: LoadedRegis
     assert by_setting["Latency p99"] == ("≤ 6000", "ms")
     assert by_setting["Throughput floor"] == ("≥ 20", "predictions per hour")
     assert by_setting["Confidence minimum"][0] == "0.6"
-    assert by_setting["Confidence band: served automatically"][0] == "≥ 0.85"
-    assert by_setting["Confidence band: human review"][0] == "0.6 to < 0.85"
+    assert by_setting["Confidence band: served automatically"][0] == "≥ 0.9"
+    assert by_setting["Confidence band: human review"][0] == "0.6 to < 0.9"
     assert by_setting["Confidence band: general queue"][0] == "< 0.6"
+    assert by_setting["Escalation rate (rows below the auto band)"][0] == (
+        "0.15 to 0.4 (warning outside)"
+    )
+    assert by_setting["Re-escalation rate (logs' followup marker)"][0] == "≤ 0.05 (warning above)"
+    assert by_setting["Label coverage minimum (below it quality is blind)"][0] == "≥ 0.05"
+    assert by_setting["Labels may arrive late by"][0] == "not at all"
     assert by_setting["Calibration: ECE ceiling"][0] == "≤ 0.08"
     assert by_setting["Calibration drift: ECE rise ceiling"][0] == "≤ 0.05"
     assert by_setting["Drift: share of drifted features"][0] == "≤ 0.5"
@@ -248,12 +254,19 @@ def test_switched_off_limits_read_not_checked() -> None:
     entry = ModelEntry(
         id="m",
         owner="o",
-        thresholds={"quality": None, "drift": {"enabled": False}},  # type: ignore[arg-type]
+        thresholds={  # type: ignore[arg-type]
+            "quality": None,
+            "drift": {"enabled": False},
+            "confidence": {"escalation_rate": None, "reescalation_rate": None},
+        },
     )
 
     rows = {setting: value for setting, value, _ in effective_thresholds_table(entry)}
 
     assert rows["Quality floor"] == "not checked"
+    assert "Label coverage minimum (below it quality is blind)" not in rows
+    assert rows["Escalation rate (rows below the auto band)"] == "not checked"
+    assert rows["Re-escalation rate (logs' followup marker)"] == "not checked"
     assert rows["Data and prediction drift"] == "not checked"
     assert rows["Latency p95"] == "not checked"
     assert "Drift: sample size" not in rows

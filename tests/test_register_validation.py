@@ -580,3 +580,29 @@ def test_routing_mistakes_are_named_with_their_lines() -> None:
         (9, "routing.default_team", "no team 'lisbon' under routing.teams (teams: berlin, paris)"),
         (10, "routing.escalate_to.bob", "bob's next level 'carl' is not among people (alice, bob)"),
     ]
+@pytest.mark.parametrize(
+    ("setting", "field", "says"),
+    [
+        ("labels: {min_coverage: 1.5}", "labels.min_coverage", "1.5"),
+        ("labels: {max_delay: soon}", "labels.max_delay", "is not a duration"),
+        ("confidence: {escalation_rate: {min: 0.5, max: 0.3}}", "confidence.escalation_rate",
+         "escalation band min 0.5 must be below its max 0.3"),
+        ("confidence: {escalation_rate: {level: page}}", "confidence.escalation_rate.level",
+         "page"),
+        ("confidence: {reescalation_rate: {max: 2}}", "confidence.reescalation_rate.max", "2"),
+    ],
+)
+def test_label_and_routing_band_settings_are_validated_with_line_and_field(
+    setting: str, field: str, says: str
+) -> None:
+    problems = problems_of(ONE_MODEL.format(setting=setting))
+
+    assert where(problems) == [(9, f"models[0].thresholds.{field}")]
+    assert says in problems[0].reason
+
+
+def test_the_label_and_band_defaults_are_on() -> None:
+    t = parse(ONE_MODEL.format(setting="{}")).register.models[0].thresholds
+    assert (t.labels.min_coverage, t.labels.max_delay) == (0.05, None)
+    band = t.confidence.escalation_rate
+    assert band is not None and (band.min, band.max, band.level) == (0.15, 0.40, "warning")

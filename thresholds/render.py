@@ -141,6 +141,21 @@ def effective_thresholds_table(entry: ModelEntry) -> list[tuple[str, str, str]]:
         rows.append(
             ("Quality floor (mean quality score)", f"≥ {_number(t.quality.min)}", "mean score, 0–1")
         )
+    if t.quality is not None:
+        rows.append(
+            (
+                "Label coverage minimum (below it quality is blind)",
+                f"≥ {_number(t.labels.min_coverage)}",
+                "share of rows labeled",
+            )
+        )
+        rows.append(
+            (
+                "Labels may arrive late by",
+                t.labels.max_delay or "not at all",
+                "after the night ends",
+            )
+        )
 
     rows.append(
         (
@@ -191,6 +206,24 @@ def effective_thresholds_table(entry: ModelEntry) -> list[tuple[str, str, str]]:
         )
     )
     rows.append(("Confidence band: general queue", f"< {_number(conf.review)}", "confidence, 0–1"))
+    band = conf.escalation_rate
+    rows.append(
+        (
+            "Escalation rate (rows below the auto band)",
+            "not checked"
+            if band is None
+            else f"{_number(band.min)} to {_number(band.max)} ({band.level} outside)",
+            "share of rows",
+        )
+    )
+    again = conf.reescalation_rate
+    rows.append(
+        (
+            "Re-escalation rate (logs' followup marker)",
+            "not checked" if again is None else f"≤ {_number(again.max)} ({again.level} above)",
+            "share of rows",
+        )
+    )
 
     cal = t.calibration
     rows.append(

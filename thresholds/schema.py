@@ -46,16 +46,19 @@ __all__ = [
     "DriftLimits",
     "Duration",
     "ErrorRateCeiling",
+    "EscalationBand",
     "ExtraFailureMode",
     "FailureModeSettings",
     "IdentitySettings",
     "IncidentSettings",
     "IngestSettings",
+    "LabelRequirement",
     "LadderSettings",
     "LatencyLimits",
     "MatrixEntrySettings",
     "ModelEntry",
     "QualityFloor",
+    "ReescalationCeiling",
     "Register",
     "RoutingSettings",
     "RuleSettings",
@@ -142,6 +145,7 @@ class ColumnMapping(_Strict):
     segment: str = "segment"
     prediction: str = "prediction"
     label: str = "label"
+    followup: str = "followup"
     feature_prefix: str = "feature."
 
 
@@ -181,14 +185,65 @@ class ThroughputFloor(_Strict):
     min_per_hour: Annotated[float, Field(ge=0.0)]
 
 
+FindingLevel = Literal["warning", "breach"]
+
+
+class EscalationBand(_Strict):
+    """The healthy share of rows routed to a human (confidence below ``auto``).
+
+    Above ``max`` the routing thresholds are too conservative (people review what the
+    model gets right); below ``min`` the model answers questions it should not. Outside
+    the band is a finding ``confidence.escalation_rate`` at ``level`` (``warning`` by
+    default: a band is a target, not a failure of the answers).
+    """
+
+    min: Share = 0.15
+    max: Share = 0.40
+    level: FindingLevel = "warning"
+
+    @model_validator(mode="after")
+    def _ordered(self) -> EscalationBand:
+        if self.min >= self.max:
+            raise ValueError(
+                f"escalation band min {self.min:g} must be below its max {self.max:g}"
+            )
+        return self
+
+
+class ReescalationCeiling(_Strict):
+    """Share of cases that come back after they were handled (the logs' optional
+    ``followup`` marker); judged only when the logs carry the marker."""
+
+    max: Share = 0.05
+    level: FindingLevel = "warning"
+
+
 class ConfidenceLimits(_Strict):
     """Confidence routing: rows at or above ``auto`` are served automatically, rows in
-    [``review``, ``auto``) go to review, rows below ``review`` to the general queue."""
+    [``review``, ``auto``) go to review, rows below ``review`` to the general queue.
+    ``escalation_rate: null`` turns the band off."""
 
     min: Share = 0.6
     max_share_below: Share | None = None
     auto: Share = 0.85
     review: Share = 0.60
+    escalation_rate: EscalationBand | None = Field(default_factory=EscalationBand)
+    reescalation_rate: ReescalationCeiling | None = Field(default_factory=ReescalationCeiling)
+
+
+class LabelRequirement(_Strict):
+    """How much of tonight must carry labels for quality to be judged on them.
+
+    Below ``min_coverage`` (labeled rows / rows) the model's quality is **blind**: the
+    model is never healthy, the escalation opens on the first night at the highest
+    priority, and the confidence-based estimate stands in for the measurement. Labels
+    that arrive late (``check --labels``) can be given ``max_delay`` after the night
+    ends: until then a night short of labels is ``insufficient_data`` (still never
+    healthy), after it blind. Judged only for models with a quality floor.
+    """
+
+    min_coverage: Share = 0.05
+    max_delay: Duration | None = None
 
 
 class CalibrationLimits(_Strict):
@@ -300,6 +355,7 @@ class Thresholds(_Strict):
     confidence: ConfidenceLimits = Field(default_factory=ConfidenceLimits)
     calibration: CalibrationLimits = Field(default_factory=CalibrationLimits)
     drift: DriftLimits = Field(default_factory=DriftLimits)
+    labels: LabelRequirement = Field(default_factory=LabelRequirement)
     min_samples: Annotated[int, Field(ge=1)] = 100
     confidence_level: Annotated[float, Field(gt=0.5, lt=1.0)] = 0.95
     signal: SignalSettings = Field(default_factory=SignalSettings)

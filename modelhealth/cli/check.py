@@ -8,6 +8,7 @@ notifications (:mod:`modelhealth.nightly`). Exit 1 when a finding reaches ``--fa
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -164,6 +165,22 @@ def check(
     no_ladder: Annotated[
         bool, typer.Option("--no-ladder", help="Check only: no ladder, MLflow or notifications.")
     ] = False,
+    partial: Annotated[
+        bool,
+        typer.Option(
+            "--partial",
+            help="Check a night that has not ended yet: the report is marked partial and "
+            "nothing is recorded as the night's decision (no ladder, MLflow or notifications).",
+        ),
+    ] = False,
+    redecide: Annotated[
+        bool,
+        typer.Option(
+            "--redecide",
+            help="Supersede the decision of a night already decided from a report that "
+            "differs (audited under your OS account); without it the decision stands.",
+        ),
+    ] = False,
     now: NowOpt = None,
 ) -> None:
     """Run the nightly health check: report.json, report.html, quarantine, ladder, MLflow."""
@@ -199,15 +216,30 @@ def check(
     if labels is not None and not labels.exists():
         fail(f"labels file not found: {labels}")
     remember_output_folder(out_dir)
+    if partial and redecide:
+        fail("--partial records nothing, so there is nothing to --redecide; give one of them")
     loaded = load_or_exit(register)
+    _refuse_unfinished_night(loaded, night, clock, partial=partial)
     options = CheckOptions(
-        logs=logs, labels=labels, as_of=night, out_dir=out_dir, now=clock, drift=not no_drift
+        logs=logs,
+        labels=labels,
+        as_of=night,
+        out_dir=out_dir,
+        now=clock,
+        drift=not no_drift,
+        partial=partial,
     )
     chosen = _engine(engine, scheduler)
     advance, stop = progress_bar()
     try:
         if no_ladder:
-            report = run_check(loaded, options, engine=chosen, progress=advance)
+            report = run_check(
+                loaded,
+                options,
+                engine=chosen,
+                progress=advance,
+                render=_plain_page if partial else None,
+            )
         else:
             report = _run_job(
                 loaded,
@@ -220,6 +252,7 @@ def check(
                 public_url=public_url,
                 engine=chosen,
                 progress=advance,
+                redecide=redecide,
             )
     except MonitorError as exc:
         stop()
@@ -231,6 +264,7 @@ def check(
     finally:
         stop()
     _print_summary(report, out_dir)
+    _say_reruns(report)
     skipped = report.ingest.unreadable
     if skipped:
         # Exit 0 is still right (the rest was checked), but cron logs must say what was lost.
@@ -246,6 +280,51 @@ def check(
         raise typer.Exit(EXIT_FINDING)
 
 
+def _refuse_unfinished_night(
+    loaded: LoadedRegister, night: date, clock: datetime, *, partial: bool
+) -> None:
+    """A night is checked once it has ended; before that only with ``--partial``."""
+    from monitor.check import plan_windows
+    from monitor.windows import to_datetime
+
+    ends = max(
+        (to_datetime(b.current_end) for b in plan_windows(loaded.register, night).values()),
+        default=None,
+    )
+    if ends is None or clock >= ends or partial:
+        return
+    fail(
+        f"night {night} has not ended yet (it ends {ends:%Y-%m-%d %H:%M} UTC, now "
+        f"{clock:%Y-%m-%d %H:%M} UTC): check it once it has ended, or pass --partial to look "
+        "at it so far (marked partial, never recorded as the night's decision)"
+    )
+
+
+def _plain_page(report: Report) -> str:
+    from modelhealth.outputs.html import render_html
+
+    return render_html(report)
+
+
+def _say_reruns(report: Report) -> None:
+    """Loudly: a rerun differs from the night already decided."""
+    for model in report.models:
+        note = model.rerun
+        if note is None:
+            continue
+        head = (
+            "RERUN DIFFERS, DECISION STANDS"
+            if note.outcome == "stands"
+            else "NIGHT REDECIDED, OLD DECISION SUPERSEDED"
+        )
+        err.print(f"[bold red]{head}[/] {escape(model.model_id)}: {escape(note.message)}")
+    if report.partial:
+        err.print(
+            f"[bold yellow]PARTIAL NIGHT[/] {report.as_of} had not ended: this report is "
+            "marked partial and nothing was recorded as the night's decision"
+        )
+
+
 def _run_job(
     loaded: LoadedRegister,
     options: CheckOptions,
@@ -258,8 +337,10 @@ def _run_job(
     public_url: str | None,
     engine: Engine | None,
     progress: Callable[[int], None],
+    redecide: bool = False,
 ) -> Report:
     from ladder.errors import LadderError
+    from ladder.identity import os_account
     from ladder.store import default_state_url
     from modelhealth.nightly import run_job
     from modelhealth.outputs.tracking import default_tracking_uri
@@ -275,6 +356,7 @@ def _run_job(
             public_url=public_url,
             engine=engine,
             progress=progress,
+            redecide_by=os_account() if redecide else None,
         )
     except LadderError as exc:
         fail(f"ladder state: {exc}")

@@ -317,7 +317,9 @@ def reject_command(
 
 @app.command("ack")
 def ack_command(
-    step: Annotated[str, typer.Argument(help="Step id, e.g. step-12.")],
+    step: Annotated[
+        str, typer.Argument(help="Step id (step-12), or an open mitigation's escalation (esc-7).")
+    ],
     as_user: AsOpt = None,
     reason: Annotated[str, typer.Option("--reason", help="A note (recorded).")] = "",
     register: RegisterOpt = None,
@@ -326,7 +328,8 @@ def ack_command(
     server: ServerOpt = None,
     token_file: TokenFileOpt = None,
 ) -> None:
-    """Acknowledge a waiting step: reminders stop; the decision clock keeps running."""
+    """Acknowledge a waiting step (reminders stop; the decision clock keeps running) or an
+    open mitigation such as a blind model (its reminders and escalation stop)."""
     if server is not None:
         decide_through_desk(server, "ack", step, reason=reason, token_file=token_file,
                             as_user=as_user)

@@ -397,6 +397,15 @@ def _model_measures(model: ModelReport) -> list[tuple[str, float | None]]:
             ("quality_ci_low", m.quality.ci_low),
             ("quality_ci_high", m.quality.ci_high),
         ]
+    if m.quality_estimated is not None:
+        # Estimated from confidence (CBPE), not measured: its own keys.
+        measures += [
+            ("quality_estimated", m.quality_estimated.value),
+            ("quality_estimated_ci_low", m.quality_estimated.ci_low),
+            ("quality_estimated_ci_high", m.quality_estimated.ci_high),
+        ]
+    if m.latency_ms.errored is not None:
+        measures += [("latency_errored_p95", m.latency_ms.errored.p95)]
     measures += [
         ("error_rate", m.error_rate.value),
         ("latency_p50", m.latency_ms.p50),

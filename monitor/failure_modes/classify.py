@@ -190,12 +190,15 @@ def _merge(findings: Iterable[Finding]) -> list[Finding]:
     for f in findings:
         seen = merged.get(f.mode)
         if seen is None:
-            merged[f.mode] = Finding(f.mode, f.count, f.confidence, list(f.evidence), f.segment)
+            merged[f.mode] = Finding(
+                f.mode, f.count, f.confidence, list(f.evidence), f.segment, f.direction
+            )
             continue
         seen.count = max(seen.count, f.count)
         seen.confidence = 1.0 - (1.0 - seen.confidence) * (1.0 - f.confidence)
         seen.evidence.extend(f.evidence)
         seen.segment = seen.segment or f.segment
+        seen.direction = seen.direction or f.direction
     return list(merged.values())
 
 
@@ -217,6 +220,7 @@ def _rank(findings: list[Finding], notes: list[str]) -> list[FailureModeShare]:
             confidence=round(min(0.99, f.confidence), 3),
             evidence=f.evidence,
             segment=f.segment,
+            direction=f.direction,  # type: ignore[arg-type]
         )
         for f in kept
     ]

@@ -75,6 +75,7 @@ class Finding:
     confidence: float
     evidence: list[str] = field(default_factory=list)
     segment: str | None = None
+    direction: str | None = None
 
 
 @dataclass(frozen=True)
@@ -361,6 +362,32 @@ def _confidently_wrong(current: WindowAggregate) -> tuple[int, float]:
     return observed, max(0.0, expected)
 
 
+def _needlessly_routed(current: WindowAggregate) -> tuple[int, float]:
+    """Right labeled answers with confidence below OVERCONFIDENT_AT (routed to a human),
+    and how many of them their confidences predict (Σ c over those answers)."""
+    _, correct, sum_conf = current.reliability.coarse(n_bins=100)
+    last = round(OVERCONFIDENT_AT * 100)
+    return int(correct[:last].sum()), float(sum_conf[:last].sum())
+
+
+def _underconfidence(current: WindowAggregate, evidence: list[str], confidence: float) -> Finding:
+    """An underconfident model: its answers are right more often than its confidences
+    say, so they are sent to people who need not see them. Counted: the right answers
+    below the auto-serve band beyond what their confidences predict."""
+    observed, expected = _needlessly_routed(current)
+    excess = max(0.0, observed - expected)
+    evidence.append(
+        f"{_n(observed)} right answers carried confidence below {OVERCONFIDENT_AT:.2f} "
+        f"(routed to a human), where their confidences predict {expected:.0f}: "
+        f"{_n(round(excess))} more than a calibrated model's; raise the confidences "
+        "(recalibrate, e.g. temperature scaling) or lower the auto-serve threshold"
+    )
+    return Finding(
+        "confidence_miscalibration", round(excess), confidence, evidence,
+        direction="underconfident",
+    )
+
+
 def calibration_finding(
     current: WindowAggregate,
     metrics: Metrics,
@@ -392,6 +419,8 @@ def calibration_finding(
             f"{label} {_num(check.observed)} against a limit of {_num(check.limit)} "
             f"({check.status})"
         )
+    confidence = 0.85 if any(c.status == "breach" for c in cal_checks) else 0.65
+    underconfident = cal is not None and (cal.overconfidence_gap or 0.0) < 0
     if cal is not None and cal.overconfidence_gap is not None:
         gap = cal.overconfidence_gap
         side = "overconfident" if gap > 0 else "underconfident"
@@ -406,6 +435,8 @@ def calibration_finding(
             f"reliability curve vs the reference window: ECE "
             f"{drift.reference_ece:.3f} → {now:.3f} ({_p(drift.p_value)})"
         )
+    if underconfident:
+        return [_underconfidence(current, evidence, confidence)]
     observed, expected = _confidently_wrong(current)
     excess = max(0.0, observed - expected)
     evidence.append(
@@ -428,8 +459,9 @@ def calibration_finding(
             f"{_pct(share)} of wrong answers carry an annotation naming a more specific "
             f"cause: {_n(count)} counted here"
         )
-    confidence = 0.85 if any(c.status == "breach" for c in cal_checks) else 0.65
-    return [Finding("confidence_miscalibration", count, confidence, evidence)]
+    return [
+        Finding("confidence_miscalibration", count, confidence, evidence, direction="overconfident")
+    ]
 
 
 # ------------------------------------------------------------------- operational modes

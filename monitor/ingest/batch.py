@@ -129,7 +129,7 @@ class BatchColumns:
             for name in (mapping.confidence, mapping.latency_ms, mapping.quality_score):
                 if self.has(name):
                     self.floats(name)
-            for name in (mapping.error, mapping.format_valid):
+            for name in (mapping.error, mapping.format_valid, mapping.followup):
                 if self.has(name):
                     self.booleans(name)
             for name in (

@@ -403,6 +403,7 @@ class _Ingest:
         format_valid = (
             columns.booleans(mapping.format_valid)[0] if columns.has(mapping.format_valid) else None
         )
+        followup = columns.booleans(mapping.followup)[0] if columns.has(mapping.followup) else None
         prefix = mapping.feature_prefix
         features = {
             name[len(prefix) :]: converted
@@ -447,4 +448,5 @@ class _Ingest:
                 segment=category(mapping.segment),
                 prediction=category(mapping.prediction),
                 features={k: pick(v) for k, v in features.items()},
+                followup=pick(followup),
             )

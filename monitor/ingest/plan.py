@@ -31,6 +31,7 @@ OPTIONAL = (
     "segment",
     "prediction",
     "label",
+    "followup",
 )
 #: Low-cardinality text read dictionary-encoded (cheap to convert, cheap to hold).
 DICTIONARY_FIELDS = (
@@ -43,6 +44,7 @@ DICTIONARY_FIELDS = (
     "correct",
     "error",
     "format_valid",
+    "followup",
 )
 JSON_TEXT_FIELDS = ("timestamp", "model_id", "output_type", "segment", "failure_mode")
 

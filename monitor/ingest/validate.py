@@ -6,6 +6,13 @@ ranks after ``latency_negative``; text that is not a number in ``quality_score``
 ``quality_score_out_of_range`` (an empty cell is "not graded"); an empty
 ``prediction_id`` counts as missing. An unreadable ``correct`` or ``format_valid`` is
 null, not a reason.
+
+An **errored** row (``error`` true) is valid without ``confidence`` and ``latency_ms``:
+a timed-out or crashed request has neither, and it must count in the error rate rather
+than be refused. "Without" means null or NaN (what pandas writes for a missing float);
+text that is not a number, infinity and values out of range are refused on every row.
+A row that is not an error (``error`` false, null or absent) must carry both:
+``confidence_missing`` / ``latency_missing`` when it does not.
 """
 
 from __future__ import annotations
@@ -35,8 +42,10 @@ QUARANTINE_REASONS: tuple[str, ...] = (
     "missing_model_id",
     "unknown_model",
     "bad_timestamp",
+    "confidence_missing",
     "confidence_not_a_number",
     "confidence_out_of_range",
+    "latency_missing",
     "latency_not_a_number",
     "latency_negative",
     "error_not_boolean",
@@ -80,16 +89,31 @@ def check_rows(columns: BatchColumns, mapping: ColumnMapping, rows: Idx | None) 
 
     missing_id = pick(columns.missing_text(mapping.prediction_id))
     ts_ok = pick(columns.timestamps(mapping.timestamp)[1])
-    confidence = pick(columns.floats(mapping.confidence)[0])
-    latency = pick(columns.floats(mapping.latency_ms)[0])
+    confidence, confidence_unreadable = (pick(a) for a in columns.floats(mapping.confidence))
+    latency, latency_unreadable = (pick(a) for a in columns.floats(mapping.latency_ms))
+    errored: Bool | None = None
+    error_bad = quality_bad = None
+    if columns.has(mapping.error):
+        error_values, error_unreadable = columns.booleans(mapping.error)
+        errored, error_bad = pick(error_values) == 1, pick(error_unreadable)
+    # Null or NaN: what an errored row may be without (see the module docstring).
+    confidence_missing = np.isnan(confidence) & ~confidence_unreadable
+    latency_missing = np.isnan(latency) & ~latency_unreadable
+    if errored is not None:
+        confidence_missing &= ~errored
+        latency_missing &= ~errored
+        excused = errored
+    else:
+        excused = np.zeros(len(confidence), bool)
     with np.errstate(invalid="ignore"):
-        valid = (confidence >= 0.0) & (confidence <= 1.0)
-        valid &= (latency >= 0.0) & (latency < np.inf)
+        confidence_ok = (confidence >= 0.0) & (confidence <= 1.0)
+        confidence_ok |= excused & np.isnan(confidence) & ~confidence_unreadable
+        latency_ok = (latency >= 0.0) & (latency < np.inf)
+        latency_ok |= excused & np.isnan(latency) & ~latency_unreadable
+        valid = confidence_ok & latency_ok
         valid &= ts_ok
         valid &= ~missing_id
-        error_bad = quality_bad = None
-        if columns.has(mapping.error):
-            error_bad = pick(columns.booleans(mapping.error)[1])
+        if error_bad is not None:
             valid &= ~error_bad
         if columns.has(mapping.quality_score):
             quality, unreadable = columns.floats(mapping.quality_score)
@@ -100,16 +124,22 @@ def check_rows(columns: BatchColumns, mapping: ColumnMapping, rows: Idx | None) 
     codes = np.zeros(len(bad), np.uint8)
     if len(bad):
         # Assigned lowest priority first, so the first failing reason wins.
-        checks = (
-            ("quality_score_out_of_range", None if quality_bad is None else quality_bad[bad]),
-            ("error_not_boolean", None if error_bad is None else error_bad[bad]),
-            ("latency_negative", latency[bad] < 0),
-            ("latency_not_a_number", ~np.isfinite(latency[bad])),
-            ("confidence_out_of_range", (confidence[bad] < 0) | (confidence[bad] > 1)),
-            ("confidence_not_a_number", ~np.isfinite(confidence[bad])),
-            ("bad_timestamp", ~ts_ok[bad]),
-            ("missing_prediction_id", missing_id[bad]),
-        )
+        with np.errstate(invalid="ignore"):
+            checks = (
+                ("quality_score_out_of_range", None if quality_bad is None else quality_bad[bad]),
+                ("error_not_boolean", None if error_bad is None else error_bad[bad]),
+                ("latency_negative", latency[bad] < 0),
+                ("latency_not_a_number", ~latency_ok[bad] & ~np.isfinite(latency[bad])),
+                ("latency_missing", latency_missing[bad]),
+                ("confidence_out_of_range", (confidence[bad] < 0) | (confidence[bad] > 1)),
+                (
+                    "confidence_not_a_number",
+                    ~confidence_ok[bad] & ~np.isfinite(confidence[bad]),
+                ),
+                ("confidence_missing", confidence_missing[bad]),
+                ("bad_timestamp", ~ts_ok[bad]),
+                ("missing_prediction_id", missing_id[bad]),
+            )
         for name, failed in checks:
             if failed is not None:
                 codes[failed] = _CODE[name]

@@ -16,7 +16,14 @@ from typing import Literal, TypedDict
 from scipy import stats
 
 from monitor.judge.severity import magnitude, tier_for
-from monitor.report import Check, CheckStatus, DriftSummary, Metrics, RateMetric
+from monitor.report import (
+    Check,
+    CheckStatus,
+    ConfidenceMetric,
+    DriftSummary,
+    Metrics,
+    RateMetric,
+)
 from monitor.stats.aggregates import WindowAggregate
 from monitor.stats.intervals import (
     ece_interval,
@@ -32,7 +39,7 @@ from monitor.stats.significance import (
     poisson_p_value,
     quantile_ceiling_p_value,
 )
-from thresholds.schema import Thresholds
+from thresholds.schema import FindingLevel, Thresholds
 
 __all__ = ["limit_check", "limit_checks"]
 
@@ -236,6 +243,7 @@ def limit_checks(
             test="exact Poisson, one-sided",
         )
     conf = metrics.confidence
+    yield from _routing_checks(conf, t, common)
     if t.confidence.max_share_below is not None and conf.share_below_min is not None:
         count = round(conf.share_below_min * conf.n)
         yield limit_check(
@@ -338,3 +346,84 @@ def limit_checks(
             min_samples=min(t.min_samples, t.drift.sample_size),
             criticality=criticality,
         )
+
+
+def _at_most(check: Check, level: FindingLevel, note: str | None) -> Check:
+    """``check`` held to the register's ``level``: a target that is a ``warning`` by
+    default never breaches (and, outside the night's family, never pages)."""
+    if check.status == "breach" and level == "warning":
+        return check.model_copy(update={"status": "warning", "tier": 1, "note": note})
+    return check.model_copy(update={"note": note})
+
+
+def _pct(x: float) -> str:
+    return f"{100 * x:.1f} %"
+
+
+def _routing_checks(conf: ConfidenceMetric, t: Thresholds, common: _Common) -> Iterator[Check]:
+    """The escalation-rate band and the re-escalation ceiling (``confidence.*``)."""
+    band = t.confidence.escalation_rate
+    if band is not None and conf.escalation_rate is not None and conf.n:
+        rate = conf.escalation_rate
+        count = round(rate * conf.n)
+        high = rate > band.max or (rate >= band.min and rate - band.min > band.max - rate)
+        limit, direction = (band.max, "max") if high else (band.min, "min")
+        note = None
+        auto = t.confidence.auto
+        if rate > band.max:
+            note = (
+                f"{_pct(rate)} of rows went to a human, above the band's max {_pct(band.max)}: "
+                f"the routing thresholds are too conservative (people review answers the "
+                f"model gets right); lower confidence.auto (now {auto:g}) or recalibrate "
+                "the confidences"
+            )
+        elif rate < band.min:
+            note = (
+                f"{_pct(rate)} of rows went to a human, below the band's min {_pct(band.min)}: "
+                f"the model answers questions it should not; raise confidence.auto (now "
+                f"{auto:g}) so more go to review, and look for overconfidence (ECE)"
+            )
+        check = limit_check(
+            "confidence.escalation_rate",
+            rate,
+            limit,
+            direction,  # type: ignore[arg-type]
+            wilson_interval(count, conf.n, confidence=t.confidence_level),
+            conf.n,
+            share=True,
+            # Only a band that may breach joins the night's family.
+            p_value=binomial_p_value(
+                count, conf.n, limit, alternative="greater" if high else "less"
+            )
+            if band.level == "breach"
+            else None,
+            test=_EXACT_BINOMIAL if band.level == "breach" else None,
+            **common,
+        )
+        yield _at_most(check, band.level, note)
+    ceiling = t.confidence.reescalation_rate
+    rate_metric = conf.reescalation
+    if ceiling is not None and rate_metric is not None and rate_metric.n:
+        value = rate_metric.value or 0.0
+        note = (
+            f"{_pct(value)} of cases came back after they were handled "
+            f"({rate_metric.count} of {rate_metric.n}), above {_pct(ceiling.max)}: the first "
+            "answer or hand-off did not settle them; look at what the returning cases share"
+            if value > ceiling.max
+            else None
+        )
+        check = limit_check(
+            "confidence.reescalation_rate",
+            rate_metric.value,
+            ceiling.max,
+            "max",
+            _rate_interval(rate_metric),
+            rate_metric.n,
+            share=True,
+            p_value=_rate_p_value(rate_metric, ceiling.max, "max")
+            if ceiling.level == "breach"
+            else None,
+            test=_EXACT_BINOMIAL if ceiling.level == "breach" else None,
+            **common,
+        )
+        yield _at_most(check, ceiling.level, note)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
 import numpy as np
 import numpy.typing as npt
@@ -18,6 +19,7 @@ import numpy.typing as npt
 from monitor.judge.baseline import baseline_checks
 from monitor.judge.decision import DEFAULT_PERSISTENCE, decide_checks
 from monitor.judge.fleet import fleet_adjust
+from monitor.judge.labels import label_checks, quality_basis
 from monitor.judge.limits import limit_checks
 from monitor.judge.sequential import NightValue, sequential_checks
 from monitor.judge.verdict import ModelVerdict, verdict_of
@@ -49,6 +51,9 @@ class ModelEvidence:
         The ladder's persistence rule ``(k, n)``, which sets the support level.
     partial_view
         Part of tonight's logs could not be read.
+    labels_due
+        When late labels are due (the night's end plus ``labels.max_delay``), while that
+        is still ahead; ``None`` once labels are due (or no delay is allowed).
     """
 
     model_id: str
@@ -61,6 +66,7 @@ class ModelEvidence:
     history: Sequence[NightValue] = ()
     persistence: tuple[int, int] = DEFAULT_PERSISTENCE
     partial_view: bool = False
+    labels_due: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -80,6 +86,13 @@ def draft_checks(evidence: ModelEvidence) -> list[Check]:
     t = evidence.thresholds
     checks = list(
         limit_checks(evidence.metrics, evidence.current, t, evidence.criticality, evidence.drift)
+    )
+    checks += label_checks(
+        evidence.metrics,
+        evidence.current.n_rows,
+        t,
+        evidence.criticality,
+        labels_due=evidence.labels_due,
     )
     if t.signal.enabled and evidence.reference is not None:
         checks += baseline_checks(evidence.current, evidence.reference, t)
@@ -123,11 +136,15 @@ def judge_night(
                 persistence=evidence.persistence,
                 settings=settings[model_id],
             )
+        coverage = next((c for c in checks if c.threshold == "labels.coverage"), None)
         verdicts[model_id] = verdict_of(
             checks,
             n_rows=evidence.current.n_rows,
             criticality=evidence.criticality,
             partial_view=evidence.partial_view,
+            quality_basis=quality_basis(evidence.metrics, coverage, evidence.thresholds)
+            if evidence.current.n_rows
+            else None,
         )
     signal = None
     if fleet.n_models:

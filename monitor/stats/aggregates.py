@@ -198,10 +198,22 @@ class WindowAggregate:
     n_format_checked: int = 0
     n_format_invalid: int = 0
     n_annotated: int = 0
+    #: Latency of rows that are not errors (errored rows' latency is kept apart below).
     latency_sum: float = 0.0
     latency_max: float = 0.0
     latency: QuantileSketch = field(default_factory=QuantileSketch)
+    #: Latency of errored rows that carry one (timeouts are often the slowest rows).
+    error_latency_sum: float = 0.0
+    error_latency_max: float = 0.0
+    error_latency: QuantileSketch = field(default_factory=QuantileSketch)
+    #: Every row that carries a confidence, errored or not.
     confidence: ConfidenceHistogram = field(init=False)
+    #: Rows that are not errors and carry a confidence: what confidence-based performance
+    #: estimation (:mod:`monitor.stats.estimation`) estimates the accuracy of.
+    answered_confidence: ConfidenceHistogram = field(init=False)
+    #: Re-escalation marker (optional column): rows where it is known, and true.
+    n_followup_known: int = 0
+    n_followup: int = 0
     reliability: ReliabilityTable = field(default_factory=ReliabilityTable)
     hourly: np.ndarray = field(init=False)
     output_types: CategoryCounts = field(default_factory=CategoryCounts)
@@ -211,6 +223,9 @@ class WindowAggregate:
 
     def __post_init__(self) -> None:
         self.confidence = ConfidenceHistogram(cut_points=self.params.confidence_cut_points)
+        self.answered_confidence = ConfidenceHistogram(
+            cut_points=self.params.confidence_cut_points
+        )
         self.hourly = np.zeros(self.params.hours, dtype=np.int64)
         self.sample = DriftSample(k=self.params.sample_size)
 
@@ -221,27 +236,45 @@ class WindowAggregate:
         if n == 0:
             return
         self.n_rows += n
+        errors = chunk.error
         conf = chunk.confidence
         lat = chunk.latency_ms
-        self.latency.update(lat)
-        self.latency_sum += float(lat.sum())
-        self.latency_max = max(self.latency_max, float(lat.max()))
-        self.confidence.update(conf)
+        # Errored rows may lack confidence and latency (validated at ingest): every other
+        # metric counts only the rows that carry its value, and says how many it saw.
+        has_conf = ~np.isnan(conf)
+        has_lat = ~np.isnan(lat)
+        answered = ~errors if errors is not None else np.ones(n, bool)
+        ok_lat = lat[has_lat & answered]
+        if len(ok_lat):
+            self.latency.update(ok_lat)
+            self.latency_sum += float(ok_lat.sum())
+            self.latency_max = max(self.latency_max, float(ok_lat.max()))
+        if errors is not None:
+            err_lat = lat[has_lat & errors]
+            if len(err_lat):
+                self.error_latency.update(err_lat)
+                self.error_latency_sum += float(err_lat.sum())
+                self.error_latency_max = max(self.error_latency_max, float(err_lat.max()))
+        self.confidence.update(conf[has_conf])
+        self.answered_confidence.update(conf[has_conf & answered])
         hour = (chunk.timestamp_ns - self.params.start_ns) // NS_PER_HOUR
         self.hourly += np.bincount(hour, minlength=self.params.hours)[: self.params.hours]
 
-        errors = chunk.error
         if errors is not None:
             self.n_error_known += n
             self.n_error += int(np.count_nonzero(errors))
+        if chunk.followup is not None:
+            self.n_followup_known += int(np.count_nonzero(chunk.followup >= 0))
+            self.n_followup += int(np.count_nonzero(chunk.followup == 1))
         labeled = wrong = None
         if chunk.correct is not None:
             labeled_mask = chunk.correct >= 0
             correct_mask = chunk.correct == 1
             self.n_labeled += int(np.count_nonzero(labeled_mask))
             self.n_correct += int(np.count_nonzero(correct_mask))
-            if labeled_mask.any():
-                self.reliability.update(conf[labeled_mask], correct_mask[labeled_mask])
+            rated = labeled_mask & has_conf
+            if rated.any():
+                self.reliability.update(conf[rated], correct_mask[rated])
             labeled = labeled_mask
             wrong = chunk.correct == 0
         if chunk.quality_score is not None:
@@ -295,6 +328,8 @@ class WindowAggregate:
             "n_format_checked",
             "n_format_invalid",
             "n_annotated",
+            "n_followup_known",
+            "n_followup",
         ):
             setattr(self, name, getattr(self, name) + getattr(other, name))
         self.quality_sum += other.quality_sum
@@ -302,7 +337,11 @@ class WindowAggregate:
         self.latency_sum += other.latency_sum
         self.latency_max = max(self.latency_max, other.latency_max)
         self.latency.merge(other.latency)
+        self.error_latency_sum += other.error_latency_sum
+        self.error_latency_max = max(self.error_latency_max, other.error_latency_max)
+        self.error_latency.merge(other.error_latency)
         self.confidence.merge(other.confidence)
+        self.answered_confidence.merge(other.answered_confidence)
         self.reliability.merge(other.reliability)
         self.hourly += other.hourly
         self.output_types.merge(other.output_types)

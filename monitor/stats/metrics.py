@@ -15,7 +15,9 @@ from monitor.report import (
     CalibrationDriftMetric,
     CalibrationMetric,
     ConfidenceMetric,
+    ErroredLatency,
     ErrorRateMetric,
+    EstimatedQuality,
     LatencyMetric,
     Metrics,
     QualityMetric,
@@ -37,6 +39,7 @@ from monitor.stats.calibration import (
     reliability_change_test,
 )
 from monitor.stats.distribution import ks_test, psi
+from monitor.stats.estimation import expected_accuracy
 from monitor.stats.intervals import mean_interval, wilson_interval
 from thresholds.schema import Thresholds
 
@@ -106,11 +109,27 @@ def _top_categories(
     return out
 
 
+def _errored_latency(agg: WindowAggregate) -> ErroredLatency | None:
+    sketch = agg.error_latency
+    n = sketch.count
+    if n == 0:
+        return None
+    return ErroredLatency(
+        n=n,
+        p50=_num(sketch.quantile(0.50)),
+        p95=_num(sketch.quantile(0.95)),
+        p99=_num(sketch.quantile(0.99)),
+        mean=agg.error_latency_sum / n,
+        max=agg.error_latency_max,
+    )
+
+
 def _latency(agg: WindowAggregate, t: Thresholds) -> LatencyMetric:
     sketch = agg.latency
     n = sketch.count
+    errored = _errored_latency(agg)
     if n == 0:
-        return LatencyMetric(n=0, relative_accuracy=sketch.relative_accuracy)
+        return LatencyMetric(n=0, relative_accuracy=sketch.relative_accuracy, errored=errored)
     edges, counts = sketch.histogram(n_bins=40)
     return LatencyMetric(
         p50=_num(sketch.quantile(0.50)),
@@ -122,6 +141,7 @@ def _latency(agg: WindowAggregate, t: Thresholds) -> LatencyMetric:
         relative_accuracy=sketch.relative_accuracy,
         histogram_edges=[float(e) for e in edges],
         histogram_counts=[int(c) for c in counts],
+        errored=errored,
     )
 
 
@@ -137,8 +157,13 @@ def _throughput(agg: WindowAggregate) -> ThroughputMetric:
 def _confidence(agg: WindowAggregate, t: Thresholds) -> ConfidenceMetric:
     h = agg.confidence
     n = h.n
+    reescalation = (
+        _rate(agg.n_followup, agg.n_followup_known, t.confidence_level)
+        if agg.n_followup_known
+        else None
+    )
     if n == 0:
-        return ConfidenceMetric(min=t.confidence.min, n=0)
+        return ConfidenceMetric(min=t.confidence.min, n=0, reescalation=reescalation)
     c = t.confidence
     below_review = h.count_below(c.review) / n
     below_auto = h.count_below(c.auto) / n
@@ -151,6 +176,7 @@ def _confidence(agg: WindowAggregate, t: Thresholds) -> ConfidenceMetric:
         band_general=below_review,
         escalation_rate=below_auto,
         n=n,
+        reescalation=reescalation,
     )
 
 
@@ -205,12 +231,33 @@ def _calibration_drift(cur: WindowAggregate, ref: WindowAggregate) -> Calibratio
     return out
 
 
+def _estimated_quality(
+    cur: WindowAggregate, ref: WindowAggregate, t: Thresholds
+) -> EstimatedQuality | None:
+    """CBPE's accuracy for tonight's answered rows (accuracy registers only)."""
+    if t.quality is not None and t.quality.metric != "accuracy":
+        return None
+    estimate = expected_accuracy(
+        cur.answered_confidence, ref.reliability, confidence=t.confidence_level
+    )
+    if estimate is None:
+        return None
+    return EstimatedQuality(
+        value=_num(estimate.value),
+        ci_low=_num(estimate.ci_low),
+        ci_high=_num(estimate.ci_high),
+        n=estimate.n,
+        reference_n=estimate.reference_n,
+    )
+
+
 def finalize_metrics(
     current: WindowAggregate, reference: WindowAggregate, thresholds: Thresholds
 ) -> Metrics:
     """The report's metrics for one model from its two window summaries."""
     return Metrics(
         quality=_quality(current, thresholds),
+        quality_estimated=_estimated_quality(current, reference, thresholds),
         error_rate=_error_rate(current, thresholds),
         latency_ms=_latency(current, thresholds),
         throughput=_throughput(current),

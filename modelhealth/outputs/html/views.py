@@ -35,13 +35,17 @@ from monitor.report import Check, ModelReport, Report
 from thresholds.vocabulary import RUNGS
 
 __all__ = [
+    "GROUPS",
+    "SEVERITY",
     "IngestBar",
     "LadderView",
     "ModelView",
     "NightPoint",
+    "SummaryCell",
     "TrendPanel",
     "ingest_bars",
     "model_view",
+    "worst_of",
 ]
 
 
@@ -162,16 +166,21 @@ def _local_link(name: str | None) -> str | None:
 
 @dataclass(frozen=True)
 class Tile:
-    """A headline number with its context and the status of the check that judges it."""
+    """A headline number with its context and the level of the checks that judge it: the
+    worst of ``checks`` (the same group the models table shows), named in ``worst``."""
 
     label: str
     value: str
     detail: str
     status: StatusStyle | None
+    checks: tuple[str, ...] = ()
+    worst: str | None = None
 
 
 @dataclass(frozen=True)
 class CheckRow:
+    """One check (or finding) as a table row, with its level as report.json has it."""
+
     threshold: str
     status: StatusStyle
     observed: str
@@ -186,6 +195,8 @@ class CheckRow:
 
 @dataclass(frozen=True)
 class FailureModeRow:
+    """One failure mode's bar; ``direction`` says which way a miscalibration goes."""
+
     mode: str
     share: float
     share_text: str
@@ -194,6 +205,7 @@ class FailureModeRow:
     segment: str | None
     evidence: list[str]
     dominant: bool
+    direction: str | None = None
 
 
 @dataclass(frozen=True)
@@ -227,10 +239,13 @@ class ModelView:
     drift_link: str | None
     ladder: list[RungStep]
     ladder_supplied: bool
-    summary_cells: dict[str, tuple[str, StatusStyle | None]]
+    summary_cells: dict[str, SummaryCell]
     findings: str
     worst_tier: int | None
     output_types: list[tuple[str, str, str, str, StatusStyle | None]]
+    #: The failure modes are the model's background failures, not a diagnosis: the model
+    #: is healthy by its checks and no mode is dominant.
+    background: bool = False
 
 
 def _interval(threshold: str, low: float | None, high: float | None) -> str:
@@ -277,18 +292,79 @@ def _check_rows(model: ModelReport) -> tuple[list[CheckRow], list[CheckRow]]:
     return breaches, checks
 
 
-def _check_status(checks: Mapping[str, Check], name: str) -> StatusStyle | None:
-    check = checks.get(name)
-    return status_style(check.status) if check is not None else None
+#: Check groups shown as one level, in the cards and in the models table alike, so the
+#: two can never disagree: the worst level of the group's checks.
+GROUPS: dict[str, tuple[str, ...]] = {
+    "quality": ("quality", "quality.estimated", "labels.coverage"),
+    "error_rate": ("error_rate",),
+    "latency": ("latency_ms.p50", "latency_ms.p95", "latency_ms.p99"),
+    "throughput": ("throughput",),
+    "confidence": (
+        "confidence.share_below",
+        "confidence.escalation_rate",
+        "confidence.reescalation_rate",
+    ),
+    "calibration": ("calibration.ece", "calibration.drift"),
+}
+
+#: How severe a level is when a group shows one; ``blind`` outranks a breach here
+#: because it says the numbers beside it cannot be trusted.
+SEVERITY = {"ok": 0, "insufficient_data": 1, "warning": 2, "breach": 3, "blind": 4}
 
 
-_SEVERITY = {"ok": 0, "insufficient_data": 1, "warning": 2, "breach": 3}
+def worst_of(checks: Mapping[str, Check], names: Sequence[str]) -> Check | None:
+    """The check of ``names`` at the most severe level (the first of equals); None when
+    none of them ran."""
+    found = [check for name in names if (check := checks.get(name)) is not None]
+    return max(found, key=lambda c: SEVERITY[c.status]) if found else None
 
 
-def _worst_check(checks: Mapping[str, Check], *names: str) -> StatusStyle | None:
-    """The most severe status among the named checks; None when none of them ran."""
-    found = [check.status for name in names if (check := checks.get(name)) is not None]
-    return status_style(max(found, key=_SEVERITY.__getitem__)) if found else None
+def _group(checks: Mapping[str, Check], group: str) -> tuple[StatusStyle | None, str | None]:
+    worst = worst_of(checks, GROUPS[group])
+    if worst is None:
+        return None, None
+    return status_style(worst.status), worst.threshold
+
+
+@dataclass(frozen=True)
+class SummaryCell:
+    """One number of the models table with its group's level (as in the cards)."""
+
+    value: str
+    status: StatusStyle | None
+    checks: tuple[str, ...]
+
+
+def _tile(
+    label: str, value: str, detail: str, checks: Mapping[str, Check], group: str
+) -> Tile:
+    status, worst = _group(checks, group)
+    return Tile(label, value, detail, status, GROUPS[group], worst)
+
+
+def _quality_tile(model: ModelReport, checks: Mapping[str, Check]) -> Tile | None:
+    m = model.metrics
+    if m is None or (m.quality is None and m.quality_estimated is None):
+        return None
+    q, est = m.quality, m.quality_estimated
+    parts = []
+    if q is not None:
+        what = "accuracy" if q.metric == "accuracy" else "mean quality score"
+        parts.append(
+            f"measured {what} {pct(q.value)}, CI [{pct(q.ci_low)}, {pct(q.ci_high)}], "
+            f"n={count(q.n)}, labels {pct(q.label_coverage, 0)}"
+        )
+    if est is not None:
+        parts.append(
+            f"estimated from confidence (CBPE) {pct(est.value)} [{pct(est.ci_low)}, "
+            f"{pct(est.ci_high)}] over {count(est.n)} rows"
+        )
+    estimated = model.quality_basis == "estimated" and est is not None
+    value = f"≈ {pct(est.value)}" if estimated and est is not None else pct(q.value if q else None)
+    label = "Quality (estimated)" if estimated else "Quality"
+    if model.quality_basis == "none":
+        label = "Quality (unknown)"
+    return _tile(label, value, " · ".join(parts), checks, "quality")
 
 
 def _tiles(model: ModelReport, checks: Mapping[str, Check]) -> list[Tile]:
@@ -296,54 +372,62 @@ def _tiles(model: ModelReport, checks: Mapping[str, Check]) -> list[Tile]:
     if m is None or model.n_rows == 0:
         return []  # a blind model has no numbers, only the callout that says so
     tiles: list[Tile] = []
-    if m.quality is not None:
-        q = m.quality
-        what = "accuracy" if q.metric == "accuracy" else "mean quality score"
-        tiles.append(
-            Tile(
-                "Quality",
-                pct(q.value),
-                f"{what}, CI [{pct(q.ci_low)}, {pct(q.ci_high)}], "
-                f"n={count(q.n)}, labels {pct(q.label_coverage, 0)}",
-                _check_status(checks, "quality"),
-            )
-        )
+    quality = _quality_tile(model, checks)
+    if quality is not None:
+        tiles.append(quality)
     er = m.error_rate
     tiles.append(
-        Tile(
+        _tile(
             "Error rate",
             pct(er.value),
             f"CI [{pct(er.ci_low)}, {pct(er.ci_high)}], {count(er.count)} of {count(er.n)}",
-            _check_status(checks, "error_rate"),
+            checks,
+            "error_rate",
         )
     )
     lat = m.latency_ms
+    errored = (
+        f" · errored rows apart: {count(lat.errored.n)}, p95 {ms(lat.errored.p95)}, "
+        f"max {ms(lat.errored.max)}"
+        if lat.errored is not None
+        else ""
+    )
     tiles.append(
-        Tile(
+        _tile(
             "Latency p95",
             ms(lat.p95),
-            f"p50 {ms(lat.p50)} · p99 {ms(lat.p99)} · max {ms(lat.max)}",
-            _worst_check(checks, "latency_ms.p50", "latency_ms.p95", "latency_ms.p99"),
+            f"p50 {ms(lat.p50)} · p99 {ms(lat.p99)} · max {ms(lat.max)} · n={count(lat.n)}"
+            f"{errored}",
+            checks,
+            "latency",
         )
     )
     tp = m.throughput
     tiles.append(
-        Tile(
+        _tile(
             "Throughput",
             f"{num(tp.per_hour_mean, 1)} /h",
             f"slowest hour {num(tp.per_hour_min, 0)} /h over {tp.hours:.0f} h",
-            _check_status(checks, "throughput"),
+            checks,
+            "throughput",
         )
     )
     conf = m.confidence
+    again = (
+        f" · re-escalated {pct(conf.reescalation.value)} of {count(conf.reescalation.n)}"
+        if conf.reescalation is not None
+        else ""
+    )
     tiles.append(
-        Tile(
+        _tile(
             "Confidence",
             num(conf.mean, 2),
             f"{pct(conf.share_below_min)} below {conf.min:.2f} · escalation rate "
             f"{pct(conf.escalation_rate)} (auto {pct(conf.band_auto, 0)}, review "
-            f"{pct(conf.band_review, 0)}, general {pct(conf.band_general, 0)})",
-            _check_status(checks, "confidence.share_below"),
+            f"{pct(conf.band_review, 0)}, general {pct(conf.band_general, 0)}){again} · "
+            f"n={count(conf.n)}",
+            checks,
+            "confidence",
         )
     )
     if m.calibration is not None:
@@ -355,34 +439,38 @@ def _tiles(model: ModelReport, checks: Mapping[str, Check]) -> list[Tile]:
             else ""
         )
         tiles.append(
-            Tile(
+            _tile(
                 "Calibration ECE",
                 num(cal.ece),
                 f"MCE {num(cal.mce)} · Brier {num(cal.brier)} · overconfidence "
-                f"{num(cal.overconfidence_gap)}{delta}",
-                _worst_check(checks, "calibration.ece", "calibration.drift"),
+                f"{num(cal.overconfidence_gap)}{delta} · n={count(cal.n)}",
+                checks,
+                "calibration",
             )
         )
     return tiles
 
 
-def _summary_cells(
-    model: ModelReport, checks: Mapping[str, Check]
-) -> dict[str, tuple[str, StatusStyle | None]]:
+def _summary_cells(model: ModelReport, checks: Mapping[str, Check]) -> dict[str, SummaryCell]:
     m = model.metrics
-    if m is None or model.status == "blind":
-        return {key: (DASH, None) for key in ("quality", "error_rate", "p95", "ece")}
+    groups = {"quality": "quality", "error_rate": "error_rate", "p95": "latency",
+              "ece": "calibration"}
+    if m is None or model.n_rows == 0:
+        return {key: SummaryCell(DASH, None, ()) for key in groups}
+    quality = DASH
+    if model.quality_basis == "estimated" and m.quality_estimated is not None:
+        quality = f"≈ {pct(m.quality_estimated.value)}"
+    elif m.quality is not None:
+        quality = pct(m.quality.value)
+    values = {
+        "quality": quality,
+        "error_rate": pct(m.error_rate.value),
+        "p95": ms(m.latency_ms.p95),
+        "ece": num(m.calibration.ece) if m.calibration else DASH,
+    }
     return {
-        "quality": (
-            pct(m.quality.value) if m.quality else DASH,
-            _check_status(checks, "quality"),
-        ),
-        "error_rate": (pct(m.error_rate.value), _check_status(checks, "error_rate")),
-        "p95": (ms(m.latency_ms.p95), _check_status(checks, "latency_ms.p95")),
-        "ece": (
-            num(m.calibration.ece) if m.calibration else DASH,
-            _check_status(checks, "calibration.ece"),
-        ),
+        key: SummaryCell(values[key], _group(checks, group)[0], GROUPS[group])
+        for key, group in groups.items()
     }
 
 
@@ -416,6 +504,7 @@ def _failure_rows(model: ModelReport) -> list[FailureModeRow]:
             segment=f.segment,
             evidence=list(f.evidence),
             dominant=f.mode == dominant,
+            direction=f.direction,
         )
         for f in sorted(model.failure_modes, key=lambda f: -f.share)
     ]
@@ -528,6 +617,7 @@ def model_view(
         findings=_findings(model),
         worst_tier=max((b.tier for b in model.breaches), default=None),
         output_types=_output_types(model, checks),
+        background=model.dominant_failure_mode is None and model.status == "healthy",
     )
 
 
