@@ -12,6 +12,7 @@ import typer
 from modelhealth.cli import schema, thresholds
 from modelhealth.cli.check import check
 from modelhealth.cli.demo import demo
+from modelhealth.cli.init import init
 from modelhealth.cli.ladder import app as ladder_app
 from modelhealth.cli.people import people_app
 
@@ -35,6 +36,7 @@ app.add_typer(schema.app, name="schema")
 app.add_typer(people_app, name="people")
 app.command("check")(check)
 app.command("demo")(demo)
+app.command("init")(init)
 
 
 def main() -> None:

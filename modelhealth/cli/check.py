@@ -73,6 +73,11 @@ def _print_summary(report: Report, out_dir: Path) -> None:
             escape(step),
         )
     out.print(table)
+    # Notes come first from ingest (naive timestamps, the top quarantine reasons with an
+    # example cell each), then from the judgement: a cron log keeps them all.
+    for m in report.models:
+        for note in m.notes:
+            out.print(f"note: {m.model_id}: {note}", highlight=False, markup=False, soft_wrap=True)
     ing = report.ingest
     out.print(
         f"rows read {ing.rows_read:,}: used {ing.rows_used:,}, quarantined "
@@ -151,7 +156,12 @@ def check(
         ),
     ] = None,
     no_ladder: Annotated[
-        bool, typer.Option("--no-ladder", help="Check only: no ladder, MLflow or notifications.")
+        bool,
+        typer.Option(
+            "--no-ladder",
+            help="Check only, nothing recorded: report.json, report.html and the quarantine "
+            "in --out; no state store, ladder decision, MLflow run or notification.",
+        ),
     ] = False,
     now: Annotated[
         str | None, typer.Option(hidden=True, help="Fake clock (ISO 8601) for tests.")
@@ -195,7 +205,13 @@ def check(
     advance, stop = progress_bar()
     try:
         if no_ladder:
-            report = run_check(loaded, options, engine=chosen, progress=advance)
+            from modelhealth.outputs.html import render_html
+
+            # Check only, nothing recorded: report.json, report.html and the quarantine in
+            # --out, and nothing else (no state store, MLflow run or notification).
+            report = run_check(
+                loaded, options, engine=chosen, progress=advance, render=render_html
+            )
         else:
             report = _run_job(
                 loaded,
