@@ -7,6 +7,8 @@ Each command group lives in its own module (``check``, ``thresholds``, ``ladder`
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import typer
 
 from modelhealth.cli import schema, thresholds
@@ -26,6 +28,35 @@ app = typer.Typer(
     rich_markup_mode="rich",
     pretty_exceptions_enable=False,
 )
+
+
+def _version(value: bool) -> None:
+    if value:
+        from importlib.metadata import PackageNotFoundError, version
+
+        from modelhealth import __version__
+
+        try:
+            installed = version("modelhealth")
+        except PackageNotFoundError:  # run from a source tree without installing
+            installed = __version__
+        typer.echo(f"modelhealth {installed}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_version, is_eager=True, help="Print the version and exit."
+        ),
+    ] = False,
+) -> None:
+    """Nightly health checks for production ML and LLM models, and the escalation ladder
+    that turns a breach into an accountable, budgeted decision."""
+
+
 app.add_typer(thresholds.app, name="thresholds")
 app.add_typer(
     ladder_app,
