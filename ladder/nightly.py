@@ -26,7 +26,7 @@ from ladder.pins import people_for_nightly
 from ladder.policy import Policy, build_policy
 from ladder.review import sunsets
 from ladder.sla import deadlines
-from ladder.standing import recommendation_for
+from ladder.standing import CommandContext, recommendation_for
 from ladder.state import LadderState, Step, as_utc, night_from_report
 from ladder.store import (
     LadderStore,
@@ -90,13 +90,19 @@ def _night_date(report: Report) -> date:
 
 
 def decide_night(
-    store: LadderStore, report: Report, register: Register, *, now: datetime
+    store: LadderStore,
+    report: Report,
+    register: Register,
+    *,
+    now: datetime,
+    commands: CommandContext | None = None,
 ) -> dict[str, Recommendation | None]:
     """Record tonight for every model of ``report``, decide, persist, and recommend.
 
     Returns one :class:`~monitor.report.Recommendation` per model id (``None`` when the
     model has nothing open on the ladder, or is not in ``register``). The caller sets
-    ``ModelReport.recommendation``.
+    ``ModelReport.recommendation``. ``commands`` names the register and state store the
+    recommendation's commands must point at to work when pasted.
     """
     now = as_utc(now)
     night = _night_date(report)
@@ -113,7 +119,8 @@ def decide_night(
         ) -> Recommendation | None:
             return _apply_model(conn, report, model, entry, register, night, now)
 
-        out[model.model_id] = store.write(work)
+        recommendation = store.write(work)
+        out[model.model_id] = commands.apply(recommendation) if commands else recommendation
     return out
 
 

@@ -22,7 +22,7 @@ from functools import partial
 
 from ladder.keys import open_store
 from ladder.nightly import decide_night
-from ladder.standing import ladder_position
+from ladder.standing import CommandContext, ladder_position
 from ladder.store import LadderStore, list_escalations, night_trends
 from modelhealth.logs import event
 from modelhealth.outputs.html import LadderView, NightPoint, render_html
@@ -55,10 +55,16 @@ class JobResult:
 
 
 def _decider(
-    store: LadderStore, loaded: LoadedRegister, now: datetime
+    store: LadderStore, loaded: LoadedRegister, now: datetime, state_url: str
 ) -> Callable[[Report], Mapping[str, LadderOutcome]]:
+    # The commands in the report and its page name this register and store, so they
+    # work when pasted anywhere (docs/scheduling.md).
+    commands = CommandContext.of(loaded.source, state_url)
+
     def decide(report: Report) -> Mapping[str, LadderOutcome]:
-        recommendations = decide_night(store, report, loaded.register, now=now)
+        recommendations = decide_night(
+            store, report, loaded.register, now=now, commands=commands
+        )
         return {
             model.model_id: LadderOutcome(
                 recommendation=recommendations.get(model.model_id),
@@ -150,7 +156,7 @@ def run_job(
             options,
             engine=engine,
             progress=progress,
-            decide=_decider(store, loaded, options.now),
+            decide=_decider(store, loaded, options.now, state_url),
             render=_renderer(store, loaded),
         )
         result = JobResult(report=report)

@@ -89,7 +89,15 @@ def _print_summary(report: Report, out_dir: Path) -> None:
 
 
 def check(
-    register: Annotated[Path, typer.Option("--register", "-r", help="Threshold register (YAML).")],
+    register: Annotated[
+        Path,
+        typer.Option(
+            "--register",
+            "-r",
+            envvar="MODELHEALTH_REGISTER",
+            help="Threshold register (YAML); or $MODELHEALTH_REGISTER.",
+        ),
+    ],
     logs: Annotated[
         list[Path],
         typer.Option(
@@ -110,8 +118,9 @@ def check(
     state: Annotated[
         str | None,
         typer.Option(
-            help="Ladder state database (SQLAlchemy URL). Default: "
-            "sqlite file modelhealth-state.db in the current folder."
+            envvar="MODELHEALTH_STATE",
+            help="Ladder state database (SQLAlchemy URL); or $MODELHEALTH_STATE. Default: "
+            "sqlite file modelhealth-state.db in the current folder.",
         ),
     ] = None,
     tracking_uri: Annotated[
@@ -140,6 +149,18 @@ def check(
     notify_level: Annotated[
         str, typer.Option("--notify-level", help="warning, breach or tier3.")
     ] = "breach",
+    metrics_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--metrics-file",
+            help="Write the night's metrics and statuses here in the Prometheus text format "
+            "(for node_exporter's textfile collector: a *.prom file in its folder).",
+        ),
+    ] = None,
+    pushgateway: Annotated[
+        str | None,
+        typer.Option("--pushgateway", help="Push the same metrics to this Prometheus Pushgateway."),
+    ] = None,
     engine: Annotated[
         str, typer.Option("--engine", help="local, or dask (a LocalCluster, or --scheduler).")
     ] = "local",
@@ -234,6 +255,13 @@ def check(
     finally:
         stop()
     _print_summary(report, out_dir)
+    if metrics_file is not None or pushgateway is not None:
+        from modelhealth.outputs.metrics import publish_metrics
+
+        for failure in publish_metrics(
+            report, metrics_file=metrics_file, pushgateway=pushgateway
+        ):
+            err.print(f"warning: {failure}", markup=False, soft_wrap=True)
     skipped = report.ingest.unreadable
     if skipped:
         # Exit 0 is still right (the rest was checked), but cron logs must say what was lost.

@@ -10,11 +10,13 @@ Exit codes (documented in README.md):
 
 from __future__ import annotations
 
+import csv
+import json
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn
 
 import typer
 from rich.console import Console
@@ -27,20 +29,34 @@ __all__ = [
     "EXIT_BAD_INPUT",
     "EXIT_FINDING",
     "EXIT_OK",
+    "LISTING_FORMATS",
     "err",
     "fail",
     "load_or_exit",
     "out",
     "parse_moment",
+    "print_listing",
     "progress_bar",
+    "wide_console",
 ]
 
 EXIT_OK = 0
 EXIT_FINDING = 1
 EXIT_BAD_INPUT = 2
 
-# Off a terminal (cron, CI logs) rich would wrap at 80 columns; logs are wider than that.
-out = Console(width=None if sys.stdout.isatty() else 140)
+#: Columns of console output off a terminal (a pipe, a cron or CI log): wide enough that
+#: no table is cut and no name shortened with "…"; rich would otherwise use 80.
+OFF_TERMINAL_WIDTH = 400
+#: ``--format`` of every listing command: a table for people, JSON or CSV for tools.
+LISTING_FORMATS = ("table", "json", "csv")
+
+
+def wide_console(**options: Any) -> Console:
+    """A console for stdout: the terminal's width, or :data:`OFF_TERMINAL_WIDTH` off one."""
+    return Console(width=None if sys.stdout.isatty() else OFF_TERMINAL_WIDTH, **options)
+
+
+out = wide_console()
 # file:line: field lines stay whole for grep; messages quote names, never highlight them.
 err = Console(stderr=True, soft_wrap=True, highlight=False)
 
@@ -50,6 +66,38 @@ def fail(message: str, code: int = EXIT_BAD_INPUT) -> NoReturn:
     # Messages quote file names, columns, ids and reasons people typed: never markup.
     err.print(f"[bold red]error:[/] {escape(message)}")
     raise typer.Exit(code)
+
+
+def print_listing(
+    output: str,
+    columns: Sequence[str],
+    rows: Sequence[Mapping[str, Any]],
+    table: Callable[[], Any],
+    *,
+    console: Console | None = None,
+) -> None:
+    """One listing as ``--format`` asks: ``table`` (``table()`` rendered by rich), ``json``
+    (a list of objects) or ``csv`` (a header of ``columns``, then one line per row;
+    nested values as JSON). Exits 2 for another format."""
+    if output not in LISTING_FORMATS:
+        fail(f"--format must be one of {', '.join(LISTING_FORMATS)}, not {output!r}")
+    if output == "json":
+        sys.stdout.write(json.dumps(list(rows), indent=2, default=str) + "\n")
+    elif output == "csv":
+        writer = csv.DictWriter(sys.stdout, fieldnames=list(columns), lineterminator="\n")
+        writer.writeheader()
+        for row in rows:
+            writer.writerow(
+                {
+                    key: json.dumps(value, default=str)
+                    if isinstance(value, (dict, list))
+                    else ("" if value is None else value)
+                    for key, value in row.items()
+                    if key in columns
+                }
+            )
+    else:
+        (console or out).print(table(), markup=False)
 
 
 def load_or_exit(path: Path) -> LoadedRegister:

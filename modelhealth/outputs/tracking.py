@@ -47,6 +47,7 @@ __all__ = [
     "ladder_tags",
     "log_check",
     "metric_key",
+    "model_measures",
     "report_metrics",
 ]
 
@@ -335,7 +336,7 @@ def report_metrics(report: Report) -> dict[str, float]:
     """
     values: dict[str, float] = {}
     for key, model in _model_keys(report.models):
-        for measure, value in _model_measures(model):
+        for measure, value in model_measures(model):
             if value is None or not math.isfinite(value):
                 continue
             values[f"{key}.{measure}"[:_MAX_KEY_LENGTH]] = float(value)
@@ -356,7 +357,8 @@ def _model_keys(models: Sequence[ModelReport]) -> list[tuple[str, ModelReport]]:
     return keyed
 
 
-def _model_measures(model: ModelReport) -> list[tuple[str, float | None]]:
+def model_measures(model: ModelReport) -> list[tuple[str, float | None]]:
+    """One model's measures, ``(name, value)``: what MLflow and Prometheus record."""
     measures: list[tuple[str, float | None]] = [
         ("n_rows", model.n_rows),
         ("n_labeled", model.n_labeled),
