@@ -143,11 +143,15 @@ def run_job(
     notify_level: str = "breach",
     engine: Engine | None = None,
     progress: Callable[[int], None] | None = None,
+    mlflow_drift_pages: bool = False,
 ) -> JobResult:
     """Run the nightly job for ``options.as_of``: the check with the ladder's decision,
     report.html with trends from the state store at ``state_url``, an MLflow run (unless
     ``tracking_uri`` is ``None``) and the webhook at ``notify_url`` (if any). MLflow and
-    webhooks run after report.json is safely written; their failures never lose it."""
+    webhooks run after report.json is safely written; their failures never lose it.
+
+    The run's artifacts are report.json, report.html and the quarantine; Evidently's
+    drift pages (megabytes per model) only with ``mlflow_drift_pages``."""
     # The register names the audit key and head file every writer of the store must use.
     with open_store(state_url, loaded.register) as store:
         options = dataclasses.replace(options, history=_history(store, loaded, options))
@@ -191,7 +195,8 @@ def run_job(
 
             out = options.out_dir
             artifacts = [out / "report.json", out / "report.html", out / "quarantine.parquet"]
-            artifacts += sorted(out.glob("drift-*.html"))
+            if mlflow_drift_pages:
+                artifacts += sorted(out.glob("drift-*.html"))
             result.mlflow_run_id = log_check(
                 report,
                 tracking_uri=tracking_uri,

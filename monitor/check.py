@@ -75,7 +75,8 @@ Decide = Callable[[Report], Mapping[str, LadderOutcome]]
 class CheckOptions:
     """Inputs of one nightly check."""
 
-    logs: Sequence[Path]
+    #: Local paths or fsspec URLs (``s3://…``), listed by ``monitor.ingest.list_log_files``.
+    logs: Sequence[str | Path]
     as_of: date
     out_dir: Path
     now: datetime
@@ -93,7 +94,7 @@ def plan_windows(register: Register, as_of: date) -> dict[str, WindowBounds]:
 
 
 def run_id_for(
-    register_version: str, as_of: date, logs: Sequence[Path], labels: Path | None
+    register_version: str, as_of: date, logs: Sequence[str | Path], labels: Path | None
 ) -> str:
     """Same register, night and input files → same run id, so a rerun of a night is
     recognisably the same run. The files are those ingest reads (the one listing,

@@ -99,12 +99,12 @@ def check(
         ),
     ],
     logs: Annotated[
-        list[Path],
+        list[str],
         typer.Option(
             "--logs",
             "-l",
-            help="Prediction logs: Parquet file or directory, CSV or "
-            "JSON Lines. Repeat for several.",
+            help="Prediction logs: Parquet file or directory, CSV or JSON Lines; a local "
+            "path or an fsspec URL (s3://, gs://, abfs://, file://). Repeat for several.",
         ),
     ],
     labels: Annotated[
@@ -133,6 +133,14 @@ def check(
     ] = None,
     no_tracking: Annotated[
         bool, typer.Option("--no-tracking", help="Do not record an MLflow run.")
+    ] = False,
+    mlflow_drift_pages: Annotated[
+        bool,
+        typer.Option(
+            "--mlflow-drift-pages",
+            help="Also log Evidently's drift pages (megabytes per model) to the MLflow run; "
+            "they are always in --out.",
+        ),
     ] = False,
     fail_on: Annotated[
         str,
@@ -208,8 +216,10 @@ def check(
         night = parse_as_of(as_of) if as_of else default_as_of(clock)
     except ValueError as exc:
         fail(str(exc))
+    from monitor.ingest.sources import is_url
+
     for path in logs:
-        if not path.exists():
+        if not is_url(path) and not Path(path).exists():
             fail(f"logs not found: {path}")
     if out_dir.exists() and not out_dir.is_dir():
         fail(
@@ -220,7 +230,12 @@ def check(
         fail(f"labels file not found: {labels}")
     loaded = load_or_exit(register)
     options = CheckOptions(
-        logs=logs, labels=labels, as_of=night, out_dir=out_dir, now=clock, drift=not no_drift
+        logs=[p if is_url(p) else Path(p) for p in logs],
+        labels=labels,
+        as_of=night,
+        out_dir=out_dir,
+        now=clock,
+        drift=not no_drift,
     )
     chosen = _engine(engine, scheduler)
     advance, stop = progress_bar()
@@ -240,6 +255,7 @@ def check(
                 state=state,
                 no_tracking=no_tracking,
                 tracking_uri=tracking_uri,
+                mlflow_drift_pages=mlflow_drift_pages,
                 notify=notify,
                 notify_level=notify_level,
                 engine=chosen,
@@ -284,6 +300,7 @@ def _run_job(
     state: str | None,
     no_tracking: bool,
     tracking_uri: str | None,
+    mlflow_drift_pages: bool,
     notify: str | None,
     notify_level: str,
     engine: Engine | None,
@@ -304,6 +321,7 @@ def _run_job(
             notify_level=notify_level,
             engine=engine,
             progress=progress,
+            mlflow_drift_pages=mlflow_drift_pages,
         )
     except LadderError as exc:
         fail(f"ladder state: {exc}")

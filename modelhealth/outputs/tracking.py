@@ -297,22 +297,23 @@ def _log_new_run(
     )
     run_id: str = run.info.run_id
     try:
-        client.log_batch(
-            run_id,
-            params=[
-                Param("register_name", report.register_name),
-                Param("register_version", report.register_version),
-                Param("as_of", report.as_of),
-            ],
-            synchronous=True,
-        )
+        params = [
+            Param("register_name", report.register_name),
+            Param("register_version", report.register_version),
+            Param("as_of", report.as_of),
+        ]
         timestamp = int(report.generated_at.timestamp() * 1000)
         metrics = [
             Metric(key, value, timestamp, 0) for key, value in report_metrics(report).items()
         ]
-        for start in range(0, len(metrics), _METRICS_PER_BATCH):
+        # One batch (one transaction) for the params and the first 1,000 metrics: every
+        # commit of a SQLite store is a disk sync.
+        for start in range(0, max(len(metrics), 1), _METRICS_PER_BATCH):
             client.log_batch(
-                run_id, metrics=metrics[start : start + _METRICS_PER_BATCH], synchronous=True
+                run_id,
+                metrics=metrics[start : start + _METRICS_PER_BATCH],
+                params=params if start == 0 else [],
+                synchronous=True,
             )
         for path in artifacts:
             local = Path(path)

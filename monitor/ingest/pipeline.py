@@ -46,12 +46,6 @@ from thresholds.schema import Register
 __all__ = ["read_logs"]
 
 
-_URL_PROBLEM = (
-    "is a URL; the local engine reads local files: use the Dask engine"
-    " (pip install 'modelhealth[dask]', --engine dask), which fetches URLs through fsspec"
-)
-
-
 def read_logs(
     paths: Sequence[str | Path],
     register: Register,
@@ -71,8 +65,8 @@ def read_logs(
         ``date=2026-11-01/`` are fine, and a partition key that names a contract column,
         e.g. ``model_id=…``, fills that column when the files lack it). Files are
         recognised by extension; names starting with ``.`` or ``_`` are skipped (see
-        :func:`~monitor.ingest.sources.list_log_files`). Local paths only: URLs are
-        read by the Dask engine, which stages them.
+        :func:`~monitor.ingest.sources.list_log_files`); local paths or fsspec URLs
+        (``s3://``, ``gs://``, ``abfs://``, ``file://``), which are streamed through fsspec.
     register
         The threshold register; ``models[].columns`` maps log columns to the contract.
     windows
@@ -101,7 +95,7 @@ def read_logs(
     ValueError
         When a registered model has no window bounds or ``batch_rows < 1``.
     UnreadableLogError
-        A path given directly is missing, of unknown format, unreadable or a URL.
+        A path given directly is missing, of unknown format or unreadable.
     MissingColumnError
         A file given directly lacks required columns (files inside a directory are
         listed in ``stats.unreadable`` instead).
@@ -112,9 +106,6 @@ def read_logs(
         raise ValueError(f"batch_rows must be at least 1, not {batch_rows}")
     plan = IngestPlan(register, windows)
     files = list_log_files(paths)
-    for file in files:
-        if file.remote:
-            raise UnreadableLogError(file.name, _URL_PROBLEM)
     label_index = LateLabels.load(labels, plan) if labels is not None else None
     stats = stats if stats is not None else IngestStats()
     ingest = _Ingest(plan, label_index, quarantine, batch_rows, stats)

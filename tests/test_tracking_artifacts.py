@@ -1,0 +1,47 @@
+"""What one check logs to MLflow: the report files, and the drift pages only when asked.
+
+Evidently's pages are megabytes per model (3.7 MB each on the demo); logged every night
+they made tracking cost more than the check. They stay in --out either way.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from mlflow import MlflowClient
+from typer.testing import CliRunner
+
+from modelhealth.cli import app
+
+ROOT = Path(__file__).resolve().parents[1]
+runner = CliRunner()
+
+
+def tracked_check(tmp_path: Path, night: str, *extra: str) -> tuple[Path, set[str]]:
+    out = tmp_path / night
+    store = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    done = runner.invoke(
+        app,
+        ["check", "--register", str(ROOT / "data" / "register.yaml"), "--logs",
+         str(ROOT / "data" / "demo" / "logs"), "--as-of", night, "--out", str(out),
+         "--state", f"sqlite:///{tmp_path / 'state.db'}", "--tracking-uri", store,
+         "--now", f"{night}T23:00:00+00:00", *extra],
+    )  # fmt: skip
+    assert done.exit_code == 0, done.output
+    client = MlflowClient(store)
+    (experiment,) = client.search_experiments(filter_string="name = 'acme-support'")
+    (run,) = client.search_runs(
+        [experiment.experiment_id], filter_string=f"params.as_of = '{night}'"
+    )
+    return out, {a.path for a in client.list_artifacts(run.info.run_id)}
+
+
+def test_drift_pages_reach_mlflow_only_with_the_option(tmp_path: Path) -> None:
+    out, logged = tracked_check(tmp_path, "2026-10-20")
+    pages = sorted(p.name for p in out.glob("drift-*.html"))
+    assert len(pages) == 3  # one per model, in --out as always
+
+    assert logged == {"report.json", "report.html", "quarantine.parquet"}
+
+    _, with_pages = tracked_check(tmp_path, "2026-10-21", "--mlflow-drift-pages")
+    assert with_pages == {"report.json", "report.html", "quarantine.parquet", *pages}
