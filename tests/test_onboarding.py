@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 from pathlib import Path
 
 import numpy as np
@@ -78,6 +79,13 @@ def test_init_maps_renamed_columns_units_and_status_and_the_register_validates(
 
     validated = runner.invoke(app, ["thresholds", "validate", str(register)])
     assert validated.exit_code == 0, validated.output
+    # The next steps it prints are commands that work as pasted: the sample's last night.
+    (suggested,) = [line for line in done.output.splitlines() if "modelhealth check" in line]
+    assert suggested.strip().endswith(f"--as-of {NIGHT.date().isoformat()} --no-ladder")
+    checked = runner.invoke(
+        app, [*shlex.split(suggested.strip())[1:], "--out", str(tmp_path / "o")]
+    )
+    assert checked.exit_code == 0, checked.output
 
 
 def test_check_runs_on_the_register_init_wrote(sample: tuple[Path, object], tmp_path: Path) -> None:

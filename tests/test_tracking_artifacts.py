@@ -6,12 +6,15 @@ they made tracking cost more than the check. They stay in --out either way.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
+import pytest
 from mlflow import MlflowClient
 from typer.testing import CliRunner
 
 from modelhealth.cli import app
+from modelhealth.outputs.tracking import TELEMETRY_SWITCH
 
 ROOT = Path(__file__).resolve().parents[1]
 runner = CliRunner()
@@ -36,8 +39,13 @@ def tracked_check(tmp_path: Path, night: str, *extra: str) -> tuple[Path, set[st
     return out, {a.path for a in client.list_artifacts(run.info.run_id)}
 
 
-def test_drift_pages_reach_mlflow_only_with_the_option(tmp_path: Path) -> None:
+def test_drift_pages_reach_mlflow_only_with_the_option(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv(TELEMETRY_SWITCH, raising=False)
     out, logged = tracked_check(tmp_path, "2026-10-20")
+    # MLflow's usage telemetry (a call to mlflow-telemetry.io) is off for our runs.
+    assert os.environ[TELEMETRY_SWITCH] == "true"
     pages = sorted(p.name for p in out.glob("drift-*.html"))
     assert len(pages) == 3  # one per model, in --out as always
 
@@ -45,3 +53,11 @@ def test_drift_pages_reach_mlflow_only_with_the_option(tmp_path: Path) -> None:
 
     _, with_pages = tracked_check(tmp_path, "2026-10-21", "--mlflow-drift-pages")
     assert with_pages == {"report.json", "report.html", "quarantine.parquet", *pages}
+
+
+def test_a_telemetry_choice_of_the_caller_is_kept(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(TELEMETRY_SWITCH, "false")
+    tracked_check(tmp_path, "2026-10-22", "--no-drift")
+    assert os.environ[TELEMETRY_SWITCH] == "false"

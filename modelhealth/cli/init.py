@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 from pathlib import Path
 from typing import Annotated
 
@@ -89,9 +90,13 @@ def init(
         out.print(f"  error ← {inferred.status_column} in {inferred.failing}", markup=False)
     for text_line in inferred.unknown:
         err.print(f"could not infer {text_line}", markup=False, soft_wrap=True)
+    night = f" --as-of {inferred.last_day}" if inferred.last_day else ""
+    register, sample_logs = shlex.quote(str(output)), " ".join(
+        f"--logs {shlex.quote(path)}" for path in logs
+    )
     out.print(
-        f"next: modelhealth thresholds validate {output}\n"
-        f"      modelhealth check --register {output} --logs {logs[0]} --no-ladder",
+        f"next: modelhealth thresholds validate {register}\n"
+        f"      modelhealth check --register {register} {sample_logs}{night} --no-ladder",
         markup=False,
         soft_wrap=True,
     )

@@ -222,6 +222,8 @@ class Inferred:
     status_column: str | None = None
     failing: list[str] = field(default_factory=list)
     naive_timestamps: int = 0
+    #: The last UTC day of the sample (a night ``check --as-of`` can be tried on).
+    last_day: str | None = None
     feature_prefix: str | None = None
     models: list[ModelProposal] = field(default_factory=list)
     unknown: list[str] = field(default_factory=list)  # what it could not infer
@@ -343,8 +345,10 @@ def infer_register(sample: pd.DataFrame, *, model: str | None = None) -> Inferre
     if ts_column is not None:
         raw = sample[ts_column]
         arrow = _text(raw) if raw.dtype == object else pa.array(raw, from_pandas=True)
-        _, ok, naive = timestamps(arrow)
+        ns, ok, naive = timestamps(arrow)
         inferred.naive_timestamps = int(np.count_nonzero(naive & ok))
+        if ok.any():
+            inferred.last_day = str(np.datetime64(int(ns[ok].max()), "ns").astype("datetime64[D]"))
         if ok.sum() < len(ok) * 0.5:
             inferred.unknown.append(
                 f"timestamp: most values of {ts_column!r} are not ISO 8601 or epoch "

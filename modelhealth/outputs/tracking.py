@@ -60,6 +60,9 @@ STATUS_CODES: dict[str, int] = {
     "blind": 4,
 }
 
+#: MLflow's switch for its usage telemetry, which log_check turns off unless already set.
+TELEMETRY_SWITCH = "MLFLOW_DISABLE_TELEMETRY"
+
 #: The tag that ties an MLflow run to the check (``Report.run_id``) it records.
 RUN_ID_TAG = "modelhealth.run_id"
 #: Registered-model tags under this prefix are owned by modelhealth and mirror the ladder.
@@ -179,6 +182,10 @@ def log_check(
         docs), an artifact is missing, or MLflow refused a write. A run that failed
         part-way is marked ``FAILED``; calling again retries cleanly.
     """
+    # MLflow 3 phones home (mlflow-telemetry.io) from the first client it builds, and waits
+    # for it at exit: seconds per cron run, and a network call nobody asked a monitor to
+    # make. Off unless the caller chose (MLFLOW_DISABLE_TELEMETRY=false keeps it).
+    os.environ.setdefault(TELEMETRY_SWITCH, "true")
     from mlflow import MlflowClient
     from mlflow.exceptions import MlflowException
     from requests.exceptions import RequestException
