@@ -35,7 +35,7 @@ from ladder.rerun import rerun_differences
 from ladder.review import sunsets
 from ladder.routing import Directory, route
 from ladder.sla import deadlines
-from ladder.standing import recommendation_for
+from ladder.standing import CommandContext, recommendation_for
 from ladder.state import Escalation, LadderState, Step, as_utc, night_from_report
 from ladder.store import (
     LadderStore,
@@ -114,15 +114,21 @@ class NightDecisions:
 
 
 def decide_night(
-    store: LadderStore, report: Report, register: Register, *, now: datetime
+    store: LadderStore,
+    report: Report,
+    register: Register,
+    *,
+    now: datetime,
+    commands: CommandContext | None = None,
 ) -> dict[str, Recommendation | None]:
     """Record tonight for every model of ``report``, decide, persist, and recommend.
 
     Returns one :class:`~monitor.report.Recommendation` per model id (``None`` when the
     model has nothing open on the ladder, or is not in ``register``). The caller sets
-    ``ModelReport.recommendation``.
+    ``ModelReport.recommendation``. ``commands`` names the register and state store the
+    recommendation's commands must point at to work when pasted.
     """
-    return record_night(store, report, register, now=now).recommendations
+    return record_night(store, report, register, now=now, commands=commands).recommendations
 
 
 def record_night(
@@ -132,6 +138,7 @@ def record_night(
     *,
     now: datetime,
     redecide_by: str | None = None,
+    commands: CommandContext | None = None,
 ) -> NightDecisions:
     """:func:`decide_night`, with a note for every model whose rerun differs.
 
@@ -155,7 +162,9 @@ def record_night(
             return _apply_model(conn, report, model, entry, register, night, now, redecide_by)
 
         recommendation, note = store.write(work, actor=redecide_by or SYSTEM_ACTOR)
-        out.recommendations[model.model_id] = recommendation
+        out.recommendations[model.model_id] = (
+            commands.apply(recommendation) if commands else recommendation
+        )
         if note is not None:
             out.reruns[model.model_id] = note
     return out

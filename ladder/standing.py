@@ -8,9 +8,13 @@ Read-only: both functions read the state store as it stands.
 
 from __future__ import annotations
 
+import shlex
+from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.exc import ArgumentError
 
 from ladder.absences import directory_for
 from ladder.diagram import ModelMark
@@ -32,7 +36,61 @@ from ladder.store import (
 from monitor.report import Recommendation
 from thresholds.schema import Register
 
-__all__ = ["ladder_position", "model_mark", "recommendation_for"]
+__all__ = ["CommandContext", "ladder_position", "model_mark", "recommendation_for"]
+
+
+@dataclass(frozen=True)
+class CommandContext:
+    """The register and state store the printed ``modelhealth ladder …`` commands must
+    name, so that they work when pasted in another folder or shell.
+
+    A relative SQLite path is made absolute; a state URL that holds a password is left
+    out (the commands then read ``$MODELHEALTH_STATE``, as every ladder command does),
+    because the commands land in report.json, report.html and chat messages.
+    """
+
+    register: str | None = None
+    state: str | None = None
+
+    @classmethod
+    def of(cls, register: str | Path | None, state: str | None) -> CommandContext:
+        path = None
+        if register is not None and Path(register).is_file():
+            path = str(Path(register).resolve())
+        return cls(path, _pasteable_state(state))
+
+    def suffix(self) -> str:
+        parts: list[str] = []
+        if self.register:
+            parts += ["--register", shlex.quote(self.register)]
+        if self.state:
+            parts += ["--state", shlex.quote(self.state)]
+        return "".join(f" {part}" for part in parts)
+
+    def apply(self, recommendation: Recommendation | None) -> Recommendation | None:
+        """``recommendation`` with this context's options on each of its commands."""
+        suffix = self.suffix()
+        if recommendation is None or not suffix or not recommendation.commands:
+            return recommendation
+        return recommendation.model_copy(
+            update={"commands": [f"{command}{suffix}" for command in recommendation.commands]}
+        )
+
+
+def _pasteable_state(url: str | None) -> str | None:
+    if url is None:
+        return None
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        return None
+    if parsed.password:
+        return None
+    if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
+        database = Path(parsed.database)
+        if not database.is_absolute():
+            return f"sqlite:///{database.resolve()}"
+    return url
 
 
 def _commands(step: Step, approvers: tuple[str, ...], register: Register) -> list[str]:
@@ -41,14 +99,17 @@ def _commands(step: Step, approvers: tuple[str, ...], register: Register) -> lis
     def who(person: str) -> str:
         return f" --as {person}" if register.identity.allow_as else ""
 
-    people = approvers or ("<person>",)
+    # Without a named approver the command runs as the real account pasting it: a
+    # placeholder such as <person> would be a shell redirection, not a name.
+    people = approvers or ("",)
     if step.status == "pending":
-        out = [f"modelhealth ladder approve {ref}{who(p)}" for p in people]
-        out.append(f'modelhealth ladder reject {ref}{who(people[0])} --reason "..."')
-        out.append(f"modelhealth ladder ack {ref}{who(people[0])}")
+        out = [f"modelhealth ladder approve {ref}{who(p) if p else ''}" for p in people]
+        first = who(people[0]) if people[0] else ""
+        out.append(f'modelhealth ladder reject {ref}{first} --reason "..."')
+        out.append(f"modelhealth ladder ack {ref}{first}")
         return out
     if step.status == "approved":
-        return [f"modelhealth ladder apply {ref}{who('<person>')}"]
+        return [f"modelhealth ladder apply {ref}"]
     if step.status == "blocked_by_budget":
         return [f"modelhealth ladder event add budget_change --model {step.model_id}"]
     return [f"modelhealth ladder history {step.model_id}"]

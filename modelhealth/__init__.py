@@ -10,9 +10,11 @@ For Airflow tasks and notebooks, :func:`run_check` runs one check from Python::
 
     from modelhealth import run_check
 
-    report = run_check("register.yaml", "logs/", as_of="2026-10-20", out="out/")
+    report = run_check("register.yaml", "s3://bucket/logs/", as_of="2026-10-20", out="out/")
     if report.status in ("breach", "blind"):
         ...
+
+docs/scheduling.md shows an Airflow DAG that branches on the result.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from monitor.engines import Engine
     from monitor.report import Report
     from thresholds.loader import LoadedRegister
 
@@ -42,6 +45,8 @@ def run_check(
     labels: PathLike | None = None,
     drift: bool = True,
     now: datetime | None = None,
+    engine: str | Engine = "local",
+    scheduler: str | None = None,
 ) -> Report:
     """Check every model of ``register`` on ``logs`` for one night, as ``modelhealth check
     --no-ladder`` does, and return the report.
@@ -51,7 +56,9 @@ def run_check(
     register
         The threshold register: a YAML path (loaded and validated) or a loaded register.
     logs
-        Prediction logs: Parquet files or folders, CSV or JSON Lines; one or several.
+        Prediction logs: Parquet files or folders, CSV or JSON Lines; one or several;
+        local paths or fsspec URLs (``s3://``, ``gs://``, ``abfs://``, ``file://``; the
+        cloud's fsspec backend installed, credentials as its SDK finds them).
     as_of
         The night to check (a date or ``YYYY-MM-DD``, UTC). Default: the day before
         ``now``.
@@ -65,6 +72,12 @@ def run_check(
     now
         The clock (aware; naive means UTC), for ``generated_at`` and the default night.
         Default: the current time.
+    engine
+        ``"local"`` (one process), ``"dask"`` (a ``distributed.LocalCluster`` started for
+        the run, or the cluster at ``scheduler``), or an engine object
+        (:class:`monitor.engines.Engine`).
+    scheduler
+        Address of a running Dask scheduler, with ``engine="dask"``.
 
     Returns
     -------
@@ -96,7 +109,22 @@ def run_check(
         night = as_of.date()
     else:
         night = as_of if isinstance(as_of, date) else date.fromisoformat(as_of)
-    paths = [Path(logs)] if isinstance(logs, (str, os.PathLike)) else [Path(p) for p in logs]
+    from monitor.ingest.sources import is_url
+
+    named = [logs] if isinstance(logs, (str, os.PathLike)) else list(logs)
+    # A URL stays text: Path("s3://bucket/x") would fold the "//".
+    paths = [str(p) if is_url(str(p)) else Path(p) for p in named]
+    chosen: Engine | None
+    if engine == "local":
+        chosen = None
+    elif engine == "dask":
+        from monitor.engines.dask import DaskEngine
+
+        chosen = DaskEngine(scheduler=scheduler)
+    elif isinstance(engine, str):
+        raise ValueError(f"engine must be 'local', 'dask' or an engine object, not {engine!r}")
+    else:
+        chosen = engine
     options = CheckOptions(
         logs=paths,
         as_of=night,
@@ -105,4 +133,4 @@ def run_check(
         labels=None if labels is None else Path(labels),
         drift=drift,
     )
-    return check(loaded, options, render=render_html)
+    return check(loaded, options, engine=chosen, render=render_html)

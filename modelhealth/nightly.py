@@ -29,7 +29,7 @@ from ladder.incident_store import incident_facts
 from ladder.keys import open_store
 from ladder.nightly import record_night
 from ladder.outbox import outbox_summary
-from ladder.standing import ladder_position
+from ladder.standing import CommandContext, ladder_position
 from ladder.stats import compute_stats
 from ladder.store import LadderStore, list_escalations, night_trends
 from modelhealth.logs import event
@@ -66,10 +66,20 @@ class JobResult:
 
 
 def _decider(
-    store: LadderStore, loaded: LoadedRegister, now: datetime, redecide_by: str | None
+    store: LadderStore,
+    loaded: LoadedRegister,
+    now: datetime,
+    redecide_by: str | None,
+    state_url: str,
 ) -> Callable[[Report], LadderNight]:
+    # The commands in the report and its page name this register and store, so they
+    # work when pasted anywhere (docs/scheduling.md).
+    commands = CommandContext.of(loaded.source, state_url)
+
     def decide(report: Report) -> LadderNight:
-        decided = record_night(store, report, loaded.register, now=now, redecide_by=redecide_by)
+        decided = record_night(
+            store, report, loaded.register, now=now, redecide_by=redecide_by, commands=commands
+        )
         # Dead letters are shown where people look: report.json and the page's banner.
         waiting = store.read(outbox_summary)
         return LadderNight(
@@ -183,12 +193,16 @@ def run_job(
     engine: Engine | None = None,
     progress: Callable[[int], None] | None = None,
     redecide_by: str | None = None,
+    mlflow_drift_pages: bool = False,
 ) -> JobResult:
     """Run the nightly job for ``options.as_of``: the check with the ladder's decision,
     report.html with trends from the state store at ``state_url``, an MLflow run (unless
     ``tracking_uri`` is ``None``) and the webhook at ``notify_url`` (if any), whose
     messages link steps to the escalation desk at ``public_url`` (if any). MLflow and
     webhooks run after report.json is safely written; their failures never lose it.
+
+    The run's artifacts are report.json, report.html and the quarantine; Evidently's
+    drift pages (megabytes per model) only with ``mlflow_drift_pages``.
 
     A night already decided is not decided again, unless ``redecide_by`` (the person
     running ``check --redecide``) supersedes it (:func:`ladder.nightly.record_night`).
@@ -203,7 +217,9 @@ def run_job(
             options,
             engine=engine,
             progress=progress,
-            decide=None if options.partial else _decider(store, loaded, options.now, redecide_by),
+            decide=None
+            if options.partial
+            else _decider(store, loaded, options.now, redecide_by, state_url),
             render=_renderer(store, loaded, options.now),
             published=files.extend,
             anchor=_anchor(store),
@@ -241,11 +257,15 @@ def run_job(
             from modelhealth.outputs.tracking import ladder_tags, log_check
 
             # This run's own files (never whatever else lies in --out, such as a planted
-            # drift-*.html link to a secret).
+            # drift-*.html link to a secret); the drift pages only when asked for.
+            artifacts = [
+                p for p in files
+                if p.exists() and (mlflow_drift_pages or not p.name.startswith("drift-"))
+            ]
             result.mlflow_run_id = log_check(
                 report,
                 tracking_uri=tracking_uri,
-                artifacts=[p for p in files if p.exists()],
+                artifacts=artifacts,
                 ladder_tags=ladder_tags(report, loaded.register),
             )
             event("mlflow.logged", run_id=report.run_id, mlflow_run_id=result.mlflow_run_id)

@@ -52,6 +52,7 @@ __all__ = [
     "LadderNight",
     "LadderOutcome",
     "build_report",
+    "ingest_notes",
     "plan_windows",
     "run_check",
     "run_id_for",
@@ -98,7 +99,8 @@ AuditAnchor = Callable[[], Mapping[str, object]]
 class CheckOptions:
     """Inputs of one nightly check."""
 
-    logs: Sequence[Path]
+    #: Local paths or fsspec URLs (``s3://…``), listed by ``monitor.ingest.list_log_files``.
+    logs: Sequence[str | Path]
     as_of: date
     out_dir: Path
     now: datetime
@@ -119,7 +121,7 @@ def plan_windows(register: Register, as_of: date) -> dict[str, WindowBounds]:
 
 
 def run_id_for(
-    register_version: str, as_of: date, logs: Sequence[Path], labels: Path | None
+    register_version: str, as_of: date, logs: Sequence[str | Path], labels: Path | None
 ) -> str:
     """Same register, night and input files → same run id, so a rerun of a night is
     recognisably the same run. The files are those ingest reads (the one listing,
@@ -136,6 +138,41 @@ _BLIND_NOTE = (
     "no rows for this model in the current window: the monitor cannot see it, "
     "so it is treated as a breach (blind), never as healthy"
 )
+
+
+#: Share of a model's rows that must be quarantined before its notes list the reasons.
+_MOSTLY_QUARANTINED = 0.5
+#: Reasons listed, most frequent first.
+_TOP_REASONS = 3
+
+
+def ingest_notes(model_id: str, stats: IngestStats, rows_used: int) -> list[str]:
+    """What ingest has to say about one model, first in its notes: timestamps taken as
+    UTC, and the top quarantine reasons (with counts and an example cell) when most of
+    its rows were refused. ``rows_used`` is the model's rows in both windows."""
+    notes: list[str] = []
+    naive = stats.naive_by_model.get(model_id, 0)
+    if naive:
+        notes.append(
+            f"{naive:,} row(s) had timestamps without a time zone and were taken as UTC: rows "
+            "logged near midnight local time may land on the wrong night; if they are local "
+            "time, declare it in the register (ingest.timezone, e.g. 'Europe/Berlin')"
+        )
+    quarantined = stats.quarantined_by_model.get(model_id, 0)
+    if quarantined and quarantined > _MOSTLY_QUARANTINED * (quarantined + rows_used):
+        reasons = stats.quarantined_by_model_reason.get(model_id, {})
+        examples = stats.quarantine_examples.get(model_id, {})
+        top = sorted(reasons.items(), key=lambda item: (-item[1], item[0]))[:_TOP_REASONS]
+        listed = "; ".join(
+            f"{reason} {count:,}" + (f" (e.g. {examples[reason]})" if reason in examples else "")
+            for reason, count in top
+        )
+        notes.append(
+            f"{quarantined:,} of {quarantined + rows_used:,} rows were quarantined, most for: "
+            f"{listed}. See docs/log-contract.md; the register's columns: and ingest: "
+            "sections map names, units, status columns and time zones"
+        )
+    return notes
 
 
 @dataclass(frozen=True)
@@ -329,7 +366,20 @@ def build_report(
         )
     measured = [_measure(entry, aggregates[entry.id], options) for entry in register.models]
     night = judge_night([_evidence(m, options, bool(stats.unreadable)) for m in measured])
-    judged = [_classify(m, night.models[m.entry.id], notes, register) for m in measured]
+    judged = [
+        _classify(
+            m,
+            night.models[m.entry.id],
+            [
+                *ingest_notes(
+                    m.entry.id, stats, m.aggregate.current.n_rows + m.aggregate.reference.n_rows
+                ),
+                *notes,
+            ],
+            register,
+        )
+        for m in measured
+    ]
     ingest = _ingest_summary(stats, options, quarantine_file)
 
     def assemble(ladder: LadderNight, head: Mapping[str, object] | None = None) -> Report:

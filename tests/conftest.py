@@ -3,8 +3,10 @@ real PostgreSQL server for the state-store tests (both backends run the same tes
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from chromium import CHROMIUM, HeadlessChromium, chromium_missing
@@ -45,3 +47,26 @@ def state_url(request: pytest.FixtureRequest, tmp_path: os.PathLike[str]) -> str
         return f"sqlite:///{os.path.join(tmp_path, 'state.db')}"
     server: PostgresServer = request.getfixturevalue("postgres_server")
     return server.database()
+
+
+@pytest.fixture(scope="module")
+def cluster() -> Iterator[Any]:
+    """A real Dask LocalCluster: two worker processes, one thread each, no dashboard.
+    Missing Dask fails the tests that use it (``make install`` includes the extra)."""
+    from components import import_component
+
+    distributed = import_component("distributed", "pip install -e '.[dask]'")
+    local = distributed.LocalCluster(
+        n_workers=2,
+        threads_per_worker=1,
+        processes=True,
+        dashboard_address=None,
+        # Its health/metrics HTTP server on a free port, not 8787: a busy 8787 (another
+        # cluster on the machine) makes distributed leak a socket (a ResourceWarning).
+        scheduler_kwargs={"dashboard_address": ":0"},
+        silence_logs=logging.CRITICAL,  # a task failure a test expects is not news
+    )
+    try:
+        yield local
+    finally:
+        local.close()

@@ -10,9 +10,8 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import logging
 import math
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -48,25 +47,6 @@ ONE_FILE_PER_TASK = 1
 ENGINE_FIELDS = ("generated_at", "engine")
 #: Sums are merged in a different order: equal up to float rounding.
 REL_TOL = 1e-9
-
-
-@pytest.fixture(scope="module")
-def cluster() -> Iterator[Any]:
-    """Two worker processes, one thread each; the dashboard is off."""
-    cluster = distributed.LocalCluster(
-        n_workers=2,
-        threads_per_worker=1,
-        processes=True,
-        dashboard_address=None,
-        # Its health/metrics HTTP server on a free port, not 8787: a busy 8787 (another
-        # cluster on the machine) makes distributed leak a socket (a ResourceWarning).
-        scheduler_kwargs={"dashboard_address": ":0"},
-        silence_logs=logging.CRITICAL,  # a task failure the test expects is not news
-    )
-    try:
-        yield cluster
-    finally:
-        cluster.close()
 
 
 @pytest.fixture(scope="module")

@@ -32,7 +32,7 @@ for these values, which legitimately vary:
 Regenerate deliberately (only for a change that is *meant* to alter the report, and say
 so in the commit)::
 
-    .venv/bin/modelhealth demo --out /tmp/demo-golden
+    .venv/bin/modelhealth demo --data data --out /tmp/demo-golden --force
     .venv/bin/python tests/test_golden_report.py /tmp/demo-golden
 
 which copies the demo's last report.json and extracts the nights from its state.db.

@@ -245,7 +245,9 @@ def test_matrix_as_markdown(store: LadderStore, register_file: Path) -> None:
     result = runner.invoke(app, ["matrix", "--format", "markdown"])
     assert result.exit_code == 0, result.output
     assert "| `format_violation` | `prompt_optimization` |" in result.output
-    assert_refused(runner.invoke(app, ["matrix", "--format", "pdf"]), "table or markdown")
+    assert_refused(
+        runner.invoke(app, ["matrix", "--format", "pdf"]), "table, markdown, json or csv"
+    )
 
 
 def test_stats_report_detection_decision_and_resolution(

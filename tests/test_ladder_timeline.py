@@ -112,7 +112,9 @@ def test_a_format_violation_gets_prompt_optimization_which_needs_no_approval(
     assert (tl.last.rung, tl.last.status, tl.last.approvals_required) == (
         "prompt_optimization", "approved", 0
     )
-    assert tl.last.commands == ["modelhealth ladder apply step-1 --as <person>"]
+    # Whoever pastes it applies it (their real account): no "<person>" placeholder, which
+    # a shell would read as a redirection.
+    assert tl.last.commands == ["modelhealth ladder apply step-1"]
 
 
 # ------------------------------------------------------------------- rules

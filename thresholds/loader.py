@@ -44,6 +44,7 @@ from thresholds.schema import (
     FailureModeSettings,
     IdentitySettings,
     IngestSettings,
+    IngestTransforms,
     LadderSettings,
     ModelEntry,
     Register,
@@ -97,6 +98,7 @@ class ModelDefaults(BaseModel):
     criticality: int = Field(default=2, ge=1, le=4)
     approver_roles: list[str] = Field(default_factory=lambda: ["model_owner"])
     columns: ColumnMapping = Field(default_factory=ColumnMapping)
+    ingest: IngestTransforms = Field(default_factory=IngestTransforms)
     windows: Windows = Field(default_factory=Windows)
     output_types: list[str] = Field(default_factory=list)
     thresholds: Thresholds = Field(default_factory=Thresholds)

@@ -52,6 +52,7 @@ __all__ = [
     "IdentitySettings",
     "IncidentSettings",
     "IngestSettings",
+    "IngestTransforms",
     "LabelRequirement",
     "LadderSettings",
     "LatencyLimits",
@@ -66,6 +67,7 @@ __all__ = [
     "SequentialSettings",
     "SignalSettings",
     "SlaSettings",
+    "StatusErrors",
     "TeamSettings",
     "Thresholds",
     "ThroughputFloor",
@@ -147,6 +149,49 @@ class ColumnMapping(_Strict):
     label: str = "label"
     followup: str = "followup"
     feature_prefix: str = "feature."
+
+
+def _check_timezone(name: str) -> str:
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(
+            f"{name!r} is not an IANA time zone; write e.g. 'Europe/Berlin', "
+            "'America/New_York' or 'UTC'"
+        ) from None
+    return name
+
+
+TimeZoneName = Annotated[str, AfterValidator(_check_timezone)]
+
+#: Latency units a log may use; ingest converts them to milliseconds.
+LATENCY_UNITS_MS: dict[str, float] = {"s": 1000.0, "ms": 1.0, "us": 0.001}
+
+
+class StatusErrors(_Strict):
+    """``error`` derived from a status column: a row is an error when its status is one
+    of ``failing`` (compared as text, case-insensitive, surrounding spaces ignored)."""
+
+    column: Annotated[str, Field(min_length=1)]
+    failing: Annotated[list[Annotated[str, Field(min_length=1)]], Field(min_length=1)]
+
+
+class IngestTransforms(_Strict):
+    """How this model's logs are turned into the contract before they are checked.
+
+    ``latency_unit`` is the unit of the latency column (converted to milliseconds);
+    ``timezone`` is the IANA zone of timestamps logged without an offset (naive ones are
+    otherwise taken as UTC and counted); ``error_from_status`` derives ``error`` from a
+    status column; ``correct_from_prediction`` judges ``correct`` as
+    ``prediction == label`` on every row, ignoring a logged ``correct`` column.
+    """
+
+    latency_unit: Literal["s", "ms", "us"] = "ms"
+    timezone: TimeZoneName | None = None
+    error_from_status: StatusErrors | None = None
+    correct_from_prediction: bool = False
 
 
 class Windows(_Strict):
@@ -494,6 +539,7 @@ class ModelEntry(_Strict):
     criticality: Annotated[int, Field(ge=1, le=4)] = 2
     approver_roles: list[str] = Field(default_factory=lambda: ["model_owner"])
     columns: ColumnMapping = Field(default_factory=ColumnMapping)
+    ingest: IngestTransforms = Field(default_factory=IngestTransforms)
     windows: Windows = Field(default_factory=Windows)
     output_types: list[str] = Field(default_factory=list)
     thresholds: Thresholds = Field(default_factory=Thresholds)

@@ -76,6 +76,11 @@ def _print_summary(report: Report, out_dir: Path) -> None:
             escape(step),
         )
     out.print(table)
+    # Notes come first from ingest (naive timestamps, the top quarantine reasons with an
+    # example cell each), then from the judgement: a cron log keeps them all.
+    for m in report.models:
+        for note in m.notes:
+            out.print(f"note: {m.model_id}: {note}", highlight=False, markup=False, soft_wrap=True)
     ing = report.ingest
     out.print(
         f"rows read {ing.rows_read:,}: used {ing.rows_used:,}, quarantined "
@@ -87,14 +92,22 @@ def _print_summary(report: Report, out_dir: Path) -> None:
 
 
 def check(
-    register: Annotated[Path, typer.Option("--register", "-r", help="Threshold register (YAML).")],
+    register: Annotated[
+        Path,
+        typer.Option(
+            "--register",
+            "-r",
+            envvar="MODELHEALTH_REGISTER",
+            help="Threshold register (YAML); or $MODELHEALTH_REGISTER.",
+        ),
+    ],
     logs: Annotated[
-        list[Path],
+        list[str],
         typer.Option(
             "--logs",
             "-l",
-            help="Prediction logs: Parquet file or directory, CSV or "
-            "JSON Lines. Repeat for several.",
+            help="Prediction logs: Parquet file or directory, CSV or JSON Lines; a local "
+            "path or an fsspec URL (s3://, gs://, abfs://, file://). Repeat for several.",
         ),
     ],
     labels: Annotated[
@@ -108,8 +121,9 @@ def check(
     state: Annotated[
         str | None,
         typer.Option(
-            help="Ladder state database (SQLAlchemy URL). Default: "
-            "sqlite file modelhealth-state.db in the current folder."
+            envvar="MODELHEALTH_STATE",
+            help="Ladder state database (SQLAlchemy URL); or $MODELHEALTH_STATE. Default: "
+            "sqlite file modelhealth-state.db in the current folder.",
         ),
     ] = None,
     tracking_uri: Annotated[
@@ -122,6 +136,14 @@ def check(
     ] = None,
     no_tracking: Annotated[
         bool, typer.Option("--no-tracking", help="Do not record an MLflow run.")
+    ] = False,
+    mlflow_drift_pages: Annotated[
+        bool,
+        typer.Option(
+            "--mlflow-drift-pages",
+            help="Also log Evidently's drift pages (megabytes per model) to the MLflow run; "
+            "they are always in --out.",
+        ),
     ] = False,
     fail_on: Annotated[
         str,
@@ -147,6 +169,18 @@ def check(
             "each step to its page there.",
         ),
     ] = None,
+    metrics_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--metrics-file",
+            help="Write the night's metrics and statuses here in the Prometheus text format "
+            "(for node_exporter's textfile collector: a *.prom file in its folder).",
+        ),
+    ] = None,
+    pushgateway: Annotated[
+        str | None,
+        typer.Option("--pushgateway", help="Push the same metrics to this Prometheus Pushgateway."),
+    ] = None,
     engine: Annotated[
         str, typer.Option("--engine", help="local, or dask (a LocalCluster, or --scheduler).")
     ] = "local",
@@ -163,7 +197,12 @@ def check(
         ),
     ] = None,
     no_ladder: Annotated[
-        bool, typer.Option("--no-ladder", help="Check only: no ladder, MLflow or notifications.")
+        bool,
+        typer.Option(
+            "--no-ladder",
+            help="Check only, nothing recorded: report.json, report.html and the quarantine "
+            "in --out; no state store, ladder decision, MLflow run or notification.",
+        ),
     ] = False,
     partial: Annotated[
         bool,
@@ -205,8 +244,10 @@ def check(
         night = parse_as_of(as_of) if as_of else default_as_of(clock)
     except ValueError as exc:
         fail(str(exc))
+    from monitor.ingest.sources import is_url
+
     for path in logs:
-        if not path.exists():
+        if not is_url(path) and not Path(path).exists():
             fail(f"logs not found: {path}")
     if out_dir.exists() and not out_dir.is_dir():
         fail(
@@ -221,7 +262,7 @@ def check(
     loaded = load_or_exit(register)
     _refuse_unfinished_night(loaded, night, clock, partial=partial)
     options = CheckOptions(
-        logs=logs,
+        logs=[p if is_url(p) else Path(p) for p in logs],
         labels=labels,
         as_of=night,
         out_dir=out_dir,
@@ -233,12 +274,10 @@ def check(
     advance, stop = progress_bar()
     try:
         if no_ladder:
+            # Check only, nothing recorded: report.json, report.html and the quarantine in
+            # --out, and nothing else (no state store, MLflow run or notification).
             report = run_check(
-                loaded,
-                options,
-                engine=chosen,
-                progress=advance,
-                render=_plain_page if partial else None,
+                loaded, options, engine=chosen, progress=advance, render=_plain_page
             )
         else:
             report = _run_job(
@@ -247,6 +286,7 @@ def check(
                 state=state,
                 no_tracking=no_tracking,
                 tracking_uri=tracking_uri,
+                mlflow_drift_pages=mlflow_drift_pages,
                 notify=notify,
                 notify_level=notify_level,
                 public_url=public_url,
@@ -265,6 +305,13 @@ def check(
         stop()
     _print_summary(report, out_dir)
     _say_reruns(report)
+    if metrics_file is not None or pushgateway is not None:
+        from modelhealth.outputs.metrics import publish_metrics
+
+        for failure in publish_metrics(
+            report, metrics_file=metrics_file, pushgateway=pushgateway
+        ):
+            err.print(f"warning: {failure}", markup=False, soft_wrap=True)
     skipped = report.ingest.unreadable
     if skipped:
         # Exit 0 is still right (the rest was checked), but cron logs must say what was lost.
@@ -332,6 +379,7 @@ def _run_job(
     state: str | None,
     no_tracking: bool,
     tracking_uri: str | None,
+    mlflow_drift_pages: bool,
     notify: str | None,
     notify_level: str,
     public_url: str | None,
@@ -357,6 +405,7 @@ def _run_job(
             engine=engine,
             progress=progress,
             redecide_by=os_account() if redecide else None,
+            mlflow_drift_pages=mlflow_drift_pages,
         )
     except LadderError as exc:
         fail(f"ladder state: {exc}")

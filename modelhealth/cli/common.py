@@ -15,17 +15,20 @@ from logs and registers are printed with their control characters escaped.
 
 from __future__ import annotations
 
+import csv
+import io
+import json
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import Annotated, Any, NoReturn
 
 import typer
 from rich.markup import escape
 
 from modelhealth.cli.crash import EXIT_INTERNAL
-from modelhealth.cli.terminal import SafeConsole, printable
+from modelhealth.cli.terminal import SafeConsole, printable, write_stdout
 from thresholds.errors import RegisterError
 from thresholds.loader import LoadedRegister, load_register
 
@@ -34,6 +37,7 @@ __all__ = [
     "EXIT_FINDING",
     "EXIT_INTERNAL",
     "EXIT_OK",
+    "LISTING_FORMATS",
     "NOW_HELP",
     "NowOpt",
     "err",
@@ -41,7 +45,9 @@ __all__ = [
     "load_or_exit",
     "out",
     "parse_moment",
+    "print_listing",
     "progress_bar",
+    "wide_console",
 ]
 
 EXIT_OK = 0
@@ -58,8 +64,20 @@ NowOpt = Annotated[
     str | None, typer.Option("--now", help=NOW_HELP, show_default="the current time")
 ]
 
-# Off a terminal (cron, CI logs) rich would wrap at 80 columns; logs are wider than that.
-out = SafeConsole(width=None if sys.stdout.isatty() else 140)
+#: Columns of console output off a terminal (a pipe, a cron or CI log): wide enough that
+#: no table is cut and no name shortened with "…"; rich would otherwise use 80.
+OFF_TERMINAL_WIDTH = 400
+#: ``--format`` of every listing command: a table for people, JSON or CSV for tools.
+LISTING_FORMATS = ("table", "json", "csv")
+
+
+def wide_console(**options: Any) -> SafeConsole:
+    """A console for stdout that escapes control characters from data: the terminal's
+    width, or :data:`OFF_TERMINAL_WIDTH` off one."""
+    return SafeConsole(width=None if sys.stdout.isatty() else OFF_TERMINAL_WIDTH, **options)
+
+
+out = wide_console()
 # file:line: field lines stay whole for grep; messages quote names, never highlight them.
 err = SafeConsole(stderr=True, soft_wrap=True, highlight=False)
 
@@ -70,6 +88,40 @@ def fail(message: str, code: int = EXIT_BAD_INPUT) -> NoReturn:
     # one line whatever a quoted value holds.
     err.print(f"[bold red]error:[/] {escape(printable(message, keep_newlines=False))}")
     raise typer.Exit(code)
+
+
+def print_listing(
+    output: str,
+    columns: Sequence[str],
+    rows: Sequence[Mapping[str, Any]],
+    table: Callable[[], Any],
+    *,
+    console: SafeConsole | None = None,
+) -> None:
+    """One listing as ``--format`` asks: ``table`` (``table()`` rendered by rich), ``json``
+    (a list of objects) or ``csv`` (a header of ``columns``, then one line per row;
+    nested values as JSON). Exits 2 for another format."""
+    if output not in LISTING_FORMATS:
+        fail(f"--format must be one of {', '.join(LISTING_FORMATS)}, not {output!r}")
+    if output == "json":
+        write_stdout(json.dumps(list(rows), indent=2, default=str) + "\n")
+    elif output == "csv":
+        buffer = io.StringIO()
+        writer = csv.DictWriter(buffer, fieldnames=list(columns), lineterminator="\n")
+        writer.writeheader()
+        for row in rows:
+            writer.writerow(
+                {
+                    key: json.dumps(value, default=str)
+                    if isinstance(value, (dict, list))
+                    else ("" if value is None else value)
+                    for key, value in row.items()
+                    if key in columns
+                }
+            )
+        write_stdout(buffer.getvalue())
+    else:
+        (console or out).print(table(), markup=False)
 
 
 def load_or_exit(path: Path) -> LoadedRegister:

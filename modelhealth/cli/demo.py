@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 from pathlib import Path
 from typing import Annotated
 
@@ -15,12 +16,25 @@ __all__ = ["demo"]
 
 
 def demo(
-    data: Annotated[Path, typer.Option(help="Folder with register.yaml and demo/logs.")] = Path(
-        "data"
-    ),
-    out_dir: Annotated[Path, typer.Option("--out", "-o", help="Output folder (emptied).")] = Path(
-        "demo-out"
-    ),
+    data: Annotated[
+        Path | None,
+        typer.Option(
+            help="Folder with register.yaml and demo/logs. Default: the copy shipped in the "
+            "package."
+        ),
+    ] = None,
+    out_dir: Annotated[
+        Path,
+        typer.Option(
+            "--out",
+            "-o",
+            help="Output folder. Emptied first if it is empty or an earlier demo's; any "
+            "other folder is refused unless --force.",
+        ),
+    ] = Path("demo-out"),
+    force: Annotated[
+        bool, typer.Option("--force", help="Empty --out even if the demo did not write it.")
+    ] = False,
     nights: Annotated[
         int | None, typer.Option(help="Only the first N nights (default: the whole month).")
     ] = None,
@@ -28,11 +42,21 @@ def demo(
     """Run a month of nightly checks on the shipped data and tell the ladder's story."""
     import time
 
-    from modelhealth.demo import run_demo
+    from modelhealth.demo import run_demo, shipped_data
+    from modelhealth.demo.story import FIRST_NIGHT, DemoFolderRefused
 
-    register, logs = data / "register.yaml", data / "demo" / "logs"
+    if data is None:
+        try:
+            shipped = shipped_data()
+        except FileNotFoundError as exc:
+            fail(str(exc))
+        register, logs = shipped.register, shipped.logs
+    else:
+        register, logs = data / "register.yaml", data / "demo" / "logs"
     if not logs.is_dir():
-        fail(f"demo logs not found at {logs}: run from the repository root, or pass --data")
+        fail(f"demo logs not found at {logs}: pass --data with register.yaml and demo/logs")
+    if nights is not None and not 1 <= nights <= 30:
+        fail(f"--nights must be between 1 and 30, not {nights}")
     loaded = load_or_exit(register)
     remember_output_folder(out_dir)
     out.print(
@@ -41,35 +65,41 @@ def demo(
         highlight=False,
     )
     started = time.perf_counter()
-    result = run_demo(loaded, logs, out_dir, console=out, nights=nights)
+    try:
+        result = run_demo(loaded, logs, out_dir, console=out, nights=nights, force=force)
+    except DemoFolderRefused as exc:
+        fail(str(exc))
     elapsed = time.perf_counter() - started
+    reg, state = shlex.quote(str(register.resolve())), shlex.quote(result.state_url)
+    night = result.last_report.as_of
     out.print(
         f"\nHTML report of the last night: [bold]{escape(str(result.html))}[/]", highlight=False
     )
-    out.print(
-        f"Ladder state: {result.state_url}  (try: modelhealth ladder history "
-        f"--register {register} --state {result.state_url})",
-        highlight=False,
-        markup=False,
-    )
+    lines = [
+        f"Ladder state: {result.state_url}",
+        f"  modelhealth ladder status --register {reg} --state {state}",
+        f"  modelhealth ladder history --register {reg} --state {state}",
+    ]
     for record in result.records:
         what = "Post-incident review" if "review" in record.name else "Stakeholder brief"
-        out.print(f"{what}: {record}", highlight=False, markup=False)
+        lines.append(f"{what}: {record}")
     if result.records:
-        out.print(
-            f"  (read them from the store: modelhealth ladder brief esc-1 --register {register} "
-            f"--state {result.state_url}; modelhealth ladder pir --list --register {register} "
-            f"--state {result.state_url}; modelhealth ladder sla-review --week 2026-W42 "
-            f"--register {register} --state {result.state_url})",
-            highlight=False, markup=False,
-        )
-    out.print(
-        f"MLflow runs: {result.tracking_uri}  (mlflow ui --backend-store-uri "
-        f"{result.tracking_uri})",
-        highlight=False,
-        markup=False,
-    )
-    out.print(f"Done in {elapsed:.0f} s.", highlight=False)
+        lines += [
+            "  read them from the store:",
+            f"  modelhealth ladder brief esc-1 --register {reg} --state {state}",
+            f"  modelhealth ladder pir --list --register {reg} --state {state}",
+            f"  modelhealth ladder sla-review --week 2026-W42 --register {reg} --state {state}",
+        ]
+    lines += [
+        f"MLflow runs: {result.tracking_uri}",
+        f"  mlflow ui --backend-store-uri {shlex.quote(result.tracking_uri)}",
+        "Check a night of the shipped logs yourself (nothing recorded):",
+        f"  modelhealth check --register {reg} --logs {shlex.quote(str(logs.resolve()))} "
+        f"--as-of {night} --out {shlex.quote(str((out_dir / 'my-check').resolve()))} --no-ladder",
+        f"Nights {FIRST_NIGHT} … {night} done in {elapsed:.0f} s.",
+    ]
+    for line in lines:
+        out.print(line, highlight=False, markup=False, soft_wrap=True)
     issued = result.desk_token
     if issued is not None:
         # Last, so a new user sees the desk in one step: the command and a ready token.
@@ -79,7 +109,7 @@ def demo(
             highlight=False,
         )
         out.print(
-            f"  modelhealth serve --register {register} --state {result.state_url}\n"
+            f"  modelhealth serve --register {reg} --state {state}\n"
             f"  then open http://127.0.0.1:8080/login and paste {issued.person}'s token "
             f"(valid until {issued.expires_at:%Y-%m-%d}):\n"
             f"  {issued.token}\n"

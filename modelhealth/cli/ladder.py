@@ -11,11 +11,12 @@ desk; the tables they print are laid out in :mod:`modelhealth.cli.ladder_views`.
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.markup import escape
@@ -44,7 +45,7 @@ from ladder.review import EVENT_KINDS
 from ladder.rungs import default_ladder, effective_rungs
 from ladder.schema import upgrade_store
 from ladder.sla import sla_clocks
-from ladder.standing import model_mark, recommendation_for
+from ladder.standing import CommandContext, model_mark, recommendation_for
 from ladder.stats import compute_stats, stats_dict
 from ladder.store import (
     LadderStore,
@@ -53,7 +54,16 @@ from ladder.store import (
     load_state,
     step_packet,
 )
-from modelhealth.cli.common import NowOpt, err, fail, load_or_exit, parse_moment
+from modelhealth.cli.common import (
+    LISTING_FORMATS,
+    NowOpt,
+    err,
+    fail,
+    load_or_exit,
+    parse_moment,
+    print_listing,
+    wide_console,
+)
 from modelhealth.cli.ladder_views import (
     history_table,
     ladder_table,
@@ -65,7 +75,6 @@ from modelhealth.cli.ladder_views import (
 )
 from modelhealth.cli.outbox import outbox_app
 from modelhealth.cli.remote import decide_through_desk
-from modelhealth.cli.terminal import SafeConsole
 from thresholds.schema import Register
 
 __all__ = ["app"]
@@ -93,8 +102,8 @@ app.add_typer(outbox_app, name="outbox")
 #: Exit code when the audit log does not prove the state (README's table).
 EXIT_TAMPERED = 4
 
-# Ladder tables keep rich's own width (80 columns off a terminal), as they always have.
-out = SafeConsole(highlight=False, soft_wrap=False)
+# Off a terminal (a pipe, a cron log) tables keep full names: no 80-column cut.
+out = wide_console(highlight=False, soft_wrap=False)
 
 RegisterOpt = Annotated[
     Path | None,
@@ -119,7 +128,9 @@ AsOpt = Annotated[
     str | None,
     typer.Option("--as", help="Act as this person (only if the register allows it)."),
 ]
-FormatOpt = Annotated[str, typer.Option("--format", "-f", help="table or json.")]
+FormatOpt = Annotated[
+    str, typer.Option("--format", "-f", help=f"{', '.join(LISTING_FORMATS)}.")
+]
 ServerOpt = Annotated[
     str | None,
     typer.Option(
@@ -187,16 +198,27 @@ def status(
     now: NowOpt = None,
 ) -> None:
     """Where every model stands: the rung in force, the open escalation, the step in play,
-    and how its notifications reach people now (delegates, after hours, unroutable)."""
+    and how its notifications reach people now (delegates, after hours, unroutable).
+
+    With MODEL, also the step's handoff packet (rule, evidence, failure modes, fixes,
+    cost, budget, approvals). The commands it prints name --register and --state.
+    """
+    if output not in LISTING_FORMATS:
+        fail(f"--format must be one of {', '.join(LISTING_FORMATS)}, not {output!r}")
     reg, clock = _register(register), parse_moment(now)
     models = [m.id for m in reg.models]
     if model is not None and model not in models:
         fail(f"model {model!r} is not in register {reg.name!r} (known: {', '.join(models)})")
     store = _store(state)
+    context = CommandContext.of(register, store.url)
     try:
         rows = store.read(
             lambda c: [
-                (m, load_state(c, m, with_nights=False), recommendation_for(c, reg, m, now=clock))
+                (
+                    m,
+                    load_state(c, m, with_nights=False),
+                    context.apply(recommendation_for(c, reg, m, now=clock)),
+                )
                 for m in ([model] if model else models)
             ]
         )
@@ -206,20 +228,27 @@ def status(
             packet = store.read(lambda c: step_packet(c, step_id))
     finally:
         store.close()
-    if output == "json":
-        out.print_json(
-            json.dumps(
-                [
-                    {
-                        "model_id": m,
-                        "position": st.position,
-                        "recommendation": None if rec is None else rec.model_dump(mode="json"),
-                        "packet": packet if model else None,
-                    }
-                    for m, st, rec in rows
-                ]
-            )
-        )
+    if output != "table":
+        listing = [
+            {
+                "model_id": m,
+                "position": st.position,
+                "escalation": None
+                if st.open_escalation is None
+                else f"esc-{st.open_escalation.id} {st.open_escalation.kind}",
+                "item": None if rec is None else rec.id,
+                "rung": None if rec is None else rec.rung,
+                "status": None if rec is None else rec.status,
+                "tier": None if rec is None else rec.tier,
+                "due_at": None if rec is None or rec.due_at is None else rec.due_at.isoformat(),
+                "recommendation": None if rec is None else rec.model_dump(mode="json"),
+                "packet": packet if model else None,
+            }
+            for m, st, rec in rows
+        ]
+        columns = ["model_id", "position", "escalation", "item", "rung", "status", "tier",
+                   "due_at"]  # fmt: skip
+        print_listing(output, columns, listing, lambda: None)
         return
     table = status_table(reg.name, rows)
     out.print(table, markup=False)
@@ -449,49 +478,53 @@ def history(
     register: RegisterOpt = None,
     output: FormatOpt = "table",
 ) -> None:
-    """The audit trail: who decided what, when, and why."""
+    """The audit trail: who decided what, when, about which model, and why."""
     del register  # accepted for symmetry with the other commands; history needs no register
+    if output not in LISTING_FORMATS:
+        fail(f"--format must be one of {', '.join(LISTING_FORMATS)}, not {output!r}")
     store = _store(state)
     try:
         rows = store.read(lambda c: audit.entries(c))
-        if model is not None:
-            refs = store.read(
-                lambda c: {
-                    ref
-                    for esc in list_escalations(c, model_id=model)
-                    for ref in [f"esc-{esc.id}", *(f"step-{s.id}" for s in esc.steps)]
-                }
-            )
-            rows = [
-                e
-                for e in rows
-                if e.subject == f"model:{model}"
-                or e.subject in refs
-                or e.payload.get("model") == model
-            ]
+        owners = store.read(
+            lambda c: {
+                ref: esc.model_id
+                for esc in list_escalations(c)
+                for ref in [f"esc-{esc.id}", *(f"step-{s.id}" for s in esc.steps)]
+            }
+        )
     finally:
         store.close()
-    rows = rows[-limit:] if limit > 0 else rows
-    if output == "json":
-        out.print_json(
-            json.dumps(
-                [
-                    {
-                        "seq": e.seq,
-                        "at": e.at,
-                        "actor": e.actor,
-                        "action": e.action,
-                        "subject": e.subject,
-                        "reason": e.reason,
-                        "payload": e.payload,
-                    }
-                    for e in rows
-                ]
-            )
-        )
-        return
-    table = history_table(rows, model=model)
-    out.print(table, markup=False)
+    entries = [(e, _entry_model(e, owners)) for e in rows]
+    if model is not None:
+        entries = [(e, m) for e, m in entries if m == model]
+    entries = entries[-limit:] if limit > 0 else entries
+    listing = [
+        {
+            "seq": e.seq,
+            "at": e.at,
+            "model": m,
+            "actor": e.actor,
+            "action": e.action,
+            "subject": e.subject,
+            "reason": e.reason,
+            "payload": e.payload,
+        }
+        for e, m in entries
+    ]
+    columns = ["seq", "at", "model", "actor", "action", "subject", "reason"]
+    print_listing(output, columns, listing, lambda: history_table(entries, model=model),
+                  console=out)  # fmt: skip
+
+
+def _entry_model(entry: audit.AuditEntry, owners: dict[str, str]) -> str | None:
+    """The model an audit entry is about: its subject (``model:X``, an escalation or a
+    step of X) or its payload's ``model``; ``None`` for entries about no one model."""
+    if entry.subject.startswith("model:"):
+        return entry.subject[len("model:") :]
+    if entry.subject in owners:
+        return owners[entry.subject]
+    model = entry.payload.get("model")
+    return str(model) if model is not None else None
 
 
 # --------------------------------------------------------- diagram, matrix
@@ -555,12 +588,14 @@ def matrix(
     model: Annotated[
         str | None, typer.Option("--model", help="With this model's overrides.")
     ] = None,
-    output: Annotated[str, typer.Option("--format", "-f", help="table or markdown.")] = "table",
+    output: Annotated[
+        str, typer.Option("--format", "-f", help="table, markdown, json or csv.")
+    ] = "table",
     register: RegisterOpt = None,
 ) -> None:
     """The failure-mode response matrix: rung, mitigation, long-term fix, owner."""
-    if output not in ("table", "markdown"):
-        fail(f"--format must be table or markdown, not {output!r}")
+    if output not in ("table", "markdown", "json", "csv"):
+        fail(f"--format must be table, markdown, json or csv, not {output!r}")
     reg = _register(register) if register is not None else None
     entry = None
     if model is not None:
@@ -574,8 +609,11 @@ def matrix(
     title = "Failure-mode response matrix" + (f" — {model}" if model else "")
     if output == "markdown":
         out.print(matrix_markdown(rows, title=title), end="", markup=False, soft_wrap=True)
-    else:
-        out.print(matrix_table(rows, title=escape(title)), markup=False)
+        return
+    listing = [row.model_dump(mode="json") for row in rows.values()]
+    columns = ["mode", "rung", "mitigation", "long_term_fix", "owner", "source"]
+    print_listing(output, columns, listing, lambda: matrix_table(rows, title=escape(title)),
+                  console=out)  # fmt: skip
 
 
 # -------------------------------------------------------------------- stats
@@ -612,9 +650,20 @@ def stats(
         store.close()
     figures = compute_stats(escalations, since=start, facts=facts, now=clock)
     if output == "json":
-        out.print_json(json.dumps(stats_dict(figures)))
-    else:
-        out.print(stats_table(figures), markup=False)
+        sys.stdout.write(json.dumps(stats_dict(figures), indent=2) + "\n")
+        return
+    flat = [{"measure": k, "value": v} for k, v in _flatten(stats_dict(figures)).items()]
+    print_listing(output, ["measure", "value"], flat, lambda: stats_table(figures), console=out)
+
+
+def _flatten(values: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    flat: dict[str, Any] = {}
+    for key, value in values.items():
+        if isinstance(value, dict):
+            flat.update(_flatten(value, f"{prefix}{key}."))
+        else:
+            flat[f"{prefix}{key}"] = value
+    return flat
 
 
 # ------------------------------------------------------------------- events

@@ -115,14 +115,23 @@ def print_packet(console: Console, packet: Mapping[str, Any]) -> None:
         labelled("Entry criteria", str(packet["entry_criteria"]))
 
 
-def history_table(entries: Sequence[AuditEntry], *, model: str | None = None) -> Table:
-    """The audit trail, one row per entry: who did what, when, to what, and why."""
+def history_table(
+    entries: Sequence[tuple[AuditEntry, str | None]], *, model: str | None = None
+) -> Table:
+    """The audit trail, one row per entry with the model it concerns: who did what, when,
+    to what, and why."""
     table = Table(title=escape("Ladder history" + (f" — {model}" if model else "")))
-    for column in ("#", "When (UTC)", "Who", "What", "Subject", "Why"):
+    for column in ("#", "When (UTC)", "Model", "Who", "What", "Subject", "Why"):
         table.add_column(column)
-    for e in entries:
+    for e, owner in entries:
         table.add_row(
-            str(e.seq), e.at[:16].replace("T", " "), e.actor, e.action, e.subject, e.reason
+            str(e.seq),
+            e.at[:16].replace("T", " "),
+            owner or _DASH,
+            e.actor,
+            e.action,
+            e.subject,
+            e.reason,
         )
     return table
 

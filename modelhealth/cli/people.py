@@ -29,7 +29,7 @@ from ladder.identity import cli_origin, resolve_actor
 from ladder.keys import open_store
 from ladder.store import LadderStore, default_state_url
 from ladder.tokens import create_token, list_tokens, revoke_tokens
-from modelhealth.cli.common import NowOpt, parse_moment
+from modelhealth.cli.common import NowOpt, parse_moment, print_listing, wide_console
 from modelhealth.cli.terminal import SafeConsole
 from thresholds.errors import RegisterError
 from thresholds.loader import load_register
@@ -46,7 +46,7 @@ people_app = typer.Typer(
 token_app = typer.Typer(help="Personal tokens for the escalation desk.", no_args_is_help=True)
 people_app.add_typer(token_app, name="token")
 
-out = SafeConsole(highlight=False, soft_wrap=True)
+out = wide_console(highlight=False, soft_wrap=True)
 err = SafeConsole(stderr=True, highlight=False, soft_wrap=True)
 
 RegisterOpt = Annotated[
@@ -163,6 +163,7 @@ def token_revoke(
 def token_list(
     register: RegisterOpt,
     state: StateOpt = None,
+    output: Annotated[str, typer.Option("--format", "-f", help="table, json or csv.")] = "table",
     now: NowOpt = None,
 ) -> None:
     """Every token issued: whose, its last four characters, expiry and status."""
@@ -172,13 +173,26 @@ def token_list(
         rows = store.read(list_tokens)
     finally:
         store.close()
-    table = Table(title="Desk tokens")
-    for column in ("id", "person", "ends in", "created (UTC)", "by", "expires (UTC)", "status"):
-        table.add_column(column)
-    for t in rows:
-        table.add_row(f"token-{t.id}", t.person, f"…{t.hint}", f"{t.created_at:%Y-%m-%d %H:%M}",
-                      t.created_by, f"{t.expires_at:%Y-%m-%d %H:%M}", t.status(clock))
-    out.print(table, markup=False)
+
+    def table() -> Table:
+        shown = Table(title="Desk tokens")
+        for column in ("id", "person", "ends in", "created (UTC)", "by", "expires (UTC)",
+                       "status"):
+            shown.add_column(column)
+        for t in rows:
+            shown.add_row(f"token-{t.id}", t.person, f"…{t.hint}",
+                          f"{t.created_at:%Y-%m-%d %H:%M}", t.created_by,
+                          f"{t.expires_at:%Y-%m-%d %H:%M}", t.status(clock))
+        return shown
+
+    listing = [
+        {"id": f"token-{t.id}", "person": t.person, "ends_in": t.hint,
+         "created_at": t.created_at.isoformat(), "created_by": t.created_by,
+         "expires_at": t.expires_at.isoformat(), "status": t.status(clock)}
+        for t in rows
+    ]
+    columns = ["id", "person", "ends_in", "created_at", "created_by", "expires_at", "status"]
+    print_listing(output, columns, listing, table, console=out)
 
 
 # -------------------------------------------------------------------- absences

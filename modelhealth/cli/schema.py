@@ -28,3 +28,11 @@ def schema_report() -> None:
     from monitor.report import report_json_schema
 
     write_stdout(json.dumps(report_json_schema(), indent=2) + "\n")
+
+
+@app.command("logs")
+def schema_logs() -> None:
+    """JSON Schema of one prediction-log row (the log contract: docs/log-contract.md)."""
+    from monitor.ingest.contract import log_row_json_schema
+
+    write_stdout(json.dumps(log_row_json_schema(), indent=2) + "\n")

@@ -10,7 +10,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from modelhealth.cli.common import fail, load_or_exit, out
+from modelhealth.cli.common import LISTING_FORMATS, fail, load_or_exit, out, print_listing
 from modelhealth.cli.terminal import write_stdout
 from thresholds.schema import ModelEntry
 
@@ -37,10 +37,13 @@ def thresholds_validate(path: RegisterPath) -> None:
 def thresholds_show(
     path: RegisterPath,
     model: Annotated[str | None, typer.Option("--model", "-m", help="Only this model.")] = None,
+    output: Annotated[str, typer.Option("--format", "-f", help="table, json or csv.")] = "table",
 ) -> None:
     """Show the effective thresholds of each model after inheriting the defaults."""
     from thresholds.render import effective_thresholds_table
 
+    if output not in LISTING_FORMATS:
+        fail(f"--format must be one of {', '.join(LISTING_FORMATS)}, not {output!r}")
     loaded = load_or_exit(path)
     entries = loaded.register.models
     if model is not None:
@@ -48,6 +51,14 @@ def thresholds_show(
             entries = [loaded.register.model(model)]
         except KeyError as exc:
             fail(str(exc.args[0]))
+    if output != "table":
+        rows = [
+            {"model_id": entry.id, "setting": setting, "value": value, "unit": unit}
+            for entry in entries
+            for setting, value, unit in effective_thresholds_table(entry)
+        ]
+        print_listing(output, ["model_id", "setting", "value", "unit"], rows, lambda: None)
+        return
     for entry in entries:
         table = Table(
             title=escape(f"{entry.id} (owner {entry.owner}, criticality {entry.criticality})"),

@@ -38,7 +38,15 @@ from monitor.check import CheckOptions
 from monitor.report import Report
 from thresholds.loader import LoadedRegister
 
-__all__ = ["DemoResult", "run_demo"]
+__all__ = ["DEMO_MARKER", "DemoFolderRefused", "DemoResult", "run_demo"]
+
+#: The file that marks a folder as the demo's own: only such a folder (or an empty one)
+#: is emptied without ``force``.
+DEMO_MARKER = ".modelhealth-demo"
+
+
+class DemoFolderRefused(Exception):
+    """The output folder holds files the demo did not write."""
 
 FIRST_NIGHT = date(2026, 10, 1)
 LAST_NIGHT = date(2026, 10, 30)
@@ -95,12 +103,30 @@ def run_demo(
     console: Console | None = None,
     nights: int | None = None,
     on_night: Callable[[Report], None] | None = None,
+    force: bool = False,
 ) -> DemoResult:
-    """Run the demo month into ``out_dir`` (emptied first) and return where things are."""
+    """Run the demo month into ``out_dir`` and return where things are.
+
+    ``out_dir`` is emptied first when it is empty, or a folder an earlier demo wrote
+    (it holds :data:`DEMO_MARKER`), or ``force`` is given; any other folder is refused
+    with :class:`DemoFolderRefused`, so a mistyped ``--out`` never deletes someone's files.
+    """
     console = console or Console()
     if out_dir.exists():
+        if not out_dir.is_dir():
+            raise DemoFolderRefused(f"{out_dir} is a file, not a folder")
+        ours = (out_dir / DEMO_MARKER).is_file()
+        if not force and not ours and any(out_dir.iterdir()):
+            raise DemoFolderRefused(
+                f"{out_dir} is not empty and was not written by modelhealth demo; give an "
+                "empty or new folder with --out, or --force to empty it"
+            )
         shutil.rmtree(out_dir)
     out_dir.mkdir(parents=True)
+    (out_dir / DEMO_MARKER).write_text(
+        "Written by `modelhealth demo`: the next demo run may empty this folder.\n",
+        encoding="utf-8",
+    )
     state_url = f"sqlite:///{(out_dir / 'state.db').resolve()}"
     tracking_uri = f"sqlite:///{(out_dir / 'mlflow.db').resolve()}"
     register = loaded.register

@@ -48,6 +48,7 @@ __all__ = [
     "ladder_tags",
     "log_check",
     "metric_key",
+    "model_measures",
     "report_metrics",
 ]
 
@@ -59,6 +60,9 @@ STATUS_CODES: dict[str, int] = {
     "breach": 3,
     "blind": 4,
 }
+
+#: MLflow's switch for its usage telemetry, which log_check turns off unless already set.
+TELEMETRY_SWITCH = "MLFLOW_DISABLE_TELEMETRY"
 
 #: The tag that ties an MLflow run to the check (``Report.run_id``) it records.
 RUN_ID_TAG = "modelhealth.run_id"
@@ -179,6 +183,10 @@ def log_check(
         docs), an artifact is missing, or MLflow refused a write. A run that failed
         part-way is marked ``FAILED``; calling again retries cleanly.
     """
+    # MLflow 3 phones home (mlflow-telemetry.io) from the first client it builds, and waits
+    # for it at exit: seconds per cron run, and a network call nobody asked a monitor to
+    # make. Off unless the caller chose (MLFLOW_DISABLE_TELEMETRY=false keeps it).
+    os.environ.setdefault(TELEMETRY_SWITCH, "true")
     from mlflow import MlflowClient
     from mlflow.exceptions import MlflowException
     from requests.exceptions import RequestException
@@ -301,22 +309,23 @@ def _log_new_run(
     )
     run_id: str = run.info.run_id
     try:
-        client.log_batch(
-            run_id,
-            params=[
-                Param("register_name", report.register_name),
-                Param("register_version", report.register_version),
-                Param("as_of", report.as_of),
-            ],
-            synchronous=True,
-        )
+        params = [
+            Param("register_name", report.register_name),
+            Param("register_version", report.register_version),
+            Param("as_of", report.as_of),
+        ]
         timestamp = int(report.generated_at.timestamp() * 1000)
         metrics = [
             Metric(key, value, timestamp, 0) for key, value in report_metrics(report).items()
         ]
-        for start in range(0, len(metrics), _METRICS_PER_BATCH):
+        # One batch (one transaction) for the params and the first 1,000 metrics: every
+        # commit of a SQLite store is a disk sync.
+        for start in range(0, max(len(metrics), 1), _METRICS_PER_BATCH):
             client.log_batch(
-                run_id, metrics=metrics[start : start + _METRICS_PER_BATCH], synchronous=True
+                run_id,
+                metrics=metrics[start : start + _METRICS_PER_BATCH],
+                params=params if start == 0 else [],
+                synchronous=True,
             )
         for path in artifacts:
             local = Path(path)
@@ -358,7 +367,7 @@ def report_metrics(report: Report) -> dict[str, float]:
     """
     values: dict[str, float] = {}
     for key, model in _model_keys(report.models):
-        for measure, value in _model_measures(model):
+        for measure, value in model_measures(model):
             if value is None or not math.isfinite(value):
                 continue
             values[f"{key}.{measure}"[:_MAX_KEY_LENGTH]] = float(value)
@@ -379,7 +388,8 @@ def _model_keys(models: Sequence[ModelReport]) -> list[tuple[str, ModelReport]]:
     return keyed
 
 
-def _model_measures(model: ModelReport) -> list[tuple[str, float | None]]:
+def model_measures(model: ModelReport) -> list[tuple[str, float | None]]:
+    """One model's measures, ``(name, value)``: what MLflow and Prometheus record."""
     measures: list[tuple[str, float | None]] = [
         ("n_rows", model.n_rows),
         ("n_labeled", model.n_labeled),

@@ -33,7 +33,7 @@ class Engine(Protocol):
 
     def summarize(
         self,
-        paths: Sequence[Path],
+        paths: Sequence[str | Path],
         register: Register,
         bounds: Mapping[str, WindowBounds],
         *,

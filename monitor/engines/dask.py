@@ -279,12 +279,25 @@ def _minus(total: IngestStats, part: IngestStats) -> IngestStats:
                 raise RuntimeError(f"ingest read the files in another order ({spec.name})")
             value = whole[len(some) :]
         else:
-            value = {
-                key: (v - some.get(key, 0) if isinstance(v, int) else v)
-                for key, v in whole.items()
-                if key not in some or (isinstance(v, int) and v != some[key])
-            }
+            value = _minus_mapping(whole, some)
         setattr(out, spec.name, value)
+    return out
+
+
+def _minus_mapping(whole: dict[str, Any], some: dict[str, Any]) -> dict[str, Any]:
+    """Counters minus the part's; nested tables likewise; other values the part had
+    (a reason, an example) stay with the part."""
+    out: dict[str, Any] = {}
+    for key, value in whole.items():
+        if key not in some:
+            out[key] = value
+        elif isinstance(value, int):
+            if value != some[key]:
+                out[key] = value - some[key]
+        elif isinstance(value, dict):
+            inner = _minus_mapping(value, some[key])
+            if inner:
+                out[key] = inner
     return out
 
 

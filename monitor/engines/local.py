@@ -26,7 +26,7 @@ class LocalEngine:
 
     def summarize(
         self,
-        paths: Sequence[Path],
+        paths: Sequence[str | Path],
         register: Register,
         bounds: Mapping[str, WindowBounds],
         *,

@@ -12,7 +12,8 @@ class IngestStats:
     """What ingest read and what became of it; mergeable across files and workers.
 
     ``rows_read == rows_used + rows_quarantined + rows_duplicate + rows_out_of_window``.
-    ``naive_timestamps`` counts used rows whose time had no zone and was taken as UTC.
+    ``naive_timestamps`` counts used rows whose time had no zone and was taken as UTC
+    (``naive_by_model`` per model).
     ``unreadable`` lists files inside a directory that could not be read (with the
     reason in ``unreadable_reasons``); they were skipped. ``labels_joined`` counts used
     rows that found their prediction id in the labels file.
@@ -31,6 +32,10 @@ class IngestStats:
     unreadable: list[str] = field(default_factory=list)
     unreadable_reasons: dict[str, str] = field(default_factory=dict)
     labels_joined: int = 0
+    naive_by_model: dict[str, int] = field(default_factory=dict)
+    #: model → reason → rows, and model → reason → one example cell as logged.
+    quarantined_by_model_reason: dict[str, dict[str, int]] = field(default_factory=dict)
+    quarantine_examples: dict[str, dict[str, str]] = field(default_factory=dict)
 
     def merge(self, other: IngestStats) -> IngestStats:
         """Add ``other`` into this one (in place) and return it."""
@@ -47,6 +52,13 @@ class IngestStats:
         ):
             for key, count in theirs.items():
                 mine[key] = mine.get(key, 0) + count
+        self.count_all(self.naive_by_model, other.naive_by_model)
+        for model, reasons in other.quarantined_by_model_reason.items():
+            self.count_all(self.quarantined_by_model_reason.setdefault(model, {}), reasons)
+        for model, examples in other.quarantine_examples.items():
+            mine_examples = self.quarantine_examples.setdefault(model, {})
+            for reason, example in examples.items():
+                mine_examples.setdefault(reason, example)
         self.files.extend(other.files)
         self.unreadable.extend(other.unreadable)
         self.unreadable_reasons.update(other.unreadable_reasons)
@@ -56,3 +68,12 @@ class IngestStats:
     def count(self, table: dict[str, int], key: str, n: int) -> None:
         if n:
             table[key] = table.get(key, 0) + n
+
+    @staticmethod
+    def count_all(table: dict[str, int], other: dict[str, int]) -> None:
+        for key, n in other.items():
+            table[key] = table.get(key, 0) + n
+
+    def example(self, model: str, reason: str, value: str) -> None:
+        """Keep the first example cell seen for a model's quarantine reason."""
+        self.quarantine_examples.setdefault(model, {}).setdefault(reason, value)

@@ -14,6 +14,7 @@ from monitor.chunk import F64, I8, I32, I64, U64, Bool
 from monitor.ingest import coerce
 from monitor.ingest.dedup import hash_ids
 from monitor.ingest.plan import IngestPlan
+from monitor.ingest.transforms import add_derived
 from thresholds.schema import ColumnMapping
 
 __all__ = ["BatchColumns", "RawBatch"]
@@ -35,6 +36,8 @@ class RawBatch:
     refused: list[tuple[int, str, str]] = field(default_factory=list)
     #: Rows (positions in this batch) with a text cell that is not UTF-8.
     invalid_text: I64 | None = None
+    #: Columns the register's ingest transforms derived (private names; never quarantined).
+    derived: dict[str, pa.Array] = field(default_factory=dict)
 
     @property
     def n(self) -> int:
@@ -55,7 +58,12 @@ class BatchColumns:
         self._cache: dict[tuple[str, str], Any] = {}
 
     def has(self, name: str) -> bool:
-        return name in self.batch.columns
+        return name in self.batch.columns or name in self.batch.derived
+
+    def column(self, name: str) -> pa.Array | None:
+        """A logged or derived column, or None."""
+        values = self.batch.columns.get(name)
+        return self.batch.derived.get(name) if values is None else values
 
     def _get(self, kind: str, name: str, make: Callable[[], T]) -> T:
         key = (kind, name)
@@ -64,7 +72,7 @@ class BatchColumns:
         return cast(T, self._cache[key])
 
     def text(self, name: str) -> pa.Array:
-        values = self.batch.columns.get(name)
+        values = self.column(name)
         return self._get(
             "text",
             name,
@@ -72,7 +80,7 @@ class BatchColumns:
         )
 
     def missing_text(self, name: str) -> Bool:
-        values = self.batch.columns.get(name)
+        values = self.column(name)
         if values is not None and pa.types.is_dictionary(values.type):
             return self._get("missing", name, lambda: coerce.missing_text(values))
         return self._get("missing", name, lambda: coerce.missing_text(self.text(name)))
@@ -82,16 +90,16 @@ class BatchColumns:
 
     def floats(self, name: str) -> tuple[F64, Bool]:
         return self._get(
-            "floats", name, lambda: coerce.floats(self.batch.columns.get(name), self.n)
+            "floats", name, lambda: coerce.floats(self.column(name), self.n)
         )
 
     def booleans(self, name: str) -> tuple[I8, Bool]:
         return self._get(
-            "booleans", name, lambda: coerce.booleans(self.batch.columns.get(name), self.n)
+            "booleans", name, lambda: coerce.booleans(self.column(name), self.n)
         )
 
     def timestamps(self, name: str) -> tuple[I64, Bool, Bool]:
-        values = self.batch.columns.get(name)
+        values = self.column(name)
         return self._get(
             "timestamps",
             name,
@@ -100,7 +108,7 @@ class BatchColumns:
 
     def categorical(self, name: str) -> tuple[I32, list[str]] | None:
         return self._get(
-            "categorical", name, lambda: coerce.categorical(self.batch.columns.get(name))
+            "categorical", name, lambda: coerce.categorical(self.column(name))
         )
 
     def feature(self, name: str) -> npt.NDArray[Any] | None:
@@ -116,6 +124,8 @@ class BatchColumns:
         """
         if self.n == 0:
             return
+        if plan.derived:
+            self.batch.derived.update(add_derived(self.batch.columns, plan.derived))
         for column in plan.model_id_columns:
             if self.has(column):
                 self.categorical(column)

@@ -35,19 +35,19 @@ from monitor.ingest.quarantine import QuarantineBuffer, QuarantineWriter
 from monitor.ingest.readers import prefetch, read_batches
 from monitor.ingest.sources import LogFile, list_log_files
 from monitor.ingest.text import with_valid_text
-from monitor.ingest.validate import UNATTRIBUTED, attribution_reasons, check_rows, reason_names
+from monitor.ingest.validate import (
+    REASON_FIELD,
+    UNATTRIBUTED,
+    attribution_reasons,
+    check_rows,
+    reason_names,
+)
 from thresholds.schema import ColumnMapping, Register
 
 __all__ = ["read_logs"]
 
 #: Model ordinal of a row already quarantined before attribution (text not UTF-8).
 _REFUSED = -3
-
-
-_URL_PROBLEM = (
-    "is a URL; the local engine reads local files: use the Dask engine"
-    " (pip install 'modelhealth[dask]', --engine dask), which fetches URLs through fsspec"
-)
 
 
 def read_logs(
@@ -69,8 +69,8 @@ def read_logs(
         ``date=2026-11-01/`` are fine, and a partition key that names a contract column,
         e.g. ``model_id=…``, fills that column when the files lack it). Files are
         recognised by extension; names starting with ``.`` or ``_`` are skipped (see
-        :func:`~monitor.ingest.sources.list_log_files`). Local paths only: URLs are
-        read by the Dask engine, which stages them.
+        :func:`~monitor.ingest.sources.list_log_files`); local paths or fsspec URLs
+        (``s3://``, ``gs://``, ``abfs://``, ``file://``), which are streamed through fsspec.
     register
         The threshold register; ``models[].columns`` maps log columns to the contract.
     windows
@@ -99,7 +99,7 @@ def read_logs(
     ValueError
         When a registered model has no window bounds or ``batch_rows < 1``.
     UnreadableLogError
-        A path given directly is missing, of unknown format, unreadable or a URL.
+        A path given directly is missing, of unknown format or unreadable.
     MissingColumnError
         A file given directly lacks required columns (files inside a directory are
         listed in ``stats.unreadable`` instead).
@@ -110,9 +110,6 @@ def read_logs(
         raise ValueError(f"batch_rows must be at least 1, not {batch_rows}")
     plan = IngestPlan(register, windows)
     files = list_log_files(paths)
-    for file in files:
-        if file.remote:
-            raise UnreadableLogError(file.name, _URL_PROBLEM)
     label_index = LateLabels.load(labels, plan) if labels is not None else None
     stats = stats if stats is not None else IngestStats()
     ingest = _Ingest(plan, label_index, quarantine, batch_rows, stats)
@@ -322,15 +319,19 @@ class _Ingest:
         checks = check_rows(columns, mapping, rows)
         if len(checks.bad):
             bad = checks.bad
+            at = bad if rows is None else rows[bad]
+            reasons = reason_names(checks.codes)
+            models = [plan.models[o] for o in ordinal[bad].tolist()]
             self.quarantine.add(
                 columns.batch,
                 file.name,
-                bad if rows is None else rows[bad],
-                reason_names(checks.codes),
-                [plan.models[o] for o in ordinal[bad].tolist()],
+                at,
+                reasons,
+                models,
                 model_column=mapping.model_id,
                 id_column=mapping.prediction_id,
             )
+            self._examples(columns, group, at, reasons, models)
         # Valid rows outside the model's windows are not tonight's business.
         ts = columns.timestamps(mapping.timestamp)[0]
         ts = ts if rows is None else ts[rows]
@@ -342,6 +343,34 @@ class _Ingest:
         kept = np.flatnonzero(valid & (ts >= lo) & (ts < hi))
         self.stats.rows_out_of_window += int(np.count_nonzero(valid)) - len(kept)
         return _Part(group, rows, ordinal, kept)
+
+    def _examples(
+        self,
+        columns: BatchColumns,
+        group: MappingGroup,
+        at: Idx,
+        reasons: list[str],
+        models: list[str],
+    ) -> None:
+        """One cell as logged per (model, reason) not yet seen: what the console shows
+        when most of a model's rows are refused."""
+        known = self.stats.quarantine_examples
+        first: dict[tuple[str, str], int] = {}
+        for i, key in enumerate(zip(models, reasons, strict=True)):
+            if key not in first and key[1] not in known.get(key[0], {}):
+                first[key] = i
+        for (model, reason), i in first.items():
+            field = REASON_FIELD.get(reason)
+            column = None if field is None else getattr(group.logged, field)
+            values = None if column is None else columns.batch.columns.get(column)
+            if field == "error" and group.transforms.error_from_status is not None:
+                values = columns.batch.columns.get(group.transforms.error_from_status.column)
+            cell = None if values is None else values[int(at[i])].as_py()
+            if cell is None:
+                text = "(missing)"
+            else:
+                text = repr(cell) if isinstance(cell, str) else str(cell)
+            self.stats.example(model, reason, text)
 
     def _drop_duplicates(self, columns: BatchColumns, parts: list[_Part]) -> None:
         """One look-up in the seen-set for the whole batch; per-model keys."""
@@ -384,7 +413,12 @@ class _Ingest:
             at = None  # every row of the batch: no copies
         stats.rows_used += len(kept)
         naive = columns.timestamps(mapping.timestamp)[2]
-        stats.naive_timestamps += int(np.count_nonzero(naive if at is None else naive[at]))
+        naive = naive if at is None else naive[at]
+        if naive.any():
+            stats.naive_timestamps += int(np.count_nonzero(naive))
+            owners = part.ordinal[kept]
+            for o, n in enumerate(np.bincount(owners[naive], minlength=len(plan.models))):
+                stats.count(stats.naive_by_model, plan.models[o], int(n))
         correct = columns.correct(mapping)
         quality = (
             columns.floats(mapping.quality_score)[0] if columns.has(mapping.quality_score) else None

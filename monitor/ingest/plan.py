@@ -15,7 +15,8 @@ import numpy as np
 from monitor.chunk import WindowBounds
 from monitor.errors import MissingColumnError
 from monitor.ingest.dedup import model_salts
-from thresholds.schema import ColumnMapping, IngestSettings, Register
+from monitor.ingest.transforms import DerivedColumn, derived_columns, read_mapping
+from thresholds.schema import ColumnMapping, IngestSettings, IngestTransforms, Register
 
 __all__ = ["ColumnSelection", "IngestPlan", "MappingGroup"]
 
@@ -75,17 +76,36 @@ class ColumnSelection:
 
 @dataclass
 class MappingGroup:
-    """Registered models that share one column mapping."""
+    """Registered models that share one column mapping and one set of ingest transforms.
 
-    mapping: ColumnMapping
+    ``logged`` names the columns as the logs hold them; ``mapping`` is what ingest reads
+    the contract through: the same names, or the derived columns of the group's
+    transforms (:mod:`~monitor.ingest.transforms`).
+    """
+
+    logged: ColumnMapping
+    transforms: IngestTransforms
     ordinals: list[int]
     models: list[str]
 
+    def __post_init__(self) -> None:
+        self.mapping = read_mapping(self.logged, self.transforms)
+        self.derived: list[DerivedColumn] = derived_columns(self.logged, self.transforms)
+
     def required(self) -> list[str]:
-        return [getattr(self.mapping, name) for name in REQUIRED]
+        """Log columns a file must have to serve these models (declared sources too)."""
+        names = [getattr(self.logged, name) for name in REQUIRED]
+        if self.transforms.error_from_status is not None:
+            names.append(self.transforms.error_from_status.column)
+        if self.transforms.correct_from_prediction:
+            names += [self.logged.prediction, self.logged.label]
+        return names
 
     def columns(self) -> list[str]:
-        return [getattr(self.mapping, name) for name in (*REQUIRED, *OPTIONAL)]
+        names = [getattr(self.logged, name) for name in (*REQUIRED, *OPTIONAL)]
+        if self.transforms.error_from_status is not None:
+            names.append(self.transforms.error_from_status.column)
+        return names
 
 
 class IngestPlan:
@@ -101,15 +121,16 @@ class IngestPlan:
         self.ordinal = {m: i for i, m in enumerate(self.models)}
         groups: dict[str, MappingGroup] = {}
         for entry in register.models:
-            key = entry.columns.model_dump_json()
+            key = entry.columns.model_dump_json() + entry.ingest.model_dump_json()
             if key not in groups:
-                groups[key] = MappingGroup(entry.columns, [], [])
+                groups[key] = MappingGroup(entry.columns, entry.ingest, [], [])
             groups[key].ordinals.append(self.ordinal[entry.id])
             groups[key].models.append(entry.id)
         self.groups = list(groups.values())
         self.group_of = np.zeros(len(self.models), np.int32)
         for g, group in enumerate(self.groups):
             self.group_of[group.ordinals] = g
+        self.derived = [column for group in self.groups for column in group.derived]
         # Rows are attributed through each distinct model_id column, first group first.
         self.model_id_columns: dict[str, dict[str, int]] = {}
         for group in self.groups:
@@ -124,10 +145,10 @@ class IngestPlan:
             contract=frozenset(name for g in self.groups for name in g.columns()),
             prefixes=tuple(sorted({g.mapping.feature_prefix for g in self.groups})),
             dictionary=frozenset(
-                getattr(g.mapping, name) for g in self.groups for name in DICTIONARY_FIELDS
+                getattr(g.logged, name) for g in self.groups for name in DICTIONARY_FIELDS
             ),
             json_text=frozenset(
-                getattr(g.mapping, name) for g in self.groups for name in JSON_TEXT_FIELDS
+                getattr(g.logged, name) for g in self.groups for name in JSON_TEXT_FIELDS
             ),
         )
 

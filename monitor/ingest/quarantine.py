@@ -298,6 +298,8 @@ class QuarantineBuffer:
             stats.count(stats.quarantined_by_reason, key, count)
         for key, count in Counter(models).items():
             stats.count(stats.quarantined_by_model, key, count)
+        for (model, reason), count in Counter(zip(models, reasons, strict=True)).items():
+            stats.count(stats.quarantined_by_model_reason.setdefault(model, {}), reason, count)
 
     def add(
         self,

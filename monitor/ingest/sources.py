@@ -192,7 +192,21 @@ def _modified(entry: dict[str, Any]) -> str:
 def _remote_files(url: str, root: int) -> Iterator[LogFile]:
     import fsspec
 
-    fs, top = fsspec.core.url_to_fs(url)
+    try:
+        fs, top = fsspec.core.url_to_fs(url)
+    except ImportError as exc:  # s3fs, gcsfs, adlfs … not installed
+        raise UnreadableLogError(url, f"needs its fsspec backend installed ({exc})") from None
+    except ValueError as exc:  # an unknown protocol
+        raise UnreadableLogError(url, f"is not a URL fsspec can read ({exc})") from None
+    try:
+        yield from _walk_remote(fs, url, top, root)
+    except (OSError, ValueError) as exc:  # credentials refused, bucket gone …
+        if isinstance(exc, FileNotFoundError):
+            raise UnreadableLogError(url, "no such file or directory") from None
+        raise UnreadableLogError(url, f"cannot list it ({exc})") from None
+
+
+def _walk_remote(fs: Any, url: str, top: str, root: int) -> Iterator[LogFile]:
     if fs.isfile(top):
         if log_format(url.rsplit("/", 1)[-1]) is None:
             raise UnreadableLogError(url, _UNKNOWN_FORMAT)

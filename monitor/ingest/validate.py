@@ -28,6 +28,7 @@ from thresholds.schema import ColumnMapping
 
 __all__ = [
     "QUARANTINE_REASONS",
+    "REASON_FIELD",
     "UNATTRIBUTED",
     "RowChecks",
     "attribution_reasons",
@@ -57,6 +58,27 @@ QUARANTINE_REASONS: tuple[str, ...] = (
     "invalid_text",
 )
 _CODE = {reason: code for code, reason in enumerate(QUARANTINE_REASONS, start=1)}
+
+#: The contract field whose cell a reason is about (the example the console shows);
+#: ``None`` when the reason is about the line as a whole.
+REASON_FIELD: dict[str, str | None] = {
+    "missing_prediction_id": "prediction_id",
+    "missing_model_id": "model_id",
+    "unknown_model": "model_id",
+    "bad_timestamp": "timestamp",
+    "confidence_missing": "confidence",
+    "confidence_not_a_number": "confidence",
+    "confidence_out_of_range": "confidence",
+    "latency_missing": "latency_ms",
+    "latency_not_a_number": "latency_ms",
+    "latency_negative": "latency_ms",
+    "error_not_boolean": "error",
+    "quality_score_out_of_range": "quality_score",
+    "malformed_line": None,
+    "line_too_long": None,
+    "duplicate_key": None,
+    "invalid_text": None,
+}
 
 #: Key of ``quarantined_by_model`` for rows that belong to no registered model.
 UNATTRIBUTED = "(unattributed)"
