@@ -7,9 +7,11 @@ channels, 300 countries, 5 000 products), N rows in the reference window and N i
 current one. The data is generated chunk by chunk from fixed seeds, so both sides see
 the same values. Each side runs in a fresh interpreter (its own peak memory):
 
-* **native**: ``monitor.stats.drift_summary`` folds the chunks as the nightly pass would
-  (reference and current chunks interleaved, 131 072 rows each), then
-  ``monitor.stats.drift_methods.window_drift`` computes Evidently's default test per column;
+* **native**: the nightly check's own fold (``monitor.stats.drift_fold.DriftFold``, what
+  ``WindowAggregate.drift`` runs) folds the chunks as the nightly pass does (reference and
+  current chunks interleaved, 131 072 rows each), then
+  ``monitor.stats.drift_methods.window_drift`` computes Evidently's default test per column
+  (what ``monitor.drift.compute_drift`` reports);
 * **Evidently**: the same chunks concatenated into two pandas frames (its model: data
   in memory), one ``Report`` with a ``ValueDrift`` per column (what ``monitor.drift``
   runs), results materialised with ``snapshot.dict()``.
@@ -99,13 +101,29 @@ def _rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def _chunk(columns: dict[str, np.ndarray]) -> Any:
+    """The columns as the chunk ingest hands to the aggregates (features unprefixed)."""
+    from monitor.chunk import ModelChunk
+
+    n = len(next(iter(columns.values())))
+    nothing = np.zeros(n, dtype=np.int64)
+    return ModelChunk(
+        model_id="bench", id_hash=nothing.view(np.uint64), timestamp_ns=nothing,
+        confidence=np.full(n, np.nan), latency_ms=np.full(n, np.nan), error=None,
+        correct=None, quality_score=None, output_type=None, failure_mode=None,
+        format_valid=None, segment=None, prediction=None,
+        features={name.removeprefix("feature."): values for name, values in columns.items()},
+    )
+
+
 def _native(rows: int) -> dict[str, Any]:
+    from monitor.stats.drift_fold import DriftFold
     from monitor.stats.drift_methods import ColumnDrift, window_drift
-    from monitor.stats.drift_summary import WindowDistributions
 
     base = _rss_mb()
-    windows = {True: WindowDistributions(), False: WindowDistributions()}
-    streams = {flag: chunks(rows, current=flag) for flag in windows}
+    # the nightly check's own fold (WindowAggregate.drift), every feature kept
+    folds = {True: DriftFold(max_features=100), False: DriftFold(max_features=100)}
+    streams = {flag: chunks(rows, current=flag) for flag in folds}
     seconds = cpu = 0.0
     pending = set(streams)
     while pending:  # interleaved, as ingest reads the two windows
@@ -114,12 +132,16 @@ def _native(rows: int) -> dict[str, Any]:
             if chunk is None:
                 pending.discard(flag)
                 continue
+            batch = _chunk(chunk)
             t0, c0 = time.perf_counter(), time.process_time()
-            windows[flag].update(chunk)
+            folds[flag].update(batch)
             seconds += time.perf_counter() - t0
             cpu += time.process_time() - c0
     t0, c0 = time.perf_counter(), time.process_time()
-    results = window_drift(windows[True], windows[False])
+    features = [c for c in folds[True].distributions.columns if c != "confidence"]
+    results = window_drift(
+        folds[True].distributions, folds[False].distributions, columns=features
+    )
     compare_seconds = time.perf_counter() - t0
     cpu += time.process_time() - c0
     columns = {}
@@ -137,7 +159,7 @@ def _native(rows: int) -> dict[str, Any]:
         "seconds": seconds + compare_seconds,
         "cpu_seconds": cpu,
         "compare_seconds": compare_seconds,
-        "summary_mb": sum(w.nbytes for w in windows.values()) / 2**20,
+        "summary_mb": sum(f.nbytes for f in folds.values()) / 2**20,
         "base_mb": base,
         "columns": columns,
     }

@@ -68,7 +68,8 @@ def run_check(
     labels
         Late-arriving labels joined by ``prediction_id``.
     drift
-        Run Evidently's data-drift comparison (the slowest part of a check).
+        Measure data and prediction drift over every row (Evidently's default methods
+        and thresholds), with Evidently's drill-down page for the models that drifted.
     now
         The clock (aware; naive means UTC), for ``generated_at`` and the default night.
         Default: the current time.

@@ -39,11 +39,11 @@ from monitor.report import (
     TimeWindow,
     worst_status,
 )
-from monitor.stats.aggregates import ModelAggregate
+from monitor.stats.aggregates import ModelAggregate, WindowAggregate
 from monitor.stats.metrics import finalize_metrics
 from monitor.windows import to_datetime, window_bounds
 from thresholds.loader import LoadedRegister
-from thresholds.schema import ModelEntry, Register, parse_duration
+from thresholds.schema import DriftLimits, ModelEntry, Register, parse_duration
 
 __all__ = [
     "AuditAnchor",
@@ -52,6 +52,7 @@ __all__ = [
     "LadderNight",
     "LadderOutcome",
     "build_report",
+    "drift_page_path",
     "ingest_notes",
     "plan_windows",
     "run_check",
@@ -186,7 +187,7 @@ class _Measured:
 
 
 def _measure(entry: ModelEntry, agg: ModelAggregate, options: CheckOptions) -> _Measured:
-    """Metrics and drift of one model (drift writes its HTML page when asked to)."""
+    """Metrics and drift of one model; Evidently's drill-down page only when it drifted."""
     from monitor.drift import compute_drift
 
     cur, ref = agg.current, agg.reference
@@ -194,13 +195,32 @@ def _measure(entry: ModelEntry, agg: ModelAggregate, options: CheckOptions) -> _
     metrics = finalize_metrics(cur, ref, thresholds)
     drift = None
     if options.drift and thresholds.drift.enabled and cur.n_rows:
-        html = (
-            options.out_dir / f"drift-{_safe_name(entry.id)}.html" if options.drift_html else None
-        )
-        drift = compute_drift(cur, ref, thresholds.drift, html_path=html, model_id=entry.id)
-        if drift.html:
-            drift = drift.model_copy(update={"html": Path(drift.html).name})
+        drift = compute_drift(cur, ref, thresholds.drift, model_id=entry.id)
+        drifted = [c.column for c in drift.columns if c.drifted]
+        if options.drift_html and drifted:
+            page = drift_page_path(options.out_dir, entry.id)
+            if _drift_page(cur, ref, thresholds.drift, page, entry.id, drifted) is not None:
+                drift = drift.model_copy(update={"html": page.name})
     return _Measured(entry, agg, metrics, drift)
+
+
+def drift_page_path(out_dir: Path, model_id: str) -> Path:
+    """Where a model's drill-down drift page goes in a report folder."""
+    return out_dir / f"drift-{_safe_name(model_id)}.html"
+
+
+def _drift_page(
+    cur: WindowAggregate,
+    ref: WindowAggregate,
+    limits: DriftLimits,
+    page: Path,
+    model_id: str,
+    columns: Sequence[str],
+) -> Path | None:
+    """Evidently's page for the drifted columns, on the windows' bounded samples."""
+    from monitor.drift_evidently import drift_page
+
+    return drift_page(cur, ref, limits, path=page, model_id=model_id, columns=columns)
 
 
 def _safe_name(model_id: str) -> str:

@@ -1,82 +1,62 @@
-"""Data and prediction drift between two windows, measured by Evidently.
+"""Data and prediction drift between two windows, over every row of both.
 
-Each window's :class:`~monitor.stats.aggregates.DriftSample` is a bounded, deterministic
-bottom-k sample (the rows whose prediction-id hash is smallest), so drift runs on the
-same rows however the logs were chunked, and a rerun gives the same answer. Every
-``feature.*`` column, the ``prediction`` (categorical) and the ``confidence`` (numeric)
-are compared one by one with Evidently's ``ValueDrift``; Evidently picks the method from
-the column type and the reference sample size (Evidently 0.7 defaults):
+Each window's :class:`~monitor.stats.drift_fold.DriftFold` holds mergeable distributions
+of the ``feature.*`` columns, the ``prediction`` and the ``confidence``, folded in the
+same pass as the other aggregates and merged across chunks, threads and Dask
+partitions (no sample, no second read). :func:`compute_drift` compares them column by
+column with the method Evidently 0.7 picks by default, Evidently's thresholds and its
+verdict rule (:mod:`monitor.stats.drift_methods`), so the verdicts are those Evidently
+would give on the same *full* windows:
 
 ============  ==========================  ==============================================
-column        reference ≤ 1 000 rows      reference > 1 000 rows
+column        reference ≤ 1 000 values    reference > 1 000 values
 ============  ==========================  ==============================================
 numeric       K-S test (p-value)          Wasserstein distance, normed by reference std
 categorical   chi-square (> 2 values) or  Jensen-Shannon distance
               Z-test (≤ 2 values)
 ============  ==========================  ==============================================
 
-(numeric columns with ≤ 5 distinct values are treated like categorical ones). A test
+(numeric columns with ≤ 5 distinct values are compared like categorical ones). A test
 flags drift when its p-value falls below the register's ``drift.p_value``; a distance
-flags drift at or above Evidently's default threshold for that method (0.1 for both
-Wasserstein and Jensen-Shannon). The verdict per column is Evidently's own test result.
+at or above Evidently's default threshold (0.1 for Wasserstein and Jensen-Shannon).
 
-Evidently's HTML page is self-contained: its JavaScript (React, Plotly) is inlined, so it
-opens offline; it is about 4 MB whatever the sample size.
+Accuracy (the sketch's error bound): chi-square, Z and Jensen-Shannon are exact (unless
+a column has more than 16 384 categories, when Jensen-Shannon gets a bound). K-S and
+Wasserstein are exact while a window holds at most 10 000 values of the column, or at
+most 8 192 distinct ones. Beyond, a window's values are bucketed: each bucket spans
+values within a relative width ``2^-m`` of each other (``m = 52 − shift`` mantissa bits
+kept, as many as fit 8 192 occupied buckets: the fewer binades the values span, the
+finer). Moving every value to its bucket's middle moves it by at most the half-width
+``h ≤ 2^-(m+1)·(1 + 2^-m)·|x|``, so the normed Wasserstein distance is within
+
+    ε = (E_ref[h] + E_cur[h]) / max(σ_ref, 0.001)
+      ≤ 2^-(m+1)·(1 + 2^-m)·(E_ref|X| + E_cur|X|) / σ_ref
+
+of the exact value, and K-S's ``D`` within the largest bucket share of each window.
+Every column's guaranteed interval is in the report (``statistic_low`` /
+``statistic_high``, equal to ``statistic`` when exact); see
+:mod:`monitor.stats.drift_methods`.
+
+Evidently itself renders only the drill-down page (:mod:`monitor.drift_evidently`).
 """
 
 from __future__ import annotations
 
 import math
-import warnings
-from dataclasses import dataclass
-from pathlib import Path
-from typing import Any, Literal
-
-import numpy as np
-import pandas as pd
+from collections.abc import Collection, Sequence
+from typing import Any
 
 from monitor.report import DriftColumn, DriftSummary
-from monitor.stats.aggregates import DriftSample, WindowAggregate
-from monitor.stats.drift_columns import ColumnChoice, Kind, choose_drift_columns
+from monitor.stats.aggregates import WindowAggregate
+from monitor.stats.drift_columns import choose_drift_columns
+from monitor.stats.drift_fold import FEATURE_PREFIX, DriftFold
+from monitor.stats.drift_methods import ColumnDrift, NotComparable, window_drift
 from thresholds.schema import DriftLimits
 
-__all__ = ["MIN_SAMPLE_ROWS", "P_VALUE_METHODS", "compute_drift"]
+__all__ = ["MIN_ROWS", "compute_drift", "not_computed", "rounded_score", "share_drifted"]
 
-#: Fewer sample rows than this in either window and drift is not computed.
-MIN_SAMPLE_ROWS = 30
-
-#: Evidently stat-test names whose drift score is a p-value (drift when small); every
-#: other method scores a distance or divergence (drift when large). From the
-#: ``return p_value, p_value < threshold`` lines of ``evidently.legacy.calculations.stattests``.
-P_VALUE_METHODS = frozenset(
-    {
-        "anderson",
-        "chisquare",
-        "cramer_von_mises",
-        "empirical_mmd",
-        "es",
-        "fisher_exact",
-        "g_test",
-        "ks",
-        "mannw",
-        "t_test",
-        "TVD",
-        "z",
-    }
-)
-
-ColumnKind = Literal["num", "cat"]
-
-
-@dataclass(frozen=True)
-class _Plan:
-    """One column to compare: its name, role and how Evidently should read it."""
-
-    column: str
-    kind: Kind
-    dtype: ColumnKind
-    current: pd.Series
-    reference: pd.Series
+#: Fewer rows than this in either window and drift is not computed.
+MIN_ROWS = 30
 
 
 def compute_drift(
@@ -84,310 +64,147 @@ def compute_drift(
     reference: WindowAggregate,
     limits: DriftLimits,
     *,
-    html_path: Path | None = None,
     model_id: str = "",
 ) -> DriftSummary:
-    """Per-column drift of features, prediction and confidence between two windows.
+    """Per-column drift of features, prediction and confidence between two whole windows.
 
     Parameters
     ----------
     current, reference : WindowAggregate
-        The two windows; only their drift samples are read.
+        The two windows; their drift folds (``.drift``) are read.
     limits : DriftLimits
-        ``p_value`` is the significance level of test-based methods; ``sample_size``
-        caps the rows used from each sample (the first rows in hash order, which is the
-        bottom-k sample of that smaller size, so still deterministic).
-    html_path : Path, optional
-        Where to save Evidently's own HTML page; its path is returned in ``html``.
+        ``p_value`` is the significance level of the tests; ``max_columns`` caps the
+        feature columns compared (the first by name; the fold kept exactly those).
     model_id : str, optional
-        Named in the HTML page's title and in skip reasons.
+        Named in skip reasons.
 
     Returns
     -------
     DriftSummary
-        One :class:`~monitor.report.DriftColumn` per compared column. ``statistic`` is
-        Evidently's drift score (the p-value for tests, the distance otherwise);
-        ``p_value`` repeats it for tests and is None for distances. A column that holds
-        no finite value in a window is reported with method ``"not comparable: …"`` and
-        ``drifted=False``. ``share_drifted_features`` is drifted / compared ``feature.*``
-        columns (None without comparable features). ``skipped_reason`` is set, and no
-        column reported, when drift is disabled or a window has fewer than
-        :data:`MIN_SAMPLE_ROWS` sample rows.
-
-    Notes
-    -----
-    A 5 000-row sample per window with 8 columns takes 0.35–0.6 s, plus about 0.1 s to
-    write the HTML page (measured on one core); importing Evidently the first time costs
-    about 3 s more.
+        One :class:`~monitor.report.DriftColumn` per compared column, with the rows
+        compared in each window (``n_current``, ``n_reference``: non-missing values) and
+        the guaranteed interval of the statistic. ``statistic`` is Evidently's drift
+        score (the p-value for tests, the distance otherwise); ``p_value`` repeats it
+        for tests. A column without a value in a window is reported with method ``"not
+        comparable: …"`` and ``drifted=False``. ``share_drifted_features`` is drifted /
+        compared ``feature.*`` columns (None without comparable features).
+        ``sample_size_current`` / ``_reference`` are the windows' rows: every row is
+        compared. ``skipped_reason`` is set, and no column reported, when drift is
+        disabled or a window has fewer than :data:`MIN_ROWS` rows. ``html`` is left for
+        the caller (the drill-down page, :func:`monitor.drift_evidently.drift_page`).
     """
+    n_cur, n_ref = current.n_rows, reference.n_rows
+    skipped_summary = not_computed(limits, n_cur, n_ref, model_id=model_id)
+    if skipped_summary is not None:
+        return skipped_summary
     who = f"model {model_id!r}: " if model_id else ""
-    if not limits.enabled:
-        return DriftSummary(skipped_reason=f"{who}drift checks are disabled in the register")
-    cur = _sample_columns(current.sample, limits.sample_size)
-    ref = _sample_columns(reference.sample, limits.sample_size)
-    n_cur, n_ref = _rows(cur), _rows(ref)
-    if min(n_cur, n_ref) < MIN_SAMPLE_ROWS:
-        window, rows = ("current", n_cur) if n_cur < MIN_SAMPLE_ROWS else ("reference", n_ref)
-        return DriftSummary(
-            sample_size_current=n_cur,
-            sample_size_reference=n_ref,
-            skipped_reason=(
-                f"{who}the {window} window has {rows} sample rows; drift needs at "
-                f"least {MIN_SAMPLE_ROWS} in each window"
-            ),
-        )
-
-    choice = choose_drift_columns(_present_columns(cur, ref), max_features=limits.max_columns)
-    plans: list[_Plan] = []
-    results: dict[str, DriftColumn] = {}
-    for column, kind in choice.compared:
-        plan_or_reason = _plan(column, kind, cur.get(column), ref.get(column))
-        if isinstance(plan_or_reason, str):
-            results[column] = DriftColumn(
-                column=column,
-                kind=kind,
-                method=f"not comparable: {plan_or_reason}",
-                statistic=None,
-                drifted=False,
-            )
-        else:
-            plans.append(plan_or_reason)
-    if not plans:
-        return DriftSummary(
-            sample_size_current=n_cur,
-            sample_size_reference=n_ref,
-            columns=list(results.values()),
-            skipped_reason=f"{who}no column holds values in both windows",
-            **_left_out(choice),
-        )
-
-    html: str | None = None
-    measured, snapshot = _run_evidently(plans, limits, model_id)
-    results.update(measured)
-    if html_path is not None:
-        html_path.parent.mkdir(parents=True, exist_ok=True)
-        snapshot.save_html(str(html_path))
-        html = str(html_path)
-
-    ordered = [results[column] for column, _ in choice.compared]
-    compared = {p.column for p in plans}
-    features = [c for c in ordered if c.kind == "feature" and c.column in compared]
-    share = (sum(c.drifted for c in features) / len(features)) if features else None
+    cur, ref = current.drift, reference.drift
+    choice = choose_drift_columns(_present(cur, ref), max_features=limits.max_columns)
+    names = [column for column, _ in choice.compared]
+    measured = window_drift(
+        cur.distributions, ref.distributions, p_value=limits.p_value, columns=names
+    )
+    ordered = [
+        _column(column, kind, measured[column], cur, ref) for column, kind in choice.compared
+    ]
+    share = share_drifted(ordered, {c.column for c in ordered if c.statistic is not None})
+    skipped = None
+    if all(c.statistic is None for c in ordered):
+        skipped = f"{who}no column holds values in both windows"
     return DriftSummary(
         sample_size_current=n_cur,
         sample_size_reference=n_ref,
         columns=ordered,
         share_drifted_features=share,
-        html=html,
-        **_left_out(choice),
+        skipped_reason=skipped,
+        **choice.report_fields(),
     )
 
 
-def _left_out(choice: ColumnChoice) -> dict[str, Any]:
-    return {"columns_not_compared": choice.left_out, "note": choice.note()}
+def not_computed(
+    limits: DriftLimits, n_cur: int, n_ref: int, *, model_id: str = "", unit: str = "rows"
+) -> DriftSummary | None:
+    """The summary of a drift that is not computed, and why: disabled in the register,
+    or fewer than :data:`MIN_ROWS` ``unit`` in a window; None when drift can be computed."""
+    who = f"model {model_id!r}: " if model_id else ""
+    if not limits.enabled:
+        return DriftSummary(skipped_reason=f"{who}drift checks are disabled in the register")
+    if min(n_cur, n_ref) >= MIN_ROWS:
+        return None
+    window, rows = ("current", n_cur) if n_cur < MIN_ROWS else ("reference", n_ref)
+    return DriftSummary(
+        sample_size_current=n_cur,
+        sample_size_reference=n_ref,
+        skipped_reason=(
+            f"{who}the {window} window has {rows} {unit}; drift needs at least {MIN_ROWS} "
+            "in each window"
+        ),
+    )
 
 
-# ------------------------------------------------------------------------------ inputs
+def share_drifted(columns: Sequence[DriftColumn], compared: Collection[str]) -> float | None:
+    """Drifted / compared ``feature.*`` columns; None without a compared feature."""
+    features = [c for c in columns if c.kind == "feature" and c.column in compared]
+    return (sum(c.drifted for c in features) / len(features)) if features else None
 
 
-def _sample_columns(sample: DriftSample, limit: int) -> dict[str, np.ndarray]:
-    """The sample's columns in hash order, cut to the first ``limit`` rows."""
-    return {name: values[:limit] for name, values in sample.frame().items()}
-
-
-def _rows(columns: dict[str, np.ndarray]) -> int:
-    return max((len(values) for values in columns.values()), default=0)
-
-
-def _has_values(values: np.ndarray | None) -> bool:
-    if values is None or len(values) == 0:
-        return False
-    if values.dtype.kind == "f":
-        return bool(np.isfinite(values).any())
-    return any(v is not None and not _is_nan(v) for v in values)
-
-
-def _present_columns(cur: dict[str, np.ndarray], ref: dict[str, np.ndarray]) -> list[str]:
+def _present(cur: DriftFold, ref: DriftFold) -> set[str]:
     """The columns of either window, without feature columns that hold no value in
     either: a log shared by several models has every model's feature columns, null on the
     other models' rows, and those are another model's features, not this one's."""
-    return [
+    return {
         name
-        for name in {*cur, *ref}
-        if not name.startswith("feature.")
-        or _has_values(cur.get(name))
-        or _has_values(ref.get(name))
-    ]
-
-
-def _plan(column: str, kind: Kind, cur: np.ndarray | None, ref: np.ndarray | None) -> _Plan | str:
-    """How to compare one column, or why it cannot be compared."""
-    for window, values in (("current", cur), ("reference", ref)):
-        if values is None:
-            return f"absent from the {window} window"
-    assert cur is not None and ref is not None
-    if kind == "prediction":
-        dtype: ColumnKind = "cat"
-    elif kind == "confidence":
-        dtype = "num"
-    else:
-        dtype = "num" if _numeric(cur) and _numeric(ref) else "cat"
-    cur_s, ref_s = _series(cur, dtype), _series(ref, dtype)
-    for window, series in (("current", cur_s), ("reference", ref_s)):
-        if series.notna().sum() == 0:
-            return f"no values in the {window} window"
-    return _Plan(column, kind, dtype, cur_s, ref_s)
-
-
-def _numeric(values: np.ndarray) -> bool:
-    """True for float/int arrays, and object arrays whose non-null values are all numbers."""
-    if values.dtype.kind in "biuf":
-        return True
-    present = [v for v in values if v is not None and not _is_nan(v)]
-    return all(
-        isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool)
-        for v in present
-    )
-
-
-_INERT = str.maketrans({"<": "\u2039", ">": "\u203a"})
-
-
-def _inert(text: str) -> str:
-    """``text`` with < and > replaced by the look-alike ‹ and ›: it cannot open or close
-    an HTML tag, and equal texts stay equal (so drift statistics are unchanged)."""
-    return text.translate(_INERT)
-
-
-def _inert_value(value: Any) -> Any:
-    return _inert(value) if isinstance(value, str) else value
-
-
-def _is_nan(value: Any) -> bool:
-    return isinstance(value, float) and math.isnan(value)
-
-
-def _series(values: np.ndarray, dtype: ColumnKind) -> pd.Series:
-    """Numeric columns as float64 with ±inf as missing; categorical ones as str or None."""
-    if dtype == "num":
-        floats = pd.to_numeric(pd.Series(values), errors="coerce").astype(np.float64)
-        return floats.where(np.isfinite(floats))
-    labels = [None if v is None or _is_nan(v) else str(v) for v in values]
-    return pd.Series(labels, dtype=object)
-
-
-# ---------------------------------------------------------------------------- evidently
-
-
-def _run_evidently(
-    plans: list[_Plan], limits: DriftLimits, model_id: str
-) -> tuple[dict[str, DriftColumn], Any]:
-    """One Evidently report with a ValueDrift per column; returns results and the snapshot."""
-    with warnings.catch_warnings():
-        # Importing Evidently 0.7 raises DeprecationWarnings inside third-party code (its
-        # own numpy.core access, litestar's Dependency()); the drift run itself raises none.
-        # Scoped to the import so our own code stays warning-free under -W error.
-        warnings.simplefilter("ignore", DeprecationWarning)
-        from evidently import DataDefinition, Dataset, Report
-        from evidently.legacy.calculations.stattests.registry import get_stattest
-        from evidently.legacy.core import ColumnType
-        from evidently.metrics import ValueDrift
-
-    # Evidently's HTML embeds column names and category values in an inline <script>
-    # without escaping "</script>": a logged value could run script in the saved page.
-    # Everything user-written that reaches Evidently is made inert first, one-to-one,
-    # and results are mapped back to the real names.
-    originals: dict[str, str] = {}
-    inert_plans = []
-    for plan in plans:
-        name = _inert(plan.column)
-        while name in originals:
-            name += "\u200b"  # two names that only differ in < > stay apart
-        originals[name] = plan.column
-        inert_plans.append(
-            _Plan(
-                column=name,
-                kind=plan.kind,
-                dtype=plan.dtype,
-                current=plan.current if plan.dtype == "num" else plan.current.map(_inert_value),
-                reference=plan.reference
-                if plan.dtype == "num"
-                else plan.reference.map(_inert_value),
-            )
-        )
-    plans = inert_plans
-
-    metrics = []
-    expected: dict[str, tuple[str, bool]] = {}
-    for plan in plans:
-        column_type = ColumnType.Numerical if plan.dtype == "num" else ColumnType.Categorical
-        # Resolve the method Evidently will pick (same function, same cleaned data) so a
-        # test gets the register's significance level and a distance keeps its default.
-        stattest = get_stattest(plan.reference.dropna(), plan.current.dropna(), column_type, None)
-        is_test = stattest.name in P_VALUE_METHODS
-        expected[plan.column] = (stattest.display_name, is_test)
-        metrics.append(
-            ValueDrift(column=plan.column, threshold=limits.p_value if is_test else None)
-        )
-
-    definition = DataDefinition(
-        numerical_columns=[p.column for p in plans if p.dtype == "num"],
-        categorical_columns=[p.column for p in plans if p.dtype == "cat"],
-    )
-    current = pd.DataFrame({p.column: p.current for p in plans})
-    reference = pd.DataFrame({p.column: p.reference for p in plans})
-    report = Report(metrics, model_id=model_id or None, include_tests=True)
-    snapshot = report.run(
-        Dataset.from_pandas(current, data_definition=definition),
-        Dataset.from_pandas(reference, data_definition=definition),
-        name=f"drift {model_id}".strip(),
-    )
-    data = snapshot.dict()
-    verdicts = {
-        t["metric_config"]["metric_id"]: str(t["status"]).upper().endswith("FAIL")
-        for t in data.get("tests", [])
+        for name in cur.seen | ref.seen
+        if not name.startswith(FEATURE_PREFIX) or name in cur.valued or name in ref.valued
     }
 
-    out: dict[str, DriftColumn] = {}
-    kinds = {p.column: p.kind for p in plans}
-    for metric in data["metrics"]:
-        config = metric["config"]
-        column = config["column"]
-        method = str(config.get("method"))
-        threshold = config.get("threshold")
-        score = _finite(metric.get("value"))
-        display_name, is_test = expected[column]
-        if method != display_name:  # Evidently chose otherwise: infer the kind from its name
-            is_test = "p_value" in method
-        drifted = verdicts.get(metric["id"])
-        if drifted is None:  # no test result: apply Evidently's rule ourselves
-            drifted = _beyond(score, threshold, is_test)
-        out[originals[column]] = DriftColumn(
-            column=originals[column],
-            kind=kinds[column],
-            method=method,
-            statistic=score,
-            p_value=score if is_test else None,
-            threshold=None if threshold is None else float(threshold),
-            drifted=bool(drifted),
+
+def _column(
+    column: str,
+    kind: Any,
+    result: ColumnDrift | NotComparable,
+    cur: DriftFold,
+    ref: DriftFold,
+) -> DriftColumn:
+    if isinstance(result, NotComparable):
+        reason = result.reason
+        for window, fold in (("current", cur), ("reference", ref)):
+            if column not in fold.valued:
+                reason = (
+                    f"no values in the {window} window"
+                    if column in fold.seen
+                    else f"absent from the {window} window"
+                )
+                break
+        return DriftColumn(
+            column=column, kind=kind, method=f"not comparable: {reason}", statistic=None,
+            drifted=False,
         )
-    return out, snapshot
+    score = rounded_score(result.statistic)
+    return DriftColumn(
+        column=column,
+        kind=kind,
+        method=result.method.display_name,
+        statistic=score,
+        p_value=score if result.method.p_value else None,
+        threshold=result.threshold,
+        drifted=result.drifted,
+        n_current=result.n_current,
+        n_reference=result.n_reference,
+        statistic_low=rounded_score(result.statistic_low),
+        statistic_high=rounded_score(result.statistic_high),
+    )
 
 
-def _finite(value: Any) -> float | None:
-    """A finite float to 12 significant digits, else None.
+def rounded_score(value: Any) -> float | None:
+    """A drift score as a finite float to 12 significant digits, else None.
 
-    Evidently's scores vary in the last bits between identical runs (numpy's SIMD
-    summation depends on memory alignment); twelve digits keep reruns byte-identical
-    while losing nothing a drift decision could depend on.
+    Scores vary in the last bits with summation order: the windows' means and variances
+    merge with Chan's update in merge order (threads, Dask partitions), and Evidently's
+    numpy sums depend on memory alignment. Twelve digits keep reruns and engines
+    byte-identical while losing nothing a drift decision could depend on.
     """
     if value is None:
         return None
     number = float(value)
     return float(f"{number:.12g}") if math.isfinite(number) else None
-
-
-def _beyond(score: float | None, threshold: float | None, is_test: bool) -> bool:
-    if score is None or threshold is None:
-        return False
-    return score < threshold if is_test else score >= threshold

@@ -295,11 +295,21 @@ class DriftColumn(_Out):
     p_value: float | None = None
     threshold: float | None = None
     drifted: bool
+    #: Non-missing values compared in each window (every row of the window carrying one).
+    n_current: int | None = None
+    n_reference: int | None = None
+    #: Guaranteed bounds on the score Evidently computes on the same full windows; equal
+    #: to ``statistic`` when the window summaries are exact (``monitor.drift``).
+    statistic_low: float | None = None
+    statistic_high: float | None = None
 
 
 class DriftSummary(_Out):
-    """Drift between windows, computed by Evidently on bounded deterministic samples."""
+    """Drift between windows over every row, from mergeable summaries, with Evidently's
+    default methods, thresholds and verdicts (``monitor.drift``); ``html`` is Evidently's
+    drill-down page for the drifted columns, drawn from a bounded sample."""
 
+    #: Rows in each window (drift compares every row; the names predate that).
     sample_size_current: int = 0
     sample_size_reference: int = 0
     columns: list[DriftColumn] = Field(default_factory=list)

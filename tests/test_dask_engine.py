@@ -314,3 +314,74 @@ def test_modelhealth_check_engine_dask_writes_the_same_report_json(
         assert result.exit_code == 0, result.output
         outputs[engine] = report_json(out)
     assert_same_report(outputs["local"], outputs["dask"])
+
+
+def _fold_state(fold: Any) -> dict[str, Any]:
+    """Everything a drift fold holds, comparable with ``==`` (floats as exact values)."""
+    dists = fold.distributions
+    state: dict[str, Any] = {
+        "seen": sorted(fold.seen),
+        "valued": sorted(fold.valued),
+        "features": fold.feature_columns,
+    }
+    for name in dists.columns:
+        numeric, text = dists.numeric(name), dists.categorical(name)
+        if numeric is not None:
+            bins = numeric.bins()
+            state[f"{name}:num"] = (
+                numeric.n,
+                numeric.n_missing,
+                numeric.shift,
+                numeric.min,
+                numeric.max,
+                bins.low.tolist(),
+                bins.high.tolist(),
+                bins.counts.tolist(),
+            )
+            state[f"{name}:moments"] = (numeric.mean, numeric.std)
+        if text is not None:
+            hashes, counts = text.hashed_counts()
+            state[f"{name}:cat"] = (text.n, text.limit, hashes.tolist(), counts.tolist())
+    return state
+
+
+def test_the_drift_summaries_merged_across_partitions_equal_the_local_ones(
+    cluster: Any, loaded: LoadedRegister, tmp_path: Path
+) -> None:
+    """#21: drift is folded with the other aggregates and merged like them. 3 000 rows a
+    day for nine days, one file per partition: the reference windows hold 24 000 values a
+    column, and monthly spend more than 8 192 distinct amounts, so its summary has left
+    the exact phase and is bucketed; merged from nine partitions, every summary is the
+    local engine's bucket for bucket."""
+    profiles = [
+        dataclasses.replace(p, rows_per_day=3000, degradations=()) for p in demo_profiles(START)
+    ]
+    folder = tmp_path / "logs"
+    write_logs(profiles, START, 9, folder, seed=5)
+    windows = plan_windows(loaded.register, NIGHT)
+    summaries = {}
+    for name, engine in (
+        ("local", LocalEngine()),
+        ("dask", DaskEngine(scheduler=cluster.scheduler_address, partition_bytes=1)),
+    ):
+        with QuarantineWriter(tmp_path / name / "quarantine.parquet") as quarantine:
+            summaries[name] = engine.summarize(
+                [folder], loaded.register, windows, labels=None, quarantine=quarantine,
+                stats=IngestStats(),
+            )
+    bucketed = 0
+    for model_id, local in summaries["local"].items():
+        dask = summaries["dask"][model_id]
+        for window in ("current", "reference"):
+            ours, theirs = getattr(local, window).drift, getattr(dask, window).drift
+            mine, other = _fold_state(ours), _fold_state(theirs)
+            assert mine.keys() == other.keys(), (model_id, window)
+            for key in mine:
+                if key.endswith(":moments"):  # Chan's update: float rounding of merge order
+                    assert mine[key] == pytest.approx(other[key], rel=REL_TOL), key
+                else:
+                    assert mine[key] == other[key], (model_id, window, key)
+            bucketed += sum(
+                1 for key, value in mine.items() if key.endswith(":num") and value[2] > 0
+            )
+    assert bucketed > 0  # the merge of bucketed summaries was exercised

@@ -14,13 +14,13 @@ from __future__ import annotations
 
 import hashlib
 import math
-import warnings
 from collections import Counter
 from typing import Any
 
 import numpy as np
 import pandas as pd
 import pytest
+from evidently_oracle import Columns, evidently_drift
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import stats
@@ -42,52 +42,6 @@ from monitor.stats.drift_summary import (
 
 #: Float rounding between two summation orders (see the module docstring).
 ROUNDING = 1e-9
-
-Columns = dict[str, np.ndarray]
-
-
-def evidently_drift(
-    current: Columns, reference: Columns, *, p_value: float | None = None
-) -> dict[str, tuple[str, float, bool, float]]:
-    """Evidently's ValueDrift per column on the full windows: method, score, drift, threshold.
-
-    Float columns are declared numerical, the others categorical. ``p_value`` sets the
-    threshold of every column (only for data where every column gets a test).
-    """
-    with warnings.catch_warnings():
-        # Evidently's import and its chi-square on a category the reference lacks
-        # (scipy divides by a zero expected count) warn; neither is ours
-        warnings.simplefilter("ignore")
-        from evidently import DataDefinition, Dataset, Report
-        from evidently.metrics import ValueDrift
-
-        numeric = [name for name, values in current.items() if values.dtype.kind == "f"]
-        definition = DataDefinition(
-            numerical_columns=numeric,
-            categorical_columns=[name for name in current if name not in numeric],
-        )
-        report = Report(
-            [ValueDrift(column=name, threshold=p_value) for name in current], include_tests=True
-        )
-        snapshot = report.run(
-            Dataset.from_pandas(pd.DataFrame(current), data_definition=definition),
-            Dataset.from_pandas(pd.DataFrame(reference), data_definition=definition),
-        )
-        data = snapshot.dict()
-    failed = {
-        test["metric_config"]["metric_id"]: str(test["status"]).upper().endswith("FAIL")
-        for test in data["tests"]
-    }
-    return {
-        m["config"]["column"]: (
-            m["config"]["method"],
-            float(m["value"]),
-            failed[m["id"]],
-            float(m["config"]["threshold"]),
-        )
-        for m in data["metrics"]
-    }
-
 
 def summarise(columns: Columns, *, chunks: int = 5, **caps: Any) -> WindowDistributions:
     """One window's summaries, built chunk by chunk like the nightly pass."""

@@ -311,7 +311,7 @@ def test_drift_by_night_flags_monthly_spend_only_from_the_price_change(
     frame = feature_drift_by_night(loaded, LOGS, model_id="churn-classifier", nights=nights)
     # The first night has no reference window yet: skipped, with the reason.
     assert set(frame.attrs["skipped"]) == {"2026-10-01"}
-    assert "reference window has 0 sample rows" in frame.attrs["skipped"]["2026-10-01"]
+    assert "reference window has 0 rows" in frame.attrs["skipped"]["2026-10-01"]
     drifted = frame[frame["drifted"]]
     assert set(drifted["column"]) == {"feature.monthly_spend"}
     assert sorted(drifted["night"].dt.date.astype(str)) == [

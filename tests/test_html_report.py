@@ -212,7 +212,9 @@ def test_hostile_strings_from_logs_and_register_render_only_as_text(hostile_page
     # SVG text too: the model id reaches chart titles as text, payload and all.
     assert any(f"{BREACHING}{PAYLOADS[1]}: reliability diagram" in t for t in parsed.svg_titles)
     # The drift page link is a javascript: URL here, so it is shown as text, not linked.
-    assert "Evidently report: <code>javascript:alert(6)</code>" in hostile_page
+    assert "Evidently drill-down of the drifted columns: <code>javascript:alert(6)</code>" in (
+        hostile_page
+    )
 
 
 def test_an_unsafe_drift_link_is_not_a_link_but_a_drift_file_next_to_the_report_is(

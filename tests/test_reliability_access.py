@@ -393,8 +393,11 @@ def test_the_drift_pages_of_a_hostile_night_fire_no_dialog(
     rows = night_rows()
     payloads = ["</script><script>alert('value')</script>", "basic", "pro"]
     for i, row in enumerate(rows):
-        row["feature.plan"] = payloads[i % len(payloads)]
-        row["feature.</script><script>alert('name')</script>"] = float(i % 5)
+        # Tonight the hostile value and the hostile column shift, so both drift and are
+        # drawn on the drill-down page (written only for drifted columns).
+        tonight = row["timestamp"].startswith(NIGHT)
+        row["feature.plan"] = payloads[0] if tonight else payloads[i % len(payloads)]
+        row["feature.</script><script>alert('name')</script>"] = float(i % 5) + 10 * tonight
     write_parquet(tmp_path / "logs.parquet", rows)
     (tmp_path / "register.yaml").write_text(REGISTER_YAML)
     result = cli.run(["check", "--register", str(tmp_path / "register.yaml"), "--logs",

@@ -137,13 +137,16 @@ def window_drift(
     labels: PathLike | None = None,
     html_path: PathLike | None = None,
 ) -> DriftSummary:
-    """Evidently's per-column drift between a model's two windows (:func:`summarize_window`).
+    """Evidently's per-column drift between a model's two windows (:func:`summarize_window`),
+    on the windows' bounded, deterministic samples (``thresholds.drift.sample_size`` rows).
 
     ``html_path`` saves Evidently's own self-contained page (about 4 MB) there; its path
-    is in the summary's ``html``. Columns, methods and thresholds are those of
-    :func:`monitor.drift.compute_drift` with the register's drift limits.
+    is in the summary's ``html``. Columns, methods and thresholds are those of the nightly
+    check's drift with the register's drift limits, but measured by Evidently on samples:
+    the nightly check measures every row (:func:`feature_drift_by_night`), so on a small
+    effect a sample's verdict can differ.
     """
-    from monitor.drift import compute_drift
+    from monitor.drift_evidently import evidently_drift
 
     reg = _register(register)
     entry = _entry(reg, model_id)
@@ -156,7 +159,7 @@ def window_drift(
         reference=reference,
         labels=labels,
     )
-    return compute_drift(
+    return evidently_drift(
         aggregate.current,
         aggregate.reference,
         entry.thresholds.drift,
@@ -233,11 +236,11 @@ def feature_drift_by_night(
     nights: Iterable[DateLike],
     labels: PathLike | None = None,
 ) -> pd.DataFrame:
-    """Evidently's drift of every feature, the prediction and the confidence, night by night.
+    """The drift of every feature, the prediction and the confidence, night by night.
 
     Each night compares its current window with its reference window exactly as the
-    nightly check does (:func:`monitor.drift.compute_drift` on the windows' bounded,
-    deterministic samples). About half a second per night.
+    nightly check does (:func:`monitor.drift.compute_drift`: every row of both windows,
+    Evidently's default methods, thresholds and verdicts).
 
     Returns
     -------
@@ -246,7 +249,7 @@ def feature_drift_by_night(
         (feature / prediction / confidence), ``method`` (Evidently's), ``statistic`` (its
         drift score: a p-value for tests, a distance otherwise), ``p_value``,
         ``threshold``, ``drifted`` (Evidently's verdict), ``share_drifted_features`` (of
-        that night), ``n_current`` and ``n_reference`` (sample rows). Nights on which
+        that night), ``n_current`` and ``n_reference`` (rows compared). Nights on which
         drift was not computed (too few rows) have no rows; their reasons are in
         ``frame.attrs["skipped"]`` (night → reason).
     """

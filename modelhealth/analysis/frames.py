@@ -155,7 +155,8 @@ def confidence_distribution(window: WindowAggregate, *, n_bins: int = 30) -> pd.
 
 
 def sample_frame(window: WindowAggregate) -> pd.DataFrame:
-    """The window's drift sample (the rows drift is measured on) as a frame.
+    """The window's drift sample (the bounded rows Evidently's drill-down page and
+    :func:`~modelhealth.analysis.window_drift` are drawn from) as a frame.
 
     Columns are ``confidence``, ``prediction`` (classifiers) and ``feature.*``, rows in
     the sample's canonical hash order. A column with no value in this window (a feature

@@ -1,8 +1,8 @@
 """The ``modelhealth`` command line: the composition root of thresholds, monitor and ladder.
 
 Each command group lives in its own module (``check``, ``thresholds``, ``ladder``,
-``schema``, ``demo``, ``people``, ``serve``); this one mounts them. Exit codes are listed in
-:mod:`modelhealth.cli.common` and README.md.
+``drift``, ``schema``, ``demo``, ``people``, ``serve``); this one mounts them. Exit codes
+are listed in :mod:`modelhealth.cli.common` and README.md.
 
 An uncaught exception never exits 1 or 0: :func:`modelhealth.cli.crash.run_app` turns it
 into exit 3 with the path of a log file that holds the traceback.
@@ -17,6 +17,7 @@ import typer
 from modelhealth.cli import schema, thresholds
 from modelhealth.cli.check import check
 from modelhealth.cli.demo import demo
+from modelhealth.cli.drift import app as drift_app
 from modelhealth.cli.init import init
 from modelhealth.cli.ladder import app as ladder_app
 from modelhealth.cli.people import people_app
@@ -68,6 +69,7 @@ app.add_typer(
     help="Escalation ladder: status, approvals, history, diagram, stats, events, audit.",
 )
 app.add_typer(schema.app, name="schema")
+app.add_typer(drift_app, name="drift")
 app.add_typer(people_app, name="people")
 app.command("check")(check)
 app.command("demo")(demo)

@@ -18,7 +18,9 @@ from rich.table import Table
 
 from modelhealth.cli.common import (
     EXIT_FINDING,
+    LogsOpt,
     NowOpt,
+    RegisterOpt,
     err,
     fail,
     load_or_exit,
@@ -92,24 +94,8 @@ def _print_summary(report: Report, out_dir: Path) -> None:
 
 
 def check(
-    register: Annotated[
-        Path,
-        typer.Option(
-            "--register",
-            "-r",
-            envvar="MODELHEALTH_REGISTER",
-            help="Threshold register (YAML); or $MODELHEALTH_REGISTER.",
-        ),
-    ],
-    logs: Annotated[
-        list[str],
-        typer.Option(
-            "--logs",
-            "-l",
-            help="Prediction logs: Parquet file or directory, CSV or JSON Lines; a local "
-            "path or an fsspec URL (s3://, gs://, abfs://, file://). Repeat for several.",
-        ),
-    ],
+    register: RegisterOpt,
+    logs: LogsOpt,
     labels: Annotated[
         Path | None, typer.Option(help="Late-arriving labels joined by prediction_id.")
     ] = None,
@@ -187,7 +173,11 @@ def check(
     scheduler: Annotated[
         str | None, typer.Option("--scheduler", help="Dask scheduler address (with --engine dask).")
     ] = None,
-    no_drift: Annotated[bool, typer.Option("--no-drift", help="Skip Evidently drift.")] = False,
+    no_drift: Annotated[bool, typer.Option(
+            "--no-drift",
+            help="Skip data and prediction drift (measured over every row; Evidently's "
+            "drill-down page is written only for models that drifted).",
+        )] = False,
     log_format: Annotated[
         str | None,
         typer.Option(

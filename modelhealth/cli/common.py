@@ -39,7 +39,9 @@ __all__ = [
     "EXIT_OK",
     "LISTING_FORMATS",
     "NOW_HELP",
+    "LogsOpt",
     "NowOpt",
+    "RegisterOpt",
     "err",
     "fail",
     "load_or_exit",
@@ -62,6 +64,27 @@ NOW_HELP = (
 )
 NowOpt = Annotated[
     str | None, typer.Option("--now", help=NOW_HELP, show_default="the current time")
+]
+
+#: ``--register`` of the commands that read logs against a register.
+RegisterOpt = Annotated[
+    Path,
+    typer.Option(
+        "--register",
+        "-r",
+        envvar="MODELHEALTH_REGISTER",
+        help="Threshold register (YAML); or $MODELHEALTH_REGISTER.",
+    ),
+]
+#: ``--logs`` of the commands that read prediction logs.
+LogsOpt = Annotated[
+    list[str],
+    typer.Option(
+        "--logs",
+        "-l",
+        help="Prediction logs: Parquet file or directory, CSV or JSON Lines; a local "
+        "path or an fsspec URL (s3://, gs://, abfs://, file://). Repeat for several.",
+    ),
 ]
 
 #: Columns of console output off a terminal (a pipe, a cron or CI log): wide enough that

@@ -56,6 +56,7 @@ def new_aggregates(
             bounds[entry.id],
             cut_points=tuple(sorted({c.min, c.review, c.auto})),
             sample_size=entry.thresholds.drift.sample_size,
+            drift_max_features=entry.thresholds.drift.max_columns,
         )
     return out
 

@@ -1,11 +1,12 @@
 """Mergeable per-model, per-window summaries of prediction logs.
 
 A :class:`WindowAggregate` holds everything the nightly check needs about one
-model in one window — counts, sums, bin tables, a latency sketch and a bounded,
-deterministic sample for drift — in memory that does not grow with the number of
-rows. Any chunk, file or Dask partition is summarised alone and the summaries are
-merged; merge is associative and order-free, so every engine gets the same answer
-(whylogs and DDSketch are built the same way).
+model in one window — counts, sums, bin tables, a latency sketch, the drift columns'
+distributions over every row (:class:`~monitor.stats.drift_fold.DriftFold`) and a
+bounded, deterministic sample for Evidently's drill-down page — in memory that does
+not grow with the number of rows. Any chunk, file or Dask partition is summarised alone
+and the summaries are merged; merge is associative and order-free, so every engine gets
+the same answer (whylogs and DDSketch are built the same way).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import numpy as np
 from monitor.chunk import Categorical, ModelChunk, WindowBounds
 from monitor.stats.calibration import ReliabilityTable
 from monitor.stats.distribution import ConfidenceHistogram
+from monitor.stats.drift_fold import DriftFold
 from monitor.stats.sketch import QuantileSketch
 
 __all__ = [
@@ -63,6 +65,8 @@ class WindowParams:
     end_ns: int
     confidence_cut_points: tuple[float, ...]
     sample_size: int
+    #: Feature columns whose drift distributions are kept (``thresholds.drift.max_columns``).
+    drift_max_features: int = 100
 
     @property
     def hours(self) -> int:
@@ -119,7 +123,9 @@ class DriftSample:
     """A bottom-k sample by id hash: the ``k`` rows whose prediction-id hash is smallest.
 
     Deterministic (same rows whatever the chunking) and mergeable (bottom-k of a union
-    is bottom-k of the bottom-k's), so drift runs on a bounded, reproducible sample.
+    is bottom-k of the bottom-k's): the bounded, reproducible rows that Evidently's
+    drill-down page (:mod:`monitor.drift_evidently`) is drawn from. The night's drift
+    itself is computed over every row, from :class:`~monitor.stats.drift_fold.DriftFold`.
     """
 
     k: int
@@ -219,6 +225,9 @@ class WindowAggregate:
     output_types: CategoryCounts = field(default_factory=CategoryCounts)
     segments: CategoryCounts = field(default_factory=CategoryCounts)
     annotations: dict[str, int] = field(default_factory=dict)
+    #: The drift columns' distributions over every row: what the night's drift is computed from.
+    drift: DriftFold = field(init=False)
+    #: A bounded sample of the drift columns, for Evidently's drill-down page.
     sample: DriftSample = field(init=False)
 
     def __post_init__(self) -> None:
@@ -227,6 +236,7 @@ class WindowAggregate:
             cut_points=self.params.confidence_cut_points
         )
         self.hourly = np.zeros(self.params.hours, dtype=np.int64)
+        self.drift = DriftFold(max_features=self.params.drift_max_features)
         self.sample = DriftSample(k=self.params.sample_size)
 
     # ------------------------------------------------------------------ update
@@ -298,6 +308,7 @@ class WindowAggregate:
             self.segments.add(chunk.segment, per_row)
         if chunk.failure_mode is not None:
             self._count_annotations(chunk.failure_mode)
+        self.drift.update(chunk)
         self.sample.update(chunk.id_hash, _sample_columns(chunk))
 
     def _count_annotations(self, cat: Categorical) -> None:
@@ -353,6 +364,7 @@ class WindowAggregate:
                 else OTHER
             )
             self.annotations[key] = self.annotations.get(key, 0) + other.annotations[name]
+        self.drift.merge(other.drift)
         self.sample.merge(other.sample)
         return self
 
@@ -382,10 +394,18 @@ class ModelAggregate:
 
     @classmethod
     def empty(
-        cls, model_id: str, bounds: WindowBounds, *, cut_points: tuple[float, ...], sample_size: int
+        cls,
+        model_id: str,
+        bounds: WindowBounds,
+        *,
+        cut_points: tuple[float, ...],
+        sample_size: int,
+        drift_max_features: int = 100,
     ) -> ModelAggregate:
         def window(start: int, end: int) -> WindowAggregate:
-            return WindowAggregate(WindowParams(start, end, cut_points, sample_size))
+            return WindowAggregate(
+                WindowParams(start, end, cut_points, sample_size, drift_max_features)
+            )
 
         return cls(
             model_id,

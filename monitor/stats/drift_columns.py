@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 __all__ = ["ColumnChoice", "Kind", "choose_drift_columns"]
 
@@ -31,6 +31,10 @@ class ColumnChoice:
     left_out: int
     first_left_out: list[str]
     max_features: int
+
+    def report_fields(self) -> dict[str, Any]:
+        """What a :class:`~monitor.report.DriftSummary` says about the columns left out."""
+        return {"columns_not_compared": self.left_out, "note": self.note()}
 
     def note(self) -> str | None:
         """The report's note when columns were left out, else ``None``."""

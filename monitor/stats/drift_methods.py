@@ -84,6 +84,7 @@ References
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Literal
 
@@ -342,16 +343,18 @@ def window_drift(
     *,
     p_value: float = 0.05,
     distance_threshold: float | None = None,
+    columns: Iterable[str] | None = None,
 ) -> dict[str, ColumnDrift | NotComparable]:
     """:func:`column_drift` of every column seen in either window, by column name.
 
     A column that held text in any chunk of either window is compared as categorical;
     its numbers, if any, are named like text (``str(1.0) == "1.0"``) when their summary
     is exact, and the column is not comparable otherwise. A column missing from one
-    window is not comparable.
+    window is not comparable. ``columns`` compares only those (in their order).
     """
     out: dict[str, ColumnDrift | NotComparable] = {}
-    for name in sorted(set(current.columns) | set(reference.columns)):
+    names = sorted(set(current.columns) | set(reference.columns)) if columns is None else columns
+    for name in names:
         pair = _resolve(name, current, reference)
         if isinstance(pair, str):
             out[name] = NotComparable(name, pair)

@@ -103,6 +103,12 @@ class WindowDistributions:
             self._categorical_column(name).merge(other._categorical[name])
         return self
 
+    def discard(self, name: str) -> Self:
+        """Forget the column ``name`` (its distributions, numeric and text), if held."""
+        self._numeric.pop(name, None)
+        self._categorical.pop(name, None)
+        return self
+
     @property
     def nbytes(self) -> int:
         """Bytes held by every column's distribution."""
