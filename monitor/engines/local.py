@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import logging
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -15,6 +17,9 @@ from monitor.stats.aggregates import ModelAggregate
 from thresholds.schema import Register
 
 __all__ = ["LocalEngine"]
+
+#: ``modelhealth check --log-format json`` shows its ``dedup`` event (spills, peak state).
+log = logging.getLogger("modelhealth.dedup")
 
 
 @dataclass
@@ -79,3 +84,5 @@ class LocalEngine:
             finally:
                 chunks.close()  # the reader thread stops before the spill folder goes
                 self.dedup_stats = seen.stats
+                fields = {"memory_budget": budget, **dataclasses.asdict(seen.stats)}
+                log.info("dedup", extra={"fields": fields})
