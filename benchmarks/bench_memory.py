@@ -9,7 +9,8 @@ the real command runs in a fresh process::
         --memory-budget 256MiB --log-format json
 
 Printed per size: wall seconds and rows/s of the whole command (interpreter start,
-imports, ingest, aggregates, judgement, ``report.json``), the process's peak RSS (its
+imports, ingest, aggregates, judgement, ``report.json``), its CPU time per row (user +
+system, all threads: steadier than rows/s on a shared machine), the process's peak RSS (its
 ``ru_maxrss`` from ``wait4``: everything the process touched, not only dedup), and the
 de-duplication's own figures from its ``dedup`` log event (spills, merges, the peak
 state it held, bytes it wrote). Then the ratio of the largest size's peak RSS to the
@@ -97,6 +98,7 @@ def run_check(
                 dedup = json.loads(line)
     return {
         "seconds": seconds,
+        "cpu": usage.ru_utime + usage.ru_stime,
         "rss_mb": usage.ru_maxrss / 1024,  # kilobytes on Linux
         "rows": report["ingest"]["rows_read"],
         "duplicates": report["ingest"]["rows_duplicate"],
@@ -129,7 +131,7 @@ def main() -> None:
         register = Path(tmp, "register.yaml")
         register.write_text(REGISTER)
         print(
-            f"{'rows':>12} {'seconds':>8} {'rows/s':>11} {'peak RSS':>9}  dedup",
+            f"{'rows':>12} {'seconds':>8} {'rows/s':>11} {'CPU ns/row':>10} {'peak RSS':>9}  dedup",
             flush=True,
         )
         peaks = []
@@ -150,7 +152,7 @@ def main() -> None:
             )
             print(
                 f"{total:>12,} {r['seconds']:>8.2f} {total / r['seconds']:>11,.0f}"
-                f" {r['rss_mb']:>6.0f} MB  {detail}",
+                f" {r['cpu'] / total * 1e9:>10.0f} {r['rss_mb']:>6.0f} MB  {detail}",
                 flush=True,
             )
     if len(peaks) > 1:
