@@ -114,6 +114,10 @@ class CheckOptions:
     #: The night had not ended when it was checked (``check --partial``): the report says
     #: so and the caller records nothing as the night's decision.
     partial: bool = False
+    #: Bytes of de-duplication state held in memory (``check --memory-budget``; per worker
+    #: with the Dask engine); beyond it, sorted runs of id keys spill to disk. ``None``
+    #: is the register's ``ingest.memory_budget``, else the engine's default (256 MiB).
+    memory_budget: int | None = None
 
 
 def plan_windows(register: Register, as_of: date) -> dict[str, WindowBounds]:
@@ -468,6 +472,11 @@ def run_check(
                 quarantine=quarantine,
                 stats=stats,
                 progress=progress,
+                memory_budget=(
+                    options.memory_budget
+                    if options.memory_budget is not None
+                    else register.ingest.memory_budget
+                ),
             )
         report = build_report(
             loaded,

@@ -694,11 +694,15 @@ class IngestSettings(_Strict):
     memory; a CSV row that long makes its file unreadable (CSV cannot be resynchronised
     inside a quoted cell). A compressed file that inflates past ``max_decompressed_bytes``
     is unreadable: exit 2 when given directly, listed in ``ingest.unreadable`` inside a
-    folder.
+    folder. ``memory_budget`` bounds the memory of de-duplication (the one state that
+    grows with the rows; beyond it, sorted runs of id keys spill to disk); unset, it is
+    ``check --memory-budget`` or 256 MiB, and the flag wins over the register.
     """
 
     max_line_bytes: Annotated[ByteSize, Field(ge=1024, le=1 << 30)] = ByteSize(64 << 20)
     max_decompressed_bytes: Annotated[ByteSize, Field(ge=1 << 20)] = ByteSize(64 << 30)
+    #: At least 256 KiB (``monitor.ingest.dedup_exact.MIN_MEMORY_BUDGET``).
+    memory_budget: Annotated[ByteSize, Field(ge=256 << 10)] | None = None
 
 
 class Register(_Strict):

@@ -178,6 +178,17 @@ def check(
             help="Skip data and prediction drift (measured over every row; Evidently's "
             "drill-down page is written only for models that drifted).",
         )] = False,
+    memory_budget: Annotated[
+        str | None,
+        typer.Option(
+            "--memory-budget",
+            metavar="SIZE",
+            help="Memory for de-duplicating prediction ids (per worker with --engine dask): "
+            "256MiB, 1GiB, 512MB…; beyond it, sorted runs of id keys spill to the temp "
+            "folder (TMPDIR) and the answer stays exact. Default: the register's "
+            "ingest.memory_budget, else 256MiB.",
+        ),
+    ] = None,
     log_format: Annotated[
         str | None,
         typer.Option(
@@ -229,6 +240,7 @@ def check(
         fail(f"--notify-level must be one of warning, breach, tier3, not {notify_level!r}")
     if public_url is not None and not public_url.startswith(("http://", "https://")):
         fail(f"--public-url must be an http(s) URL, not {public_url!r}")
+    budget = _memory_budget(memory_budget)
     clock = parse_moment(now)
     try:
         night = parse_as_of(as_of) if as_of else default_as_of(clock)
@@ -259,6 +271,7 @@ def check(
         now=clock,
         drift=not no_drift,
         partial=partial,
+        memory_budget=budget,
     )
     chosen = _engine(engine, scheduler)
     advance, stop = progress_bar()
@@ -409,6 +422,18 @@ def _run_job(
                   "ladder outbox --status dead` lists them, `modelhealth ladder outbox resend "
                   "--all` sends them again", markup=False)
     return result.report
+
+
+def _memory_budget(text: str | None) -> int | None:
+    """``--memory-budget`` in bytes; a size that is not one exits 2 saying what would do."""
+    if text is None:
+        return None
+    from monitor.ingest.dedup_exact import parse_memory_budget
+
+    try:
+        return parse_memory_budget(text)
+    except ValueError as exc:
+        fail(f"--memory-budget: {exc}")
 
 
 def _engine(name: str, scheduler: str | None) -> Engine | None:

@@ -41,7 +41,11 @@ class Engine(Protocol):
         quarantine: QuarantineWriter,
         stats: IngestStats,
         progress: Progress | None = None,
-    ) -> dict[str, ModelAggregate]: ...
+        memory_budget: int | None = None,
+    ) -> dict[str, ModelAggregate]:
+        """Merged summaries of every registered model. ``memory_budget`` bounds the
+        de-duplication state (per worker for a cluster); ``None`` is the engine's own."""
+        ...
 
 
 def new_aggregates(

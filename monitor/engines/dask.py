@@ -29,7 +29,7 @@ What crosses the network
   buckets, bottom-k drift sample: bounded, independent of the rows), the ingest
   counters, and the quarantined rows (few in a healthy log; all of them, because the
   report promises every one in the single ``quarantine.parquet`` the client writes);
-* worker ↔ worker, for duplicates (below): 8 bytes per in-window row (its id hash),
+* worker ↔ worker, for duplicates (below): 8 bytes per in-window row (its key),
   range-partitioned so no worker receives more than its share; the client only learns
   which partitions share ids.
 
@@ -39,12 +39,16 @@ The local engine drops a repeated ``prediction_id`` of a model globally: the fir
 occurrence in read order wins. Within a task ``read_logs`` does the same. Across tasks
 the check is exact and runs in two phases:
 
-1. every task keeps the sorted set of its in-window ``(model, id hash)`` keys (the
-   64-bit hash and per-model salt of ingest's seen-set, :mod:`monitor.ingest.dedup`)
-   on its worker, cut into key ranges; one task per range
-   gathers that range from every partition and names each partition holding a key that
-   an earlier partition holds, with those earlier partitions. Usually none does, and
-   phase 1's summaries stand.
+1. every task de-duplicates its partition with its own
+   :class:`~monitor.ingest.dedup_exact.ExactSeen` (within the worker's
+   ``memory_budget`` divided by its threads, spilling beyond it), under one SipHash key
+   the client draws for the run, and writes the sorted keys of its in-window
+   ``(model, id)`` pairs to a file in the worker's local directory. The keys are then
+   exchanged by key range (:mod:`monitor.engines.dedup_partitions`: ranges sized so one
+   range of every partition fits the budget, read on the worker that holds each file):
+   one task per range names each partition holding a key that an earlier partition
+   holds, with those earlier partitions. Usually none does, and phase 1's summaries
+   stand. The key files are deleted when the check ends, error or not.
 2. a partition that does is read again *right after* the earlier partitions in one
    ``read_logs`` call, so ingest itself drops exactly the rows whose ids they used and
    counts them (duplicates, ``naive_timestamps``, ``labels_joined``…) as the local
@@ -52,6 +56,11 @@ the check is exact and runs in two phases:
    first and their counters are subtracted (``read_logs`` is deterministic, so both are
    known: from phase 1, or from a read of the earlier partitions alone when they share
    ids among themselves). The new summary replaces phase 1's.
+
+The keys only choose what is read again; phase 2's ingest compares the ids' bytes, so
+a collision of keys costs a second read, never a row. Per worker, memory is the budget
+whatever the number of rows; disk is 8 bytes per row it read, plus what its tasks
+spill.
 
 Phase 2 costs a second read of the affected partitions and of the partitions they
 repeat, so logs where retries land in the next file pay for it; keeping a retry in the
@@ -70,21 +79,26 @@ import importlib.util
 import logging
 import tempfile
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
-import numpy as np
-import numpy.typing as npt
 import pyarrow as pa
 
 from monitor.chunk import WindowBounds
 from monitor.engines.base import Progress, new_aggregates
+from monitor.engines.dedup_partitions import (
+    PartitionKeys,
+    find_claimants,
+    keep_keys,
+    remove_keys,
+)
 from monitor.engines.partitions import DEFAULT_PARTITION_BYTES, Partition, plan_partitions
 from monitor.engines.staging import rename_error, rename_stats, stage, stage_files
 from monitor.errors import MonitorError
 from monitor.ingest import IngestStats, LogFile, QuarantineWriter, read_logs
-from monitor.ingest.dedup import model_salts
+from monitor.ingest.dedup_exact import DEFAULT_MEMORY_BUDGET, MIN_MEMORY_BUDGET, ExactSeen
+from monitor.ingest.keyed_hash import new_key
 from monitor.ingest.quarantine import QUARANTINE_SCHEMA
 from monitor.ingest.sources import is_url
 from monitor.stats.aggregates import ModelAggregate
@@ -100,11 +114,6 @@ if importlib.util.find_spec("distributed") is None:  # pragma: no cover - depend
         "the dask engine needs the 'distributed' package: pip install 'modelhealth[dask]'"
     )
 
-U64 = npt.NDArray[np.uint64]
-
-#: Key ranges of the duplicate check: enough that no worker holds many keys at once.
-_MAX_KEY_RANGES = 16
-
 
 # --------------------------------------------------------------------------- one task
 
@@ -117,7 +126,10 @@ class _Job:
     bounds: Mapping[str, WindowBounds]
     labels: LogFile | None
     batch_rows: int
-    key_ranges: int
+    #: The run's SipHash key: every task's keys mean the same (never written to disk).
+    dedup_key: bytes
+    #: De-duplication memory of one task: the worker's budget over its threads.
+    task_budget: int
 
 
 @dataclass
@@ -133,10 +145,10 @@ class _Summary:
 
 @dataclass
 class _Output:
-    """A task's result, kept on its worker: the summary and the key ranges of its ids."""
+    """A task's result, kept on its worker: the summary and where its keys are."""
 
     summary: _Summary
-    key_ranges: list[U64] = field(default_factory=list)
+    keys: PartitionKeys
 
 
 class _QuarantineRows:
@@ -164,16 +176,6 @@ class _QuarantineRows:
         return pa.concat_tables(self.tables) if self.tables else None
 
 
-def _key_ranges(keys: U64, count: int) -> list[U64]:
-    """Sorted keys cut into ``count`` (a power of two) ranges of their top bits."""
-    if count == 1:
-        return [keys]
-    bits = count.bit_length() - 1
-    edges = (np.arange(1, count, dtype=np.uint64) << np.uint64(64 - bits)).astype(np.uint64)
-    cuts = np.searchsorted(keys, edges).tolist()
-    return [keys[a:b] for a, b in zip([0, *cuts], [*cuts, len(keys)], strict=True)]
-
-
 def _read(
     files: Sequence[LogFile],
     job: _Job,
@@ -182,64 +184,63 @@ def _read(
     fold: dict[str, ModelAggregate] | None = None,
     skip: int = 0,
     quarantine: _QuarantineRows | None = None,
-    keys: list[U64] | None = None,
-) -> tuple[IngestStats, int]:
+    keep: int | None = None,
+) -> tuple[IngestStats, int, PartitionKeys | None]:
     """One ``read_logs`` over ``files`` staged in ``folder``.
 
-    Chunks after the first ``skip`` are folded into ``fold``; their ``(model, id)`` keys
-    go to ``keys``. Returns the ingest counters (under the user's file names) and the
-    number of chunks ``read_logs`` yielded.
+    Chunks after the first ``skip`` are folded into ``fold``. With ``keep`` (the
+    partition's index) the keys of the (model, id) pairs kept are written to the
+    worker's local directory. Returns the ingest counters (under the user's file names),
+    the number of chunks ``read_logs`` yielded and where the keys are.
     """
     inputs, names = stage_files(files, folder)
     labels = None
     if job.labels is not None:
         labels = str(folder / "labels" / Path(job.labels.name).name)
         stage(job.labels, Path(labels), names)
-    # The (model, id) keys of ingest's seen-set: the same salt rule, by register position.
-    models = [entry.id for entry in job.register.models]
-    salts = dict(zip(models, model_salts(len(models)), strict=True))
     stats = IngestStats()
     n = 0
-    chunks = read_logs(
-        inputs,
-        job.register,
-        job.bounds,
-        labels=labels,
-        quarantine=cast(QuarantineWriter, quarantine),
-        batch_rows=job.batch_rows,
-        stats=stats,
-    )
-    try:
-        for chunk in chunks:
-            n += 1
-            if n <= skip or fold is None:
-                continue
-            fold[chunk.model_id].update(chunk)
-            if keys is not None:
-                keys.append(chunk.id_hash ^ salts[chunk.model_id])
-    except MonitorError as exc:
-        raise rename_error(exc, names) from None
-    finally:
-        chunks.close()
+    kept = None
+    with ExactSeen(
+        memory_budget=job.task_budget, spill_dir=folder / "dedup", key=job.dedup_key
+    ) as seen:
+        chunks = read_logs(
+            inputs,
+            job.register,
+            job.bounds,
+            labels=labels,
+            quarantine=cast(QuarantineWriter, quarantine),
+            batch_rows=job.batch_rows,
+            stats=stats,
+            seen=seen,
+        )
+        try:
+            for chunk in chunks:
+                n += 1
+                if n <= skip or fold is None:
+                    continue
+                fold[chunk.model_id].update(chunk)
+        except MonitorError as exc:
+            raise rename_error(exc, names) from None
+        finally:
+            chunks.close()
+        if keep is not None:
+            kept = keep_keys(keep, seen)
     if quarantine is not None:
         quarantine.rename(names)
-    return rename_stats(stats, names), n
+    return rename_stats(stats, names), n, kept
 
 
 def _summarize(partition: Partition, job: _Job) -> _Output:
-    """Phase 1, on a worker: the partition's summary, and its keys cut into ranges."""
+    """Phase 1, on a worker: the partition's summary, and its keys in a file there."""
     aggregates = new_aggregates(job.register, job.bounds)
     rows = _QuarantineRows()
-    keys: list[U64] = []
     with tempfile.TemporaryDirectory(prefix="modelhealth-partition-") as tmp:
-        stats, n = _read(
-            partition.files, job, Path(tmp), fold=aggregates, quarantine=rows, keys=keys
+        stats, n, keys = _read(
+            partition.files, job, Path(tmp), fold=aggregates, quarantine=rows, keep=partition.index
         )
-    summary = _Summary(partition.index, aggregates, stats, rows.table(), n)
-    # Keys are unique within a partition (read_logs dropped repeats), so a sort suffices.
-    merged = np.concatenate(keys) if keys else np.empty(0, np.uint64)
-    merged.sort()
-    return _Output(summary, _key_ranges(merged, job.key_ranges))
+    assert keys is not None
+    return _Output(_Summary(partition.index, aggregates, stats, rows.table(), n), keys)
 
 
 def _summarize_after(
@@ -259,9 +260,9 @@ def _summarize_after(
     aggregates = new_aggregates(job.register, job.bounds)
     with tempfile.TemporaryDirectory(prefix="modelhealth-partition-") as tmp:
         if known is None:
-            known = _read(earlier, job, Path(tmp, "earlier"))
+            known = _read(earlier, job, Path(tmp, "earlier"))[:2]
         before, skip = known
-        after, n = _read(
+        after, n, _ = _read(
             (*earlier, *partition.files), job, Path(tmp, "both"), fold=aggregates, skip=skip
         )
     return _Summary(partition.index, aggregates, _minus(after, before), None, n - skip)
@@ -305,35 +306,6 @@ def _summary_of(output: _Output) -> _Summary:
     return output.summary
 
 
-def _key_range_of(output: _Output, n: int) -> tuple[int, U64]:
-    return output.summary.index, output.key_ranges[n]
-
-
-def _claimants(*ranges: tuple[int, U64]) -> dict[int, set[int]]:
-    """For one key range: the partitions holding a key some earlier partition holds,
-    each with the partitions where those keys first occur."""
-    arrays = [keys for _, keys in ranges if len(keys)]
-    if len(arrays) < 2:
-        return {}
-    every = np.concatenate(arrays)
-    every.sort()
-    repeated = np.unique(every[1:][every[1:] == every[:-1]])
-    if not len(repeated):
-        return {}
-    out: dict[int, set[int]] = {}
-    first = np.full(len(repeated), -1, np.int64)
-    for index, keys in sorted(ranges, key=lambda pair: pair[0]):
-        if not len(keys):
-            continue
-        at = np.minimum(np.searchsorted(keys, repeated), len(keys) - 1)
-        here = keys[at] == repeated
-        later = here & (first >= 0)
-        if later.any():
-            out.setdefault(index, set()).update(np.unique(first[later]).tolist())
-        first[here & (first < 0)] = index
-    return out
-
-
 @contextlib.contextmanager
 def _quiet(name: str) -> Iterator[None]:
     """Only errors from logger ``name`` while a cluster of our own runs in this process:
@@ -345,10 +317,6 @@ def _quiet(name: str) -> Iterator[None]:
         yield
     finally:
         logger.setLevel(level)
-
-
-def _power_of_two_at_least(n: int) -> int:
-    return 1 << max(0, n - 1).bit_length()
 
 
 def _labels_file(labels: Path | str | None) -> LogFile | None:
@@ -380,6 +348,9 @@ class DaskEngine:
     client
         An existing ``distributed.Client`` to use instead of connecting (it is left
         open); for benchmarks and notebooks that run several checks.
+    memory_budget
+        De-duplication memory per worker (``--memory-budget``), shared by its threads;
+        each task spills beyond its share, and the key exchange's ranges are sized to it.
 
     Notes
     -----
@@ -391,6 +362,7 @@ class DaskEngine:
     partition_bytes: int = DEFAULT_PARTITION_BYTES
     batch_rows: int = 262_144
     client: Client | None = None
+    memory_budget: int = DEFAULT_MEMORY_BUDGET
     name: str = "dask"
 
     def summarize(
@@ -403,12 +375,17 @@ class DaskEngine:
         quarantine: QuarantineWriter,
         stats: IngestStats,
         progress: Progress | None = None,
+        memory_budget: int | None = None,
     ) -> dict[str, ModelAggregate]:
         """Summaries of every registered model, as
         :class:`~monitor.engines.local.LocalEngine` gives."""
 
+        budget = self.memory_budget if memory_budget is None else memory_budget
+
         def run(client: Client) -> dict[str, ModelAggregate]:
-            return self._run(client, paths, register, bounds, labels, quarantine, stats, progress)
+            return self._run(
+                client, paths, register, bounds, labels, quarantine, stats, progress, budget
+            )
 
         if self.client is not None:
             return run(self.client)
@@ -443,34 +420,36 @@ class DaskEngine:
         quarantine: QuarantineWriter,
         stats: IngestStats,
         progress: Progress | None,
+        memory_budget: int,
     ) -> dict[str, ModelAggregate]:
         workers = client.scheduler_info(n_workers=-1)["workers"]
         threads = max(1, sum(int(w.get("nthreads", 1)) for w in workers.values()))
+        per_worker = max((int(w.get("nthreads", 1)) for w in workers.values()), default=1)
         partitions = plan_partitions(
             paths, partition_bytes=self.partition_bytes, parallelism=threads
         )
-        ranges = _power_of_two_at_least(min(_MAX_KEY_RANGES, max(1, len(workers))))
-        job = _Job(register, bounds, _labels_file(labels), self.batch_rows, ranges)
+        budget = max(MIN_MEMORY_BUDGET, memory_budget // max(1, per_worker))
+        job = _Job(register, bounds, _labels_file(labels), self.batch_rows, new_key(), budget)
         if not partitions:
             return new_aggregates(register, bounds)
 
-        # Phase 1: every partition summarised; its keys stay on its worker.
+        # Phase 1: every partition summarised; its keys kept in a file on its worker.
         outputs = client.map(_summarize, partitions, job=job, pure=False)
         summaries = client.map(_summary_of, outputs, pure=False)
-        checks = [
-            client.submit(
-                _claimants,
-                *[client.submit(_key_range_of, out, n, pure=False) for out in outputs],
-                pure=False,
+        kept = client.map(_keys_of, outputs, pure=False)
+        try:
+            merged, total, read = self._merge(
+                client, summaries, register, bounds, quarantine, progress
             )
-            for n in range(ranges)
-        ]
-        merged, total, read = self._merge(client, summaries, register, bounds, quarantine, progress)
-        claimants: dict[int, set[int]] = {}
-        for found in client.gather(checks):  # type: ignore[no-untyped-call]
-            for index, earlier in found.items():
-                claimants.setdefault(index, set()).update(earlier)
-        del outputs, checks  # the keys are no longer needed anywhere
+            claimants = find_claimants(
+                client,
+                client.gather(kept),  # type: ignore[no-untyped-call]
+                budget=budget,
+                workers=max(1, len(workers)),
+            )
+        finally:
+            _remove_key_files(client, kept)
+        del outputs  # the summaries' futures hold what phase 2 needs
         if claimants:
             # Phase 2: partitions holding ids that earlier partitions used are read again
             # right after those partitions, and their summaries replace phase 1's.
@@ -524,6 +503,18 @@ class DaskEngine:
                 if quarantine is not None and ready.quarantine is not None:
                     quarantine.write(ready.quarantine)
         return merged, total, read
+
+
+def _keys_of(output: _Output) -> PartitionKeys:
+    return output.keys
+
+
+def _remove_key_files(client: Client, kept: list[Future[PartitionKeys]]) -> None:
+    """Delete every key file phase 1 wrote, also when a task or the exchange failed:
+    the tasks still running are waited for, so none writes a file after this."""
+    written = client.gather(kept, errors="skip")  # type: ignore[no-untyped-call]
+    if written:
+        remove_keys(client, written)
 
 
 def _sum_of(reads: Iterator[tuple[IngestStats, int]]) -> tuple[IngestStats, int]:

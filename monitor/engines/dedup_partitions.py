@@ -1,27 +1,27 @@
 """Duplicates across Dask partitions, found exactly with bounded memory on every worker.
 
-How the Dask engine resolves them today (``monitor/dask_engine.py``)
---------------------------------------------------------------------
+How the Dask engine resolves them (:mod:`monitor.engines.dask`)
+---------------------------------------------------------------
 A task reads one partition (consecutive files) with ``read_logs``, whose seen-set drops
 repeats *inside* the partition. Across partitions, in two phases:
 
-1. each task keeps the sorted 64-bit keys of its kept rows on its worker, cut into
-   ``R`` ranges of their top bits (``R`` = the number of workers, at most 16); one task
-   per range gathers that range from every partition and names each partition holding a
-   key that an earlier partition holds (a *claimant*), with those earlier partitions;
+1. each task keeps the sorted 64-bit keys of its kept rows in a file on its worker; the
+   keys are exchanged by ranges of their top bits, and one task per range names each
+   partition holding a key that an earlier partition holds (a *claimant*), with those
+   earlier partitions;
 2. each claimant is read again right after the partitions it repeats, in one
    ``read_logs`` call, so ingest itself drops exactly the repeated rows; its phase-1
    summary is replaced.
 
-Exactness rests on phase 2: ingest decides, and with :class:`~monitor.ingest.dedup_exact.ExactSeen`
-it compares id bytes. The keys only choose which partitions to read again, so a
-collision of keys costs a second read, never a row.
+Exactness rests on phase 2: ingest decides, and :class:`~monitor.ingest.dedup_exact.ExactSeen`
+compares id bytes. The keys only choose which partitions to read again, so a collision
+of keys costs a second read, never a row.
 
 What grows, and the bound
 -------------------------
-Today a worker holds 8 bytes per row of every partition it read until the last range is
-checked (834 MB for a worker at 50 M rows), and a range task holds all rows / ``R``
-keys. Here:
+Keeping every partition's keys in memory until the last range is checked cost a worker
+8 bytes per row it read (834 MB for a worker at 50 M rows), and a range task all rows /
+``R`` keys. Here:
 
 * a partition's keys go to a file in the worker's local directory
   (:func:`keep_keys`), streamed out of the task's own ``ExactSeen``, which holds them

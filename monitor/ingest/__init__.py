@@ -25,9 +25,12 @@ Decisions worth knowing
   duplicates. ``error_not_boolean`` ranks after ``latency_negative``; text that is not
   a number in ``quality_score`` is ``quality_score_out_of_range`` (an empty cell is
   "not graded"); an empty ``prediction_id`` counts as missing.
-* **Duplicates** are detected per model among rows inside the model's windows only:
-  the seen-set then holds eight bytes per in-window row, however much old traffic the
-  logs carry. The same ``prediction_id`` logged by two *different* models is two
+* **Duplicates** are detected per model among rows inside the model's windows only,
+  however much old traffic the logs carry, and exactly: a row is dropped only when an
+  earlier row of its model has the same id bytes. The seen-set
+  (:class:`~monitor.ingest.dedup_exact.ExactSeen`) stays within a memory budget (256 MiB
+  by default, ``read_logs(seen=…)``) and spills sorted runs of keys to disk beyond it.
+  The same ``prediction_id`` logged by two *different* models is two
   predictions (a shared request id), not a duplicate. Rows that were quarantined or
   fell outside the windows do not claim their id.
 * **Timestamps**: Parquet timestamps with a zone are UTC instants; naive ones (Parquet
@@ -73,8 +76,9 @@ Decisions worth knowing
 Modules, in the order a row meets them: :mod:`.sources` (which files),
 :mod:`.readers` (record batches, with the prefetch thread), :mod:`.coerce` (columns as
 NumPy), :mod:`.validate` (the contract, row by row), :mod:`.quarantine` (the file of
-refused rows), :mod:`.dedup` (id hashes, salts, the seen-set), :mod:`.labels` (the late
-join), and :mod:`.pipeline`, which runs them for :func:`read_logs`.
+refused rows), :mod:`.dedup` (id hashes and salts), :mod:`.dedup_exact` (the seen-set),
+:mod:`.labels` (the late join), and :mod:`.pipeline`, which runs them for
+:func:`read_logs`.
 
 Performance: reading and column conversion run in a background thread (Arrow and NumPy
 release the GIL), validation, duplicate look-up and chunk assembly on the caller's

@@ -3,8 +3,9 @@
 The problem
 -----------
 Ingest drops a repeated ``prediction_id`` of a model and keeps its first occurrence in
-log order, batch by batch, before the rows reach the aggregates. Today's
-:class:`~monitor.ingest.dedup.SeenIds` keeps a 64-bit hash of every id in memory (8 bytes
+log order, batch by batch, before the rows reach the aggregates
+(``read_logs``'s ``_drop_duplicates`` calls :meth:`ExactSeen.add`). The earlier
+:class:`~monitor.ingest.dedup.SeenIds` kept a 64-bit hash of every id in memory (8 bytes
 per id, about 20 per row at peak with its merges: 1.3 GB at 50 M rows) and trusts the
 hash: two ids with the same hash are one id, and anyone who writes ids can make that
 happen (issue 17 found a collision in 270 tries). :class:`ExactSeen` answers the same

@@ -21,10 +21,13 @@ memory maps, whose touched pages would count in the process's resident memory.
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import itertools
 import os
 import shutil
+import stat
 import tempfile
+import time
 import weakref
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -36,6 +39,7 @@ import pyarrow as pa
 __all__ = [
     "BLOCK",
     "PAYLOAD",
+    "SPILL_PREFIX",
     "Arena",
     "DiskRun",
     "Matches",
@@ -48,6 +52,7 @@ __all__ = [
     "ranges",
     "read_exactly",
     "search_equal",
+    "sweep_abandoned",
     "write_all",
 ]
 
@@ -179,9 +184,24 @@ def pick(buffer: U8, starts: npt.NDArray[np.int64], lengths: npt.NDArray[np.int6
     return whole.take(pa.array(index))
 
 
+#: Name prefix of spill folders; :func:`sweep_abandoned` removes only these.
+SPILL_PREFIX = "modelhealth-dedup-"
+#: The file each live spill folder's owner holds an exclusive ``flock`` on.
+_OWNER = ".owner"
+#: A spill folder without an owner's lock file this old was left between ``mkdtemp`` and
+#: the lock (microseconds apart): abandoned.
+_UNLOCKED_SECONDS = 60
+
+
 class SpillFolder:
     """A private folder for spilled runs and the arena, made on first use, deleted on
     :meth:`remove` (or when the owner is garbage-collected or the interpreter exits).
+
+    The owner holds an exclusive ``flock`` on a file in it for as long as it lives, and
+    the kernel drops that lock when the process dies, however it dies. Before making a
+    folder, the folders of owners that are gone (a check that was killed) are removed
+    from the same parent (:func:`sweep_abandoned`): a killed run's spill never piles up
+    and is never mistaken for another run's.
 
     Parameters
     ----------
@@ -196,14 +216,24 @@ class SpillFolder:
         self._serial = 0
         #: Bytes written to files here so far (runs, merges and arena).
         self.bytes_written = 0
+        #: Abandoned spill folders removed when this one was made.
+        self.swept = 0
 
     @property
     def path(self) -> Path:
         if self._path is None:
-            if self.parent is not None:
-                self.parent.mkdir(parents=True, exist_ok=True)
-            self._path = Path(tempfile.mkdtemp(prefix="modelhealth-dedup-", dir=self.parent))
-            self._finalizer = weakref.finalize(self, shutil.rmtree, self._path, True)
+            parent = Path(tempfile.gettempdir()) if self.parent is None else self.parent
+            parent.mkdir(parents=True, exist_ok=True)
+            self.swept = sweep_abandoned(parent)
+            path = Path(tempfile.mkdtemp(prefix=SPILL_PREFIX, dir=parent))
+            try:
+                fd = os.open(path / _OWNER, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600)
+                fcntl.flock(fd, fcntl.LOCK_EX)
+            except OSError:
+                shutil.rmtree(path, ignore_errors=True)
+                raise
+            self._path = path
+            self._finalizer = weakref.finalize(self, _remove_owned, path, fd)
         return self._path
 
     @property
@@ -225,6 +255,57 @@ class SpillFolder:
     def remove(self) -> None:
         if self._finalizer is not None:
             self._finalizer()
+
+
+def _remove_owned(path: Path, fd: int) -> None:
+    """Delete a spill folder, then let go of its lock (a sweeper finds nothing to do)."""
+    shutil.rmtree(path, ignore_errors=True)
+    with contextlib.suppress(OSError):
+        os.close(fd)
+
+
+def sweep_abandoned(parent: Path, *, now: float | None = None) -> int:
+    """Remove the spill folders in ``parent`` whose owner is gone; return how many.
+
+    A folder is abandoned when nobody holds the lock on its owner file (the process that
+    made it ended without removing it: killed, or out of power), or when it has no owner
+    file and is older than a minute. Only this user's ``modelhealth-dedup-*`` folders
+    are looked at; links are never followed.
+    """
+    moment = time.time() if now is None else now
+    removed = 0
+    try:
+        entries = list(os.scandir(parent))
+    except OSError:
+        return 0
+    for entry in entries:
+        if not entry.name.startswith(SPILL_PREFIX):
+            continue
+        try:
+            info = entry.stat(follow_symlinks=False)
+        except OSError:
+            continue
+        if not stat.S_ISDIR(info.st_mode) or info.st_uid != os.getuid():
+            continue
+        folder = Path(entry.path)
+        try:
+            fd = os.open(folder / _OWNER, os.O_RDONLY | os.O_NOFOLLOW)
+        except FileNotFoundError:
+            if moment - info.st_mtime > _UNLOCKED_SECONDS:
+                shutil.rmtree(folder, ignore_errors=True)
+                removed += 1
+            continue
+        except OSError:
+            continue
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:  # its owner is alive
+            os.close(fd)
+            continue
+        shutil.rmtree(folder, ignore_errors=True)
+        os.close(fd)
+        removed += 1
+    return removed
 
 
 class Arena:

@@ -8,7 +8,8 @@ For every record batch of every file (:mod:`~monitor.ingest.sources`,
 2. converts the columns (:mod:`~monitor.ingest.coerce`) and checks the contract
    (:mod:`~monitor.ingest.validate`); bad rows go to the quarantine;
 3. drops valid rows outside the model's reference and current windows, then duplicate
-   ``prediction_id`` values (:mod:`~monitor.ingest.dedup`, first occurrence wins);
+   ``prediction_id`` values (first occurrence wins; exact, in bounded memory:
+   :class:`~monitor.ingest.dedup_exact.ExactSeen`);
 4. joins late labels (:mod:`~monitor.ingest.labels`) and yields one
    :class:`~monitor.chunk.ModelChunk` per model present.
 """
@@ -28,7 +29,7 @@ from monitor.errors import MissingColumnError, UnreadableLogError
 from monitor.ingest import coerce
 from monitor.ingest.accounting import IngestStats
 from monitor.ingest.batch import BatchColumns
-from monitor.ingest.dedup import SeenIds
+from monitor.ingest.dedup_exact import ExactSeen
 from monitor.ingest.labels import LateLabels
 from monitor.ingest.plan import IngestPlan, MappingGroup
 from monitor.ingest.quarantine import QuarantineBuffer, QuarantineWriter
@@ -59,6 +60,7 @@ def read_logs(
     quarantine: QuarantineWriter | None = None,
     batch_rows: int = 262_144,
     stats: IngestStats | None = None,
+    seen: ExactSeen | None = None,
 ) -> Generator[ModelChunk, None, None]:
     """Stream clean per-model chunks from prediction logs.
 
@@ -86,6 +88,12 @@ def read_logs(
         Rows per record batch: bounds memory (a few batches are in flight).
     stats
         Filled in as chunks are produced.
+    seen
+        The de-duplication state: the (model, id) pairs seen so far, exact, within its
+        memory budget (spilling beyond it). The caller owns it (closes it, reads its
+        ``stats``, keeps its keys); without one, a private
+        :class:`~monitor.ingest.dedup_exact.ExactSeen` with the default budget (256 MiB)
+        spilling to the system temp folder is used and closed when the generator ends.
 
     Returns
     -------
@@ -112,7 +120,7 @@ def read_logs(
     files = list_log_files(paths)
     label_index = LateLabels.load(labels, plan) if labels is not None else None
     stats = stats if stats is not None else IngestStats()
-    ingest = _Ingest(plan, label_index, quarantine, batch_rows, stats)
+    ingest = _Ingest(plan, label_index, quarantine, batch_rows, stats, seen)
     return ingest.run(files)
 
 
@@ -136,25 +144,31 @@ class _Ingest:
         quarantine: QuarantineWriter | None,
         batch_rows: int,
         stats: IngestStats,
+        seen: ExactSeen | None,
     ) -> None:
         self.plan = plan
         self.labels = labels
         self.batch_rows = batch_rows
         self.stats = stats
-        self.seen = SeenIds()
+        self.own_seen = seen is None
+        self.seen = ExactSeen() if seen is None else seen
         self.quarantine = QuarantineBuffer(quarantine, stats)
 
     def run(self, files: list[LogFile]) -> Generator[ModelChunk, None, None]:
-        for file in files:
-            self.stats.files.append(file.name)
-            try:
-                yield from self._read(file)
-            except (UnreadableLogError, MissingColumnError) as exc:
-                if file.direct:
-                    raise
-                self.quarantine.flush()  # rows it already quarantined stay accounted for
-                self.stats.unreadable.append(file.name)
-                self.stats.unreadable_reasons[file.name] = str(exc)
+        try:
+            for file in files:
+                self.stats.files.append(file.name)
+                try:
+                    yield from self._read(file)
+                except (UnreadableLogError, MissingColumnError) as exc:
+                    if file.direct:
+                        raise
+                    self.quarantine.flush()  # rows it already quarantined stay accounted for
+                    self.stats.unreadable.append(file.name)
+                    self.stats.unreadable_reasons[file.name] = str(exc)
+        finally:
+            if self.own_seen:
+                self.seen.close()  # its spill folder goes, whatever ended the read
 
     def _read(self, file: LogFile) -> Iterator[ModelChunk]:
         reader = read_batches(file, self.plan, self.batch_rows)
@@ -373,26 +387,24 @@ class _Ingest:
             self.stats.example(model, reason, text)
 
     def _drop_duplicates(self, columns: BatchColumns, parts: list[_Part]) -> None:
-        """One look-up in the seen-set for the whole batch; per-model keys."""
+        """Drop the kept rows whose (model, id) an earlier row had, part by part.
+
+        A model belongs to one mapping group, so no two parts share a model and the
+        parts' order within the batch cannot change which row of a (model, id) is first.
+        The seen-set compares id bytes: only a true repeat is dropped.
+        """
         plan = self.plan
         stats = self.stats
-        if not parts:
-            return
-        keys = []
         for part in parts:
-            hashes = columns.id_hash(part.group.mapping.prediction_id)
+            if len(part.kept) == 0:
+                continue
+            ids = columns.text(part.group.mapping.prediction_id)
             at = part.kept if part.rows is None else part.rows[part.kept]
-            if len(part.group.ordinals) == 1:
-                keys.append(hashes[at] ^ plan.salt[part.group.ordinals[0]])
-            else:
-                keys.append(hashes[at] ^ plan.salt[part.ordinal[part.kept]])
-        duplicate = self.seen.add(np.concatenate(keys) if len(keys) > 1 else keys[0])
-        if not duplicate.any():
-            return
-        start = 0
-        for part in parts:
-            mine = duplicate[start : start + len(part.kept)]
-            start += len(part.kept)
+            if len(at) != columns.n:
+                ids = ids.take(pa.array(at))
+            ordinals = part.group.ordinals
+            models = ordinals[0] if len(ordinals) == 1 else part.ordinal[part.kept]
+            mine = self.seen.add(ids, models)
             if not mine.any():
                 continue
             counts = np.bincount(part.ordinal[part.kept[mine]], minlength=len(plan.models))
