@@ -328,10 +328,11 @@ def test_redecide_supersedes_a_decided_night_and_withdraws_what_it_opened(
 
 @pytest.mark.slow
 def test_rerunning_a_night_in_new_processes_does_not_cry_wolf(tmp_path: Path) -> None:
-    # Evidently sums categorical frequencies in set order, which follows Python's string
-    # hash seed: on the demo's 2026-10-08 the churn classifier's feature.plan distance is
-    # ...588 under PYTHONHASHSEED=0 and ...587 under 4. The rerun decides the same and
-    # must not say otherwise.
+    # Evidently summed categorical frequencies in set order, which follows Python's string
+    # hash seed: on the demo's 2026-10-08 the churn classifier's feature.plan distance was
+    # ...588 under PYTHONHASHSEED=0 and ...587 under 4. The drift the check computes now
+    # comes from its own summaries and is the same to the last digit under any seed; a
+    # rerun in a new process decides the same and must not say otherwise.
     root = Path(__file__).resolve().parents[1]
     command = [
         sys.executable, "-m", "modelhealth", "check", "--register",
@@ -353,7 +354,7 @@ def test_rerunning_a_night_in_new_processes_does_not_cry_wolf(tmp_path: Path) ->
              if c["column"] == "feature.plan")
         for seed in ("0", "4")
     ]
-    assert plan[0] != plan[1] and plan[0] == pytest.approx(plan[1], rel=1e-9)
+    assert plan[0] == plan[1] and plan[0] is not None
     with sqlite3.connect(tmp_path / "state.db") as db:
         differs = db.execute(
             "SELECT COUNT(*) FROM ladder_audit WHERE action = 'night.rerun_differs'"
