@@ -380,7 +380,15 @@ def test_two_thousand_feature_columns_are_capped_with_a_note(
         assert drift["columns_not_compared"] == 2002 - 100
         assert drift["note"] in model["notes"]
         assert "feature.w0098" in drift["note"]
-        page = tmp_path / "out" / drift["html"]
-        assert page.stat().st_size < 12_000_000
-    print(f"\n2,000 feature columns: {result.seconds:.0f} s, pages of "
-          f"{page.stat().st_size / 1e6:.1f} MB, report {len(json.dumps(report)) / 1e3:.0f} kB")
+        # Evidently's page is drawn only for a model with a drifted column, and then only
+        # for those columns, so its size is bounded by the cap too.
+        drifted = [c for c in drift["columns"] if c["drifted"]]
+        assert (drift["html"] is not None) == bool(drifted)
+        if drifted:
+            assert (tmp_path / "out" / drift["html"]).stat().st_size < 12_000_000
+    pages = sum(
+        (tmp_path / "out" / m["drift"]["html"]).stat().st_size
+        for m in report["models"] if m["drift"]["html"]
+    )
+    print(f"\n2,000 feature columns: {result.seconds:.0f} s, drift pages {pages / 1e6:.1f} MB, "
+          f"report {len(json.dumps(report)) / 1e3:.0f} kB")

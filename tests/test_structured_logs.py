@@ -43,6 +43,10 @@ def test_a_check_with_json_logs_emits_only_parseable_events(tmp_path: Path) -> N
     )
     assert done.returncode == 0, done.stderr
     events = [json.loads(line) for line in done.stderr.splitlines() if line.strip()]
+    # The engine's de-duplication reports first, while the logs are read (no run id yet:
+    # the run id is the report's); every event after it belongs to the run.
+    dedup, events = events[0], events[1:]
+    assert dedup["event"] == "dedup" and dedup["memory_budget"] == 256 * 2**20
     names = [e["event"] for e in events]
     assert names[0] == "check.done" and "mlflow.logged" in names
     judged = {e["model_id"]: e for e in events if e["event"] == "model.judged"}
