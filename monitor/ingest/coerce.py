@@ -363,6 +363,8 @@ def feature(values: pa.Array, untyped: bool) -> npt.NDArray[Any] | None:
         kind = kind.value_type
         if not (is_text(kind) or is_number(kind)):
             return None
+        if is_text(kind) and not untyped:
+            return _text_feature(values)
         values = values.dictionary_decode()
     if is_number(kind) or pa.types.is_null(kind):
         return floats(values, len(values))[0]
@@ -378,6 +380,17 @@ def feature(values: pa.Array, untyped: bool) -> npt.NDArray[Any] | None:
     if pa.types.is_temporal(kind):
         return np.asarray(as_text(values).to_numpy(zero_copy_only=False), dtype=object)
     return None  # nested types are not features
+
+
+def _text_feature(values: pa.DictionaryArray) -> npt.NDArray[Any]:
+    """A dictionary-encoded text feature as an object array (``None`` for null): the
+    rows share the dictionary's strings instead of holding one string object each."""
+    names = np.empty(len(values.dictionary) + 1, dtype=object)
+    names[:-1] = values.dictionary.to_numpy(zero_copy_only=False)
+    names[-1] = None
+    at = np.asarray(values.indices.fill_null(-1).to_numpy(zero_copy_only=False), np.intp)
+    taken: npt.NDArray[Any] = names[at]
+    return taken
 
 
 def equal_text(left: pa.Array, right: pa.Array) -> I8:
