@@ -1,14 +1,16 @@
-"""Feature columns at ingest: read only for drift, and text features through their dictionary."""
+"""Feature and category columns at ingest: features read only for drift, text features
+through their dictionary, and each model's chunk with its own categories."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 from ingest_fixtures import collect, make_register, row, windows_for, write_parquet
 
-from monitor.ingest.coerce import feature
+from monitor.ingest.coerce import MAX_LABEL_CHARS, feature, subset_categorical
 from monitor.ingest.plan import IngestPlan
 from thresholds.schema import Register
 
@@ -89,3 +91,25 @@ def test_a_dictionary_text_feature_converts_like_its_decoded_strings() -> None:
     converted = feature(encoded, untyped=False)
     assert converted is not None
     assert converted.tolist() == ["b", None, "a", "b", "", None, "c"]
+
+
+def test_a_models_chunk_keeps_the_categories_its_rows_use_in_dictionary_order() -> None:
+    rng = np.random.default_rng(7)
+    long_a, long_b = "a" * MAX_LABEL_CHARS + "x", "a" * MAX_LABEL_CHARS + "y"  # cut alike
+    for names in (
+        [f"segment-{i}" for i in range(40)],
+        ["answer", "json", "answer", "summary"],  # a dictionary that repeats a name
+        ["short", long_a, long_b],
+    ):
+        codes = rng.integers(-1, len(names), 500).astype(np.int32)
+        rows = np.flatnonzero(rng.random(500) < 0.3)
+        got = subset_categorical((codes, names), rows)
+        # What each row says, by name, must survive; every category is used, none twice.
+        cut = [n if len(n) <= MAX_LABEL_CHARS else n[:MAX_LABEL_CHARS] for n in names]
+        expected = [None if c < 0 else cut[c] for c in codes[rows].tolist()]
+        seen = [None if c < 0 else got.categories[c][:MAX_LABEL_CHARS] for c in got.codes]
+        assert seen == expected
+        assert len(set(got.categories)) == len(got.categories)
+        assert sorted(set(got.codes[got.codes >= 0].tolist())) == list(range(len(got.categories)))
+        first_use = [cut[c] for c in sorted(set(codes[rows][codes[rows] >= 0].tolist()))]
+        assert [c[:MAX_LABEL_CHARS] for c in got.categories] == list(dict.fromkeys(first_use))

@@ -257,6 +257,13 @@ def subset_categorical(whole: tuple[I32, list[str]], rows: Idx | None) -> Catego
     if used.all() and len(set(names)) == len(names):
         return Categorical(np.asarray(codes, np.int32), list(names))
     remap = np.full(len(names) + 1, -1, np.int32)  # last slot: null stays -1
+    kept = np.flatnonzero(used)
+    kept_names = [names[code] for code in kept.tolist()]
+    if len(set(kept_names)) == len(kept_names):
+        # The usual case (a model's rows use some of the batch's categories): no name
+        # repeats, so the used codes are renumbered in order without a Python loop.
+        remap[kept] = np.arange(len(kept), dtype=np.int32)
+        return Categorical(remap[codes], kept_names)
     categories: list[str] = []
     position: dict[str, int] = {}
     for code in np.flatnonzero(used).tolist():
