@@ -140,9 +140,9 @@ def _env(source: Path) -> dict[str, str]:
 REPEAT = 2
 
 
-def best(run: Callable[[], Timed]) -> Timed:
-    """The fastest of :data:`REPEAT` runs (by wall time)."""
-    return min((run() for _ in range(REPEAT)), key=lambda t: t.seconds)
+def best(run: Callable[[], Timed], repeat: int) -> Timed:
+    """The fastest of ``repeat`` runs (by wall time)."""
+    return min((run() for _ in range(max(1, repeat))), key=lambda t: t.seconds)
 
 
 def modelhealth(
@@ -206,7 +206,9 @@ def _row(name: str, run: Timed, rows: int) -> None:
     )
 
 
-def realistic(rows: int, data: Path, *, with_evidently: bool, baseline: Path | None) -> None:
+def realistic(
+    rows: int, data: Path, *, with_evidently: bool, baseline: Path | None, repeat: int
+) -> None:
     t0 = time.perf_counter()
     logs = realistic_logs.generate(rows, data)
     register = realistic_logs.write_register(data)
@@ -216,20 +218,20 @@ def realistic(rows: int, data: Path, *, with_evidently: bool, baseline: Path | N
         f"{logs.stat().st_size / 1e6:,.0f} MB Parquet (ready in {time.perf_counter() - t0:.0f} s)"
     )
     print(f"  load average before: {load()}")
-    full = best(lambda: modelhealth(register, logs, night, drift=True))
+    full = best(lambda: modelhealth(register, logs, night, drift=True), repeat)
     _row("(a) modelhealth check --no-ladder", full, rows)
-    lean = best(lambda: modelhealth(register, logs, night, drift=False))
+    lean = best(lambda: modelhealth(register, logs, night, drift=False), repeat)
     _row("(b) modelhealth check --no-ladder --no-drift", lean, rows)
     if baseline is not None:
         before_full = best(
-            lambda: modelhealth(register, logs, night, drift=True, source=baseline)
+            lambda: modelhealth(register, logs, night, drift=True, source=baseline), repeat
         )
         _row("(a) before: the same from --baseline", before_full, rows)
         before_lean = best(
-            lambda: modelhealth(register, logs, night, drift=False, source=baseline)
+            lambda: modelhealth(register, logs, night, drift=False, source=baseline), repeat
         )
         _row("(b) before: the same from --baseline", before_lean, rows)
-    raw = best(lambda: scan(logs))
+    raw = best(lambda: scan(logs), repeat)
     assert json.loads(raw.stdout.strip().splitlines()[-1])["rows"] == rows
     _row("(c) raw pyarrow scan, core statistics", raw, rows)
     if with_evidently:
@@ -304,15 +306,19 @@ def main() -> int:
         " its check runs too, for before/after figures in the same run",
     )
     args = parser.parse_args()
-    global REPEAT
-    REPEAT = max(1, args.repeat)
     print(f"machine: {machine()}; load average {load()}")
     print(
         "whole process: interpreter start, imports, work, exit; wall and CPU (user + system)"
         " time and peak RSS of each process"
     )
     for rows in args.rows:
-        realistic(rows, args.data, with_evidently=not args.no_evidently, baseline=args.baseline)
+        realistic(
+            rows,
+            args.data,
+            with_evidently=not args.no_evidently,
+            baseline=args.baseline,
+            repeat=args.repeat,
+        )
     if args.scale_rows:
         compact(args.scale_rows, args.data, args.baseline)
     return 0
