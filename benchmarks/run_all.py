@@ -1,12 +1,16 @@
-"""Every benchmark, with sizes that finish in about 15 minutes on two cores (``make benchmarks``).
+"""Every benchmark, at sizes that take about 30 minutes on two quiet cores (``make benchmarks``).
 
-1. ``bench_check.py``: the local engine end to end, rows/s and peak RSS;
-2. ``compare_evidently.py``: Evidently's classification and drift reports vs
+1. ``bench_e2e.py``: in one run, on realistic logs (4.5 M rows, UUID ids, 34 features),
+   the whole-process time of the check with and without drift, of a raw pyarrow scan
+   (``bench_scan.py``) and of Evidently's presets, and their ratios; then rows/s of the
+   check on 50 M rows of the simulator's compact logs;
+2. ``bench_check.py``: the local engine end to end, rows/s and peak RSS;
+3. ``compare_evidently.py``: Evidently's classification and drift reports vs
    ``modelhealth check`` on the same logs, time ratio and both peak RSS;
-3. ``scaling.py``: rows/s and peak RSS as the logs grow, local engine and Dask;
-4. ``bench_drift.py``: drift over every row from mergeable summaries vs Evidently on
+4. ``scaling.py``: rows/s and peak RSS as the logs grow, local engine and Dask;
+5. ``bench_drift.py``: drift over every row from mergeable summaries vs Evidently on
    the same full windows (35 features), time, peak RSS and agreement.
-5. ``bench_tick.py``: a tick of the ladder's clocks with N open steps, idle and with N
+6. ``bench_tick.py``: a tick of the ladder's clocks with N open steps, idle and with N
    reminders, and the outbox's messages/s (``--rows`` is N there).
 
 ``--rows`` replaces every script's default sizes; other options go to the scripts
@@ -32,6 +36,7 @@ HERE = Path(__file__).resolve().parent
 
 #: Each script and its rows for ``make benchmarks``.
 DEFAULT_ROWS: dict[str, list[int]] = {
+    "bench_e2e.py": [4_500_000],
     "bench_check.py": [1_000_000],
     "compare_evidently.py": [100_000, 1_000_000],
     "scaling.py": [1_000_000, 10_000_000],

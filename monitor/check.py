@@ -192,13 +192,13 @@ class _Measured:
 
 def _measure(entry: ModelEntry, agg: ModelAggregate, options: CheckOptions) -> _Measured:
     """Metrics and drift of one model; Evidently's drill-down page only when it drifted."""
-    from monitor.drift import compute_drift
-
     cur, ref = agg.current, agg.reference
     thresholds = entry.thresholds
     metrics = finalize_metrics(cur, ref, thresholds)
     drift = None
     if options.drift and thresholds.drift.enabled and cur.n_rows:
+        from monitor.drift import compute_drift  # only for drift
+
         drift = compute_drift(cur, ref, thresholds.drift, model_id=entry.id)
         drifted = [c.column for c in drift.columns if c.drifted]
         if options.drift_html and drifted:
@@ -466,7 +466,7 @@ def run_check(
         with QuarantineWriter(quarantine_path) as quarantine:
             aggregates = engine.summarize(
                 options.logs,
-                register,
+                register if options.drift else _without_drift(register),
                 bounds,
                 labels=options.labels,
                 quarantine=quarantine,
@@ -496,6 +496,17 @@ def run_check(
     if published is not None:
         published(files)
     return report
+
+
+def _without_drift(register: Register) -> Register:
+    """The register as the engine sees it when drift is off: no model measures drift,
+    so ingest reads no feature columns and the aggregates hold no feature samples."""
+    models = []
+    for entry in register.models:
+        drift = entry.thresholds.drift.model_copy(update={"enabled": False})
+        thresholds = entry.thresholds.model_copy(update={"drift": drift})
+        models.append(entry.model_copy(update={"thresholds": thresholds}))
+    return register.model_copy(update={"models": models})
 
 
 def write_report_json(report: Report, path: Path) -> Path:

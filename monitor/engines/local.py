@@ -9,6 +9,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from threadpoolctl import threadpool_limits
+
 from monitor.chunk import WindowBounds
 from monitor.engines.base import Progress, fold_chunks_threaded, new_aggregates
 from monitor.ingest import IngestStats, QuarantineWriter, read_logs
@@ -75,12 +77,19 @@ class LocalEngine:
                 seen=seen,
             )
             try:
-                return fold_chunks_threaded(
-                    chunks,
-                    lambda: new_aggregates(register, bounds),
-                    workers=self.workers,
-                    progress=progress,
-                )
+                # One BLAS thread: OpenBLAS splits a long dot product (the aggregates' sums
+                # of squares) over threads of its own, whose idle spinning takes the two
+                # cores from ingest and the fold threads (5-6x the cost of a chunk's
+                # calibration tables on a busy two-core machine), and whose sums change in
+                # the last bits with the number of cores. The limit is lifted when the
+                # fold ends.
+                with threadpool_limits(limits=1, user_api="blas"):
+                    return fold_chunks_threaded(
+                        chunks,
+                        lambda: new_aggregates(register, bounds),
+                        workers=self.workers,
+                        progress=progress,
+                    )
             finally:
                 chunks.close()  # the reader thread stops before the spill folder goes
                 self.dedup_stats = seen.stats

@@ -257,6 +257,13 @@ def subset_categorical(whole: tuple[I32, list[str]], rows: Idx | None) -> Catego
     if used.all() and len(set(names)) == len(names):
         return Categorical(np.asarray(codes, np.int32), list(names))
     remap = np.full(len(names) + 1, -1, np.int32)  # last slot: null stays -1
+    kept = np.flatnonzero(used)
+    kept_names = [names[code] for code in kept.tolist()]
+    if len(set(kept_names)) == len(kept_names):
+        # The usual case (a model's rows use some of the batch's categories): no name
+        # repeats, so the used codes are renumbered in order without a Python loop.
+        remap[kept] = np.arange(len(kept), dtype=np.int32)
+        return Categorical(remap[codes], kept_names)
     categories: list[str] = []
     position: dict[str, int] = {}
     for code in np.flatnonzero(used).tolist():
@@ -363,6 +370,8 @@ def feature(values: pa.Array, untyped: bool) -> npt.NDArray[Any] | None:
         kind = kind.value_type
         if not (is_text(kind) or is_number(kind)):
             return None
+        if is_text(kind) and not untyped:
+            return _text_feature(values)
         values = values.dictionary_decode()
     if is_number(kind) or pa.types.is_null(kind):
         return floats(values, len(values))[0]
@@ -378,6 +387,17 @@ def feature(values: pa.Array, untyped: bool) -> npt.NDArray[Any] | None:
     if pa.types.is_temporal(kind):
         return np.asarray(as_text(values).to_numpy(zero_copy_only=False), dtype=object)
     return None  # nested types are not features
+
+
+def _text_feature(values: pa.DictionaryArray) -> npt.NDArray[Any]:
+    """A dictionary-encoded text feature as an object array (``None`` for null): the
+    rows share the dictionary's strings instead of holding one string object each."""
+    names = np.empty(len(values.dictionary) + 1, dtype=object)
+    names[:-1] = values.dictionary.to_numpy(zero_copy_only=False)
+    names[-1] = None
+    at = np.asarray(values.indices.fill_null(-1).to_numpy(zero_copy_only=False), np.intp)
+    taken: npt.NDArray[Any] = names[at]
+    return taken
 
 
 def equal_text(left: pa.Array, right: pa.Array) -> I8:

@@ -463,10 +463,9 @@ class _Ingest:
             split = [(part.group.ordinals[0], at)]
         else:
             owners = part.ordinal[kept]
-            split = [
-                (int(o), (kept if part.rows is None else part.rows[kept])[owners == o])
-                for o in np.unique(owners).tolist()
-            ]
+            where = kept if part.rows is None else part.rows[kept]
+            present = np.flatnonzero(np.bincount(owners, minlength=len(plan.models)))
+            split = [(o, where[owners == o]) for o in present.tolist()]
         ts = columns.timestamps(mapping.timestamp)[0]
         for o, rows in split:
 

@@ -141,9 +141,20 @@ class IngestPlan:
         self.hi = np.array([windows[m].current_end for m in self.models], np.int64)
         # Duplicates are per model, in one seen-set.
         self.salt = model_salts(len(self.models))
+        # Features serve drift only: a night that measures no drift never reads them
+        # (for wide logs they are most of the bytes).
+        drifting = {entry.id for entry in register.models if entry.thresholds.drift.enabled}
         self.selection = ColumnSelection(
             contract=frozenset(name for g in self.groups for name in g.columns()),
-            prefixes=tuple(sorted({g.mapping.feature_prefix for g in self.groups})),
+            prefixes=tuple(
+                sorted(
+                    {
+                        g.mapping.feature_prefix
+                        for g in self.groups
+                        if drifting.intersection(g.models)
+                    }
+                )
+            ),
             dictionary=frozenset(
                 getattr(g.logged, name) for g in self.groups for name in DICTIONARY_FIELDS
             ),

@@ -194,10 +194,13 @@ def _read_parquet(
     wanted = plan.selection.wanted(schema.names)
     _refuse_duplicates(path, schema.names, wanted)
     plan.check_schema(path, found)
+    # Text features too: a categorical feature then costs one Python string per
+    # category, not one per row (``coerce.feature``).
     as_dictionary = [
         name
         for name in wanted
-        if name in plan.selection.dictionary and coerce.is_text(schema.field(name).type)
+        if (name in plan.selection.dictionary or name not in plan.selection.contract)
+        and coerce.is_text(schema.field(name).type)
     ]
     try:
         # pre_buffer coalesces reads ahead across row groups: for a front-to-back scan it
