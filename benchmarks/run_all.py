@@ -12,6 +12,8 @@
    the same full windows (35 features), time, peak RSS and agreement.
 6. ``bench_tick.py``: a tick of the ladder's clocks with N open steps, idle and with N
    reminders, and the outbox's messages/s (``--rows`` is N there).
+7. ``bench_memory.py``: whole-process peak RSS of ``modelhealth check`` at 5 M and 50 M
+   rows under the default ``--memory-budget`` (memory flat in the rows), and rows/s.
 
 ``--rows`` replaces every script's default sizes; other options go to the scripts
 unchanged. Generated data is kept under the system temp folder and reused. The load
@@ -42,6 +44,7 @@ DEFAULT_ROWS: dict[str, list[int]] = {
     "scaling.py": [1_000_000, 10_000_000],
     "bench_drift.py": [1_000_000],  # rows per window
     "bench_tick.py": [100, 400],
+    "bench_memory.py": [5_000_000, 50_000_000],
 }
 
 
