@@ -22,6 +22,7 @@ demo: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check thresholds monitor ladder modelhealth tests benchmarks
+	$(BIN)/ruff format --check thresholds monitor ladder modelhealth tests benchmarks
 	$(BIN)/lint-imports
 
 # The HTML report is tested in a real headless Chromium (Debian's package).

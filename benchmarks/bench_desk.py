@@ -56,8 +56,10 @@ def _row(backend: str, result: LoadResult) -> str:
     def ms(values: list[float]) -> str:
         return " / ".join(f"{percentile(values, q):,.0f}" for q in (50, 95, 99))
 
-    return (f"| {backend} | {len(result.requests):,} | {rate:,.1f} | {ms(polls)} | "
-            f"{ms(decisions)} | {ok} | {lost} | {errors} |")
+    return (
+        f"| {backend} | {len(result.requests):,} | {rate:,.1f} | {ms(polls)} | "
+        f"{ms(decisions)} | {ok} | {lost} | {errors} |"
+    )
 
 
 def proof_costs(models: int) -> str:
@@ -79,8 +81,14 @@ def proof_costs(models: int) -> str:
     with LadderStore(url) as store:
         for step in steps[:-1]:
             for person in ("d1", "d2", "d3", "d4"):
-                approve(store, step, person=person, register=prepared.register,
-                        now=prepared.now, reason="benchmark")
+                approve(
+                    store,
+                    step,
+                    person=person,
+                    register=prepared.register,
+                    now=prepared.now,
+                    reason="benchmark",
+                )
         anchors = head_anchors(store)
         full = []
         for _ in range(3):
@@ -92,43 +100,63 @@ def proof_costs(models: int) -> str:
         checkpoint.prove()
         resumed = []
         for person in ("d1", "d2", "d3"):
-            approve(store, steps[-1], person=person, register=prepared.register,
-                    now=prepared.now, reason="one more")
+            approve(
+                store,
+                steps[-1],
+                person=person,
+                register=prepared.register,
+                now=prepared.now,
+                reason="one more",
+            )
             t0 = time.perf_counter()
             assert checkpoint.prove().ok
             resumed.append(time.perf_counter() - t0)
-    return (f"| {verdict.chain.rows:,} | {models * 4:,} | {min(full) * 1000:,.0f} | "
-            f"{min(resumed) * 1000:,.1f} |")
+    return (
+        f"| {verdict.chain.rows:,} | {models * 4:,} | {min(full) * 1000:,.0f} | "
+        f"{min(resumed) * 1000:,.1f} |"
+    )
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--backends", nargs="+", default=["sqlite", "postgresql"],
-                        choices=["sqlite", "postgresql"])
+    parser.add_argument(
+        "--backends", nargs="+", default=["sqlite", "postgresql"], choices=["sqlite", "postgresql"]
+    )
     parser.add_argument("--seconds", type=float, default=30.0)
     parser.add_argument("--pollers", type=int, default=50)
     parser.add_argument("--models", type=int, default=90)
     parser.add_argument("--approvals", type=int, default=4)
-    parser.add_argument("--think", type=float, default=0.25,
-                        help="seconds a poller waits between polls")
-    parser.add_argument("--proof", type=int, nargs="+", metavar="STEPS",
-                        help="instead: the cost of a full and of a resumed proof on SQLite "
-                        "logs of this many approved steps")
+    parser.add_argument(
+        "--think", type=float, default=0.25, help="seconds a poller waits between polls"
+    )
+    parser.add_argument(
+        "--proof",
+        type=int,
+        nargs="+",
+        metavar="STEPS",
+        help="instead: the cost of a full and of a resumed proof on SQLite "
+        "logs of this many approved steps",
+    )
     args = parser.parse_args()
     if args.proof:
-        print(f"machine: {_cpu()}; load average "
-              f"{' '.join(f'{x:.2f}' for x in os.getloadavg())}\n")
+        print(f"machine: {_cpu()}; load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}\n")
         print("| audit rows | decisions | full proof (ms) | resumed after one decision (ms) |")
         print("|---:|---:|---:|---:|")
         for steps in args.proof:
             print(proof_costs(steps), flush=True)
         return 0
-    print(f"machine: {_cpu()}; Python {platform.python_version()}; load average "
-          f"{' '.join(f'{x:.2f}' for x in os.getloadavg())}", flush=True)
-    print(f"{args.pollers} pollers (think {args.think:g} s) + 8 deciders for {args.seconds:g} s; "
-          f"{args.models} models, {args.approvals} approvals per step\n", flush=True)
+    print(
+        f"machine: {_cpu()}; Python {platform.python_version()}; load average "
+        f"{' '.join(f'{x:.2f}' for x in os.getloadavg())}",
+        flush=True,
+    )
+    print(
+        f"{args.pollers} pollers (think {args.think:g} s) + 8 deciders for {args.seconds:g} s; "
+        f"{args.models} models, {args.approvals} approvals per step\n",
+        flush=True,
+    )
     rows = []
     postgres: PostgresServer | None = None
     try:
@@ -139,24 +167,36 @@ def main() -> int:
             else:
                 bindir = find_bindir()
                 if bindir is None:
-                    print("PostgreSQL is not installed (apt-get install postgresql)",
-                          file=sys.stderr)
+                    print(
+                        "PostgreSQL is not installed (apt-get install postgresql)", file=sys.stderr
+                    )
                     return 2
                 postgres = postgres or PostgresServer(bindir).start()
                 url = postgres.database("bench")
-            prepared = prepare_load_state(url, folder, models=args.models,
-                                          pollers=args.pollers, approvals=args.approvals)
+            prepared = prepare_load_state(
+                url, folder, models=args.models, pollers=args.pollers, approvals=args.approvals
+            )
             with DeskServer(prepared, folder / "server.log") as server:
-                result = run_load("127.0.0.1", server.port, prepared, seconds=args.seconds,
-                                  pollers=args.pollers, think=args.think)
+                result = run_load(
+                    "127.0.0.1",
+                    server.port,
+                    prepared,
+                    seconds=args.seconds,
+                    pollers=args.pollers,
+                    think=args.think,
+                )
             rows.append(_row(backend, result))
-            print(f"{backend}: done (load average "
-                  f"{' '.join(f'{x:.2f}' for x in os.getloadavg())})", flush=True)
+            print(
+                f"{backend}: done (load average {' '.join(f'{x:.2f}' for x in os.getloadavg())})",
+                flush=True,
+            )
     finally:
         if postgres is not None:
             postgres.stop()
-    print("\n| backend | requests | requests/s | inbox p50 / p95 / p99 (ms) | "
-          "decision p50 / p95 / p99 (ms) | approvals ok | lost races | errors |")
+    print(
+        "\n| backend | requests | requests/s | inbox p50 / p95 / p99 (ms) | "
+        "decision p50 / p95 / p99 (ms) | approvals ok | lost races | errors |"
+    )
     print("|---|---:|---:|---:|---:|---:|---:|---:|")
     for row in rows:
         print(row)

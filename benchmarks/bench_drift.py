@@ -108,10 +108,19 @@ def _chunk(columns: dict[str, np.ndarray]) -> Any:
     n = len(next(iter(columns.values())))
     nothing = np.zeros(n, dtype=np.int64)
     return ModelChunk(
-        model_id="bench", id_hash=nothing.view(np.uint64), timestamp_ns=nothing,
-        confidence=np.full(n, np.nan), latency_ms=np.full(n, np.nan), error=None,
-        correct=None, quality_score=None, output_type=None, failure_mode=None,
-        format_valid=None, segment=None, prediction=None,
+        model_id="bench",
+        id_hash=nothing.view(np.uint64),
+        timestamp_ns=nothing,
+        confidence=np.full(n, np.nan),
+        latency_ms=np.full(n, np.nan),
+        error=None,
+        correct=None,
+        quality_score=None,
+        output_type=None,
+        failure_mode=None,
+        format_valid=None,
+        segment=None,
+        prediction=None,
         features={name.removeprefix("feature."): values for name, values in columns.items()},
     )
 
@@ -139,9 +148,7 @@ def _native(rows: int) -> dict[str, Any]:
             cpu += time.process_time() - c0
     t0, c0 = time.perf_counter(), time.process_time()
     features = [c for c in folds[True].distributions.columns if c != "confidence"]
-    results = window_drift(
-        folds[True].distributions, folds[False].distributions, columns=features
-    )
+    results = window_drift(folds[True].distributions, folds[False].distributions, columns=features)
     compare_seconds = time.perf_counter() - t0
     cpu += time.process_time() - c0
     columns = {}

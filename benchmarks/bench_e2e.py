@@ -295,8 +295,10 @@ def main() -> int:
     parser.add_argument("--scale-rows", type=int, default=50_000_000, help="0: skip")
     parser.add_argument("--no-evidently", action="store_true", help="skip (d)")
     parser.add_argument(
-        "--repeat", type=int, default=REPEAT, help="runs of each check and scan; the fastest"
-        " counts (Evidently runs once)"
+        "--repeat",
+        type=int,
+        default=REPEAT,
+        help="runs of each check and scan; the fastest counts (Evidently runs once)",
     )
     parser.add_argument("--data", type=Path, default=Path(tempfile.gettempdir()) / "mh-bench")
     parser.add_argument(

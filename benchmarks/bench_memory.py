@@ -88,9 +88,7 @@ def run_check(
             seconds = time.perf_counter() - start
         child.returncode = os.waitstatus_to_exitcode(status)
         if child.returncode != 0:
-            raise RuntimeError(
-                f"check exited {child.returncode}:\n{stderr.read_text()[-4000:]}"
-            )
+            raise RuntimeError(f"check exited {child.returncode}:\n{stderr.read_text()[-4000:]}")
         report = json.loads((out / "report.json").read_text())
         dedup: dict[str, Any] = {}
         for line in stderr.read_text().splitlines():
@@ -111,9 +109,7 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--rows", type=int, nargs="+", default=[5_000_000, 50_000_000])
-    parser.add_argument(
-        "--data", type=Path, default=Path(tempfile.gettempdir()) / "mh-scaling"
-    )
+    parser.add_argument("--data", type=Path, default=Path(tempfile.gettempdir()) / "mh-scaling")
     parser.add_argument(
         "--memory-budget", default="256MiB", help="--memory-budget of the check, or 'none'"
     )

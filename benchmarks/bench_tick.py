@@ -64,13 +64,21 @@ def breaching_night(models: int) -> Report:
     reference = TimeWindow(start=start - timedelta(days=28), end=start)
     quality = Breach(threshold="quality", level="breach", observed=0.7, limit=0.88, tier=3)
     return Report(
-        run_id="bench", as_of=NIGHT.isoformat(), register_name="tick-benchmark",
-        register_version="bench", generated_at=RUN_AT, status="breach",
+        run_id="bench",
+        as_of=NIGHT.isoformat(),
+        register_name="tick-benchmark",
+        register_version="bench",
+        generated_at=RUN_AT,
+        status="breach",
         ingest=IngestSummary(),
         models=[
             ModelReport(
-                model_id=f"model-{i:04d}", status="breach", window=window,
-                reference_window=reference, n_rows=1000, breaches=[quality],
+                model_id=f"model-{i:04d}",
+                status="breach",
+                window=window,
+                reference_window=reference,
+                n_rows=1000,
+                breaches=[quality],
                 failure_modes=[FailureModeShare(mode="hallucination", count=100, share=1.0)],
                 dominant_failure_mode="hallucination",
             )
@@ -129,13 +137,21 @@ def run(models: int) -> None:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--rows", type=int, nargs="+", default=[100, 400],
-                        help="open escalations (one pending step per model)")
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--rows",
+        type=int,
+        nargs="+",
+        default=[100, 400],
+        help="open escalations (one pending step per model)",
+    )
     args = parser.parse_args()
-    print("| open steps | idle tick | tick with reminders + delivery | messages sent | "
-          "messages/s | peak RSS |")
+    print(
+        "| open steps | idle tick | tick with reminders + delivery | messages sent | "
+        "messages/s | peak RSS |"
+    )
     print("|---:|---:|---:|---:|---:|---:|")
     for models in args.rows:
         run(models)

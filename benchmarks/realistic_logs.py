@@ -111,9 +111,7 @@ def _strings(codes: np.ndarray, names: list[str], null: np.ndarray | None = None
 
 
 _SEGMENTS = [
-    f"tenant-{t:04d}/{r}"
-    for t in range(100)
-    for r in ("eu-west-1", "us-east-2", "ap-south-1")
+    f"tenant-{t:04d}/{r}" for t in range(100) for r in ("eu-west-1", "us-east-2", "ap-south-1")
 ]
 _USER_AGENTS = [
     f"Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
@@ -217,8 +215,13 @@ def generate(rows: int, folder: Path, *, seed: int = 21) -> Path:
             table = _chunk(rng, n, lo, hi - lo, current)
             if writer is None:
                 writer = pq.ParquetWriter(
-                    partial, table.schema, compression="zstd", compression_level=3,
-                    use_dictionary=True, write_statistics=True, version="2.6",
+                    partial,
+                    table.schema,
+                    compression="zstd",
+                    compression_level=3,
+                    use_dictionary=True,
+                    write_statistics=True,
+                    version="2.6",
                 )
             writer.write_table(table, row_group_size=ROW_GROUP)
     assert writer is not None

@@ -60,8 +60,13 @@ def deciding_roles(register: Register) -> frozenset[str]:
 
 def _absence(row: Any) -> Absence:
     return Absence(
-        id=row.id, person=row.person, starts_at=row.starts_at, until=row.until,
-        delegate=row.delegate, reason=row.reason, created_by=row.created_by,
+        id=row.id,
+        person=row.person,
+        starts_at=row.starts_at,
+        until=row.until,
+        delegate=row.delegate,
+        reason=row.reason,
+        created_by=row.created_by,
     )
 
 
@@ -103,20 +108,30 @@ class AbsenceRecorded:
 
 def _may_act_for(pin: Pin, actor: str, person: str) -> None:
     if actor != person and not pin.is_admin(actor):
-        raise Refused(f"{actor} may not record {person}'s absence: only {person} or a holder "
-                      f"of {', '.join(sorted(pin.admin_roles))} may")
+        raise Refused(
+            f"{actor} may not record {person}'s absence: only {person} or a holder "
+            f"of {', '.join(sorted(pin.admin_roles))} may"
+        )
 
 
-def _end(conn: Connection, rows: Iterable[Absence], *, now: datetime, actor: str,
-         why: str) -> tuple[int, ...]:
+def _end(
+    conn: Connection, rows: Iterable[Absence], *, now: datetime, actor: str, why: str
+) -> tuple[int, ...]:
     ended = []
     for old in rows:
-        conn.execute(update(absences).where(absences.c.id == old.id)
-                     .values(cleared_at=now, cleared_by=actor))
+        conn.execute(
+            update(absences).where(absences.c.id == old.id).values(cleared_at=now, cleared_by=actor)
+        )
         audit.record_update(conn, absences, old.id, {"cleared_at": now, "cleared_by": actor})
-        audit.append(conn, at=now, actor=actor, action="absence.cleared",
-                     subject=f"person:{old.person}", reason=why,
-                     payload={"absence": old.id})
+        audit.append(
+            conn,
+            at=now,
+            actor=actor,
+            action="absence.cleared",
+            subject=f"person:{old.person}",
+            reason=why,
+            payload={"absence": old.id},
+        )
         ended.append(old.id)
     return tuple(ended)
 
@@ -149,8 +164,10 @@ def record_absence(
     start = as_utc(starts_at) if starts_at is not None else now
     until = as_utc(until)
     if until <= start or until <= now:
-        raise Refused(f"an absence must end after it starts and after now ({now:%Y-%m-%d %H:%M} "
-                      f"UTC), not at {until:%Y-%m-%d %H:%M} UTC")
+        raise Refused(
+            f"an absence must end after it starts and after now ({now:%Y-%m-%d %H:%M} "
+            f"UTC), not at {until:%Y-%m-%d %H:%M} UTC"
+        )
     if until - start > MAX_ABSENCE:
         raise Refused(f"an absence is recorded for at most {MAX_ABSENCE.days} days at a time")
 
@@ -176,13 +193,21 @@ def record_absence(
                 )
             uncovered = tuple(sorted(needed - shared))
         replaced = _end(
-            conn, (a for a in current_absences(conn, now) if a.person == person),
-            now=now, actor=actor, why=f"replaced by a new absence of {person}",
+            conn,
+            (a for a in current_absences(conn, now) if a.person == person),
+            now=now,
+            actor=actor,
+            why=f"replaced by a new absence of {person}",
         )
         key = conn.execute(
             insert(absences).values(
-                person=person, starts_at=start, until=until, delegate=delegate, reason=reason,
-                created_at=now, created_by=actor,
+                person=person,
+                starts_at=start,
+                until=until,
+                delegate=delegate,
+                reason=reason,
+                created_at=now,
+                created_by=actor,
             )
         ).inserted_primary_key
         assert key is not None
@@ -190,10 +215,19 @@ def record_absence(
         audit.record_insert(conn, absences, absence_id)
         stand_in = f"; {delegate} stands in" if delegate else "; no delegate: the on-call role"
         audit.append(
-            conn, at=now, actor=actor, action="absence.recorded", subject=f"person:{person}",
+            conn,
+            at=now,
+            actor=actor,
+            action="absence.recorded",
+            subject=f"person:{person}",
             reason=(reason or f"{person} away") + stand_in,
-            payload={"absence": absence_id, "from": start, "until": until,
-                     "delegate": delegate, "uncovered": list(uncovered)},
+            payload={
+                "absence": absence_id,
+                "from": start,
+                "until": until,
+                "delegate": delegate,
+                "uncovered": list(uncovered),
+            },
         )
         row = conn.execute(select(absences).where(absences.c.id == absence_id)).one()
         return AbsenceRecorded(_absence(row), replaced, uncovered)
@@ -202,7 +236,12 @@ def record_absence(
 
 
 def clear_absence(
-    store: LadderStore, *, person: str, register: Register, actor: str, now: datetime,
+    store: LadderStore,
+    *,
+    person: str,
+    register: Register,
+    actor: str,
+    now: datetime,
     origin: Origin | None = None,
 ) -> tuple[int, ...]:
     """End every current or future absence of ``person`` now; returns their ids.

@@ -90,13 +90,23 @@ class ActionResult:
 
 
 def audit_refusal(
-    store: LadderStore, *, actor: str, action: str, subject: str, reason: str, now: datetime,
+    store: LadderStore,
+    *,
+    actor: str,
+    action: str,
+    subject: str,
+    reason: str,
+    now: datetime,
     origin: Origin | None = None,
 ) -> None:
     """Record a refused attempt (its own transaction: the refused change rolled back)."""
     store.write(
         lambda conn: audit.append(
-            conn, at=as_utc(now), actor=actor, action=f"refused.{action}", subject=subject,
+            conn,
+            at=as_utc(now),
+            actor=actor,
+            action=f"refused.{action}",
+            subject=subject,
             reason=reason,
         ),
         origin=origin,
@@ -124,8 +134,14 @@ def ensure_proven(store: LadderStore) -> None:
 
 
 def _guarded(
-    store: LadderStore, *, actor: str, action: str, subject: str, now: datetime,
-    work: Callable[[Connection], ActionResult], origin: Origin | None,
+    store: LadderStore,
+    *,
+    actor: str,
+    action: str,
+    subject: str,
+    now: datetime,
+    work: Callable[[Connection], ActionResult],
+    origin: Origin | None,
 ) -> ActionResult:
     ensure_proven(store)
     via = origin or cli_origin()
@@ -135,12 +151,14 @@ def _guarded(
         # Only the one-decision-per-person key can fail here: the same person raced
         # themselves from two terminals. The first one counted.
         reason = f"{actor} already decided {subject}; a person counts once"
-        audit_refusal(store, actor=actor, action=action, subject=subject, reason=reason, now=now,
-                      origin=via)
+        audit_refusal(
+            store, actor=actor, action=action, subject=subject, reason=reason, now=now, origin=via
+        )
         raise Refused(reason) from exc
     except Refused as exc:
-        audit_refusal(store, actor=actor, action=action, subject=subject, reason=str(exc), now=now,
-                      origin=via)
+        audit_refusal(
+            store, actor=actor, action=action, subject=subject, reason=str(exc), now=now, origin=via
+        )
         raise
 
 
@@ -177,71 +195,159 @@ def _decide(
         if not verdict.allowed:
             raise Refused(verdict.reason)
         insert_approval(
-            conn, step_id=step.id, person=person, roles=list(verdict.roles), decision=decision,
-            reason=reason, at=now,
+            conn,
+            step_id=step.id,
+            person=person,
+            roles=list(verdict.roles),
+            decision=decision,
+            reason=reason,
+            at=now,
         )
         audit.append(
-            conn, at=now, actor=person, action=f"step.{decision}", subject=subject,
+            conn,
+            at=now,
+            actor=person,
+            action=f"step.{decision}",
+            subject=subject,
             reason=reason or verdict.reason,
-            payload={"model": step.model_id, "rung": step.rung, "roles": list(verdict.roles),
-                     "verdict": verdict.reason},
+            payload={
+                "model": step.model_id,
+                "rung": step.rung,
+                "roles": list(verdict.roles),
+                "verdict": verdict.reason,
+            },
         )
         if not verdict.completes:
             # Bump the version even so: two partial approvals racing on a server
             # database must serialise, or neither would see the other and complete.
             update_step(conn, step)
             return ActionResult(step.id, step.status, verdict.reason)
-        return _settle(conn, step, policy, person=person, decision=decision, now=now,
-                       note=reason or verdict.reason, verdict=verdict.reason)
+        return _settle(
+            conn,
+            step,
+            policy,
+            person=person,
+            decision=decision,
+            now=now,
+            note=reason or verdict.reason,
+            verdict=verdict.reason,
+        )
 
-    return _guarded(store, actor=person, action=decision, subject=subject, now=now,
-                    work=body, origin=origin)
+    return _guarded(
+        store, actor=person, action=decision, subject=subject, now=now, work=body, origin=origin
+    )
 
 
 def _settle(
-    conn: Connection, step: Step, policy: Policy, *, person: str,
-    decision: Literal["approve", "reject"], now: datetime, note: str, verdict: str,
+    conn: Connection,
+    step: Step,
+    policy: Policy,
+    *,
+    person: str,
+    decision: Literal["approve", "reject"],
+    now: datetime,
+    note: str,
+    verdict: str,
 ) -> ActionResult:
     """The decision that completes a step: what it means depends on the step's direction."""
     subject = f"step-{step.id}"
     esc_subject = f"esc-{step.escalation_id}"
     if decision == "approve" and step.direction in ("up", "down"):
         update_step(conn, step, status="approved", approved_at=now, reason=verdict)
-        audit.append(conn, at=now, actor=person, action="step.approved", subject=subject,
-                     reason=verdict, payload={"model": step.model_id, "rung": step.rung})
-        return ActionResult(step.id, "approved", f"{subject} {step.rung} approved; apply it with "
-                            f"`modelhealth ladder apply {subject}`")
+        audit.append(
+            conn,
+            at=now,
+            actor=person,
+            action="step.approved",
+            subject=subject,
+            reason=verdict,
+            payload={"model": step.model_id, "rung": step.rung},
+        )
+        return ActionResult(
+            step.id,
+            "approved",
+            f"{subject} {step.rung} approved; apply it with `modelhealth ladder apply {subject}`",
+        )
     if decision == "approve":  # a review: keep the rung in force
-        update_step(conn, step, status="succeeded", approved_at=now, closed_at=now,
-                    reason=f"kept: {note}")
-        update_escalation(conn, step.escalation_id, status="resolved", closed_at=now,
-                          outcome=f"{step.rung} kept after review by {person}: {note}")
-        audit.append(conn, at=now, actor=person, action="escalation.resolved",
-                     subject=esc_subject, reason=f"{step.rung} kept: {note}",
-                     payload={"model": step.model_id})
+        update_step(
+            conn, step, status="succeeded", approved_at=now, closed_at=now, reason=f"kept: {note}"
+        )
+        update_escalation(
+            conn,
+            step.escalation_id,
+            status="resolved",
+            closed_at=now,
+            outcome=f"{step.rung} kept after review by {person}: {note}",
+        )
+        audit.append(
+            conn,
+            at=now,
+            actor=person,
+            action="escalation.resolved",
+            subject=esc_subject,
+            reason=f"{step.rung} kept: {note}",
+            payload={"model": step.model_id},
+        )
         return ActionResult(step.id, "succeeded", f"{step.rung} kept for {step.model_id}")
-    update_step(conn, step, status="rejected", closed_at=now, reason=f"rejected by {person}: "
-                f"{note}")
-    audit.append(conn, at=now, actor=person, action="step.rejected", subject=subject,
-                 reason=note, payload={"model": step.model_id, "rung": step.rung})
+    update_step(
+        conn, step, status="rejected", closed_at=now, reason=f"rejected by {person}: {note}"
+    )
+    audit.append(
+        conn,
+        at=now,
+        actor=person,
+        action="step.rejected",
+        subject=subject,
+        reason=note,
+        payload={"model": step.model_id, "rung": step.rung},
+    )
     if step.direction == "review":
-        _retire_in_force(conn, step, now=now, actor=person, status="retired",
-                         reason=f"retired after review by {person}: {note}")
-        update_escalation(conn, step.escalation_id, status="resolved", closed_at=now,
-                          outcome=f"{step.rung} retired after review by {person}: {note}")
-        audit.append(conn, at=now, actor=person, action="escalation.resolved",
-                     subject=esc_subject, reason=f"{step.rung} retired: {note}",
-                     payload={"model": step.model_id})
+        _retire_in_force(
+            conn,
+            step,
+            now=now,
+            actor=person,
+            status="retired",
+            reason=f"retired after review by {person}: {note}",
+        )
+        update_escalation(
+            conn,
+            step.escalation_id,
+            status="resolved",
+            closed_at=now,
+            outcome=f"{step.rung} retired after review by {person}: {note}",
+        )
+        audit.append(
+            conn,
+            at=now,
+            actor=person,
+            action="escalation.resolved",
+            subject=esc_subject,
+            reason=f"{step.rung} retired: {note}",
+            payload={"model": step.model_id},
+        )
         return ActionResult(step.id, "rejected", f"{step.rung} retired for {step.model_id}")
     if step.direction == "down":
-        update_escalation(conn, step.escalation_id, status="closed", closed_at=now,
-                          outcome=f"step-down rejected by {person}; {step.rung} kept: {note}")
-        audit.append(conn, at=now, actor=person, action="escalation.closed",
-                     subject=esc_subject, reason=f"step-down rejected: {note}",
-                     payload={"model": step.model_id})
+        update_escalation(
+            conn,
+            step.escalation_id,
+            status="closed",
+            closed_at=now,
+            outcome=f"step-down rejected by {person}; {step.rung} kept: {note}",
+        )
+        audit.append(
+            conn,
+            at=now,
+            actor=person,
+            action="escalation.closed",
+            subject=esc_subject,
+            reason=f"step-down rejected: {note}",
+            payload={"model": step.model_id},
+        )
         return ActionResult(step.id, "rejected", f"step-down rejected; {step.rung} stays")
     return ActionResult(
-        step.id, "rejected",
+        step.id,
+        "rejected",
         f"{subject} {step.rung} rejected; the escalation stays open and the ladder will not "
         "recommend again until the model recovers or an event reopens the decision",
     )
@@ -255,14 +361,26 @@ def _retire_in_force(
     for live in state.steps:
         if live.direction == "up" and live.status == "succeeded" and live.rung == step.rung:
             update_step(conn, live, status=status, reason=reason)
-            audit.append(conn, at=now, actor=actor, action=f"step.{status}",
-                         subject=f"step-{live.id}", reason=reason,
-                         payload={"model": step.model_id, "rung": live.rung})
+            audit.append(
+                conn,
+                at=now,
+                actor=actor,
+                action=f"step.{status}",
+                subject=f"step-{live.id}",
+                reason=reason,
+                payload={"model": step.model_id, "rung": live.rung},
+            )
 
 
 def approve(
-    store: LadderStore, ref: str, *, person: str, register: Register, now: datetime,
-    reason: str = "", origin: Origin | None = None,
+    store: LadderStore,
+    ref: str,
+    *,
+    person: str,
+    register: Register,
+    now: datetime,
+    reason: str = "",
+    origin: Origin | None = None,
 ) -> ActionResult:
     """Record ``person``'s approval of a step; when it is the last one needed, the step
     is approved (or, for a review, the rung is kept).
@@ -280,22 +398,50 @@ def approve(
     Tampered
         The audit log does not prove the store's state.
     """
-    return _decide(store, ref, person=person, register=register, now=now, decision="approve",
-                   reason=reason, origin=origin)
+    return _decide(
+        store,
+        ref,
+        person=person,
+        register=register,
+        now=now,
+        decision="approve",
+        reason=reason,
+        origin=origin,
+    )
 
 
 def reject(
-    store: LadderStore, ref: str, *, person: str, register: Register, now: datetime, reason: str,
+    store: LadderStore,
+    ref: str,
+    *,
+    person: str,
+    register: Register,
+    now: datetime,
+    reason: str,
     origin: Origin | None = None,
 ) -> ActionResult:
     """Record ``person``'s rejection (with a reason); one rejection settles the step."""
-    return _decide(store, ref, person=person, register=register, now=now, decision="reject",
-                   reason=reason, origin=origin)
+    return _decide(
+        store,
+        ref,
+        person=person,
+        register=register,
+        now=now,
+        decision="reject",
+        reason=reason,
+        origin=origin,
+    )
 
 
 def acknowledge(
-    store: LadderStore, ref: str, *, person: str, register: Register, now: datetime,
-    origin: Origin | None = None, reason: str = "",
+    store: LadderStore,
+    ref: str,
+    *,
+    person: str,
+    register: Register,
+    now: datetime,
+    origin: Origin | None = None,
+    reason: str = "",
 ) -> ActionResult:
     """Acknowledge a waiting step (reminders stop, the decision clock keeps running) or,
     given ``esc-N``, an open mitigation (:func:`acknowledge_mitigation`). ``reason``
@@ -314,21 +460,36 @@ def acknowledge(
         if not verdict.allowed:
             raise Refused(verdict.reason)
         if step.acked_at is not None:
-            return ActionResult(step.id, step.status, f"{subject} was already acknowledged by "
-                                f"{step.acked_by} at {step.acked_at:%Y-%m-%d %H:%M} UTC")
+            return ActionResult(
+                step.id,
+                step.status,
+                f"{subject} was already acknowledged by "
+                f"{step.acked_by} at {step.acked_at:%Y-%m-%d %H:%M} UTC",
+            )
         update_step(conn, step, acked_at=now, acked_by=person)
-        audit.append(conn, at=now, actor=person, action="step.acknowledged", subject=subject,
-                     reason=reason or "acknowledged: reminders stop; the decision clock keeps "
-                     "running",
-                     payload={"model": step.model_id})
+        audit.append(
+            conn,
+            at=now,
+            actor=person,
+            action="step.acknowledged",
+            subject=subject,
+            reason=reason or "acknowledged: reminders stop; the decision clock keeps running",
+            payload={"model": step.model_id},
+        )
         return ActionResult(step.id, step.status, f"{subject} acknowledged by {person}")
 
-    return _guarded(store, actor=person, action="ack", subject=subject, now=now,
-                    work=body, origin=origin)
+    return _guarded(
+        store, actor=person, action="ack", subject=subject, now=now, work=body, origin=origin
+    )
 
 
 def acknowledge_mitigation(
-    store: LadderStore, ref: str, *, person: str, register: Register, now: datetime,
+    store: LadderStore,
+    ref: str,
+    *,
+    person: str,
+    register: Register,
+    now: datetime,
     origin: Origin | None = None,
 ) -> ActionResult:
     """Acknowledge an open mitigation (``esc-N``): its reminders and escalation stop; it
@@ -337,8 +498,9 @@ def acknowledge_mitigation(
     now = as_utc(now)
     match = _ESCALATION_REF.match(ref.strip())
     if match is None:
-        raise NotFound(f"{ref!r} is not an escalation id; use the id shown by `ladder status` "
-                       "(esc-7)")
+        raise NotFound(
+            f"{ref!r} is not an escalation id; use the id shown by `ladder status` (esc-7)"
+        )
     esc_id = int(match.group(1))
     subject = f"esc-{esc_id}"
 
@@ -347,31 +509,51 @@ def acknowledge_mitigation(
         esc = escalation_by_id(conn, esc_id)
         policy = escalation_policy(conn, esc_id).with_people(pin.people)
         if esc.kind != "mitigation" or esc.status != "open":
-            raise Refused(f"{subject} is a {esc.status} {esc.kind}; only an open mitigation is "
-                          "acknowledged this way (a step is acknowledged by its step-N)")
+            raise Refused(
+                f"{subject} is a {esc.status} {esc.kind}; only an open mitigation is "
+                "acknowledged this way (a step is acknowledged by its step-N)"
+            )
         allowed = {*responders(policy, esc.dominant_mode), *next_level(policy)}
         if person not in allowed:
-            raise Refused(f"{person} is neither the owner of {esc.model_id} nor among those the "
-                          f"mitigation goes to ({', '.join(sorted(allowed))}); cannot "
-                          f"acknowledge {subject}")
+            raise Refused(
+                f"{person} is neither the owner of {esc.model_id} nor among those the "
+                f"mitigation goes to ({', '.join(sorted(allowed))}); cannot "
+                f"acknowledge {subject}"
+            )
         if esc.acked_at is not None:
-            return ActionResult(esc.id, esc.status, f"{subject} was already acknowledged by "
-                                f"{esc.acked_by} at {esc.acked_at:%Y-%m-%d %H:%M} UTC")
+            return ActionResult(
+                esc.id,
+                esc.status,
+                f"{subject} was already acknowledged by "
+                f"{esc.acked_by} at {esc.acked_at:%Y-%m-%d %H:%M} UTC",
+            )
         update_escalation(conn, esc.id, acked_at=now, acked_by=person)
-        audit.append(conn, at=now, actor=person, action="escalation.acknowledged",
-                     subject=subject,
-                     reason="acknowledged: the mitigation's reminders stop; it closes when the "
-                     "model recovers",
-                     payload={"model": esc.model_id, "mode": esc.dominant_mode})
+        audit.append(
+            conn,
+            at=now,
+            actor=person,
+            action="escalation.acknowledged",
+            subject=subject,
+            reason="acknowledged: the mitigation's reminders stop; it closes when the "
+            "model recovers",
+            payload={"model": esc.model_id, "mode": esc.dominant_mode},
+        )
         return ActionResult(esc.id, esc.status, f"{subject} acknowledged by {person}")
 
-    return _guarded(store, actor=person, action="ack", subject=subject, now=now,
-                    work=body, origin=origin)
+    return _guarded(
+        store, actor=person, action="ack", subject=subject, now=now, work=body, origin=origin
+    )
 
 
 def apply_step(
-    store: LadderStore, ref: str, *, person: str, register: Register, now: datetime,
-    note: str = "", origin: Origin | None = None,
+    store: LadderStore,
+    ref: str,
+    *,
+    person: str,
+    register: Register,
+    now: datetime,
+    note: str = "",
+    origin: Origin | None = None,
 ) -> ActionResult:
     """Record that an approved step was carried out: a climb starts its evaluation
     period; a step-down retires the rung in force and resolves its escalation.
@@ -394,29 +576,69 @@ def apply_step(
         if step.direction == "up":
             _recheck_money(conn, step, policy, register, now)
         if step.direction == "down":
-            update_step(conn, step, status="applied", applied_at=now, closed_at=now,
-                        reason=note or f"stepped down by {person}")
-            _retire_in_force(conn, step, now=now, actor=person, status="stepped_down",
-                             reason=f"stepped down by {person} to save cost")
-            update_escalation(conn, step.escalation_id, status="resolved", closed_at=now,
-                              outcome=f"stepped down from {step.rung} by {person}")
-            audit.append(conn, at=now, actor=person, action="step.applied", subject=subject,
-                         reason=note or f"stepped down from {step.rung}",
-                         payload={"model": step.model_id, "rung": step.rung})
-            return ActionResult(step.id, "applied", f"{step.model_id} stepped down from "
-                                f"{step.rung}")
+            update_step(
+                conn,
+                step,
+                status="applied",
+                applied_at=now,
+                closed_at=now,
+                reason=note or f"stepped down by {person}",
+            )
+            _retire_in_force(
+                conn,
+                step,
+                now=now,
+                actor=person,
+                status="stepped_down",
+                reason=f"stepped down by {person} to save cost",
+            )
+            update_escalation(
+                conn,
+                step.escalation_id,
+                status="resolved",
+                closed_at=now,
+                outcome=f"stepped down from {step.rung} by {person}",
+            )
+            audit.append(
+                conn,
+                at=now,
+                actor=person,
+                action="step.applied",
+                subject=subject,
+                reason=note or f"stepped down from {step.rung}",
+                payload={"model": step.model_id, "rung": step.rung},
+            )
+            return ActionResult(
+                step.id, "applied", f"{step.model_id} stepped down from {step.rung}"
+            )
         ends = now + timedelta(days=rung.evaluation_days)
-        update_step(conn, step, status="evaluating", applied_at=now, applied_by=person,
-                    evaluation_ends_at=ends, reason=note or f"applied by {person}")
-        audit.append(conn, at=now, actor=person, action="step.applied", subject=subject,
-                     reason=note or f"{step.rung} applied; evaluation until {ends:%Y-%m-%d}",
-                     payload={"model": step.model_id, "rung": step.rung,
-                              "evaluation_ends_at": ends})
-        return ActionResult(step.id, "evaluating", f"{subject} {step.rung} applied; evaluated "
-                            f"until {ends:%Y-%m-%d %H:%M} UTC")
+        update_step(
+            conn,
+            step,
+            status="evaluating",
+            applied_at=now,
+            applied_by=person,
+            evaluation_ends_at=ends,
+            reason=note or f"applied by {person}",
+        )
+        audit.append(
+            conn,
+            at=now,
+            actor=person,
+            action="step.applied",
+            subject=subject,
+            reason=note or f"{step.rung} applied; evaluation until {ends:%Y-%m-%d}",
+            payload={"model": step.model_id, "rung": step.rung, "evaluation_ends_at": ends},
+        )
+        return ActionResult(
+            step.id,
+            "evaluating",
+            f"{subject} {step.rung} applied; evaluated until {ends:%Y-%m-%d %H:%M} UTC",
+        )
 
-    return _guarded(store, actor=person, action="apply", subject=subject, now=now,
-                    work=body, origin=origin)
+    return _guarded(
+        store, actor=person, action="apply", subject=subject, now=now, work=body, origin=origin
+    )
 
 
 def _recheck_money(
@@ -425,14 +647,18 @@ def _recheck_money(
     try:
         entry = register.model(step.model_id)
     except KeyError as exc:
-        raise Refused(f"{step.model_id} is no longer in register {register.name!r}; "
-                      f"step-{step.id} is not applied") from exc
+        raise Refused(
+            f"{step.model_id} is no longer in register {register.name!r}; "
+            f"step-{step.id} is not applied"
+        ) from exc
     current = build_policy(entry, register, now=now).with_people(snapshot.people)
     siblings = load_state(conn, step.model_id, with_nights=False).steps
     verdict = recheck_at_apply(step, snapshot, current, siblings)
     if not verdict.allowed:
-        raise Refused(f"the guardrails are checked again at apply: {verdict.reason}; to go "
-                      f"on, {verdict.unblock}")
+        raise Refused(
+            f"the guardrails are checked again at apply: {verdict.reason}; to go "
+            f"on, {verdict.unblock}"
+        )
 
 
 def add_event(
@@ -470,12 +696,24 @@ def add_event(
         ids = []
         for model_id in targets:
             event_id = insert_event(
-                conn, model_id=model_id, kind=kind, note=note, payload={}, occurred_at=when,
-                recorded_at=now, recorded_by=person,
+                conn,
+                model_id=model_id,
+                kind=kind,
+                note=note,
+                payload={},
+                occurred_at=when,
+                recorded_at=now,
+                recorded_by=person,
             )
-            audit.append(conn, at=now, actor=person, action="event.recorded",
-                         subject=f"model:{model_id}", reason=note or kind,
-                         payload={"event": event_id, "kind": kind, "occurred_at": when})
+            audit.append(
+                conn,
+                at=now,
+                actor=person,
+                action="event.recorded",
+                subject=f"model:{model_id}",
+                reason=note or kind,
+                payload={"event": event_id, "kind": kind, "occurred_at": when},
+            )
             ids.append(event_id)
         return ids
 

@@ -101,22 +101,39 @@ def _body(
 
 
 def row_hash(
-    *, seq: int, at: str, actor: str, action: str, subject: str, reason: str, payload: str,
+    *,
+    seq: int,
+    at: str,
+    actor: str,
+    action: str,
+    subject: str,
+    reason: str,
+    payload: str,
     prev_hash: str,
 ) -> str:
     """The plain hash of one audit row chained to ``prev_hash``."""
-    body = _body(seq=seq, at=at, actor=actor, action=action, subject=subject, reason=reason,
-                 payload=payload)
+    body = _body(
+        seq=seq, at=at, actor=actor, action=action, subject=subject, reason=reason, payload=payload
+    )
     return hashlib.sha256((body + prev_hash).encode("utf-8")).hexdigest()
 
 
 def row_mac(
-    key: bytes, *, seq: int, at: str, actor: str, action: str, subject: str, reason: str,
-    payload: str, prev_mac: str,
+    key: bytes,
+    *,
+    seq: int,
+    at: str,
+    actor: str,
+    action: str,
+    subject: str,
+    reason: str,
+    payload: str,
+    prev_mac: str,
 ) -> str:
     """The keyed hash (HMAC-SHA256) of one audit row chained to the previous row's mac."""
-    body = _body(seq=seq, at=at, actor=actor, action=action, subject=subject, reason=reason,
-                 payload=payload)
+    body = _body(
+        seq=seq, at=at, actor=actor, action=action, subject=subject, reason=reason, payload=payload
+    )
     return hmac.new(key, (body + prev_mac).encode("utf-8"), hashlib.sha256).hexdigest()
 
 
@@ -292,8 +309,14 @@ def seal(conn: Connection) -> tuple[int, str] | None:
         )
         ctx.last = row
     elif ctx.changes:
-        append(conn, at=datetime.now(timezone.utc), actor=ctx.actor, action="state.changed",
-               subject="store", reason="state changes recorded with their transaction")
+        append(
+            conn,
+            at=datetime.now(timezone.utc),
+            actor=ctx.actor,
+            action="state.changed",
+            subject="store",
+            reason="state changes recorded with their transaction",
+        )
     if ctx.last is None:
         return None
     return int(ctx.last["seq"]), _hashed(ctx.last, None)["hash"]
@@ -317,8 +340,15 @@ def entries(
     rows = conn.execute(query).all()
     out = [
         AuditEntry(
-            seq=r.seq, at=r.at, actor=r.actor, action=r.action, subject=r.subject,
-            reason=r.reason, payload=json.loads(r.payload), prev_hash=r.prev_hash, hash=r.hash,
+            seq=r.seq,
+            at=r.at,
+            actor=r.actor,
+            action=r.action,
+            subject=r.subject,
+            reason=r.reason,
+            payload=json.loads(r.payload),
+            prev_hash=r.prev_hash,
+            hash=r.hash,
             mac=r.mac,
         )
         for r in rows
@@ -385,42 +415,72 @@ class ChainWalk:
         if row.seq != expected:
             return expected, f"row {expected} is missing (next row is {row.seq}): deleted"
         if row.prev_hash != self.head_hash:
-            return row.seq, (f"row {row.seq} does not chain to row {row.seq - 1}: rows deleted "
-                             "or reordered")
-        fields = dict(seq=row.seq, at=row.at, actor=row.actor, action=row.action,
-                      subject=row.subject, reason=row.reason, payload=row.payload)
+            return row.seq, (
+                f"row {row.seq} does not chain to row {row.seq - 1}: rows deleted or reordered"
+            )
+        fields = dict(
+            seq=row.seq,
+            at=row.at,
+            actor=row.actor,
+            action=row.action,
+            subject=row.subject,
+            reason=row.reason,
+            payload=row.payload,
+        )
         if row_hash(**fields, prev_hash=row.prev_hash) != row.hash:
-            return row.seq, (f"row {row.seq} ({row.action} on {row.subject}) was edited: its "
-                             "content no longer matches its hash")
+            return row.seq, (
+                f"row {row.seq} ({row.action} on {row.subject}) was edited: its "
+                "content no longer matches its hash"
+            )
         if row.mac:
             self.keyed += 1
             self.keyed_since = self.keyed_since or row.seq
             if self.key is not None and not hmac.compare_digest(
                 row_mac(self.key, **fields, prev_mac=self.prev_mac), row.mac
             ):
-                return row.seq, (f"row {row.seq} ({row.action} on {row.subject}) fails its "
-                                 "keyed hash: edited or written without the key")
+                return row.seq, (
+                    f"row {row.seq} ({row.action} on {row.subject}) fails its "
+                    "keyed hash: edited or written without the key"
+                )
             self.prev_mac = row.mac
         elif self.keyed_since is not None:
-            return row.seq, (f"row {row.seq} is not keyed but row {self.keyed_since} was: "
-                             "written or rewritten without the key")
+            return row.seq, (
+                f"row {row.seq} is not keyed but row {self.keyed_since} was: "
+                "written or rewritten without the key"
+            )
         self.head_seq, self.head_hash = row.seq, row.hash
         return None
 
     def finish(self) -> str | None:
         """Why the walk as a whole fails (a key given but no row keyed), or ``None``."""
         if self.key is not None and self.head_seq and self.keyed_since is None:
-            return ("a key was given but no row is keyed: the log was never keyed, or was "
-                    "rewritten without the key")
+            return (
+                "a key was given but no row is keyed: the log was never keyed, or was "
+                "rewritten without the key"
+            )
         return None
 
     def verdict(self, rows: int, broken: tuple[int, str] | None = None) -> AuditVerdict:
         """The :class:`AuditVerdict` of this walk over a log of ``rows`` rows."""
         if broken is not None:
-            return AuditVerdict(False, rows, self.head_seq, self.head_hash, broken[0], broken[1],
-                                self.keyed, self.key is not None)
-        return AuditVerdict(True, rows, self.head_seq, self.head_hash, keyed_rows=self.keyed,
-                            mac_checked=self.key is not None)
+            return AuditVerdict(
+                False,
+                rows,
+                self.head_seq,
+                self.head_hash,
+                broken[0],
+                broken[1],
+                self.keyed,
+                self.key is not None,
+            )
+        return AuditVerdict(
+            True,
+            rows,
+            self.head_seq,
+            self.head_hash,
+            keyed_rows=self.keyed,
+            mac_checked=self.key is not None,
+        )
 
 
 def verify(
@@ -462,10 +522,17 @@ def walk_chain(
         return walk.verdict(count, (walk.head_seq, problem)), walk
     if want is not None:
         if want[0] > walk.head_seq:
-            return walk.verdict(count, (walk.head_seq + 1, f"the log ends at row "
-                                        f"{walk.head_seq} but row {want[0]} was seen before: "
-                                        "rows deleted from the end")), walk
+            return walk.verdict(
+                count,
+                (
+                    walk.head_seq + 1,
+                    f"the log ends at row "
+                    f"{walk.head_seq} but row {want[0]} was seen before: "
+                    "rows deleted from the end",
+                ),
+            ), walk
         if want[0] and hash_at_want != want[1]:
-            return walk.verdict(count, (want[0], f"row {want[0]} differs from the head recorded "
-                                        "earlier")), walk
+            return walk.verdict(
+                count, (want[0], f"row {want[0]} differs from the head recorded earlier")
+            ), walk
     return walk.verdict(count), walk

@@ -131,8 +131,11 @@ def _count(n: int) -> str:
 
 
 def _episode(esc: Escalation, nights: Sequence[NightTrend], now: datetime) -> list[NightTrend]:
-    start = (esc.first_trigger_at.date() if esc.first_trigger_at is not None
-             else esc.opened_night or esc.opened_at.date())
+    start = (
+        esc.first_trigger_at.date()
+        if esc.first_trigger_at is not None
+        else esc.opened_night or esc.opened_at.date()
+    )
     end = (esc.closed_at or now).date()
     return [n for n in nights if start <= n.night <= end]
 
@@ -142,23 +145,32 @@ def _impact(
 ) -> tuple[dict[str, Any], list[str]]:
     """Counts of the nights the model failed its checks, and sentences saying so."""
     affected = [n for n in episode if n.status in _AFFECTED]
-    figures: dict[str, Any] = {"nights_affected": len(affected), "since": None,
-                               "requests": None, "judged": None, "failed": None}
+    figures: dict[str, Any] = {
+        "nights_affected": len(affected),
+        "since": None,
+        "requests": None,
+        "judged": None,
+        "failed": None,
+    }
     if not affected:
-        return figures, [f"{esc.model_id} shows {what}; no night with a breach is recorded "
-                         "yet."]
+        return figures, [f"{esc.model_id} shows {what}; no night with a breach is recorded yet."]
     since = affected[0].night
     figures["since"] = since
     nights = f"{len(affected)} night{'s' if len(affected) != 1 else ''}"
     if all(n.status == "blind" for n in affected):
-        return figures, [f"Since {since}, the monitor has received no data from "
-                         f"{esc.model_id} on {nights}: nobody can tell whether it works."]
+        return figures, [
+            f"Since {since}, the monitor has received no data from "
+            f"{esc.model_id} on {nights}: nobody can tell whether it works."
+        ]
     requests = int(sum(_known(n, "error_rate_n") for n in affected))
     figures["requests"] = requests or None
     lines = [f"Since {since}, {esc.model_id} has been giving {what}, on {nights} so far."]
     those = "that night" if len(affected) == 1 else "on those nights"
-    judged_n = [(_known(n, "quality"), _known(n, "quality_n")) for n in affected
-                if n.summary.get("quality") is not None and n.summary.get("quality_n")]
+    judged_n = [
+        (_known(n, "quality"), _known(n, "quality_n"))
+        for n in affected
+        if n.summary.get("quality") is not None and n.summary.get("quality_n")
+    ]
     if quality_metric == "accuracy" and judged_n:
         judged = int(sum(k for _, k in judged_n))
         failed = int(sum(round((1.0 - q) * k) for q, k in judged_n))
@@ -167,11 +179,12 @@ def _impact(
             f"Of {_count(judged)} answers checked {those}, {_count(failed)} "
             f"({failed / judged:.1%}) were wrong, out of {_count(requests)} requests served."
         )
-    errored = int(sum(round(_known(n, "error_rate") * _known(n, "error_rate_n"))
-                      for n in affected))
+    errored = int(sum(round(_known(n, "error_rate") * _known(n, "error_rate_n")) for n in affected))
     if errored and requests and esc.dominant_mode == "availability":
-        lines.append(f"{_count(errored)} of {_count(requests)} requests ({errored / requests:.1%})"
-                     " failed with an error.")
+        lines.append(
+            f"{_count(errored)} of {_count(requests)} requests ({errored / requests:.1%})"
+            " failed with an error."
+        )
     elif not judged_n and requests:
         lines.append(f"{_count(requests)} requests were served {those}.")
     return figures, lines
@@ -193,7 +206,10 @@ def _health_since(nights: Sequence[NightTrend], moment: datetime) -> tuple[int, 
 
 
 def _rung_plan(
-    facts: IncidentFacts, step: Step, packet: Mapping[str, Any], nights: Sequence[NightTrend],
+    facts: IncidentFacts,
+    step: Step,
+    packet: Mapping[str, Any],
+    nights: Sequence[NightTrend],
 ) -> tuple[list[BriefAction], list[str], list[str]]:
     """The rung's line of the plan, and what is known and unknown about it."""
     policy = facts.policy
@@ -207,39 +223,64 @@ def _rung_plan(
     if step.status == "pending":
         approvers = [str(p) for p in packet.get("approvers") or []] or [owner]
         due = deadlines(step.requested_at, step.tier, policy.sla).decide_due
-        actions.append(BriefAction(
-            what=f"Decide whether to apply {title} ({step.rung}){f', {cost}' if cost else ''}",
-            owner=" or ".join(approvers), due=due))
+        actions.append(
+            BriefAction(
+                what=f"Decide whether to apply {title} ({step.rung}){f', {cost}' if cost else ''}",
+                owner=" or ".join(approvers),
+                due=due,
+            )
+        )
         unknown.append(f"Whether {title} will be approved: the decision is due {_when(due)}.")
-        unknown.append(f"Whether {title} fixes it: once applied, it is evaluated for "
-                       f"{rung.evaluation_days} days.")
+        unknown.append(
+            f"Whether {title} fixes it: once applied, it is evaluated for "
+            f"{rung.evaluation_days} days."
+        )
     elif step.status == "approved":
         base = step.approved_at or step.requested_at
         due = base + timedelta(days=rung.time_days)
-        known.append(f"{title.capitalize()} was approved on {base:%Y-%m-%d} "
-                     f"({', '.join(step.approvers) or 'no approval needed'}).")
-        actions.append(BriefAction(what=f"Build and apply {title} ({step.rung})", owner=owner,
-                                   due=due))
-        unknown.append(f"Whether {title} fixes it: once applied, it is evaluated for "
-                       f"{rung.evaluation_days} days.")
+        known.append(
+            f"{title.capitalize()} was approved on {base:%Y-%m-%d} "
+            f"({', '.join(step.approvers) or 'no approval needed'})."
+        )
+        actions.append(
+            BriefAction(what=f"Build and apply {title} ({step.rung})", owner=owner, due=due)
+        )
+        unknown.append(
+            f"Whether {title} fixes it: once applied, it is evaluated for "
+            f"{rung.evaluation_days} days."
+        )
     elif step.status == "evaluating" and step.applied_at is not None:
         healthy, seen = _health_since(nights, step.applied_at)
-        known.append(f"{title.capitalize()} was applied on {step.applied_at:%Y-%m-%d}; the "
-                     f"model has been healthy on {healthy} of {seen} night"
-                     f"{'s' if seen != 1 else ''} since.")
-        actions.append(BriefAction(
-            what=f"Evaluate {title}: recovery must hold for {rung.evaluation_days} days",
-            owner=owner, due=step.evaluation_ends_at, when="until"))
-        unknown.append(f"Whether the recovery holds through the evaluation, until "
-                       f"{_when(step.evaluation_ends_at)}.")
+        known.append(
+            f"{title.capitalize()} was applied on {step.applied_at:%Y-%m-%d}; the "
+            f"model has been healthy on {healthy} of {seen} night"
+            f"{'s' if seen != 1 else ''} since."
+        )
+        actions.append(
+            BriefAction(
+                what=f"Evaluate {title}: recovery must hold for {rung.evaluation_days} days",
+                owner=owner,
+                due=step.evaluation_ends_at,
+                when="until",
+            )
+        )
+        unknown.append(
+            f"Whether the recovery holds through the evaluation, until "
+            f"{_when(step.evaluation_ends_at)}."
+        )
     elif step.status == "succeeded":
-        known.append(f"{title.capitalize()} recovered the model and stays in force "
-                     f"(applied {_when(step.applied_at)}).")
+        known.append(
+            f"{title.capitalize()} recovered the model and stays in force "
+            f"(applied {_when(step.applied_at)})."
+        )
     elif step.status in ("rejected", "expired", "failed", "blocked_by_budget"):
-        known.append(f"{title.capitalize()} was {step.status.replace('_', ' ')}: "
-                     f"{step.reason}".rstrip(": "))
-        unknown.append("Which step comes next: the ladder recommends again when the evidence "
-                       "changes, or when an event reopens the decision.")
+        known.append(
+            f"{title.capitalize()} was {step.status.replace('_', ' ')}: {step.reason}".rstrip(": ")
+        )
+        unknown.append(
+            "Which step comes next: the ladder recommends again when the evidence "
+            "changes, or when an event reopens the decision."
+        )
     return actions, known, unknown
 
 
@@ -276,8 +317,9 @@ def build_brief(
     owner = policy.owner
     tier = min(max(esc.tier, 1), 4)
     mode = esc.dominant_mode
-    what = USER_IMPACT.get(mode or "", f"failures of its checks ({mode})" if mode
-                           else "failures of its checks")
+    what = USER_IMPACT.get(
+        mode or "", f"failures of its checks ({mode})" if mode else "failures of its checks"
+    )
     step = _main_step(esc)
     packet: Mapping[str, Any] = packets.get(step.id, {}) if step is not None else {}
     entry = policy.matrix.get(mode) if mode else None
@@ -287,8 +329,12 @@ def build_brief(
     resolver = named_holder(entry.owner, people, owner) if entry is not None else owner
     responsibility = (
         f"{owner} owns {esc.model_id} and is responsible for this escalation until it "
-        f"closes." + (f" {resolver} leads the fix ({entry.owner})." if resolver != owner
-                      and entry is not None else "")
+        f"closes."
+        + (
+            f" {resolver} leads the fix ({entry.owner})."
+            if resolver != owner and entry is not None
+            else ""
+        )
     )
 
     known: list[str] = []
@@ -296,30 +342,42 @@ def build_brief(
         how = str(packet.get("failure_mode_how") or "dominant failure mode")
         shares = packet.get("failure_modes") or {}
         share = shares.get(mode) if isinstance(shares, Mapping) else None
-        known.append(f"The failures are mostly {mode.replace('_', ' ')} ({how}"
-                     + (f", {share:.0%} of classified failures" if share else "") + ").")
+        known.append(
+            f"The failures are mostly {mode.replace('_', ' ')} ({how}"
+            + (f", {share:.0%} of classified failures" if share else "")
+            + ")."
+        )
     if packet.get("rule_reason"):
         known.append(f"The ladder acted because {packet['rule_reason']}.")
     tried = [t for t in packet.get("rungs_tried") or [] if t.get("status") == "failed"]
     if tried:
-        known.append("Tried before without recovery: "
-                     + ", ".join(str(t["rung"]) for t in tried) + ".")
+        known.append(
+            "Tried before without recovery: " + ", ".join(str(t["rung"]) for t in tried) + "."
+        )
     if earlier is not None:
-        known.append(f"This repeats esc-{earlier.id} ({earlier.dominant_mode}), which closed "
-                     f"on {earlier.closed_at:%Y-%m-%d}: see its post-incident review.")
+        known.append(
+            f"This repeats esc-{earlier.id} ({earlier.dominant_mode}), which closed "
+            f"on {earlier.closed_at:%Y-%m-%d}: see its post-incident review."
+        )
     unknown: list[str] = []
     if mode is None or str(packet.get("failure_mode_how", "")).startswith("inferred"):
-        unknown.append("What the failures are: no reviewed annotation names them yet; the "
-                       "failure mode is inferred from which checks fired.")
+        unknown.append(
+            "What the failures are: no reviewed annotation names them yet; the "
+            "failure mode is inferred from which checks fired."
+        )
 
     actions: list[BriefAction] = []
     open_ = esc.status == "open"
     if open_ and entry is not None and entry.mitigation:
         first = esc.steps[0] if esc.steps else None
-        due = (deadlines(first.requested_at, first.tier, policy.sla).ack_due
-               if first is not None else deadlines(esc.opened_at, tier, policy.sla).ack_due)
-        actions.append(BriefAction(what=f"Mitigate now: {entry.mitigation}", owner=resolver,
-                                   due=due))
+        due = (
+            deadlines(first.requested_at, first.tier, policy.sla).ack_due
+            if first is not None
+            else deadlines(esc.opened_at, tier, policy.sla).ack_due
+        )
+        actions.append(
+            BriefAction(what=f"Mitigate now: {entry.mitigation}", owner=resolver, due=due)
+        )
     if step is not None and open_:
         rung_actions, rung_known, rung_unknown = _rung_plan(facts, step, packet, episode)
         actions += rung_actions
@@ -328,29 +386,40 @@ def build_brief(
     elif step is not None:
         known += _rung_plan(facts, step, packet, episode)[1]
     if open_ and entry is not None and entry.long_term_fix and step is None:
-        actions.append(BriefAction(what=f"Fix for good: {entry.long_term_fix}", owner=resolver,
-                                   due=None, when="by"))
+        actions.append(
+            BriefAction(
+                what=f"Fix for good: {entry.long_term_fix}", owner=resolver, due=None, when="by"
+            )
+        )
     if not open_:
         known.append(f"The escalation closed on {_when(esc.closed_at)}: {esc.outcome}".rstrip(": "))
     elif step is not None and step.status not in ("evaluating", "succeeded"):
-        unknown.append("The root cause: it is confirmed only when a fix holds through its "
-                       "evaluation.")
+        unknown.append(
+            "The root cause: it is confirmed only when a fix holds through its evaluation."
+        )
     review_by: datetime | None = None
     if needs_review(esc, facts.settings):
-        review_by = (esc.closed_at + timedelta(days=facts.settings.review_within_days)
-               if esc.closed_at is not None else None)
-        actions.append(BriefAction(
-            what="Post-incident review: timeline, SLA misses, what to improve",
-            owner=owner, due=review_by,
-            when="by" if review_by is not None else
-            f"within {facts.settings.review_within_days} days of closing"))
+        review_by = (
+            esc.closed_at + timedelta(days=facts.settings.review_within_days)
+            if esc.closed_at is not None
+            else None
+        )
+        actions.append(
+            BriefAction(
+                what="Post-incident review: timeline, SLA misses, what to improve",
+                owner=owner,
+                due=review_by,
+                when="by"
+                if review_by is not None
+                else f"within {facts.settings.review_within_days} days of closing",
+            )
+        )
 
     next_update: BriefAction | None = None
     if open_:
         due = now + update_every(facts.settings, tier)
         next_update = BriefAction(what="Next update to stakeholders", owner=owner, due=due)
-        follow = (f"{owner} sends the next update by {_when(due)}, or sooner if the plan "
-                  "changes.")
+        follow = f"{owner} sends the next update by {_when(due)}, or sooner if the plan changes."
     else:
         follow = "This is the last update: the escalation is closed."
         if review_by is not None:

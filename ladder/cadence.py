@@ -114,8 +114,7 @@ def review_protocol(entry: ModelEntry, register: Register) -> ReviewProtocol:
         alert_triggers.append(f"These triggers count only when they fire together: {groups}.")
     rungs = effective_rungs(entry)
     events = [
-        (kind, EVENT_EFFECTS[kind],
-         ", ".join(r.id for r in rungs if kind in r.sunset_on) or "—")
+        (kind, EVENT_EFFECTS[kind], ", ".join(r.id for r in rungs if kind in r.sunset_on) or "—")
         for kind in EVENT_KINDS
     ]
     sunset = []
@@ -139,11 +138,20 @@ def protocol_markdown(protocol: ReviewProtocol) -> list[str]:
     lines += [f"- {line}" for line in protocol.drift_triggers]
     lines += ["", "**Alert triggers**", ""]
     lines += [f"- {line}" for line in protocol.alert_triggers]
-    lines += ["", "**External events that reopen decisions**", "", EVENT_RULE + " Record one "
-              f"with `modelhealth ladder event add KIND --model {protocol.model_id}`.", "",
-              "| Event | Record it when | Retires |", "|---|---|---|"]
-    lines += [f"| `{kind}` | {_cell(when)} | {_cell(retires)} |"
-              for kind, when, retires in protocol.events]
+    lines += [
+        "",
+        "**External events that reopen decisions**",
+        "",
+        EVENT_RULE + " Record one "
+        f"with `modelhealth ladder event add KIND --model {protocol.model_id}`.",
+        "",
+        "| Event | Record it when | Retires |",
+        "|---|---|---|",
+    ]
+    lines += [
+        f"| `{kind}` | {_cell(when)} | {_cell(retires)} |"
+        for kind, when, retires in protocol.events
+    ]
     lines += ["", "**Sunset criteria**", "", "| Rung | When it is retired |", "|---|---|"]
     lines += [f"| `{rung}` | {_cell(text)} |" for rung, text in protocol.sunset]
     return lines

@@ -148,8 +148,9 @@ class ProofCheckpoint:
 
     def _saw(self, verdict: ProofVerdict) -> None:
         if verdict.ok:
-            self.seen = Anchor(verdict.chain.head_seq, verdict.chain.head_hash,
-                               "this process's last proof")
+            self.seen = Anchor(
+                verdict.chain.head_seq, verdict.chain.head_hash, "this process's last proof"
+            )
 
 
 def _full(
@@ -166,7 +167,10 @@ def _full(
     head = _head_mac(conn, walk.head_seq)
     assert head is not None  # the walk just ended there, in this snapshot
     return verdict, _Verified(
-        walk=walk, head_mac=head[1], projection=projection, raw=_raw_rows(conn),
+        walk=walk,
+        head_mac=head[1],
+        projection=projection,
+        raw=_raw_rows(conn),
         anchors={(a.seq, a.hash) for a in anchors},
     )
 

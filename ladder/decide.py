@@ -185,7 +185,11 @@ def _why(outcome: RuleOutcome) -> _Why:
         else f"breached {len(outcome.firing_nights)} of the last {outcome.window_nights} nights"
     )
     return _Why(
-        outcome.rule, outcome.reason, short, max(outcome.tier, 1), outcome.evidence,
+        outcome.rule,
+        outcome.reason,
+        short,
+        max(outcome.tier, 1),
+        outcome.evidence,
         outcome.first_trigger_at,
     )
 
@@ -247,9 +251,19 @@ def _propose_up(
     )
     if choice.operational:
         packet = handoff_packet(
-            policy=policy, kind="mitigation", direction="up", rung=None, tier=why.tier,
-            rule=why.rule, rule_reason=why.reason, rule_short=why.short, evidence=why.evidence,
-            mode=mode, night=tonight, steps=state.steps, choice_reason=choice.reason,
+            policy=policy,
+            kind="mitigation",
+            direction="up",
+            rung=None,
+            tier=why.tier,
+            rule=why.rule,
+            rule_reason=why.reason,
+            rule_short=why.short,
+            evidence=why.evidence,
+            mode=mode,
+            night=tonight,
+            steps=state.steps,
+            choice_reason=choice.reason,
         )
         return replace(
             base,
@@ -282,11 +296,24 @@ def _propose_up(
     clocks = deadlines(now, why.tier, policy.sla)
     approvers = _approvers_for(policy, rung)
     packet = handoff_packet(
-        policy=policy, kind="remediation", direction="up", rung=rung, tier=why.tier,
-        rule=why.rule, rule_reason=why.reason, rule_short=why.short, evidence=why.evidence,
-        mode=mode, night=tonight, steps=state.steps, choice_reason=choice.reason,
-        estimate=verdict.estimate, budget=verdict, approvals_required=required,
-        approvers=approvers, requested_by=policy.owner,
+        policy=policy,
+        kind="remediation",
+        direction="up",
+        rung=rung,
+        tier=why.tier,
+        rule=why.rule,
+        rule_reason=why.reason,
+        rule_short=why.short,
+        evidence=why.evidence,
+        mode=mode,
+        night=tonight,
+        steps=state.steps,
+        choice_reason=choice.reason,
+        estimate=verdict.estimate,
+        budget=verdict,
+        approvals_required=required,
+        approvers=approvers,
+        requested_by=policy.owner,
         ack_by=clocks.ack_due if status == "pending" else None,
         decide_by=clocks.decide_due if status in ("pending", "blocked_by_budget") else None,
     )
@@ -349,11 +376,24 @@ def _propose_review(
     kind: EscalationKind = "review" if direction == "review" else "step_down"
     estimate = estimate_cost(rung, policy)
     packet = handoff_packet(
-        policy=policy, kind=kind, direction=direction, rung=rung, tier=1, rule=kind,
-        rule_reason=reason, rule_short=kind.replace("_", " "), mode=ModeChoice(in_force.mode, ""),
-        night=tonight, steps=state.steps, estimate=estimate, approvals_required=required,
-        approvers=approvers, requested_by=policy.owner, ack_by=clocks.ack_due,
-        decide_by=clocks.decide_due, headline=reason,
+        policy=policy,
+        kind=kind,
+        direction=direction,
+        rung=rung,
+        tier=1,
+        rule=kind,
+        rule_reason=reason,
+        rule_short=kind.replace("_", " "),
+        mode=ModeChoice(in_force.mode, ""),
+        night=tonight,
+        steps=state.steps,
+        estimate=estimate,
+        approvals_required=required,
+        approvers=approvers,
+        requested_by=policy.owner,
+        ack_by=clocks.ack_due,
+        decide_by=clocks.decide_due,
+        headline=reason,
     )
     new = NewStep(
         rung=rung.id,
@@ -455,9 +495,7 @@ def _recovered(nights: tuple[Night, ...], policy: Policy) -> bool:
     tonight = nights[-1]
     start = tonight.night - timedelta(days=n - 1)
     window = [x for x in nights if start <= x.night <= tonight.night]
-    return len(window) >= n and not any(
-        counted_triggers(x, policy.rules.co_fire) for x in window
-    )
+    return len(window) >= n and not any(counted_triggers(x, policy.rules.co_fire) for x in window)
 
 
 def _idle(
@@ -471,15 +509,24 @@ def _idle(
     consumes = tuple(e.id for e in state.events)
     if outcome.fired:
         return _propose_up(
-            state=state, policy=policy, now=now, tonight=tonight, why=_why(outcome),
+            state=state,
+            policy=policy,
+            now=now,
+            tonight=tonight,
+            why=_why(outcome),
             mode=failure_mode_for(tonight, earlier=outcome.firing_nights),
-            opening=True, kind="open_escalation",
+            opening=True,
+            kind="open_escalation",
             consumes=consumes,
         )
     reason = review_reason(state, policy, tonight, now)
     if reason is not None:
         return _propose_review(
-            state=state, policy=policy, now=now, reason=reason, direction="review",
+            state=state,
+            policy=policy,
+            now=now,
+            reason=reason,
+            direction="review",
             tonight=tonight,
         )
     if state.events:
@@ -491,14 +538,24 @@ def _idle(
     reason = step_down_reason(state, policy, nights, now)
     if reason is not None:
         return _propose_review(
-            state=state, policy=policy, now=now, reason=reason, direction="down",
+            state=state,
+            policy=policy,
+            now=now,
+            reason=reason,
+            direction="down",
             tonight=tonight,
         )
     if tonight.triggers:
-        return Decision("watch", outcome.reason if tonight.triggered else (
-            "warning only (point estimate past a limit, interval straddling it): watched, "
-            "not a trigger"
-        ), tier=outcome.tier or None)
+        return Decision(
+            "watch",
+            outcome.reason
+            if tonight.triggered
+            else (
+                "warning only (point estimate past a limit, interval straddling it): watched, "
+                "not a trigger"
+            ),
+            tier=outcome.tier or None,
+        )
     return Decision("no_action", f"{tonight.status} on {tonight.night}: nothing to do")
 
 
@@ -516,15 +573,25 @@ def _reviewing(
         # Health matters more than a review or a saving: give way, and climb tonight.
         giving_way = f"{esc.kind.replace('_', '-')} esc-{esc.id} withdrawn because a rule fired"
         if step is not None:  # withdrawn below, so no longer in play for the recommender
-            state = replace(state, steps=tuple(
-                replace(s, status="withdrawn") if s.id == step.id else s for s in state.steps
-            ))
+            state = replace(
+                state,
+                steps=tuple(
+                    replace(s, status="withdrawn") if s.id == step.id else s for s in state.steps
+                ),
+            )
         return _propose_up(
-            state=state, policy=policy, now=now, tonight=tonight, why=_why(outcome),
+            state=state,
+            policy=policy,
+            now=now,
+            tonight=tonight,
+            why=_why(outcome),
             mode=failure_mode_for(tonight, earlier=outcome.firing_nights),
-            opening=True, kind="open_escalation",
-            prefix=f"{giving_way}; ", step_id=step.id if step is not None else None,
-            step_status="withdrawn" if step is not None else None, close="closed",
+            opening=True,
+            kind="open_escalation",
+            prefix=f"{giving_way}; ",
+            step_id=step.id if step is not None else None,
+            step_status="withdrawn" if step is not None else None,
+            close="closed",
             consumes=tuple(e.id for e in state.events),
         )
     if step is None:
@@ -563,9 +630,9 @@ def _waiting(
                 needs=rung.approval.roles,
             )
     # Nobody left to ask (no one holds the roles) or a budget block: the owner hears of it.
-    approvers = (
-        eligible_approvers(step, rung, policy) if step.status == "pending" else ()
-    ) or (policy.owner,)
+    approvers = (eligible_approvers(step, rung, policy) if step.status == "pending" else ()) or (
+        policy.owner,
+    )
     working = (
         directory.working_time(approvers, step.requested_at) if directory is not None else None
     )
@@ -670,9 +737,18 @@ def _evaluating(
     failed = replace(step, status="failed")
     climbed = replace(state, steps=tuple(failed if s.id == step.id else s for s in state.steps))
     return _propose_up(
-        state=climbed, policy=policy, now=now, tonight=last_bad, why=why, mode=mode,
-        excluded=rejected, opening=False, kind="recommend_next_rung", prefix=prefix,
-        step_id=step.id, step_status="failed",
+        state=climbed,
+        policy=policy,
+        now=now,
+        tonight=last_bad,
+        why=why,
+        mode=mode,
+        excluded=rejected,
+        opening=False,
+        kind="recommend_next_rung",
+        prefix=prefix,
+        step_id=step.id,
+        step_status="failed",
     )
 
 
@@ -715,12 +791,17 @@ def _without_step(
     if outcome.fired:
         rejected = frozenset(s.rung for s in esc.steps if s.status == "rejected")
         decision = _propose_up(
-            state=state, policy=policy, now=now, tonight=tonight, why=_why(outcome),
+            state=state,
+            policy=policy,
+            now=now,
+            tonight=tonight,
+            why=_why(outcome),
             mode=failure_mode_for(
                 tonight, fallback=esc.dominant_mode, earlier=outcome.firing_nights
             ),
             excluded=rejected,
-            opening=False, kind="recommend_next_rung",
+            opening=False,
+            kind="recommend_next_rung",
         )
         # "Nothing left" was news the night it happened; afterwards it is a hold.
         return replace(decision, kind="hold") if decision.kind == "exhausted" else decision
@@ -798,12 +879,22 @@ def _reopen(
             mode = failure_mode_for(
                 tonight, fallback=esc.dominant_mode, earlier=outcome.firing_nights
             )
-            why = _why(outcome) if outcome.fired else _Why(
-                "reopen", "decision reopened by an event", "reopened", esc.tier
+            why = (
+                _why(outcome)
+                if outcome.fired
+                else _Why("reopen", "decision reopened by an event", "reopened", esc.tier)
             )
             return _propose_up(
-                state=state, policy=policy, now=now, tonight=tonight, why=why, mode=mode,
-                opening=False, kind="reopen", prefix=f"{head}; ", consumes=consumes,
+                state=state,
+                policy=policy,
+                now=now,
+                tonight=tonight,
+                why=why,
+                mode=mode,
+                opening=False,
+                kind="reopen",
+                prefix=f"{head}; ",
+                consumes=consumes,
                 refresh=True,
             )
         return replace(base, reason=f"{head}; no step in play")

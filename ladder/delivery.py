@@ -98,7 +98,8 @@ def next_attempt(
     error = message.error or "delivery failed"
     if message.permanent:
         return RetryDecision(
-            "dead", None,
+            "dead",
+            None,
             f"{error}: the receiver refused the message itself, so it is not retried; fix "
             "the webhook, then `modelhealth ladder outbox resend`",
         )
@@ -110,7 +111,8 @@ def next_attempt(
     deadline = message.queued_at + max_age
     if at > deadline:
         return RetryDecision(
-            "dead", None,
+            "dead",
+            None,
             f"{error}; gave up after {message.attempts} attempts over "
             f"{_span(now - message.queued_at)} (maximum age {_span(max_age)}): a dead letter "
             "until someone re-sends it (`modelhealth ladder outbox resend`)",

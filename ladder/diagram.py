@@ -50,8 +50,7 @@ def _short(text: str, limit: int = 90) -> str:
 def _label(text: str) -> str:
     # Mermaid labels are quoted; quotes and angle brackets must be entities.
     return (
-        text.replace("&", "&amp;").replace('"', "#quot;").replace("<", "&lt;")
-        .replace(">", "&gt;")
+        text.replace("&", "&amp;").replace('"', "#quot;").replace("<", "&lt;").replace(">", "&gt;")
     )
 
 

@@ -186,8 +186,7 @@ def eligible_approvers(step: Step, rung: Rung, policy: Policy) -> tuple[str, ...
     return tuple(
         p
         for p in policy.holders(_roles_accepted(rung, step))
-        if p not in decided
-        and (rung.approval.requester_may_approve or p != step.requested_by)
+        if p not in decided and (rung.approval.requester_may_approve or p != step.requested_by)
     )
 
 
@@ -212,8 +211,8 @@ def check_approval(
     subject = f"step-{step.id} ({step.rung}, {step.direction})"
     if step.status == "blocked_by_budget":
         return ApprovalVerdict(
-            False, f"{subject} is blocked by budget; there is nothing to decide until it is "
-            "unblocked",
+            False,
+            f"{subject} is blocked by budget; there is nothing to decide until it is unblocked",
         )
     if step.status != "pending":
         when = ""
@@ -254,8 +253,10 @@ def check_approval(
     completes = count >= needed
     tail = "approved" if completes else f"{needed - count} more needed"
     return ApprovalVerdict(
-        True, f"approval {count} of {needed} by {person} ({', '.join(usable)}): {tail}",
-        completes, usable,
+        True,
+        f"approval {count} of {needed} by {person} ({', '.join(usable)}): {tail}",
+        completes,
+        usable,
     )
 
 
@@ -304,15 +305,21 @@ def recheck_at_apply(
     reject = f"or reject it: `modelhealth ladder reject step-{step.id} --reason …`"
     if current.rung(step.rung) is None:
         return BudgetVerdict(
-            False, f"{ref} is no longer an allowed rung for {step.model_id} in the register",
-            estimate, others, budget, f"allow {step.rung} again, {reject}",
+            False,
+            f"{ref} is no longer an allowed rung for {step.model_id} in the register",
+            estimate,
+            others,
+            budget,
+            f"allow {step.rung} again, {reject}",
         )
     if ceilings and step.cost > min(ceilings):
         return BudgetVerdict(
             False,
             f"{ref} was approved at {money(step.cost, currency)} but the {step.rung} ceiling "
             f"is now {money(min(ceilings), currency)}",
-            estimate, others, budget,
+            estimate,
+            others,
+            budget,
             f"raise ladder.rungs.{step.rung}.cost_ceiling for {step.model_id}, {reject}",
         )
     if others + step.cost > budget:
@@ -324,13 +331,16 @@ def recheck_at_apply(
             f"{money(budget, currency)} with {money(others, currency)} committed by other "
             f"steps since {start.date()}: applying it would overspend by "
             f"{money(others + step.cost - budget, currency)}",
-            estimate, others, budget,
+            estimate,
+            others,
+            budget,
             f"raise ladder.budget.amount for {step.model_id} to at least "
             f"{money(others + step.cost, currency)}, {reject}",
         )
     return BudgetVerdict(
         True,
-        f"{ref} at {money(step.cost, currency)} still fits the budget of "
-        f"{money(budget, currency)}",
-        estimate, others, budget,
+        f"{ref} at {money(step.cost, currency)} still fits the budget of {money(budget, currency)}",
+        estimate,
+        others,
+        budget,
     )

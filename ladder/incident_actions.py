@@ -89,8 +89,10 @@ def parse_escalation_ref(ref: str) -> int:
     """
     match = _ESC_REF.match(ref.strip())
     if match is None:
-        raise NotFound(f"{ref!r} is not an escalation id; use the id shown by `ladder status` "
-                       "or `ladder history` (esc-3)")
+        raise NotFound(
+            f"{ref!r} is not an escalation id; use the id shown by `ladder status` "
+            "or `ladder history` (esc-3)"
+        )
     return int(match.group(1))
 
 
@@ -112,14 +114,21 @@ def _nights(conn: Connection, facts: IncidentFacts, now: datetime) -> list[Night
     return night_trends(conn, esc.model_id, until=now.date(), days=days)
 
 
-def _brief(conn: Connection, facts: IncidentFacts, now: datetime,
-           quality_metric: str | None) -> Brief:
+def _brief(
+    conn: Connection, facts: IncidentFacts, now: datetime, quality_metric: str | None
+) -> Brief:
     esc = facts.escalation
     packets = {s.id: step_packet(conn, s.id) for s in esc.steps}
     others = list_escalations(conn, model_id=esc.model_id)
     earlier = earlier_incident(esc, others, within_days=facts.settings.repeat_within_days)
-    return build_brief(facts, packets=packets, nights=_nights(conn, facts, now), now=now,
-                       quality_metric=quality_metric, earlier=earlier)
+    return build_brief(
+        facts,
+        packets=packets,
+        nights=_nights(conn, facts, now),
+        now=now,
+        quality_metric=quality_metric,
+        earlier=earlier,
+    )
 
 
 def current_brief(
@@ -151,8 +160,10 @@ def _accountable(facts: IncidentFacts, pin: Pin, person: str) -> None:
     roles |= set(pin.admin_roles)
     if person == policy.owner or pin.roles_of(person) & roles:
         return
-    raise Refused(f"{person} neither owns {policy.model_id} nor holds "
-                  f"{', '.join(sorted(roles))}; cannot speak for esc-{facts.escalation.id}")
+    raise Refused(
+        f"{person} neither owns {policy.model_id} nor holds "
+        f"{', '.join(sorted(roles))}; cannot speak for esc-{facts.escalation.id}"
+    )
 
 
 def _recipients(facts: IncidentFacts) -> tuple[str, ...]:
@@ -185,8 +196,15 @@ def _on_escalation(
     try:
         return store.write(run, origin=via, actor=person)
     except Refused as exc:
-        audit_refusal(store, actor=person, action=action, subject=f"esc-{escalation_id}",
-                      reason=str(exc), now=now, origin=via)
+        audit_refusal(
+            store,
+            actor=person,
+            action=action,
+            subject=f"esc-{escalation_id}",
+            reason=str(exc),
+            now=now,
+            origin=via,
+        )
         raise
 
 
@@ -213,6 +231,7 @@ def send_brief(
         As :func:`ladder.actions.approve` does; refused below the brief tier, for a
         review or step-down escalation, or for a person who cannot speak for the model.
     """
+
     def work(conn: Connection, facts: IncidentFacts, pin: Pin) -> BriefSent:
         esc = facts.escalation
         subject = f"esc-{esc.id}"
@@ -231,27 +250,54 @@ def send_brief(
         version = (last.version if last else 0) + 1
         recipients = _recipients(facts)
         notification = insert_notification(
-            conn, model_id=esc.model_id, kind="brief", recipients=recipients, at=now,
+            conn,
+            model_id=esc.model_id,
+            kind="brief",
+            recipients=recipients,
+            at=now,
             payload={"text": render(brief), "key": f"brief:{subject}:v{version}"},
         )
         insert_brief(
-            conn, escalation_id=esc.id, model_id=esc.model_id, version=version,
-            digest=brief.digest, tier=brief.tier, content=brief.model_dump(mode="json"),
-            sent_at=now, sent_by=person,
+            conn,
+            escalation_id=esc.id,
+            model_id=esc.model_id,
+            version=version,
+            digest=brief.digest,
+            tier=brief.tier,
+            content=brief.model_dump(mode="json"),
+            sent_at=now,
+            sent_by=person,
             next_update_due=brief.next_update.due if brief.next_update else None,
             notification_id=notification,
         )
         audit.append(
-            conn, at=now, actor=person, action="brief.sent", subject=subject,
+            conn,
+            at=now,
+            actor=person,
+            action="brief.sent",
+            subject=subject,
             reason=brief.headline,
-            payload={"model": esc.model_id, "version": version, "digest": brief.digest,
-                     "recipients": list(recipients)},
+            payload={
+                "model": esc.model_id,
+                "version": version,
+                "digest": brief.digest,
+                "recipients": list(recipients),
+            },
         )
-        return BriefSent(brief, True, version, last.sent_at if last else None, recipients,
-                         notification)
+        return BriefSent(
+            brief, True, version, last.sent_at if last else None, recipients, notification
+        )
 
-    return _on_escalation(store, ref, person=person, register=register, now=now,
-                          origin=origin, action="brief", work=work)
+    return _on_escalation(
+        store,
+        ref,
+        person=person,
+        register=register,
+        now=now,
+        origin=origin,
+        action="brief",
+        work=work,
+    )
 
 
 def current_review(conn: Connection, escalation_id: int, *, now: datetime) -> PostIncidentReview:
@@ -259,8 +305,13 @@ def current_review(conn: Connection, escalation_id: int, *, now: datetime) -> Po
     before anyone opened it."""
     facts = facts_of(conn, escalation_id)
     others = list_escalations(conn, model_id=facts.escalation.model_id)
-    return build_review(facts, review=review_for(conn, escalation_id),
-                        nights=_nights(conn, facts, now), escalations=others, now=now)
+    return build_review(
+        facts,
+        review=review_for(conn, escalation_id),
+        nights=_nights(conn, facts, now),
+        escalations=others,
+        now=now,
+    )
 
 
 @dataclass(frozen=True)
@@ -306,19 +357,21 @@ def record_review(
         Refused for an escalation below the review tier, one still open, a closed review,
         a person who cannot speak for the model, or closing with a section left empty.
     """
+
     def work(conn: Connection, facts: IncidentFacts, pin: Pin) -> ReviewChange:
         esc = facts.escalation
         escalation_id = esc.id
         subject = f"esc-{esc.id}"
         settings = facts.settings
         if not needs_review(esc, settings):
-            raise Refused(f"{subject} is a tier {esc.tier} {esc.kind} escalation: post-incident "
-                          f"reviews are for incidents of tier {settings.review_min_tier} or "
-                          "above (ladder.incident.review_min_tier)")
+            raise Refused(
+                f"{subject} is a tier {esc.tier} {esc.kind} escalation: post-incident "
+                f"reviews are for incidents of tier {settings.review_min_tier} or "
+                "above (ladder.incident.review_min_tier)"
+            )
         due = review_due_at(esc, settings)
         if due is None:
-            raise Refused(f"{subject} is still open: its post-incident review opens once it "
-                          "closes")
+            raise Refused(f"{subject} is still open: its post-incident review opens once it closes")
         done: list[str] = []
         review = review_for(conn, escalation_id)
         changing = bool(went_well or improve or actions or replace or close)
@@ -328,20 +381,37 @@ def record_review(
         if review is None:
             others = list_escalations(conn, model_id=esc.model_id)
             earlier = earlier_incident(esc, others, within_days=settings.repeat_within_days)
-            insert_review(conn, escalation_id=esc.id, model_id=esc.model_id, tier=esc.tier,
-                          status="open", due_at=due, opened_at=now, opened_by=person,
-                          went_well="", improve="",
-                          repeat_of=earlier.id if earlier is not None else None)
+            insert_review(
+                conn,
+                escalation_id=esc.id,
+                model_id=esc.model_id,
+                tier=esc.tier,
+                status="open",
+                due_at=due,
+                opened_at=now,
+                opened_by=person,
+                went_well="",
+                improve="",
+                repeat_of=earlier.id if earlier is not None else None,
+            )
             note = f"; repeats esc-{earlier.id}" if earlier is not None else ""
-            audit.append(conn, at=now, actor=person, action="review.opened", subject=subject,
-                         reason=f"post-incident review opened, due {due:%Y-%m-%d %H:%M} UTC{note}",
-                         payload={"model": esc.model_id})
+            audit.append(
+                conn,
+                at=now,
+                actor=person,
+                action="review.opened",
+                subject=subject,
+                reason=f"post-incident review opened, due {due:%Y-%m-%d %H:%M} UTC{note}",
+                payload={"model": esc.model_id},
+            )
             done.append(f"opened the review of {subject} (due {due:%Y-%m-%d %H:%M} UTC{note})")
             review = review_for(conn, escalation_id)
             assert review is not None
         if review.status == "closed":
-            raise Refused(f"the review of {subject} was closed by {review.closed_by} on "
-                          f"{review.closed_at:%Y-%m-%d %H:%M} UTC; it no longer changes")
+            raise Refused(
+                f"the review of {subject} was closed by {review.closed_by} on "
+                f"{review.closed_at:%Y-%m-%d %H:%M} UTC; it no longer changes"
+            )
         values: dict[str, Any] = {}
         base = replace or {}
         well = _joined(str(base.get("went_well", review.went_well)), went_well)
@@ -354,33 +424,64 @@ def record_review(
         if tuple(listed) != review.actions:
             values["actions"] = listed
         if close:
-            missing = [name for name, text in (("what went well", well),
-                                               ("what to improve", better)) if not text.strip()]
+            missing = [
+                name
+                for name, text in (("what went well", well), ("what to improve", better))
+                if not text.strip()
+            ]
             if missing:
-                raise Refused(f"the review of {subject} cannot close without "
-                              f"{' and '.join(missing)} (--went-well, --improve)")
-            prefilled = build_review(facts, review=None, nights=_nights(conn, facts, now),
-                                     escalations=list_escalations(conn, model_id=esc.model_id),
-                                     now=now)
-            values.update(status="closed", closed_at=now, closed_by=person,
-                          record=prefilled.model_dump(
-                              mode="json", include={"timeline", "sla_misses", "rung",
-                                                    "rung_applied_at", "changes"}))
+                raise Refused(
+                    f"the review of {subject} cannot close without "
+                    f"{' and '.join(missing)} (--went-well, --improve)"
+                )
+            prefilled = build_review(
+                facts,
+                review=None,
+                nights=_nights(conn, facts, now),
+                escalations=list_escalations(conn, model_id=esc.model_id),
+                now=now,
+            )
+            values.update(
+                status="closed",
+                closed_at=now,
+                closed_by=person,
+                record=prefilled.model_dump(
+                    mode="json",
+                    include={"timeline", "sla_misses", "rung", "rung_applied_at", "changes"},
+                ),
+            )
         if values:
             update_review(conn, review, **values)
             action = "review.closed" if close else "review.updated"
             changed = sorted(k for k in values if k in ("went_well", "improve", "actions"))
-            reason = (f"post-incident review closed ({len(listed)} follow-up action"
-                      f"{'s' if len(listed) != 1 else ''})" if close
-                      else f"updated {', '.join(changed)}")
-            audit.append(conn, at=now, actor=person, action=action, subject=subject,
-                         reason=reason, payload={"model": esc.model_id,
-                                                 "actions": [a.as_json() for a in listed]})
+            reason = (
+                f"post-incident review closed ({len(listed)} follow-up action"
+                f"{'s' if len(listed) != 1 else ''})"
+                if close
+                else f"updated {', '.join(changed)}"
+            )
+            audit.append(
+                conn,
+                at=now,
+                actor=person,
+                action=action,
+                subject=subject,
+                reason=reason,
+                payload={"model": esc.model_id, "actions": [a.as_json() for a in listed]},
+            )
             done.append(reason)
         return ReviewChange(current_review(conn, escalation_id, now=now), tuple(done))
 
-    return _on_escalation(store, ref, person=person, register=register, now=now,
-                          origin=origin, action="review", work=work)
+    return _on_escalation(
+        store,
+        ref,
+        person=person,
+        register=register,
+        now=now,
+        origin=origin,
+        action="review",
+        work=work,
+    )
 
 
 def queue_overdue_reviews(store: LadderStore, *, now: datetime) -> list[ReviewDue]:
@@ -399,10 +500,18 @@ def queue_overdue_reviews(store: LadderStore, *, now: datetime) -> list[ReviewDu
             assert facts is not None
             leads = facts.policy.holders(("ml_lead",))
             insert_notification(
-                conn, model_id=item.model_id, kind="review_overdue",
-                recipients=(item.owner, *leads), at=now,
-                payload={"reason": item.reason, "summary": item.reason,
-                         "escalation": item.escalation_id, "due_at": item.due_at, "key": key},
+                conn,
+                model_id=item.model_id,
+                kind="review_overdue",
+                recipients=(item.owner, *leads),
+                at=now,
+                payload={
+                    "reason": item.reason,
+                    "summary": item.reason,
+                    "escalation": item.escalation_id,
+                    "due_at": item.due_at,
+                    "key": key,
+                },
             )
             queued.append(item)
         return queued
@@ -418,12 +527,17 @@ def weekly_sla_review(
     state = load_records(conn)
     since = (week.start - timedelta(weeks=8)).date()
     rules = {m.id: m.ladder.rules for m in register.models} if register is not None else {}
-    return weekly_review(state, week=week, now=now, nights=night_outcomes(conn, since=since),
-                         rules=rules)
+    return weekly_review(
+        state, week=week, now=now, nights=night_outcomes(conn, since=since), rules=rules
+    )
 
 
 def queue_sla_review(
-    store: LadderStore, review: WeeklySlaReview, *, text: str, now: datetime,
+    store: LadderStore,
+    review: WeeklySlaReview,
+    *,
+    text: str,
+    now: datetime,
     recipients: Sequence[str] = (),
 ) -> bool:
     """Queue the weekly review's ``text`` in the outbox (kind ``sla_review``), once per
@@ -435,9 +549,14 @@ def queue_sla_review(
     def work(conn: Connection) -> bool:
         if has_notification(conn, kind="sla_review", key=key):
             return False
-        insert_notification(conn, model_id="*", kind="sla_review", recipients=recipients,
-                            at=now, payload={"text": text, "key": key})
+        insert_notification(
+            conn,
+            model_id="*",
+            kind="sla_review",
+            recipients=recipients,
+            at=now,
+            payload={"text": text, "key": key},
+        )
         return True
 
     return store.write(work)
-

@@ -140,8 +140,9 @@ def incident_facts(
         pin = current_pin(conn)
         people = pin.people if pin is not None else None
     first_brief: dict[int, Any] = {}
-    for row in conn.execute(select(briefs.c.escalation_id, briefs.c.sent_at)
-                            .order_by(briefs.c.sent_at)):
+    for row in conn.execute(
+        select(briefs.c.escalation_id, briefs.c.sent_at).order_by(briefs.c.sent_at)
+    ):
         first_brief.setdefault(row.escalation_id, row.sent_at)
     closed_review = {
         r.escalation_id: r.closed_at
@@ -154,8 +155,7 @@ def incident_facts(
         policy = escalation_policy(conn, esc.id)
         if people is not None:
             policy = policy.with_people(people)
-        out.append(IncidentFacts(esc, policy, first_brief.get(esc.id),
-                                 closed_review.get(esc.id)))
+        out.append(IncidentFacts(esc, policy, first_brief.get(esc.id), closed_review.get(esc.id)))
     return tuple(out)
 
 
@@ -165,13 +165,18 @@ def load_records(conn: Connection, *, model_id: str | None = None) -> RecordsSta
     ids = [f.escalation.id for f in facts]
     sent: dict[int, list[BriefRecord]] = {}
     if ids:
-        for row in conn.execute(select(briefs).where(briefs.c.escalation_id.in_(ids))
-                                .order_by(briefs.c.escalation_id, briefs.c.version)):
+        for row in conn.execute(
+            select(briefs)
+            .where(briefs.c.escalation_id.in_(ids))
+            .order_by(briefs.c.escalation_id, briefs.c.version)
+        ):
             sent.setdefault(row.escalation_id, []).append(_brief(row))
     found = {}
     if ids:
-        found = {r.escalation_id: _review(r)
-                 for r in conn.execute(select(reviews).where(reviews.c.escalation_id.in_(ids)))}
+        found = {
+            r.escalation_id: _review(r)
+            for r in conn.execute(select(reviews).where(reviews.c.escalation_id.in_(ids)))
+        }
     return RecordsState(facts, {k: tuple(v) for k, v in sent.items()}, found)
 
 
@@ -185,24 +190,36 @@ def facts_of(conn: Connection, escalation_id: int) -> IncidentFacts:
         policy = policy.with_people(pin.people)
     sent = briefs_of(conn, esc.id)
     review = review_for(conn, esc.id)
-    return IncidentFacts(esc, policy, sent[0].sent_at if sent else None,
-                         review.closed_at if review is not None else None)
+    return IncidentFacts(
+        esc,
+        policy,
+        sent[0].sent_at if sent else None,
+        review.closed_at if review is not None else None,
+    )
 
 
 def night_outcomes(conn: Connection, *, since: date) -> list[NightOutcome]:
     """Every model's nights since ``since``: the checks that fired and the decision."""
     rows = conn.execute(
-        select(nights.c.model_id, nights.c.night, nights.c.triggers, nights.c.decision_kind,
-               nights.c.escalation_id)
+        select(
+            nights.c.model_id,
+            nights.c.night,
+            nights.c.triggers,
+            nights.c.decision_kind,
+            nights.c.escalation_id,
+        )
         .where(nights.c.night >= since)
         .order_by(nights.c.model_id, nights.c.night)
     )
     return [
         NightOutcome(
-            model_id=r.model_id, night=r.night,
-            triggered=tuple(sorted({str(t["name"]) for t in r.triggers
-                                    if t.get("level") in TRIGGER_LEVELS})),
-            decision=r.decision_kind, escalation_id=r.escalation_id,
+            model_id=r.model_id,
+            night=r.night,
+            triggered=tuple(
+                sorted({str(t["name"]) for t in r.triggers if t.get("level") in TRIGGER_LEVELS})
+            ),
+            decision=r.decision_kind,
+            escalation_id=r.escalation_id,
         )
         for r in rows
     ]

@@ -94,9 +94,7 @@ def effective_matrix(
         for mode, override in entry.ladder.response_matrix.items():
             base = matrix.get(mode, MatrixEntry(mode=mode, rung=None, source="model"))
             changes = {
-                name: value
-                for name, value in override.model_dump().items()
-                if value is not None
+                name: value for name, value in override.model_dump().items() if value is not None
             }
             matrix[mode] = base.model_copy(update={**changes, "source": "model"})
     return matrix

@@ -172,8 +172,17 @@ def _step_clocks(facts: IncidentFacts, step: Step, now: datetime) -> list[ClockO
         ("decision", d.decide_due, decided),
     )
     return [
-        _judge(facts, clock, step=step, tier=tier, started=step.requested_at,
-               window=due - step.requested_at, done_at=done, ended_at=ended, now=now)
+        _judge(
+            facts,
+            clock,
+            step=step,
+            tier=tier,
+            started=step.requested_at,
+            window=due - step.requested_at,
+            done_at=done,
+            ended_at=ended,
+            now=now,
+        )
         for clock, due, done in clocks_of_step
     ]
 
@@ -189,18 +198,30 @@ def clock_outcomes(facts: IncidentFacts, now: datetime) -> list[ClockOutcome]:
     if needs_brief(esc, settings):
         out.append(
             _judge(
-                facts, "communication", step=None, tier=esc.tier, started=esc.opened_at,
-                window=communicate_within(settings, esc.tier), done_at=facts.first_brief_at,
-                ended_at=esc.closed_at, now=now,
+                facts,
+                "communication",
+                step=None,
+                tier=esc.tier,
+                started=esc.opened_at,
+                window=communicate_within(settings, esc.tier),
+                done_at=facts.first_brief_at,
+                ended_at=esc.closed_at,
+                now=now,
             )
         )
     due = review_due_at(esc, settings)
     if due is not None and esc.closed_at is not None:
         out.append(
             _judge(
-                facts, "post_incident_review", step=None, tier=esc.tier,
-                started=esc.closed_at, window=due - esc.closed_at,
-                done_at=facts.review_closed_at, ended_at=None, now=now,
+                facts,
+                "post_incident_review",
+                step=None,
+                tier=esc.tier,
+                started=esc.closed_at,
+                window=due - esc.closed_at,
+                done_at=facts.review_closed_at,
+                ended_at=None,
+                now=now,
             )
         )
     return out

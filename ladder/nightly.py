@@ -210,16 +210,24 @@ def _rerun(
     """A night already decided: say whether the rerun differs in what decides, and
     supersede the decision when asked to."""
     conn, model, entry, register, night, now = (
-        t.conn, t.model, t.entry, t.register, t.night, t.now
+        t.conn,
+        t.model,
+        t.entry,
+        t.register,
+        t.night,
+        t.now,
     )
     subject = t.subject
     differences = rerun_differences(
-        existing.night, existing.summary or {}, night_from_report(model, night),
+        existing.night,
+        existing.summary or {},
+        night_from_report(model, night),
         night_summary(model),
     )
     if not differences:
-        return recommendation_for(conn, register, entry.id, reason=existing.decision_reason,
-                                  now=now), None
+        return recommendation_for(
+            conn, register, entry.id, reason=existing.decision_reason, now=now
+        ), None
     latest = latest_night(conn, entry.id)
     if redecide_by is not None and (latest is None or latest <= night):
         return _redecide(t, existing, differences, redecide_by)
@@ -241,8 +249,12 @@ def _rerun(
         action="night.rerun_differs",
         subject=subject,
         reason=message,
-        payload={"night": night, "differences": list(differences),
-                 "stored": existing.report_digest, "new": report_digest(model)},
+        payload={
+            "night": night,
+            "differences": list(differences),
+            "stored": existing.report_digest,
+            "new": report_digest(model),
+        },
     )
     note = RerunNote(
         outcome="stands",
@@ -251,8 +263,9 @@ def _rerun(
         differences=list(differences),
         message=message,
     )
-    return recommendation_for(conn, register, entry.id, reason=existing.decision_reason,
-                              now=now), note
+    return recommendation_for(
+        conn, register, entry.id, reason=existing.decision_reason, now=now
+    ), note
 
 
 def _redecide(
@@ -260,22 +273,27 @@ def _redecide(
 ) -> tuple[Recommendation | None, RerunNote]:
     """Take the night's decision again on the rerun's report, superseding the old one."""
     conn, report, model, entry, register, night, now = (
-        t.conn, t.report, t.model, t.entry, t.register, t.night, t.now
+        t.conn,
+        t.report,
+        t.model,
+        t.entry,
+        t.register,
+        t.night,
+        t.now,
     )
     subject = t.subject
     tonight = night_from_report(model, night)
     state = load_state(conn, entry.id, today=night)
     fresh = build_policy(entry, register, now=now, register_version=report.register_version)
     esc = state.open_escalation
-    opened_then = (
-        esc is not None and esc.opened_night == night and existing.escalation_id == esc.id
-    )
+    opened_then = esc is not None and esc.opened_night == night and existing.escalation_id == esc.id
     escalation_id: int | None
     directory = directory_for(conn, register, now)
     if esc is not None and opened_then:
         # Decide as if the old decision had not opened it.
         before = replace(
-            state, open_escalation=None,
+            state,
+            open_escalation=None,
             steps=tuple(s for s in state.steps if s.escalation_id != esc.id),
         )
         decision = decide(before, model, fresh, now, night=night, directory=directory)
@@ -283,8 +301,9 @@ def _redecide(
     else:
         policy = _policy_in_force(conn, state, fresh, register)
         decision = decide(state, model, policy, now, night=night, directory=directory)
-        escalation_id = carry_out(conn, decision, state, policy, now=now, night=night,
-                                  actor=person, directory=directory)
+        escalation_id = carry_out(
+            conn, decision, state, policy, now=now, night=night, actor=person, directory=directory
+        )
         outcome = decision.reason
     reason = (
         f"night {night} redecided by {person} on a rerun that differs "
@@ -292,15 +311,31 @@ def _redecide(
         f"{outcome}"
     )
     supersede_night(
-        conn, existing.id, tonight,
-        report_digest=report_digest(model), run_id=report.run_id, recorded_at=now,
-        summary=night_summary(model), decision_kind=decision.kind, decision_reason=reason,
-        decision_due_at=decision.due_at, escalation_id=escalation_id,
+        conn,
+        existing.id,
+        tonight,
+        report_digest=report_digest(model),
+        run_id=report.run_id,
+        recorded_at=now,
+        summary=night_summary(model),
+        decision_kind=decision.kind,
+        decision_reason=reason,
+        decision_due_at=decision.due_at,
+        escalation_id=escalation_id,
     )
     audit.append(
-        conn, at=now, actor=person, action="night.redecided", subject=subject, reason=reason,
-        payload={"night": night, "differences": list(differences),
-                 "was": existing.decision_kind, "now": decision.kind},
+        conn,
+        at=now,
+        actor=person,
+        action="night.redecided",
+        subject=subject,
+        reason=reason,
+        payload={
+            "night": night,
+            "differences": list(differences),
+            "was": existing.decision_kind,
+            "now": decision.kind,
+        },
     )
     note = RerunNote(
         outcome="superseded",
@@ -329,21 +364,47 @@ def _settle_opened(
         why = f"esc-{esc.id} withdrawn: the rerun does not escalate ({decision.reason})"
         if step is not None:
             update_step(conn, step, status="withdrawn", reason=why, closed_at=now)
-            audit.append(conn, at=now, actor=actor, action="step.withdrawn",
-                         subject=f"step-{step.id}", reason=why,
-                         payload={"model": esc.model_id, "escalation": esc.id})
+            audit.append(
+                conn,
+                at=now,
+                actor=actor,
+                action="step.withdrawn",
+                subject=f"step-{step.id}",
+                reason=why,
+                payload={"model": esc.model_id, "escalation": esc.id},
+            )
         update_escalation(conn, esc.id, status="closed", closed_at=now, outcome=why)
-        audit.append(conn, at=now, actor=actor, action="escalation.closed",
-                     subject=f"esc-{esc.id}", reason=why, payload={"model": esc.model_id})
+        audit.append(
+            conn,
+            at=now,
+            actor=actor,
+            action="escalation.closed",
+            subject=f"esc-{esc.id}",
+            reason=why,
+            payload={"model": esc.model_id},
+        )
         return None, why
-    audit.append(conn, at=now, actor=actor, action="escalation.kept", subject=f"esc-{esc.id}",
-                 reason=why, payload={"model": esc.model_id})
+    audit.append(
+        conn,
+        at=now,
+        actor=actor,
+        action="escalation.kept",
+        subject=f"esc-{esc.id}",
+        reason=why,
+        payload={"model": esc.model_id},
+    )
     return esc.id, why
 
 
 def _first_run(t: _Tonight) -> Recommendation | None:
     conn, report, model, entry, register, night, now = (
-        t.conn, t.report, t.model, t.entry, t.register, t.night, t.now
+        t.conn,
+        t.report,
+        t.model,
+        t.entry,
+        t.register,
+        t.night,
+        t.now,
     )
     digest, subject = report_digest(model), t.subject
     tonight = night_from_report(model, night)
@@ -413,7 +474,13 @@ def _first_run(t: _Tonight) -> Recommendation | None:
         payload={"night": night, "decision": decision.kind, "run_id": report.run_id},
     )
     escalation_id = carry_out(
-        conn, decision, state, policy, now=now, night=night, actor=SYSTEM_ACTOR,
+        conn,
+        decision,
+        state,
+        policy,
+        now=now,
+        night=night,
+        actor=SYSTEM_ACTOR,
         directory=directory,
     )
     if escalation_id is not None:
@@ -463,8 +530,13 @@ class _Dispatch:
         if not decision.notify:
             return
         routed = route(
-            decision.notify, directory=self.directory, now=now, tier=self.tier,
-            needs=decision.needs, next_level=decision.next_level, chain=decision.chain,
+            decision.notify,
+            directory=self.directory,
+            now=now,
+            tier=self.tier,
+            needs=decision.needs,
+            next_level=decision.next_level,
+            chain=decision.chain,
             owner=self.owner,
         )
         notification_id = insert_notification(
@@ -586,8 +658,9 @@ def carry_out(
             payload={"model": model_id, "notify": list(decision.notify)},
         )
         audited = True
-        dispatch.enqueue(conn, decision, decision.mitigation_clock, model_id, now, None,
-                         {"escalation": esc.id})
+        dispatch.enqueue(
+            conn, decision, decision.mitigation_clock, model_id, now, None, {"escalation": esc.id}
+        )
 
     if decision.opens is not None:
         # A mitigation has no step: its acknowledgement clock starts with it.
@@ -721,8 +794,14 @@ def carry_out(
 
 
 def _change_step(
-    conn: Connection, decision: Decision, step: Step, policy: Policy, *, now: datetime,
-    actor: str, dispatch: _Dispatch,
+    conn: Connection,
+    decision: Decision,
+    step: Step,
+    policy: Policy,
+    *,
+    now: datetime,
+    actor: str,
+    dispatch: _Dispatch,
 ) -> bool:
     """Apply the decision to the step in play; returns whether anything changed."""
     values: dict[str, Any] = {}
@@ -775,20 +854,31 @@ def _change_step(
             "from": step.status,
             "to": values.get("status"),
             "cost": values.get("cost"),
-            **({"clock": decision.clock, "next_due": decision.due_at}
-               if decision.clock is not None else {}),
+            **(
+                {"clock": decision.clock, "next_due": decision.due_at}
+                if decision.clock is not None
+                else {}
+            ),
         },
     )
     if decision.clock is not None:
         dispatch.enqueue(
-            conn, decision, decision.clock, step.model_id, now, step.id,
+            conn,
+            decision,
+            decision.clock,
+            step.model_id,
+            now,
+            step.id,
             {"summary": escalation_summary(conn, step.escalation_id)},
         )
     return True
 
 
 def _clock_due(
-    conn: Connection, model_id: str, register: Register, now: datetime,
+    conn: Connection,
+    model_id: str,
+    register: Register,
+    now: datetime,
     people: Mapping[str, tuple[str, ...]] | None,
 ) -> tuple[Decision, LadderState, Policy, Directory] | None:
     """The clock decision due for ``model_id``'s waiting step at ``now``, with what it was
@@ -821,15 +911,17 @@ def tick(store: LadderStore, register: Register, *, now: datetime) -> dict[str, 
 
     def survey(conn: Connection) -> list[str]:
         pin = current_pin(conn)
-        people = pin.people if pin is not None else {
-            p: tuple(r) for p, r in register.people.items()
-        }
-        models = sorted({
-            r[0]
-            for r in conn.execute(
-                select(escalations.c.model_id).where(escalations.c.status == "open")
-            )
-        })
+        people = (
+            pin.people if pin is not None else {p: tuple(r) for p, r in register.people.items()}
+        )
+        models = sorted(
+            {
+                r[0]
+                for r in conn.execute(
+                    select(escalations.c.model_id).where(escalations.c.status == "open")
+                )
+            }
+        )
         return [m for m in models if _clock_due(conn, m, register, now, people) is not None]
 
     for model_id in store.read(survey):
@@ -840,8 +932,16 @@ def tick(store: LadderStore, register: Register, *, now: datetime) -> dict[str, 
             if due is None:
                 return None
             decision, state, policy, directory = due
-            carry_out(conn, decision, state, policy, now=now, night=None, actor=SYSTEM_ACTOR,
-                      directory=directory)
+            carry_out(
+                conn,
+                decision,
+                state,
+                policy,
+                now=now,
+                night=None,
+                actor=SYSTEM_ACTOR,
+                directory=directory,
+            )
             return decision.kind
 
         kind = store.write(work)

@@ -88,11 +88,21 @@ class QueuedNotification:
 
 def _row(r: Row[Any]) -> QueuedNotification:
     return QueuedNotification(
-        id=r.id, model_id=r.model_id, step_id=r.step_id, kind=r.kind,
-        recipients=tuple(r.recipients), payload=dict(r.payload), attempts=r.attempts,
-        status=r.status, created_at=r.created_at, queued_at=r.queued_at,
-        next_attempt_at=r.next_attempt_at, sent_at=r.sent_at, dead_at=r.dead_at,
-        last_error=r.last_error or "", resends=r.resends or 0,
+        id=r.id,
+        model_id=r.model_id,
+        step_id=r.step_id,
+        kind=r.kind,
+        recipients=tuple(r.recipients),
+        payload=dict(r.payload),
+        attempts=r.attempts,
+        status=r.status,
+        created_at=r.created_at,
+        queued_at=r.queued_at,
+        next_attempt_at=r.next_attempt_at,
+        sent_at=r.sent_at,
+        dead_at=r.dead_at,
+        last_error=r.last_error or "",
+        resends=r.resends or 0,
     )
 
 
@@ -143,9 +153,9 @@ def _due(now: datetime) -> Any:
     )
 
 
-def due_notifications(conn: Connection, now: datetime, *, limit: int = 100) -> list[
-    QueuedNotification
-]:
+def due_notifications(
+    conn: Connection, now: datetime, *, limit: int = 100
+) -> list[QueuedNotification]:
     """Pending notifications whose next attempt is due and that nobody holds, oldest first."""
     rows = conn.execute(
         select(notifications).where(_due(as_utc(now))).order_by(notifications.c.id).limit(limit)
@@ -154,18 +164,27 @@ def due_notifications(conn: Connection, now: datetime, *, limit: int = 100) -> l
 
 
 def claim_next(
-    conn: Connection, now: datetime, *, owner: str, lease: timedelta = DEFAULT_LEASE,
+    conn: Connection,
+    now: datetime,
+    *,
+    owner: str,
+    lease: timedelta = DEFAULT_LEASE,
     skip: Iterable[int] = (),
 ) -> QueuedNotification | None:
     """Claim the oldest due notification for ``owner`` until ``now + lease``, or ``None``
     when none is left. Compare-and-set: a row another sender claimed first is skipped."""
     now = as_utc(now)
     skipped = set(skip)
-    candidates = conn.execute(
-        select(notifications.c.id).where(_due(now)).order_by(notifications.c.id).limit(
-            len(skipped) + 20
+    candidates = (
+        conn.execute(
+            select(notifications.c.id)
+            .where(_due(now))
+            .order_by(notifications.c.id)
+            .limit(len(skipped) + 20)
         )
-    ).scalars().all()
+        .scalars()
+        .all()
+    )
     for notification_id in candidates:
         if notification_id in skipped:
             continue
@@ -211,8 +230,11 @@ def record_attempt(
             values["next_attempt_at"] = retry.at
     result = conn.execute(
         update(notifications)
-        .where(notifications.c.id == notification_id, notifications.c.lease_owner == owner,
-               notifications.c.status == "pending")
+        .where(
+            notifications.c.id == notification_id,
+            notifications.c.lease_owner == owner,
+            notifications.c.status == "pending",
+        )
         .values(**values)
     )
     return result.rowcount == 1
@@ -251,20 +273,25 @@ def outbox_summary(conn: Connection, *, listed: int = 20) -> OutboxSummary:
     oldest = conn.execute(
         select(func.min(notifications.c.dead_at)).where(notifications.c.status == "dead")
     ).scalar()
-    ids = conn.execute(
-        select(notifications.c.id).where(notifications.c.status == "dead")
-        .order_by(notifications.c.id).limit(listed)
-    ).scalars().all()
+    ids = (
+        conn.execute(
+            select(notifications.c.id)
+            .where(notifications.c.status == "dead")
+            .order_by(notifications.c.id)
+            .limit(listed)
+        )
+        .scalars()
+        .all()
+    )
     return OutboxSummary(
-        pending=int(counts.get("pending", 0)), dead=int(counts.get("dead", 0)),
+        pending=int(counts.get("pending", 0)),
+        dead=int(counts.get("dead", 0)),
         oldest_dead_at=as_utc(oldest) if oldest is not None else None,
         dead_ids=tuple(int(i) for i in ids),
     )
 
 
-def resend(
-    conn: Connection, ids: Iterable[int] | None, *, now: datetime, actor: str
-) -> list[int]:
+def resend(conn: Connection, ids: Iterable[int] | None, *, now: datetime, actor: str) -> list[int]:
     """Queue dead letters again (``ids``, or every one when ``None``), due at once with a
     fresh maximum age; audited. Returns the ids re-queued (none when ``ids`` is ``None``
     and there is no dead letter).
@@ -292,13 +319,23 @@ def resend(
         conn.execute(
             update(notifications)
             .where(notifications.c.id == notification_id, notifications.c.status == "dead")
-            .values(status="pending", next_attempt_at=now, queued_at=now, dead_at=None,
-                    attempts=0, resends=notifications.c.resends + 1, lease_owner=None,
-                    lease_until=None)
+            .values(
+                status="pending",
+                next_attempt_at=now,
+                queued_at=now,
+                dead_at=None,
+                attempts=0,
+                resends=notifications.c.resends + 1,
+                lease_owner=None,
+                lease_until=None,
+            )
         )
         row = dead[notification_id]
         audit.append(
-            conn, at=now, actor=actor, action="notification.resent",
+            conn,
+            at=now,
+            actor=actor,
+            action="notification.resent",
             subject=f"notification-{notification_id}",
             reason=f"dead letter re-sent by {actor} (last error: {row.last_error})",
             payload={"kind": row.kind, "model": row.model_id, "step": row.step_id},

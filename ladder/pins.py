@@ -84,8 +84,10 @@ class Pin:
 
     def describe(self) -> str:
         """``pin 2 (register 'acme', 2026-10-17 09:00 UTC by carol)``."""
-        return (f"pin {self.version} (register {self.register_name!r}, "
-                f"{self.pinned_at:%Y-%m-%d %H:%M} UTC by {self.pinned_by})")
+        return (
+            f"pin {self.version} (register {self.register_name!r}, "
+            f"{self.pinned_at:%Y-%m-%d %H:%M} UTC by {self.pinned_by})"
+        )
 
 
 def current_pin(conn: Connection) -> Pin | None:
@@ -119,31 +121,45 @@ def differences(pin: Pin, register: Register) -> list[str]:
         elif after is None:
             out.append(f"{person} removed (was {', '.join(before) or 'no role'})")
         else:
-            out.append(f"{person}: {', '.join(before) or 'no role'} → "
-                       f"{', '.join(after) or 'no role'}")
+            out.append(
+                f"{person}: {', '.join(before) or 'no role'} → {', '.join(after) or 'no role'}"
+            )
     new_identity: dict[str, Any] = body["identity"]
     for field in sorted(pin.identity.keys() | new_identity.keys()):
         if pin.identity.get(field) != new_identity.get(field):
-            out.append(f"identity.{field}: {pin.identity.get(field)!r} → "
-                       f"{new_identity.get(field)!r}")
+            out.append(
+                f"identity.{field}: {pin.identity.get(field)!r} → {new_identity.get(field)!r}"
+            )
     return out
 
 
-def _insert(conn: Connection, register: Register, *, version: int, actor: str, now: datetime,
-            reason: str) -> Pin:
+def _insert(
+    conn: Connection, register: Register, *, version: int, actor: str, now: datetime, reason: str
+) -> Pin:
     body = pin_body(register)
     pin_id = conn.execute(
         insert(pins).values(
-            version=version, people=body["people"], identity=body["identity"],
-            digest=_digest(body), register_name=register.name, pinned_at=now,
-            pinned_by=actor, reason=reason,
+            version=version,
+            people=body["people"],
+            identity=body["identity"],
+            digest=_digest(body),
+            register_name=register.name,
+            pinned_at=now,
+            pinned_by=actor,
+            reason=reason,
         )
     ).inserted_primary_key
     assert pin_id is not None
     audit.record_insert(conn, pins, int(pin_id[0]))
-    audit.append(conn, at=now, actor=actor, action="register.pinned",
-                 subject=f"register:{register.name}", reason=reason,
-                 payload={"version": version, "digest": _digest(body)})
+    audit.append(
+        conn,
+        at=now,
+        actor=actor,
+        action="register.pinned",
+        subject=f"register:{register.name}",
+        reason=reason,
+        payload={"version": version, "digest": _digest(body)},
+    )
     pin = current_pin(conn)
     assert pin is not None
     return pin
@@ -160,8 +176,14 @@ def require_pinned(conn: Connection, register: Register, *, actor: str, now: dat
     """
     pin = current_pin(conn)
     if pin is None:
-        return _insert(conn, register, version=1, actor=actor, now=now,
-                       reason="first use: the register's people, roles and identity pinned")
+        return _insert(
+            conn,
+            register,
+            version=1,
+            actor=actor,
+            now=now,
+            reason="first use: the register's people, roles and identity pinned",
+        )
     if pin.digest == _digest(pin_body(register)):
         return pin
     raise Refused(
@@ -190,26 +212,41 @@ def pin_register(
     if pin is None:
         admins = set(register.identity.admin_roles)
         if not set(register.people.get(person, ())) & admins:
-            raise Refused(f"{person} holds none of {', '.join(sorted(admins))} in register "
-                          f"{register.name!r}; only an admin pins it")
-        return _insert(conn, register, version=1, actor=person, now=now,
-                       reason=reason or "first pin"), []
+            raise Refused(
+                f"{person} holds none of {', '.join(sorted(admins))} in register "
+                f"{register.name!r}; only an admin pins it"
+            )
+        return _insert(
+            conn, register, version=1, actor=person, now=now, reason=reason or "first pin"
+        ), []
     if not pin.is_admin(person):
-        raise Refused(f"{person} holds none of {', '.join(sorted(pin.admin_roles))} in "
-                      f"{pin.describe()}; only an admin adopts a new register version")
+        raise Refused(
+            f"{person} holds none of {', '.join(sorted(pin.admin_roles))} in "
+            f"{pin.describe()}; only an admin adopts a new register version"
+        )
     found = differences(pin, register)
     if not found:
         raise Refused(f"register {register.name!r} matches {pin.describe()}; nothing to pin")
     gained = set(body["people"].get(person, ())) - set(pin.roles_of(person))
     new_admins = set(body["identity"].get("admin_roles") or ())
     if gained:
-        raise Refused(f"self-promotion: {person} may not pin a register that grants "
-                      f"themselves {', '.join(sorted(gained))}; another admin must")
+        raise Refused(
+            f"self-promotion: {person} may not pin a register that grants "
+            f"themselves {', '.join(sorted(gained))}; another admin must"
+        )
     if set(body["people"].get(person, ())) & (new_admins - pin.admin_roles):
-        raise Refused(f"self-promotion: {person} may not make a role they hold an admin role; "
-                      "another admin must")
-    adopted = _insert(conn, register, version=pin.version + 1, actor=person, now=now,
-                      reason=reason or "; ".join(found))
+        raise Refused(
+            f"self-promotion: {person} may not make a role they hold an admin role; "
+            "another admin must"
+        )
+    adopted = _insert(
+        conn,
+        register,
+        version=pin.version + 1,
+        actor=person,
+        now=now,
+        reason=reason or "; ".join(found),
+    )
     return adopted, found
 
 
@@ -220,19 +257,25 @@ def people_for_nightly(
     first use). A register that differs is audited once per version, never adopted."""
     pin = current_pin(conn)
     if pin is None:
-        pin = _insert(conn, register, version=1, actor=actor, now=now,
-                      reason="first use by the nightly check")
+        pin = _insert(
+            conn, register, version=1, actor=actor, now=now, reason="first use by the nightly check"
+        )
         return pin.people
     digest = _digest(pin_body(register))
     if pin.digest != digest:
         noted = conn.execute(select(meta.c.value).where(meta.c.key == _NOTED)).scalar()
         if noted != digest:
             audit.append(
-                conn, at=now, actor=actor, action="register.differs",
+                conn,
+                at=now,
+                actor=actor,
+                action="register.differs",
                 subject=f"register:{register.name}",
-                reason=(f"the register differs from {pin.describe()}: "
-                        f"{'; '.join(differences(pin, register))}; the pinned people stay in "
-                        "force until an admin runs `modelhealth ladder register pin`"),
+                reason=(
+                    f"the register differs from {pin.describe()}: "
+                    f"{'; '.join(differences(pin, register))}; the pinned people stay in "
+                    "force until an admin runs `modelhealth ladder register pin`"
+                ),
                 payload={"pinned": pin.digest, "register": digest},
             )
             if noted is None:

@@ -68,8 +68,9 @@ def parse_follow_up(text: str, people: Iterable[str]) -> FollowUp:
     owner, when, what = parts
     known = sorted(people)
     if owner not in known:
-        raise ValueError(f"follow-up owner {owner!r} is not one of the register's people "
-                         f"({', '.join(known)})")
+        raise ValueError(
+            f"follow-up owner {owner!r} is not one of the register's people ({', '.join(known)})"
+        )
     try:
         due = date.fromisoformat(when)
     except ValueError:
@@ -151,36 +152,67 @@ def _timeline(facts: IncidentFacts) -> list[TimelineEntry]:
     step = _applied_step(esc)
     entries = [
         TimelineEntry(
-            label="detected", at=esc.opened_at,
+            label="detected",
+            at=esc.opened_at,
             note=f"esc-{esc.id} opened by the {esc.rule or 'ladder'} rule"
-            + (f"; the first night it counted began {_when(esc.first_trigger_at)}"
-               if esc.first_trigger_at is not None else ""),
+            + (
+                f"; the first night it counted began {_when(esc.first_trigger_at)}"
+                if esc.first_trigger_at is not None
+                else ""
+            ),
         ),
-        TimelineEntry(label="communicated", at=facts.first_brief_at,
-                      note="first stakeholder brief sent" if facts.first_brief_at
-                      else "no stakeholder brief was sent"),
+        TimelineEntry(
+            label="communicated",
+            at=facts.first_brief_at,
+            note="first stakeholder brief sent"
+            if facts.first_brief_at
+            else "no stakeholder brief was sent",
+        ),
     ]
     if step is not None:
         approvals = sorted(step.approvals, key=lambda a: a.at)
-        acked = min([m for m in (step.acked_at, approvals[0].at if approvals else None)
-                     if m is not None], default=None)
-        who = step.acked_by if step.acked_at is not None and step.acked_at == acked else (
-            approvals[0].person if approvals else None)
-        entries.append(TimelineEntry(label="acknowledged", at=acked,
-                                     note=f"step-{step.id} by {who}" if who else
-                                     ("no approval needed" if not step.approvals_required
-                                      else "never acknowledged")))
+        acked = min(
+            [m for m in (step.acked_at, approvals[0].at if approvals else None) if m is not None],
+            default=None,
+        )
+        who = (
+            step.acked_by
+            if step.acked_at is not None and step.acked_at == acked
+            else (approvals[0].person if approvals else None)
+        )
+        entries.append(
+            TimelineEntry(
+                label="acknowledged",
+                at=acked,
+                note=f"step-{step.id} by {who}"
+                if who
+                else (
+                    "no approval needed" if not step.approvals_required else "never acknowledged"
+                ),
+            )
+        )
         decided = step.approved_at or (step.closed_at if step.status == "rejected" else None)
         deciders = ", ".join(a.person for a in approvals) or "no approval needed"
         verdict = "rejected" if step.status == "rejected" else "approved"
-        entries.append(TimelineEntry(label="decided", at=decided,
-                                     note=f"{step.rung} {verdict} ({deciders})" if decided
-                                     else "no decision"))
-        entries.append(TimelineEntry(label="applied", at=step.applied_at,
-                                     note=f"{step.rung} applied" if step.applied_at
-                                     else f"{step.rung} was not applied"))
-    entries.append(TimelineEntry(label="resolved", at=esc.closed_at,
-                                 note=esc.outcome if esc.closed_at else "still open"))
+        entries.append(
+            TimelineEntry(
+                label="decided",
+                at=decided,
+                note=f"{step.rung} {verdict} ({deciders})" if decided else "no decision",
+            )
+        )
+        entries.append(
+            TimelineEntry(
+                label="applied",
+                at=step.applied_at,
+                note=f"{step.rung} applied" if step.applied_at else f"{step.rung} was not applied",
+            )
+        )
+    entries.append(
+        TimelineEntry(
+            label="resolved", at=esc.closed_at, note=esc.outcome if esc.closed_at else "still open"
+        )
+    )
     return entries
 
 
@@ -204,9 +236,13 @@ def _changes(
     before = [n for n in nights if (start is None or n.night >= start) and n.night < applied]
     after = [n for n in nights if applied <= n.night < end]
     return [
-        MetricChange(metric=label, before=_pooled(before, key, n_key),
-                     after=_pooled(after, key, n_key), nights_before=len(before),
-                     nights_after=len(after))
+        MetricChange(
+            metric=label,
+            before=_pooled(before, key, n_key),
+            after=_pooled(after, key, n_key),
+            nights_before=len(before),
+            nights_after=len(after),
+        )
         for key, label, n_key in METRICS
     ]
 
@@ -218,8 +254,10 @@ def _miss_lines(facts: IncidentFacts, now: datetime) -> list[str]:
             continue
         late = o.late_by.total_seconds() / 3600 if o.late_by is not None else 0.0
         met = f"met {_when(o.done_at)}" if o.done_at is not None else "never met"
-        lines.append(f"{o.clock.replace('_', ' ')} ({o.subject}, tier {o.tier}): due "
-                     f"{_when(o.due_at)}, {met}, {late:.1f} h late")
+        lines.append(
+            f"{o.clock.replace('_', ' ')} ({o.subject}, tier {o.tier}): due "
+            f"{_when(o.due_at)}, {met}, {late:.1f} h late"
+        )
     return lines
 
 
@@ -243,10 +281,14 @@ def build_review(
     due = review_due_at(esc, settings) if review is None else review.due_at
     step = _applied_step(esc)
     earlier = earlier_incident(esc, escalations, within_days=settings.repeat_within_days)
-    later = [e.id for e in escalations
-             if e.id != esc.id and (found := earlier_incident(
-                 e, escalations, within_days=settings.repeat_within_days)) is not None
-             and found.id == esc.id]
+    later = [
+        e.id
+        for e in escalations
+        if e.id != esc.id
+        and (found := earlier_incident(e, escalations, within_days=settings.repeat_within_days))
+        is not None
+        and found.id == esc.id
+    ]
     prefilled: dict[str, object] = {
         "timeline": _timeline(facts),
         "sla_misses": _miss_lines(facts, now),
@@ -255,11 +297,20 @@ def build_review(
         "changes": _changes(esc, step, nights),
     }
     if review is not None and review.status == "closed" and review.record is not None:
-        prefilled = dict(PostIncidentReview.model_validate(
-            {**review.record, "escalation_id": esc.id, "model_id": esc.model_id,
-             "tier": esc.tier, "failure_mode": esc.dominant_mode, "owner": facts.owner,
-             "status": "closed", "due_at": due}
-        ).model_dump(include=set(prefilled)))
+        prefilled = dict(
+            PostIncidentReview.model_validate(
+                {
+                    **review.record,
+                    "escalation_id": esc.id,
+                    "model_id": esc.model_id,
+                    "tier": esc.tier,
+                    "failure_mode": esc.dominant_mode,
+                    "owner": facts.owner,
+                    "status": "closed",
+                    "due_at": due,
+                }
+            ).model_dump(include=set(prefilled))
+        )
     closed = review is not None and review.status == "closed"
     return PostIncidentReview(
         escalation_id=esc.id,
@@ -274,8 +325,13 @@ def build_review(
         went_well=review.went_well if review is not None else "",
         improve=review.improve if review is not None else "",
         actions=[a.as_json() for a in review.actions] if review is not None else [],
-        repeat_of=(review.repeat_of if review is not None and review.repeat_of is not None
-                   else earlier.id if earlier is not None else None),
+        repeat_of=(
+            review.repeat_of
+            if review is not None and review.repeat_of is not None
+            else earlier.id
+            if earlier is not None
+            else None
+        ),
         repeated_by=later,
         opened_at=review.opened_at if review is not None else None,
         opened_by=review.opened_by if review is not None else None,
@@ -324,7 +380,7 @@ def due_reviews(state: RecordsState, now: datetime) -> list[ReviewDue]:
             + (f"overdue since {_when(due)}" if overdue else f"due by {_when(due)}")
             + f"; {status}: run `modelhealth ladder pir esc-{esc.id}`"
         )
-        out.append(ReviewDue(esc.id, esc.model_id, esc.tier, facts.owner, due, overdue,
-                             status, reason))
+        out.append(
+            ReviewDue(esc.id, esc.model_id, esc.tier, facts.owner, due, overdue, status, reason)
+        )
     return sorted(out, key=lambda d: (d.due_at, d.escalation_id))
-

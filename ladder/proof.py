@@ -113,8 +113,9 @@ class Projection:
             else:
                 row_id = int(change["id"])
                 if row_id not in target:
-                    self.problems.append(f"row {seq} changes {table} {row_id}, which the log "
-                                         "never inserted")
+                    self.problems.append(
+                        f"row {seq} changes {table} {row_id}, which the log never inserted"
+                    )
                     continue
                 target[row_id].update(change["set"])
                 changed.add((table, row_id))
@@ -126,7 +127,9 @@ class Projection:
         """An independent copy (rows are copied one level deep, as :meth:`apply` edits)."""
         return Projection(
             {t: {i: dict(r) for i, r in rows.items()} for t, rows in self.rows.items()},
-            dict(self.touched), list(self.problems), self.recorded_any,
+            dict(self.touched),
+            list(self.problems),
+            self.recorded_any,
         )
 
 
@@ -156,7 +159,9 @@ def _show(value: Any) -> str:
 
 
 def compare_rows(
-    table: Table, stored: Mapping[int, Mapping[str, Any]], projection: Projection,
+    table: Table,
+    stored: Mapping[int, Mapping[str, Any]],
+    projection: Projection,
     ids: Iterable[int],
 ) -> list[str]:
     """What differs between the stored rows ``ids`` of ``table`` (canonical, as
@@ -171,8 +176,9 @@ def compare_rows(
             continue
         last = projection.touched.get((table.name, row_id))
         if row_id not in stored:
-            problems.append(f"{where} is recorded by audit row {last} but missing from "
-                            "the table: deleted")
+            problems.append(
+                f"{where} is recorded by audit row {last} but missing from the table: deleted"
+            )
             continue
         for column in sorted(stored[row_id]):
             have, want = stored[row_id][column], logged[row_id].get(column)
@@ -206,12 +212,16 @@ def _compare(conn: Connection, projection: Projection) -> list[str]:
 def check_anchors(conn: Connection, chain: AuditVerdict, anchors: Iterable[Anchor]) -> list[str]:
     listed = list(anchors)
     wanted = {a.seq for a in listed if 0 < a.seq <= chain.head_seq}
-    hashes = {
-        int(seq): str(h)
-        for seq, h in conn.execute(
-            select(audit_log.c.seq, audit_log.c.hash).where(audit_log.c.seq.in_(wanted))
-        )
-    } if wanted else {}
+    hashes = (
+        {
+            int(seq): str(h)
+            for seq, h in conn.execute(
+                select(audit_log.c.seq, audit_log.c.hash).where(audit_log.c.seq.in_(wanted))
+            )
+        }
+        if wanted
+        else {}
+    )
     problems = []
     for anchor in sorted(listed, key=lambda a: -a.seq):
         if anchor.seq > chain.head_seq:

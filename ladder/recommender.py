@@ -65,9 +65,7 @@ def failure_mode_for(
     if not night.triggered:
         for other in reversed(earlier):
             if other.night < night.night and other.triggered and other.dominant_mode:
-                return ModeChoice(
-                    other.dominant_mode, f"dominant failure mode on {other.night}"
-                )
+                return ModeChoice(other.dominant_mode, f"dominant failure mode on {other.night}")
     # A night that acts by support alone infers from the checks that support.
     names = {t.name for t in (night.firing or night.support)}
     inferred: list[tuple[str, str]] = []
@@ -140,8 +138,14 @@ def next_rung(
             notes.append(f"raised above {tried} (tried for {mode} without recovery)")
     # A rung still in force for this mode is in place while the mode is back: applying it
     # again would change nothing, so it counts as not recovering the model any more.
-    held = [s for s in steps if s.direction == "up" and s.status == "succeeded"
-            and s.mode == mode and rung_index(s.rung) >= floor]
+    held = [
+        s
+        for s in steps
+        if s.direction == "up"
+        and s.status == "succeeded"
+        and s.mode == mode
+        and rung_index(s.rung) >= floor
+    ]
     if held:
         top = max(held, key=lambda s: rung_index(s.rung))
         floor = rung_index(top.rung) + 1
@@ -158,7 +162,7 @@ def next_rung(
             notes.append(f"{rung.id} skipped: rejected in this escalation")
             continue
         if rung.index > floor:
-            skipped = [r for r in RUNGS[floor:rung.index] if policy.rung(r) is None]
+            skipped = [r for r in RUNGS[floor : rung.index] if policy.rung(r) is None]
             if skipped:
                 notes.append(f"{', '.join(skipped)} not allowed for {policy.model_id}")
         return RungChoice(rung, "; ".join(notes), entry)
@@ -227,10 +231,21 @@ def _when(moment: datetime | None) -> str:
 
 
 def _summary(
-    *, model_id: str, kind: EscalationKind, direction: Direction, rung: Rung | None,
-    mode: str | None, tier: int, rule_short: str, estimate: CostEstimate | None,
-    budget: BudgetVerdict | None, approvals_required: int, approval_text: str,
-    decide_by: datetime | None, entry: MatrixEntry | None, headline: str,
+    *,
+    model_id: str,
+    kind: EscalationKind,
+    direction: Direction,
+    rung: Rung | None,
+    mode: str | None,
+    tier: int,
+    rule_short: str,
+    estimate: CostEstimate | None,
+    budget: BudgetVerdict | None,
+    approvals_required: int,
+    approval_text: str,
+    decide_by: datetime | None,
+    entry: MatrixEntry | None,
+    headline: str,
 ) -> str:
     what = mode.replace("_", " ") if mode else "unclassified failures"
     why = f"tier {tier} {TIER_NAMES[min(max(tier, 1), 4)]}, {rule_short}"
@@ -301,10 +316,20 @@ def handoff_packet(
         approval_text = f"{approvals_required} {noun} from {' or '.join(rung.approval.roles)}"
     return HandoffPacket(
         summary=_summary(
-            model_id=policy.model_id, kind=kind, direction=direction, rung=rung, mode=mode_id,
-            tier=tier, rule_short=rule_short, estimate=estimate, budget=budget,
-            approvals_required=approvals_required, approval_text=approval_text,
-            decide_by=decide_by, entry=entry, headline=headline,
+            model_id=policy.model_id,
+            kind=kind,
+            direction=direction,
+            rung=rung,
+            mode=mode_id,
+            tier=tier,
+            rule_short=rule_short,
+            estimate=estimate,
+            budget=budget,
+            approvals_required=approvals_required,
+            approval_text=approval_text,
+            decide_by=decide_by,
+            entry=entry,
+            headline=headline,
         ),
         model_id=policy.model_id,
         escalation_kind=kind,
@@ -325,8 +350,12 @@ def handoff_packet(
         recommendation_reason=choice_reason,
         rungs_tried=[
             TriedRung(
-                step=f"step-{s.id}", rung=s.rung, status=s.status, mode=s.mode,
-                requested_at=s.requested_at, closed_at=s.closed_at,
+                step=f"step-{s.id}",
+                rung=s.rung,
+                status=s.status,
+                mode=s.mode,
+                requested_at=s.requested_at,
+                closed_at=s.closed_at,
             )
             for s in steps
             if s.direction == "up" and s.status not in ("pending",)

@@ -66,13 +66,18 @@ class ReminderEntry:
     working: WorkingHours | None = None
 
     @classmethod
-    def of(cls, step: Step, clocks: SlaClocks, *, working: WorkingHours | None = None
-           ) -> ReminderEntry:
+    def of(
+        cls, step: Step, clocks: SlaClocks, *, working: WorkingHours | None = None
+    ) -> ReminderEntry:
         """The entry of a stored step."""
         return cls(
-            requested_at=step.requested_at, tier=step.tier, clocks=clocks,
-            acked_at=step.acked_at, ack_reminded_at=step.ack_reminded_at,
-            next_level_at=step.escalated_at, decision_reminded_at=step.decision_reminded_at,
+            requested_at=step.requested_at,
+            tier=step.tier,
+            clocks=clocks,
+            acked_at=step.acked_at,
+            ack_reminded_at=step.ack_reminded_at,
+            next_level_at=step.escalated_at,
+            decision_reminded_at=step.decision_reminded_at,
             working=working,
         )
 
@@ -134,11 +139,17 @@ def _schedule(entry: ReminderEntry) -> list[tuple[ReminderKind, datetime, bool]]
     return [
         ("expire", d.expire_at, escalated),
         ("escalate", d.escalate_at, not escalated and (acked or decision_reminded)),
-        ("next_level", entry.after(entry.clocks.next_level_after),
-         not acked and not escalated and reminded),
+        (
+            "next_level",
+            entry.after(entry.clocks.next_level_after),
+            not acked and not escalated and reminded,
+        ),
         ("decision_reminder", d.decide_due, not acked and not decision_reminded),
-        ("ack_reminder", entry.after(entry.clocks.remind_after),
-         not acked and not reminded and not decision_reminded),
+        (
+            "ack_reminder",
+            entry.after(entry.clocks.remind_after),
+            not acked and not reminded and not decision_reminded,
+        ),
     ]
 
 
@@ -186,25 +197,36 @@ def needs_reminder(entry: ReminderEntry, now: datetime) -> Reason:
         if entry.counts_working_time and entry.working is not None:
             since += f" (counted in the approvers' working hours, {entry.working.zone})"
         if kind == "expire":
-            text = (f"no decision by the cap {_when(d.expire_at)} (tier {tier}: decide within "
-                    f"{describe_hours(clocks.decide_hours[tier])}, reminded and escalated): "
-                    "expired")
+            text = (
+                f"no decision by the cap {_when(d.expire_at)} (tier {tier}: decide within "
+                f"{describe_hours(clocks.decide_hours[tier])}, reminded and escalated): "
+                "expired"
+            )
         elif kind == "escalate":
-            text = (f"decision overdue since {_when(d.decide_due)} and still open after "
-                    f"{'an acknowledgement' if entry.acked_at else 'a reminder'}: escalated "
-                    f"to the next approvers{then}")
+            text = (
+                f"decision overdue since {_when(d.decide_due)} and still open after "
+                f"{'an acknowledgement' if entry.acked_at else 'a reminder'}: escalated "
+                f"to the next approvers{then}"
+            )
         elif kind == "next_level":
-            text = (f"not acknowledged {_span(clocks.next_level_after)} after it was "
-                    f"{since}: goes to the next level{then}")
+            text = (
+                f"not acknowledged {_span(clocks.next_level_after)} after it was "
+                f"{since}: goes to the next level{then}"
+            )
         elif kind == "decision_reminder":
-            text = (f"decision was due {_when(d.decide_due)} (tier {tier}: decide within "
-                    f"{describe_hours(clocks.decide_hours[tier])}): re-notified once{then}")
+            text = (
+                f"decision was due {_when(d.decide_due)} (tier {tier}: decide within "
+                f"{describe_hours(clocks.decide_hours[tier])}): re-notified once{then}"
+            )
         else:
-            text = (f"not acknowledged {_span(clocks.remind_after)} after it was {since}: "
-                    f"re-notified (tier {tier}: acknowledge by {_when(d.ack_due)}){then}")
+            text = (
+                f"not acknowledged {_span(clocks.remind_after)} after it was {since}: "
+                f"re-notified (tier {tier}: acknowledge by {_when(d.ack_due)}){then}"
+            )
         return Reason(kind, upcoming, text)
     upcoming = _next_due(entry, "not_due", now)
     return Reason(
-        "not_due", upcoming,
+        "not_due",
+        upcoming,
         "nothing due" + (f" until {_when(upcoming)}" if upcoming is not None else ""),
     )

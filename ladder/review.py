@@ -115,9 +115,7 @@ def drift_alert(night: Night) -> str | None:
     return f"drift alert on {night.night}: {names}"
 
 
-def review_reason(
-    state: LadderState, policy: Policy, tonight: Night, now: datetime
-) -> str | None:
+def review_reason(state: LadderState, policy: Policy, tonight: Night, now: datetime) -> str | None:
     """Why the cost-benefit decision for the rung in force is reopened tonight, if it is:
     a pending event, a drift alert, or a scheduled review falling due."""
     step = state.in_force()

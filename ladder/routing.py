@@ -91,8 +91,8 @@ class WorkingHours:
     def _bounds(self, day: date) -> tuple[datetime, datetime]:
         midnight = datetime.combine(day, time(0), tzinfo=self._tz)
         # Wall-clock hours: add local minutes, then read back through the zone (DST).
-        start = (midnight.replace(tzinfo=None) + timedelta(minutes=self.start_minute))
-        end = (midnight.replace(tzinfo=None) + timedelta(minutes=self.end_minute))
+        start = midnight.replace(tzinfo=None) + timedelta(minutes=self.start_minute)
+        end = midnight.replace(tzinfo=None) + timedelta(minutes=self.end_minute)
         return start.replace(tzinfo=self._tz), end.replace(tzinfo=self._tz)
 
     def _works(self, day: date) -> bool:
@@ -246,7 +246,9 @@ class Route:
     def plain(self) -> bool:
         """Nothing to say about the route: the people it concerns, all reachable now."""
         return (
-            not self.notes and not self.unroutable and self.acts_by is None
+            not self.notes
+            and not self.unroutable
+            and self.acts_by is None
             and self.recipients == self.intended
         )
 
@@ -318,7 +320,10 @@ def route(
         managers = [m for p in wanted if (m := directory.manager_of(p)) is not None]
         level = managers or list(chain) or list(directory.on_call(now))
         who = (
-            "their managers" if managers else "the escalate_to roles" if chain
+            "their managers"
+            if managers
+            else "the escalate_to roles"
+            if chain
             else f"the {directory.on_call_role} role"
         )
         if level:
@@ -335,7 +340,8 @@ def route(
             if stand_in is None:
                 why = (
                     f"{absence.delegate}, their delegate, cannot stand in"
-                    if absence.delegate else "no delegate"
+                    if absence.delegate
+                    else "no delegate"
                 )
                 notes.append(f"{person} is away until {_when(absence.until)} ({why})")
                 continue
@@ -370,14 +376,17 @@ def route(
     if tier >= 3:
         paged = on_call
         if on_call:
-            notes.append(f"tier {tier} pages the {directory.on_call_role} role "
-                         f"({', '.join(on_call)})")
+            notes.append(
+                f"tier {tier} pages the {directory.on_call_role} role ({', '.join(on_call)})"
+            )
     elif paged:
         notes.append(f"routed to the {directory.on_call_role} role ({', '.join(paged)})")
     elif not reachable and not later and on_call:
         paged = on_call
-        notes.append(f"nobody it concerns can act: routed to the {directory.on_call_role} "
-                     f"role ({', '.join(on_call)})")
+        notes.append(
+            f"nobody it concerns can act: routed to the {directory.on_call_role} "
+            f"role ({', '.join(on_call)})"
+        )
 
     recipients = list(dict.fromkeys([*reachable, *later, *paged]))
     priority: Priority = "highest" if tier >= 4 else "high" if tier == 3 else "normal"

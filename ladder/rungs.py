@@ -120,8 +120,9 @@ def load_default_rungs() -> Mapping[str, _RungDefault]:
     return {rung: _RungDefault.model_validate(raw[rung]) for rung in RUNGS}
 
 
-def _merge(rung: str, base: _RungDefault, approver_roles: list[str],
-           override: RungSettings | None) -> Rung:
+def _merge(
+    rung: str, base: _RungDefault, approver_roles: list[str], override: RungSettings | None
+) -> Rung:
     roles = list(base.approval.roles if base.approval.roles is not None else approver_roles)
     roles += [r for r in base.approval.extra_roles if r not in roles]
     policy = ApprovalPolicy(
@@ -146,11 +147,14 @@ def _merge(rung: str, base: _RungDefault, approver_roles: list[str],
             a = override.approval
             policy = ApprovalPolicy(
                 roles=tuple(a.roles) if a.roles is not None else policy.roles,
-                min_approvals=a.min_approvals if a.min_approvals is not None
+                min_approvals=a.min_approvals
+                if a.min_approvals is not None
                 else policy.min_approvals,
                 requester_may_approve=a.requester_may_approve
-                if a.requester_may_approve is not None else policy.requester_may_approve,
-                escalate_to=tuple(a.escalate_to) if a.escalate_to is not None
+                if a.requester_may_approve is not None
+                else policy.requester_may_approve,
+                escalate_to=tuple(a.escalate_to)
+                if a.escalate_to is not None
                 else policy.escalate_to,
             )
     if rung != RUNGS[0] and policy.min_approvals < 1:

@@ -164,8 +164,9 @@ def upgrade_store(conn: Connection, url: str, *, now: datetime, actor: str) -> U
     command.upgrade(config, "head")  # type: ignore[arg-type]
     baseline = None
     if not had_changes:
-        baseline = _append_baseline(conn, now=now, actor=actor,
-                                    reason=f"upgraded from {status.revision} to {HEAD_REVISION}")
+        baseline = _append_baseline(
+            conn, now=now, actor=actor, reason=f"upgraded from {status.revision} to {HEAD_REVISION}"
+        )
     return UpgradeResult(status.revision, HEAD_REVISION, baseline)
 
 
@@ -174,8 +175,9 @@ def _log_records_changes(conn: Connection) -> bool:
     names = set(inspect(conn).get_table_names())
     if "ladder_audit" not in names:
         return False
-    for (payload,) in conn.execute(select(audit_log.c.payload).order_by(audit_log.c.seq.desc())
-                                   .limit(50)):
+    for (payload,) in conn.execute(
+        select(audit_log.c.payload).order_by(audit_log.c.seq.desc()).limit(50)
+    ):
         if '"changes"' in payload or '"snapshot"' in payload:
             return True
     return False
@@ -189,5 +191,12 @@ def _append_baseline(conn: Connection, *, now: datetime, actor: str, reason: str
         ]
         for table in PROJECTED_TABLES
     }
-    return audit.append(conn, at=now, actor=actor, action="store.baseline", subject="store",
-                        reason=reason, payload={"snapshot": snapshot})
+    return audit.append(
+        conn,
+        at=now,
+        actor=actor,
+        action="store.baseline",
+        subject="store",
+        reason=reason,
+        payload={"snapshot": snapshot},
+    )

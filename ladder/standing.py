@@ -124,7 +124,11 @@ def _status_label(step: Step) -> str:
 
 
 def recommendation_for(
-    conn: Connection, register: Register, model_id: str, *, reason: str = "",
+    conn: Connection,
+    register: Register,
+    model_id: str,
+    *,
+    reason: str = "",
     now: datetime | None = None,
 ) -> Recommendation | None:
     """The recommendation for ``model_id`` as the store stands: its open escalation's
@@ -147,11 +151,15 @@ def recommendation_for(
     routed: Route | None = None
     if now is not None and step.status in ("pending", "blocked_by_budget"):
         directory = directory_for(
-            conn, register.model_copy(update={"people": {p: list(r) for p, r in people.items()}}),
+            conn,
+            register.model_copy(update={"people": {p: list(r) for p, r in people.items()}}),
             now,
         )
         routed = route(
-            approvers or (policy.owner,), directory=directory, now=now, tier=esc.tier,
+            approvers or (policy.owner,),
+            directory=directory,
+            now=now,
+            tier=esc.tier,
             needs=rung.approval.roles if step.status == "pending" else (),
             owner=policy.owner,
         )

@@ -155,8 +155,9 @@ def least_squares_slope(values: Sequence[float]) -> float | None:
     return sxy / sxx
 
 
-def _weekly(counted: Sequence[Escalation], since: datetime | None, now: datetime | None,
-            trend_weeks: int) -> tuple[WeekCount, ...]:
+def _weekly(
+    counted: Sequence[Escalation], since: datetime | None, now: datetime | None, trend_weeks: int
+) -> tuple[WeekCount, ...]:
     """Weekly counts from ``since`` (else from the earlier of the first escalation and the
     start of the trend window, so quiet weeks before it count) to the week of ``now``."""
     if not counted and since is None and now is None:
@@ -245,10 +246,14 @@ def compute_stats(
             communication.append(sent - esc.opened_at)
     repeats = 0
     for esc in counted:
-        window = timedelta(days=by_id[esc.id].settings.repeat_within_days
-                           if esc.id in by_id else repeat_window_days)
+        window = timedelta(
+            days=by_id[esc.id].settings.repeat_within_days
+            if esc.id in by_id
+            else repeat_window_days
+        )
         earlier = [
-            p for p in incidents
+            p
+            for p in incidents
             if p.id != esc.id
             and p.model_id == esc.model_id
             and p.dominant_mode == esc.dominant_mode
@@ -259,7 +264,8 @@ def compute_stats(
     counted_ids = {e.id for e in counted}
     missed = (
         [o for o in sla_misses(facts, now) if o.escalation_id in counted_ids]
-        if now is not None else []
+        if now is not None
+        else []
     )
     weekly = _weekly(counted, since, now, trend_weeks)
     return LadderStats(
@@ -290,8 +296,12 @@ def stats_dict(stats: LadderStats) -> dict[str, Any]:
     """JSON-ready statistics (durations in hours)."""
 
     def durations(d: DurationStats) -> dict[str, Any]:
-        return {"count": d.count, "median_hours": _hours(d.median), "p90_hours": _hours(d.p90),
-                "mean_hours": _hours(d.mean)}
+        return {
+            "count": d.count,
+            "median_hours": _hours(d.median),
+            "p90_hours": _hours(d.p90),
+            "mean_hours": _hours(d.mean),
+        }
 
     return {
         "escalations": stats.escalations,
@@ -307,13 +317,19 @@ def stats_dict(stats: LadderStats) -> dict[str, Any]:
         "sla_misses_by_tier": {str(k): v for k, v in stats.misses_by_tier.items()},
         "sla_misses_by_clock": stats.misses_by_clock,
         "weekly": [
-            {"week": w.week, "start": w.start.isoformat(), "total": w.total,
-             "by_tier": {str(k): v for k, v in w.by_tier.items()}}
+            {
+                "week": w.week,
+                "start": w.start.isoformat(),
+                "total": w.total,
+                "by_tier": {str(k): v for k, v in w.by_tier.items()},
+            }
             for w in stats.weekly
         ],
         "trend_weeks": stats.trend_weeks,
-        "trend_per_week": {("total" if k == 0 else str(k)): None if v is None else round(v, 4)
-                           for k, v in stats.trend.items()},
+        "trend_per_week": {
+            ("total" if k == 0 else str(k)): None if v is None else round(v, 4)
+            for k, v in stats.trend.items()
+        },
         "trend": stats.trend_direction,
         "repeat_escalations": stats.repeats,
         "repeat_escalation_rate": stats.repeat_rate,

@@ -116,7 +116,7 @@ def state_url(url: str) -> str:
     ``postgres://`` would otherwise mean psycopg2, which modelhealth does not install)."""
     for prefix in ("postgresql://", "postgres://"):
         if url.startswith(prefix):
-            return "postgresql+psycopg://" + url[len(prefix):]
+            return "postgresql+psycopg://" + url[len(prefix) :]
     return url
 
 
@@ -130,17 +130,23 @@ def _retryable_integrity(exc: IntegrityError) -> bool:
     # database: the loser re-runs on fresh data (and then sees the night exists).
     text = str(exc.orig)
     return any(
-        name in text for name in ("ladder_audit", "ladder_nights", "uq_night_per_model",
-                                  "ladder_pins", "ladder_briefs", "uq_brief_version",
-                                  "ladder_reviews")
+        name in text
+        for name in (
+            "ladder_audit",
+            "ladder_nights",
+            "uq_night_per_model",
+            "ladder_pins",
+            "ladder_briefs",
+            "uq_brief_version",
+            "ladder_reviews",
+        )
     )
 
 
 def _locked(exc: OperationalError) -> bool:
     text = str(exc.orig).lower()
     return any(
-        word in text
-        for word in ("locked", "busy", "deadlock detected", "could not serialize")
+        word in text for word in ("locked", "busy", "deadlock detected", "could not serialize")
     )
 
 
@@ -256,7 +262,10 @@ class LadderStore:
     # ------------------------------------------------------------ transactions
 
     def write(
-        self, work: Callable[[Connection], T], *, origin: Origin | None = None,
+        self,
+        work: Callable[[Connection], T],
+        *,
+        origin: Origin | None = None,
         actor: str = "modelhealth",
     ) -> T:
         """Run ``work`` in one write transaction, retried from scratch when the database
@@ -272,8 +281,13 @@ class LadderStore:
         return self._run(work, write=False)
 
     def _run(
-        self, work: Callable[[Connection], T], *, write: bool, origin: Origin | None = None,
-        actor: str = "modelhealth", audited: bool = True,
+        self,
+        work: Callable[[Connection], T],
+        *,
+        write: bool,
+        origin: Origin | None = None,
+        actor: str = "modelhealth",
+        audited: bool = True,
     ) -> T:
         delay = 0.02
         last: Exception | None = None
@@ -285,7 +299,8 @@ class LadderStore:
                         conn.execution_options(isolation_level="REPEATABLE READ")
                     context = (
                         WriteContext(key=self.audit_key, origin=origin, actor=actor)
-                        if write and audited else None
+                        if write and audited
+                        else None
                     )
                     if context is not None:
                         context.attach(conn)
@@ -449,12 +464,8 @@ def load_state(
     if with_nights:
         night_query = select(nights).where(nights.c.model_id == model_id)
         if today is not None:
-            night_query = night_query.where(
-                nights.c.night >= today - timedelta(days=HISTORY_DAYS)
-            )
-        model_nights = tuple(
-            _night(r) for r in conn.execute(night_query.order_by(nights.c.night))
-        )
+            night_query = night_query.where(nights.c.night >= today - timedelta(days=HISTORY_DAYS))
+        model_nights = tuple(_night(r) for r in conn.execute(night_query.order_by(nights.c.night)))
     all_steps = _steps_where(conn, steps.c.model_id == model_id)
     open_row = conn.execute(
         select(escalations)
@@ -814,9 +825,7 @@ def mark_events_processed(
     if not waiting:
         return
     conn.execute(
-        update(events)
-        .where(events.c.id.in_(waiting))
-        .values(processed_at=at, processed_note=note)
+        update(events).where(events.c.id.in_(waiting)).values(processed_at=at, processed_note=note)
     )
     for event_id in waiting:
         audit.record_update(conn, events, event_id, {"processed_at": at, "processed_note": note})

@@ -326,8 +326,9 @@ reviews = Table(
     "ladder_reviews",
     metadata,
     Column("id", Integer, primary_key=True),
-    Column("escalation_id", Integer, ForeignKey("ladder_escalations.id"), nullable=False,
-           unique=True),
+    Column(
+        "escalation_id", Integer, ForeignKey("ladder_escalations.id"), nullable=False, unique=True
+    ),
     Column("model_id", String(200), nullable=False, index=True),
     Column("tier", Integer, nullable=False),
     Column("status", String(16), nullable=False),
@@ -348,5 +349,14 @@ reviews = Table(
 #: replays the log and compares it with each). The outbox and ``ladder_meta`` are
 #: delivery and bookkeeping, not decisions.
 PROJECTED_TABLES = (
-    nights, escalations, steps, approvals, events, pins, tokens, briefs, reviews, absences,
+    nights,
+    escalations,
+    steps,
+    approvals,
+    events,
+    pins,
+    tokens,
+    briefs,
+    reviews,
+    absences,
 )

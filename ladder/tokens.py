@@ -14,7 +14,7 @@ import hmac
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Final
+from typing import Any, Final
 
 from sqlalchemy import insert, select, update
 from sqlalchemy.engine import Connection
@@ -100,13 +100,21 @@ class TokenInfo:
 def _require_admin(conn: Connection, register: Register, *, admin: str, now: datetime) -> None:
     pin = require_pinned(conn, register, actor=admin, now=now)
     if not pin.is_admin(admin):
-        raise Refused(f"{admin} holds none of {', '.join(sorted(pin.admin_roles))}; only an "
-                      "admin issues or revokes desk tokens")
+        raise Refused(
+            f"{admin} holds none of {', '.join(sorted(pin.admin_roles))}; only an "
+            "admin issues or revokes desk tokens"
+        )
 
 
 def create_token(
-    store: LadderStore, *, person: str, register: Register, admin: str, now: datetime,
-    lifetime: timedelta, origin: Origin,
+    store: LadderStore,
+    *,
+    person: str,
+    register: Register,
+    admin: str,
+    now: datetime,
+    lifetime: timedelta,
+    origin: Origin,
 ) -> IssuedToken:
     """Issue a token for ``person`` (who must be in the pinned people), by ``admin``.
 
@@ -118,8 +126,9 @@ def create_token(
     """
     now = as_utc(now)
     if not timedelta(0) < lifetime <= MAX_LIFETIME:
-        raise Refused(f"a token lives between 1 second and {MAX_LIFETIME.days} days, "
-                      f"not {lifetime}")
+        raise Refused(
+            f"a token lives between 1 second and {MAX_LIFETIME.days} days, not {lifetime}"
+        )
     token = PREFIX + secrets.token_urlsafe(32)
 
     def work(conn: Connection) -> IssuedToken:
@@ -127,32 +136,47 @@ def create_token(
         pin = current_pin(conn)
         assert pin is not None
         if person not in pin.people:
-            raise Refused(f"{person!r} is not among the pinned people; known: "
-                          f"{', '.join(sorted(pin.people))}")
+            raise Refused(
+                f"{person!r} is not among the pinned people; known: {', '.join(sorted(pin.people))}"
+            )
         expires = now + lifetime
         key = conn.execute(
             insert(tokens).values(
-                person=person, digest=token_digest(token), hint=token[-4:], created_at=now,
-                created_by=admin, expires_at=expires,
+                person=person,
+                digest=token_digest(token),
+                hint=token[-4:],
+                created_at=now,
+                created_by=admin,
+                expires_at=expires,
             )
         ).inserted_primary_key
         assert key is not None
         token_id = int(key[0])
         audit.record_insert(conn, tokens, token_id)
-        audit.append(conn, at=now, actor=admin, action="token.created",
-                     subject=f"token-{token_id}", reason=f"desk token for {person}",
-                     payload={"person": person, "expires_at": expires})
+        audit.append(
+            conn,
+            at=now,
+            actor=admin,
+            action="token.created",
+            subject=f"token-{token_id}",
+            reason=f"desk token for {person}",
+            payload={"person": person, "expires_at": expires},
+        )
         return IssuedToken(token_id, person, token, expires)
 
     return store.write(work, origin=origin)
 
 
-def _info(row: object) -> TokenInfo:
+def _info(row: Any) -> TokenInfo:  # a Row of ladder_tokens
     return TokenInfo(
-        id=row.id, person=row.person, hint=row.hint,  # type: ignore[attr-defined]
-        created_at=row.created_at, created_by=row.created_by,  # type: ignore[attr-defined]
-        expires_at=row.expires_at, revoked_at=row.revoked_at,  # type: ignore[attr-defined]
-        revoked_by=row.revoked_by,  # type: ignore[attr-defined]
+        id=row.id,
+        person=row.person,
+        hint=row.hint,
+        created_at=row.created_at,
+        created_by=row.created_by,
+        expires_at=row.expires_at,
+        revoked_at=row.revoked_at,
+        revoked_by=row.revoked_by,
     )
 
 
@@ -162,7 +186,12 @@ def list_tokens(conn: Connection) -> list[TokenInfo]:
 
 
 def revoke_tokens(
-    store: LadderStore, ref: str, *, register: Register, admin: str, now: datetime,
+    store: LadderStore,
+    ref: str,
+    *,
+    register: Register,
+    admin: str,
+    now: datetime,
     origin: Origin,
 ) -> list[int]:
     """Revoke one token (``ID`` or ``token-ID``) or every live token of a person.
@@ -178,18 +207,29 @@ def revoke_tokens(
     def work(conn: Connection) -> list[int]:
         _require_admin(conn, register, admin=admin, now=now)
         live = select(tokens.c.id).where(tokens.c.revoked_at.is_(None))
-        query = live.where(tokens.c.id == int(text)) if text.isdigit() else live.where(
-            tokens.c.person == text
+        query = (
+            live.where(tokens.c.id == int(text))
+            if text.isdigit()
+            else live.where(tokens.c.person == text)
         )
         ids = [int(r[0]) for r in conn.execute(query.order_by(tokens.c.id))]
         if not ids:
             raise NotFound(f"no live token matches {ref!r} (give a token id or a person)")
         for token_id in ids:
-            conn.execute(update(tokens).where(tokens.c.id == token_id)
-                         .values(revoked_at=now, revoked_by=admin))
+            conn.execute(
+                update(tokens)
+                .where(tokens.c.id == token_id)
+                .values(revoked_at=now, revoked_by=admin)
+            )
             audit.record_update(conn, tokens, token_id, {"revoked_at": now, "revoked_by": admin})
-            audit.append(conn, at=now, actor=admin, action="token.revoked",
-                         subject=f"token-{token_id}", reason=f"revoked by {admin}")
+            audit.append(
+                conn,
+                at=now,
+                actor=admin,
+                action="token.revoked",
+                subject=f"token-{token_id}",
+                reason=f"revoked by {admin}",
+            )
         return ids
 
     return store.write(work, origin=origin)
@@ -211,8 +251,10 @@ def authenticate(store: LadderStore, token: str, now: datetime) -> Person | Auth
         if row is None or not hmac.compare_digest(row.digest, digest):
             return AuthRefusal("unknown token")
         if row.revoked_at is not None:
-            return AuthRefusal(f"token-{row.id} was revoked on "
-                               f"{row.revoked_at:%Y-%m-%d %H:%M} UTC by {row.revoked_by}")
+            return AuthRefusal(
+                f"token-{row.id} was revoked on "
+                f"{row.revoked_at:%Y-%m-%d %H:%M} UTC by {row.revoked_by}"
+            )
         if row.expires_at <= now:
             return AuthRefusal(f"token-{row.id} expired on {row.expires_at:%Y-%m-%d %H:%M} UTC")
         pin = current_pin(conn)

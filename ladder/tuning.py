@@ -81,8 +81,10 @@ class Suggestion:
 
     def describe(self) -> str:
         """``support-assistant: … consider persistence_n: 8 (now 3)``."""
-        return (f"{self.model_id}: {self.evidence}: consider {self.setting}: {self.suggested} "
-                f"(now {self.current})")
+        return (
+            f"{self.model_id}: {self.evidence}: consider {self.setting}: {self.suggested} "
+            f"(now {self.current})"
+        )
 
 
 def _week(day: date) -> tuple[int, int]:
@@ -133,7 +135,10 @@ def late_to_act(
 
 
 def _persistence(
-    model_id: str, check: str, run: Sequence[tuple[int, int]], seen: Sequence[NightOutcome],
+    model_id: str,
+    check: str,
+    run: Sequence[tuple[int, int]],
+    seen: Sequence[NightOutcome],
     rules: RuleSettings | None,
 ) -> Suggestion:
     settings = rules or RuleSettings()
@@ -141,13 +146,15 @@ def _persistence(
     dates = [x.night for x in seen if _week(x.night) in run and x.decision in _WATCHING]
     needed = _narrowest_window(dates, k)
     weeks = f"{len(run)} weeks running ({_week_label(run[0])} to {_week_label(run[-1])})"
-    evidence = (f"{check} breached on {len(dates)} nights in {weeks} while the ladder only "
-                f"watched: {k} of {n} nights never came together")
+    evidence = (
+        f"{check} breached on {len(dates)} nights in {weeks} while the ladder only "
+        f"watched: {k} of {n} nights never came together"
+    )
     if needed is not None and n < needed <= MAX_PERSISTENCE_N:
-        return Suggestion("late_to_act", model_id, "persistence_n", str(n), str(needed),
-                          "tighten", evidence)
-    return Suggestion("late_to_act", model_id, "persistence_k", str(k), "1", "tighten",
-                      evidence)
+        return Suggestion(
+            "late_to_act", model_id, "persistence_n", str(n), str(needed), "tighten", evidence
+        )
+    return Suggestion("late_to_act", model_id, "persistence_k", str(k), "1", "tighten", evidence)
 
 
 def _hours(value: timedelta) -> float:
@@ -190,23 +197,40 @@ def clock_too_tight(
         what = clock.replace("_", " ")
         if never or (taken and taken[-1] > 1.5 * window):
             late = f"{never} never met" if never else f"the latest met after {taken[-1]:.1f} h"
-            out.append(Suggestion(
-                "clock_too_tight", model_id, name, f"{current} {unit}",
-                "route to a reachable role (escalate_to, on-call)", "route",
-                f"tier {tier} {what} ran out {len(missed)} times ({late}, window "
-                f"{window:g} h)"))
+            out.append(
+                Suggestion(
+                    "clock_too_tight",
+                    model_id,
+                    name,
+                    f"{current} {unit}",
+                    "route to a reachable role (escalate_to, on-call)",
+                    "route",
+                    f"tier {tier} {what} ran out {len(missed)} times ({late}, window {window:g} h)",
+                )
+            )
             continue
         needed = taken[-1]
-        out.append(Suggestion(
-            "clock_too_tight", model_id, name, f"{current} {unit}",
-            f"{_in_unit(needed, unit)} {unit}", "loosen",
-            f"tier {tier} {what} ran out {len(missed)} times, met within {needed:.1f} h "
-            f"every time (window {window:g} h)"))
+        out.append(
+            Suggestion(
+                "clock_too_tight",
+                model_id,
+                name,
+                f"{current} {unit}",
+                f"{_in_unit(needed, unit)} {unit}",
+                "loosen",
+                f"tier {tier} {what} ran out {len(missed)} times, met within {needed:.1f} h "
+                f"every time (window {window:g} h)",
+            )
+        )
     return out
 
 
 def clock_too_loose(
-    outcomes: Iterable[ClockOutcome], *, start: datetime, end: datetime, min_count: int = 4,
+    outcomes: Iterable[ClockOutcome],
+    *,
+    start: datetime,
+    end: datetime,
+    min_count: int = 4,
 ) -> list[Suggestion]:
     """Clocks met every time in ``[start, end)`` (at least ``min_count`` times for one
     model, clock and tier), none using more than a quarter of the window."""
@@ -224,16 +248,26 @@ def clock_too_loose(
         suggested = max(2 * used, 1.0)
         if math.ceil(suggested) >= window:
             continue
-        out.append(Suggestion(
-            "clock_too_loose", model_id, f"{setting}[{tier}]", f"{_in_unit(window, unit)} {unit}",
-            f"{_in_unit(suggested, unit)} {unit}", "tighten",
-            f"tier {tier} {clock.replace('_', ' ')} met all {len(seen)} times within "
-            f"{used:.1f} h of a {window:g} h window"))
+        out.append(
+            Suggestion(
+                "clock_too_loose",
+                model_id,
+                f"{setting}[{tier}]",
+                f"{_in_unit(window, unit)} {unit}",
+                f"{_in_unit(suggested, unit)} {unit}",
+                "tighten",
+                f"tier {tier} {clock.replace('_', ' ')} met all {len(seen)} times within "
+                f"{used:.1f} h of a {window:g} h window",
+            )
+        )
     return out
 
 
 def false_alarms(
-    facts: Iterable[IncidentFacts], rules: Mapping[str, RuleSettings], *, start: datetime,
+    facts: Iterable[IncidentFacts],
+    rules: Mapping[str, RuleSettings],
+    *,
+    start: datetime,
     end: datetime,
 ) -> list[Suggestion]:
     """Models with ≥ 2 escalations opened in ``[start, end)`` that closed within two
@@ -254,9 +288,17 @@ def false_alarms(
         k, n = settings.persistence_k, settings.persistence_n
         listed = ", ".join(f"esc-{i}" for i in ids)
         widen = f" (with persistence_n: {k + 1})" if k + 1 > n else ""
-        out.append(Suggestion(
-            "false_alarms", model_id, "persistence_k", str(k), f"{k + 1}{widen}", "loosen",
-            f"{len(ids)} escalations ({listed}) closed within two nights with no rung applied"))
+        out.append(
+            Suggestion(
+                "false_alarms",
+                model_id,
+                "persistence_k",
+                str(k),
+                f"{k + 1}{widen}",
+                "loosen",
+                f"{len(ids)} escalations ({listed}) closed within two nights with no rung applied",
+            )
+        )
     return out
 
 

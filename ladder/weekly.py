@@ -141,9 +141,17 @@ class WeeklySlaReview(BaseModel):
 
 def _row(o: ClockOutcome) -> MissRow:
     late = o.late_by.total_seconds() / 3600 if o.late_by is not None else 0.0
-    return MissRow(clock=o.clock, subject=o.subject, escalation_id=o.escalation_id,
-                   model_id=o.model_id, owner=o.owner, tier=o.tier, due_at=o.due_at,
-                   done_at=o.done_at, late_hours=round(late, 2))
+    return MissRow(
+        clock=o.clock,
+        subject=o.subject,
+        escalation_id=o.escalation_id,
+        model_id=o.model_id,
+        owner=o.owner,
+        tier=o.tier,
+        due_at=o.due_at,
+        done_at=o.done_at,
+        late_hours=round(late, 2),
+    )
 
 
 def _tallies(this: Sequence[ClockOutcome], before: Sequence[ClockOutcome]) -> list[Tally]:
@@ -155,15 +163,18 @@ def _tallies(this: Sequence[ClockOutcome], before: Sequence[ClockOutcome]) -> li
         ("model", ()),
     )
     for by, fixed in dimensions:
+
         def key(o: ClockOutcome, by: str = by) -> str:
-            return {"clock": o.clock, "tier": str(o.tier), "owner": o.owner,
-                    "model": o.model_id}[by]
+            return {"clock": o.clock, "tier": str(o.tier), "owner": o.owner, "model": o.model_id}[
+                by
+            ]
 
         now_counts = Counter(key(o) for o in this)
         then_counts = Counter(key(o) for o in before)
         keys = list(fixed) if fixed else sorted(now_counts.keys() | then_counts.keys())
-        out += [Tally(by=by, key=k, this_week=now_counts[k], week_before=then_counts[k])
-                for k in keys]
+        out += [
+            Tally(by=by, key=k, this_week=now_counts[k], week_before=then_counts[k]) for k in keys
+        ]
     return out
 
 
@@ -182,12 +193,19 @@ def weekly_review(
     """
     outcomes = [o for f in state.facts for o in clock_outcomes(f, now)]
     before_week = week.previous()
-    this = sorted((o for o in outcomes if o.missed and week.start <= o.due_at < week.end),
-                  key=lambda o: (o.due_at, o.escalation_id))
-    before = [o for o in outcomes
-              if o.missed and before_week.start <= o.due_at < before_week.end]
-    found = suggest(nights=nights, outcomes=outcomes, facts=state.facts, rules=rules or {},
-                    week_start=week.start, week_end=week.end)
+    this = sorted(
+        (o for o in outcomes if o.missed and week.start <= o.due_at < week.end),
+        key=lambda o: (o.due_at, o.escalation_id),
+    )
+    before = [o for o in outcomes if o.missed and before_week.start <= o.due_at < before_week.end]
+    found = suggest(
+        nights=nights,
+        outcomes=outcomes,
+        facts=state.facts,
+        rules=rules or {},
+        week_start=week.start,
+        week_end=week.end,
+    )
     return WeeklySlaReview(
         week=week.label,
         start=week.start,
@@ -198,9 +216,16 @@ def weekly_review(
         misses_before=len(before),
         tallies=_tallies(this, before),
         suggestions=[
-            {"rule": s.rule, "model_id": s.model_id, "setting": s.setting, "current": s.current,
-             "suggested": s.suggested, "direction": s.direction, "evidence": s.evidence,
-             "text": s.describe()}
+            {
+                "rule": s.rule,
+                "model_id": s.model_id,
+                "setting": s.setting,
+                "current": s.current,
+                "suggested": s.suggested,
+                "direction": s.direction,
+                "evidence": s.evidence,
+                "text": s.describe(),
+            }
             for s in found
         ],
     )

@@ -113,9 +113,7 @@ def _anchor(store: LadderStore) -> Callable[[], dict[str, Any]]:
     return head
 
 
-def _renderer(
-    store: LadderStore, loaded: LoadedRegister, now: datetime
-) -> Callable[[Report], str]:
+def _renderer(store: LadderStore, loaded: LoadedRegister, now: datetime) -> Callable[[Report], str]:
     """HTML with trends, ladder positions and the ladder's process statistics read from
     the state store (judged at the run's clock)."""
 
@@ -142,11 +140,7 @@ def _renderer(
             open_ones = [e for e in escalations if e.status == "open"]
             # Tried = applied at some point; a step still pending, approved but not
             # applied, blocked, rejected or withdrawn was never tried.
-            tried = (
-                [s.rung for s in open_ones[-1].steps if s.status in _TRIED]
-                if open_ones
-                else []
-            )
+            tried = [s.rung for s in open_ones[-1].steps if s.status in _TRIED] if open_ones else []
             model_report = next(m for m in report.models if m.model_id == entry.id)
             ladders[entry.id] = LadderView(
                 rungs=list(RUNGS),
@@ -259,7 +253,8 @@ def run_job(
             # This run's own files (never whatever else lies in --out, such as a planted
             # drift-*.html link to a secret); the drift pages only when asked for.
             artifacts = [
-                p for p in files
+                p
+                for p in files
                 if p.exists() and (mlflow_drift_pages or not p.name.startswith("drift-"))
             ]
             result.mlflow_run_id = log_check(

@@ -80,7 +80,8 @@ def run_tick(
     actions = tick(store, register, now=now)
     delivery = (
         deliver_due(store, url=notify_url, now=now, send=send, public_url=public_url)
-        if notify_url else None
+        if notify_url
+        else None
     )
     summary = store.read(outbox_summary)
     event(

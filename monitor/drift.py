@@ -177,7 +177,10 @@ def _column(
                 )
                 break
         return DriftColumn(
-            column=column, kind=kind, method=f"not comparable: {reason}", statistic=None,
+            column=column,
+            kind=kind,
+            method=f"not comparable: {reason}",
+            statistic=None,
             drifted=False,
         )
     score = rounded_score(result.statistic)

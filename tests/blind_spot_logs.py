@@ -157,10 +157,15 @@ def write_days(
         day = NIGHT - timedelta(days=offset)
         parts = []
         for model_id, night in tonight.items():
-            traffic = night if offset == 0 else (
-                (reference or {}).get(model_id)
-                or Night(features=night.features, followup=night.followup,
-                         annotate=night.annotate)
+            traffic = (
+                night
+                if offset == 0
+                else (
+                    (reference or {}).get(model_id)
+                    or Night(
+                        features=night.features, followup=night.followup, annotate=night.annotate
+                    )
+                )
             )
             columns, written = _day(model_id, day, traffic, rng)
             parts.append(columns)

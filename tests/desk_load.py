@@ -51,8 +51,10 @@ def load_register_yaml(models: int, pollers: int, approvals: int) -> str:
     people = ["  alice: [model_owner, ml_lead]", "  carol: [ml_lead]"]
     people += [f"  {d}: [model_owner]" for d in DECIDERS]
     people += [f"  p{i:02d}: [stakeholder]" for i in range(1, pollers + 1)]
-    entries = "".join(f"  - id: load-{i:03d}\n    owner: alice\n    criticality: 2\n"
-                      for i in range(1, models + 1))
+    entries = "".join(
+        f"  - id: load-{i:03d}\n    owner: alice\n    criticality: 2\n"
+        for i in range(1, models + 1)
+    )
     return (
         "name: desk-load\npeople:\n" + "\n".join(people) + "\n"
         "defaults:\n  approver_roles: [model_owner]\n  ladder:\n"
@@ -77,8 +79,9 @@ def prepare_load_state(
     with LadderStore(state_url) as store:
         night = START
         for breaches, mode in HALLUCINATING_TEST_NIGHTS:
-            report = report_for(night, [model_report(night, breaches, mode=mode, model_id=m)
-                                        for m in ids])
+            report = report_for(
+                night, [model_report(night, breaches, mode=mode, model_id=m) for m in ids]
+            )
             decided = decide_night(store, report, register, now=run_time(night))
             night += timedelta(days=1)
         now = run_time(night - timedelta(days=1)) + timedelta(hours=7)
@@ -133,8 +136,14 @@ class _Client:
         self.host, self.port, self.name, self.token, self.out = host, port, name, token, out
         self.conn = HTTPConnection(host, port, timeout=120)
 
-    def call(self, method: str, path: str, kind: str, step: str | None = None,
-             body: dict[str, Any] | None = None) -> tuple[int, Any]:
+    def call(
+        self,
+        method: str,
+        path: str,
+        kind: str,
+        step: str | None = None,
+        body: dict[str, Any] | None = None,
+    ) -> tuple[int, Any]:
         headers = {"Authorization": f"Bearer {self.token}"}
         data = None
         if body is not None:
@@ -147,8 +156,16 @@ class _Client:
             raw = response.read()
             status = response.status
         except (OSError, HTTPException) as exc:
-            self.out.append(Request(self.name, kind, time.perf_counter() - started, 0, step,
-                                    f"{type(exc).__name__}: {exc}"))
+            self.out.append(
+                Request(
+                    self.name,
+                    kind,
+                    time.perf_counter() - started,
+                    0,
+                    step,
+                    f"{type(exc).__name__}: {exc}",
+                )
+            )
             self.conn.close()
             self.conn = HTTPConnection(self.host, self.port, timeout=120)
             return 0, None
@@ -197,8 +214,14 @@ def _decide_until(client: _Client, stop: float, seed: int) -> None:
 
 
 def run_load(
-    host: str, port: int, prepared: PreparedDesk, *, seconds: float, pollers: int,
-    think: float = 0.25, seed: int = 7,
+    host: str,
+    port: int,
+    prepared: PreparedDesk,
+    *,
+    seconds: float,
+    pollers: int,
+    think: float = 0.25,
+    seed: int = 7,
 ) -> LoadResult:
     """``pollers`` clients polling the inbox (every ``think`` s) and the eight deciders
     deciding, all at once for ``seconds``; returns every request."""
@@ -217,8 +240,9 @@ def run_load(
         buffer = []
         buffers.append(buffer)
         client = _Client(host, port, name, prepared.tokens[name], buffer)
-        threads.append(threading.Thread(target=_decider, args=(client, stop, seed + n),
-                                        daemon=True))
+        threads.append(
+            threading.Thread(target=_decider, args=(client, stop, seed + n), daemon=True)
+        )
     started = time.perf_counter()
     for thread in threads:
         thread.start()

@@ -77,9 +77,15 @@ class PreparedDesk:
     def issue_tokens(self, store: LadderStore, people: Iterable[str]) -> None:
         """A 30-day desk token for each person, issued an hour ago by carol (ml_lead)."""
         for person in people:
-            issued = create_token(store, person=person, register=self.register, admin="carol",
-                                  now=self.now - timedelta(hours=1),
-                                  lifetime=timedelta(days=30), origin=ADMIN_ORIGIN)
+            issued = create_token(
+                store,
+                person=person,
+                register=self.register,
+                admin="carol",
+                now=self.now - timedelta(hours=1),
+                lifetime=timedelta(days=30),
+                origin=ADMIN_ORIGIN,
+            )
             self.tokens[person] = issued.token
 
 
@@ -89,8 +95,12 @@ def models_yaml(models: list[str], *, owner: str = "alice") -> str:
 
 
 def prepare_state(
-    state_url: str, folder: Path, *, models: int = 1,
-    people: tuple[str, ...] = ("bob", "alice", "dave"), register_yaml: str | None = None,
+    state_url: str,
+    folder: Path,
+    *,
+    models: int = 1,
+    people: tuple[str, ...] = ("bob", "alice", "dave"),
+    register_yaml: str | None = None,
 ) -> PreparedDesk:
     """Two nights of hallucination for each of ``models`` models (support-assistant,
     model-2, model-3 …): each gets a step (retrieval augmentation, requested by alice,
@@ -144,9 +154,15 @@ class Reply:
 
 
 def http(
-    method: str, url: str, *, token: str | None = None, body: Any = None,
-    form: Mapping[str, str] | None = None, headers: Mapping[str, str] | None = None,
-    cookies: Mapping[str, str] | None = None, source: str | None = None,
+    method: str,
+    url: str,
+    *,
+    token: str | None = None,
+    body: Any = None,
+    form: Mapping[str, str] | None = None,
+    headers: Mapping[str, str] | None = None,
+    cookies: Mapping[str, str] | None = None,
+    source: str | None = None,
     timeout: float = 60.0,
 ) -> Reply:
     """One request from ``source`` (a loopback address; default the kernel's choice);
@@ -164,8 +180,12 @@ def http(
         sent["Authorization"] = f"Bearer {token}"
     if cookies:
         sent["Cookie"] = "; ".join(f"{k}={v}" for k, v in cookies.items())
-    conn = HTTPConnection(parts.hostname or "127.0.0.1", parts.port, timeout=timeout,
-                                      source_address=(source, 0) if source else None)
+    conn = HTTPConnection(
+        parts.hostname or "127.0.0.1",
+        parts.port,
+        timeout=timeout,
+        source_address=(source, 0) if source else None,
+    )
     try:
         path = parts.path + (f"?{parts.query}" if parts.query else "")
         conn.request(method, path or "/", body=data, headers=sent)
@@ -185,17 +205,35 @@ class DeskServer:
     """``modelhealth serve`` in its own process group, on a free port of 127.0.0.1."""
 
     def __init__(
-        self, prepared: PreparedDesk, log: Path, *, extra: tuple[str, ...] = (),
-        now: datetime | None = None, env: Mapping[str, str] | None = None,
+        self,
+        prepared: PreparedDesk,
+        log: Path,
+        *,
+        extra: tuple[str, ...] = (),
+        now: datetime | None = None,
+        env: Mapping[str, str] | None = None,
     ) -> None:
         self.prepared, self.log = prepared, log
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         self.args = [
-            sys.executable, "-m", "modelhealth", "serve",
-            "--register", str(prepared.register_path), "--state", prepared.state_url,
-            "--host", "127.0.0.1", "--port", str(self.port),
-            "--now", (now or prepared.now).isoformat(), "--tick-every", "0", *extra,
+            sys.executable,
+            "-m",
+            "modelhealth",
+            "serve",
+            "--register",
+            str(prepared.register_path),
+            "--state",
+            prepared.state_url,
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(self.port),
+            "--now",
+            (now or prepared.now).isoformat(),
+            "--tick-every",
+            "0",
+            *extra,
         ]
         self.env = {**os.environ, **(env or {})}
         self._process: subprocess.Popen[bytes] | None = None
@@ -203,24 +241,34 @@ class DeskServer:
     def __enter__(self) -> DeskServer:
         with self.log.open("wb") as out:
             self._process = subprocess.Popen(
-                self.args, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                env=self.env, start_new_session=True,
+                self.args,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                env=self.env,
+                start_new_session=True,
             )
         deadline = time.monotonic() + 90
         while time.monotonic() < deadline:
             if self._process.poll() is not None:
-                raise RuntimeError(f"modelhealth serve exited with {self._process.returncode}: "
-                                   f"{self.log.read_text(errors='replace')[-3000:]}")
+                raise RuntimeError(
+                    f"modelhealth serve exited with {self._process.returncode}: "
+                    f"{self.log.read_text(errors='replace')[-3000:]}"
+                )
             with contextlib.suppress(OSError):
                 if http("GET", self.base + "/healthz", timeout=2).status == 200:
                     return self
             time.sleep(0.2)
         self.stop()
-        raise RuntimeError(f"the desk did not answer /healthz in 90 s: "
-                           f"{self.log.read_text(errors='replace')[-3000:]}")
+        raise RuntimeError(
+            f"the desk did not answer /healthz in 90 s: "
+            f"{self.log.read_text(errors='replace')[-3000:]}"
+        )
 
     def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None,
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
         self.stop()

@@ -126,8 +126,16 @@ def warning(threshold: str = "quality", *, observed: float = 0.87, limit: float 
 
 def supporting(threshold: str = "quality", *, observed: float = 0.87, limit: float = 0.88) -> Check:
     """A check that did not breach tonight but supports the persistence rule."""
-    return Check(threshold=threshold, status="ok", observed=observed, limit=limit,
-                 direction="min", kind="baseline", p_value=0.001, supports_persistence=True)
+    return Check(
+        threshold=threshold,
+        status="ok",
+        observed=observed,
+        limit=limit,
+        direction="min",
+        kind="baseline",
+        p_value=0.001,
+        supports_persistence=True,
+    )
 
 
 def blind(tier: int = 4, threshold: str = "blind") -> Breach:
@@ -137,14 +145,20 @@ def blind(tier: int = 4, threshold: str = "blind") -> Breach:
 
 
 def measured(
-    *, quality: float, judged: int, requests: int, error_rate: float = 0.01,
-    latency_p95: float = 2000.0, ece: float = 0.02,
+    *,
+    quality: float,
+    judged: int,
+    requests: int,
+    error_rate: float = 0.01,
+    latency_p95: float = 2000.0,
+    ece: float = 0.02,
 ) -> Metrics:
     """A night's headline metrics: ``judged`` of ``requests`` labeled, accuracy ``quality``."""
     return Metrics(
         quality=QualityMetric(value=quality, n=judged, count=round(quality * judged)),
-        error_rate=ErrorRateMetric(value=error_rate, n=requests,
-                                   count=round(error_rate * requests)),
+        error_rate=ErrorRateMetric(
+            value=error_rate, n=requests, count=round(error_rate * requests)
+        ),
         latency_ms=LatencyMetric(p95=latency_p95, n=requests),
         throughput=ThroughputMetric(),
         confidence=ConfidenceMetric(),
@@ -166,8 +180,13 @@ def model_report(
     start = datetime.combine(night, time(0), tzinfo=timezone.utc)
     levels = {b.level for b in breaches}
     status: Status = (
-        "blind" if "blind" in levels else "breach" if "breach" in levels
-        else "warning" if levels else "healthy"
+        "blind"
+        if "blind" in levels
+        else "breach"
+        if "breach" in levels
+        else "warning"
+        if levels
+        else "healthy"
     )
     shares = modes or ({mode: 1.0} if mode else {})
     return ModelReport(
@@ -231,8 +250,13 @@ class Timeline:
             self.night,
             [
                 model_report(
-                    self.night, breaches, mode=mode, modes=modes, model_id=self.model_id,
-                    checks=checks, metrics=metrics,
+                    self.night,
+                    breaches,
+                    mode=mode,
+                    modes=modes,
+                    model_id=self.model_id,
+                    checks=checks,
+                    metrics=metrics,
                 )
             ],
         )
@@ -246,7 +270,11 @@ class Timeline:
         return datetime.combine(self.night, time(hour), tzinfo=timezone.utc)
 
     def play_until(
-        self, kind: str, breaches: Sequence[Breach] = (), *, mode: str | None = None,
+        self,
+        kind: str,
+        breaches: Sequence[Breach] = (),
+        *,
+        mode: str | None = None,
         limit: int = 120,
     ) -> int:
         """Play identical nights until the decision is ``kind``; returns how many were played."""
@@ -300,17 +328,21 @@ class Notice:
 
 def notices(store: LadderStore) -> list[Notice]:
     """Every notification queued, in order."""
-    rows = store.read(
-        lambda c: c.execute(select(notifications).order_by(notifications.c.id)).all()
-    )
+    rows = store.read(lambda c: c.execute(select(notifications).order_by(notifications.c.id)).all())
     return [Notice(r.kind, tuple(r.recipients), r.step_id) for r in rows]
 
 
 #: (week, tier, hours to acknowledge, hours to the first brief or None) of nine incidents:
 #: per week 1, 0, 2, 1, 3, 2, in tiers 2; —; 2 3; 3; 2 3 3; 4 2.
 WEEKLY_PLAN: tuple[tuple[int, int, float, float | None], ...] = (
-    (0, 2, 3.0, 20.0), (2, 2, 30.0, None), (2, 3, 1.0, 3.0), (3, 3, 5.0, 6.0),
-    (4, 2, 10.0, 25.0), (4, 3, 1.5, 2.0), (4, 3, 0.5, 1.0), (5, 4, 0.25, 0.5),
+    (0, 2, 3.0, 20.0),
+    (2, 2, 30.0, None),
+    (2, 3, 1.0, 3.0),
+    (3, 3, 5.0, 6.0),
+    (4, 2, 10.0, 25.0),
+    (4, 3, 1.5, 2.0),
+    (4, 3, 0.5, 1.0),
+    (5, 4, 0.25, 0.5),
     (5, 2, 12.0, 12.0),
 )
 
@@ -326,13 +358,32 @@ def weekly_incidents(
     for i, (week, tier, ack, brief) in enumerate(plan, start=1):
         opened = monday + timedelta(weeks=week, hours=i)
         done = opened + timedelta(hours=ack)
-        step = Step(id=i, escalation_id=i, model_id="m", rung="retrieval_augmentation",
-                    direction="up", status="approved", requested_by="alice",
-                    requested_at=opened, tier=tier, approvals_required=1,
-                    approvals=(Approval("bob", "approve", done),), approved_at=done)
-        esc = Escalation(id=i, model_id="m", kind="remediation", status="open", tier=tier,
-                         opened_at=opened, dominant_mode=f"mode{i}", steps=(step,))
+        step = Step(
+            id=i,
+            escalation_id=i,
+            model_id="m",
+            rung="retrieval_augmentation",
+            direction="up",
+            status="approved",
+            requested_by="alice",
+            requested_at=opened,
+            tier=tier,
+            approvals_required=1,
+            approvals=(Approval("bob", "approve", done),),
+            approved_at=done,
+        )
+        esc = Escalation(
+            id=i,
+            model_id="m",
+            kind="remediation",
+            status="open",
+            tier=tier,
+            opened_at=opened,
+            dominant_mode=f"mode{i}",
+            steps=(step,),
+        )
         policy = build_policy(register.model("support-assistant"), register, now=opened)
-        out.append(IncidentFacts(esc, policy, None if brief is None
-                                 else opened + timedelta(hours=brief)))
+        out.append(
+            IncidentFacts(esc, policy, None if brief is None else opened + timedelta(hours=brief))
+        )
     return out

@@ -63,9 +63,9 @@ def _server_user() -> str | None:
         except KeyError:
             continue
     subprocess.run(
-        ["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin",
-         FALLBACK_USER],
-        check=True, capture_output=True,
+        ["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", FALLBACK_USER],
+        check=True,
+        capture_output=True,
     )
     return FALLBACK_USER
 
@@ -84,8 +84,13 @@ class PostgresServer:
 
     def _run(self, *args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
-            [str(self.bindir / args[0]), *args[1:]], check=True, capture_output=True,
-            text=True, user=self.user, timeout=120, cwd=self.root,
+            [str(self.bindir / args[0]), *args[1:]],
+            check=True,
+            capture_output=True,
+            text=True,
+            user=self.user,
+            timeout=120,
+            cwd=self.root,
         )
 
     def start(self) -> PostgresServer:
@@ -93,13 +98,35 @@ class PostgresServer:
         if self.user is not None:
             shutil.chown(self.root, user=self.user)
         self.root.chmod(0o700)
-        self._run("initdb", "-D", str(self.data), "-U", "postgres", "--auth=trust",
-                  "-E", "UTF8", "--locale=C.UTF-8")
-        options = (f"-h 127.0.0.1 -p {self.port} -k {self.root} -c fsync=off "
-                   "-c synchronous_commit=off -c full_page_writes=off -c max_connections=200")
+        self._run(
+            "initdb",
+            "-D",
+            str(self.data),
+            "-U",
+            "postgres",
+            "--auth=trust",
+            "-E",
+            "UTF8",
+            "--locale=C.UTF-8",
+        )
+        options = (
+            f"-h 127.0.0.1 -p {self.port} -k {self.root} -c fsync=off "
+            "-c synchronous_commit=off -c full_page_writes=off -c max_connections=200"
+        )
         try:
-            self._run("pg_ctl", "-D", str(self.data), "-l", str(self.root / "server.log"),
-                      "-o", options, "-w", "-t", "60", "start")
+            self._run(
+                "pg_ctl",
+                "-D",
+                str(self.data),
+                "-l",
+                str(self.root / "server.log"),
+                "-o",
+                options,
+                "-w",
+                "-t",
+                "60",
+                "start",
+            )
         except subprocess.CalledProcessError as exc:
             log = (self.root / "server.log").read_text(errors="replace")
             raise RuntimeError(f"postgres did not start: {exc.stderr}\n{log}") from exc

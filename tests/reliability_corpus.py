@@ -95,8 +95,9 @@ def _iso(moment: datetime) -> str:
     return moment.isoformat().replace("+00:00", "Z")
 
 
-def base_rows(model: str = "support-bot", *, n: int = ROWS_TONIGHT, day: int = 0,
-              prefix: str = "") -> list[dict[str, Any]]:
+def base_rows(
+    model: str = "support-bot", *, n: int = ROWS_TONIGHT, day: int = 0, prefix: str = ""
+) -> list[dict[str, Any]]:
     """``n`` clean rows of ``model`` spread over the night ``day`` days before :data:`NIGHT`.
 
     Rows are in contract terms; :func:`_as_logged` renames the extractor's columns.
@@ -141,14 +142,26 @@ def _as_logged(row: Mapping[str, Any]) -> dict[str, Any]:
 
 
 _COLUMNS = (
-    "prediction_id", "model_id", "timestamp", "confidence", "latency_ms", "score",
-    "duration_ms", "output_type", "correct", "error", "failure_mode", "segment",
-    "feature.tenure", "feature.plan",
+    "prediction_id",
+    "model_id",
+    "timestamp",
+    "confidence",
+    "latency_ms",
+    "score",
+    "duration_ms",
+    "output_type",
+    "correct",
+    "error",
+    "failure_mode",
+    "segment",
+    "feature.tenure",
+    "feature.plan",
 )
 
 
-def _table(rows: Sequence[Mapping[str, Any]], types: Mapping[str, pa.DataType] | None = None
-           ) -> pa.Table:
+def _table(
+    rows: Sequence[Mapping[str, Any]], types: Mapping[str, pa.DataType] | None = None
+) -> pa.Table:
     logged = [_as_logged(r) for r in rows]
     names = list(_COLUMNS)
     for row in logged:
@@ -164,8 +177,9 @@ def _table(rows: Sequence[Mapping[str, Any]], types: Mapping[str, pa.DataType] |
     return pa.table(columns)
 
 
-def write_parquet(path: Path, rows: Sequence[Mapping[str, Any]],
-                  types: Mapping[str, pa.DataType] | None = None) -> Path:
+def write_parquet(
+    path: Path, rows: Sequence[Mapping[str, Any]], types: Mapping[str, pa.DataType] | None = None
+) -> Path:
     """Rows as one Parquet file (native types; ``types`` overrides a column's type)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     pq.write_table(_table(rows, types), path)
@@ -437,11 +451,22 @@ def _wrong_types(folder: Path) -> Path:
         if r["model_id"] == "extractor":
             r["score"] = r.pop("confidence")
             r["duration_ms"] = r.pop("latency_ms")
-    types = {n: pa.string() for n in ("confidence", "latency_ms", "score", "duration_ms",
-                                       "error", "quality_score", "correct")}
+    types = {
+        n: pa.string()
+        for n in (
+            "confidence",
+            "latency_ms",
+            "score",
+            "duration_ms",
+            "error",
+            "quality_score",
+            "correct",
+        )
+    }
     path = folder / "logs.parquet"
-    table = pa.table({n: pa.array([r.get(n) for r in rows], types.get(n))
-                      for n in [*_COLUMNS, "quality_score"]})
+    table = pa.table(
+        {n: pa.array([r.get(n) for r in rows], types.get(n)) for n in [*_COLUMNS, "quality_score"]}
+    )
     pq.write_table(table, path)
     return path
 
@@ -470,8 +495,16 @@ def _timestamps(folder: Path) -> Path:
             hours, minutes = int(zone[1:3]), int(zone[-2:])
             local = moment + sign * timedelta(hours=hours, minutes=minutes)
             r["timestamp"] = local.strftime("%Y-%m-%dT%H:%M:%S") + zone
-    garbage = ["yesterday", "2026-13-45T10:00:00Z", "", "10/09/2026 10:00", "2026-10-09T25:00Z",
-               "1696845600", "9999999999999999999999", "2026-10-09T10:00:00+99:99"]
+    garbage = [
+        "yesterday",
+        "2026-13-45T10:00:00Z",
+        "",
+        "10/09/2026 10:00",
+        "2026-10-09T25:00Z",
+        "1696845600",
+        "9999999999999999999999",
+        "2026-10-09T10:00:00+99:99",
+    ]
     for r, text in zip(tonight[50:], garbage, strict=False):
         r["timestamp"] = text
     return write_parquet(folder / "logs.parquet", rows)
@@ -620,8 +653,7 @@ def _invalid_utf8_segment(folder: Path) -> Path:
     raw = pa.array(cells, pa.binary())
     # Reinterpret the bytes as a string column without validation, as a careless writer does.
     bad = pa.Array.from_buffers(pa.string(), len(raw), raw.buffers(), raw.null_count)
-    pq.write_table(table.set_column(table.schema.get_field_index("segment"), "segment", bad),
-                   path)
+    pq.write_table(table.set_column(table.schema.get_field_index("segment"), "segment", bad), path)
     return path
 
 
@@ -634,8 +666,9 @@ def _duplicate_keys_jsonl(folder: Path) -> Path:
 
 def _duplicate_column_parquet(folder: Path) -> Path:
     table = _table(night_rows())
-    bad = pa.Table.from_arrays([*table.columns, table["confidence"]],
-                               names=[*table.column_names, "confidence"])
+    bad = pa.Table.from_arrays(
+        [*table.columns, table["confidence"]], names=[*table.column_names, "confidence"]
+    )
     path = folder / "logs.parquet"
     pq.write_table(bad, path)
     return path
@@ -679,100 +712,249 @@ def _labels_corrupt(folder: Path) -> list[Path]:
 def _labels_out_of_range(folder: Path) -> list[Path]:
     logs = write_parquet(folder / "logs.parquet", night_rows())
     ids = [r["prediction_id"] for r in night_rows()[:20]]
-    pq.write_table(pa.table({"prediction_id": ids, "quality_score": [1.7] * 20}),
-                   folder / "labels.parquet")
+    pq.write_table(
+        pa.table({"prediction_id": ids, "quality_score": [1.7] * 20}), folder / "labels.parquet"
+    )
     return [logs]
 
 
 CASES: tuple[Case, ...] = (
-    Case("truncated-parquet", _one(_truncated_parquet), 2,
-         ("{log}", "cannot be read", "Parquet")),
+    Case("truncated-parquet", _one(_truncated_parquet), 2, ("{log}", "cannot be read", "Parquet")),
     Case("corrupt-parquet-pages", _one(_corrupt_parquet), 2, ("{log}", "cannot be read")),
     Case("csv-named-parquet", _one(_not_parquet), 2, ("{log}", "Parquet")),
-    Case("truncated-parquet-inside-a-directory", _truncated_in_directory, 0,
-         ("could not be read and were skipped", "broken.parquet"), reasons={}, rows_read=_CLEAN,
-         unreadable=1, statuses={"support-bot": "warning"}),
-    Case("csv-semicolon-delimited", _one(_semicolon_csv), 2,
-         ("{log}", "missing required column", "';'")),
+    Case(
+        "truncated-parquet-inside-a-directory",
+        _truncated_in_directory,
+        0,
+        ("could not be read and were skipped", "broken.parquet"),
+        reasons={},
+        rows_read=_CLEAN,
+        unreadable=1,
+        statuses={"support-bot": "warning"},
+    ),
+    Case(
+        "csv-semicolon-delimited",
+        _one(_semicolon_csv),
+        2,
+        ("{log}", "missing required column", "';'"),
+    ),
     Case("csv-tab-delimited", _one(_tab_csv), 2, ("{log}", "missing required column", "'\\t'")),
-    Case("csv-ragged-rows", _one(_ragged_csv), 0, reasons={"malformed_line": 5},
-         rows_read=_CLEAN),
+    Case("csv-ragged-rows", _one(_ragged_csv), 0, reasons={"malformed_line": 5}, rows_read=_CLEAN),
     Case("csv-latin1", _one(_latin1_csv), 2, ("{log}", "is not UTF-8 text", "save it as UTF-8")),
     Case("csv-byte-order-mark", _one(_bom_csv), 0, reasons={}, rows_read=_CLEAN),
-    Case("csv-header-only", _one(_header_only_csv), 1, ("blind",), reasons={}, rows_read=0,
-         statuses={"support-bot": "blind", "extractor": "blind"}),
-    Case("jsonl-broken-lines", _one(_broken_jsonl), 0, reasons={"malformed_line": 4},
-         rows_read=_CLEAN),
-    Case("jsonl-nested-and-odd-values", _one(_nested_jsonl), 0,
-         reasons={"confidence_not_a_number": 1, "latency_not_a_number": 1,
-                  "bad_timestamp": 1, "error_not_boolean": 1},
-         rows_read=_CLEAN),
-    Case("integers-past-two-to-the-53", _one(_huge_integers), 0,
-         reasons={"confidence_out_of_range": 1}, rows_read=_CLEAN),
+    Case(
+        "csv-header-only",
+        _one(_header_only_csv),
+        1,
+        ("blind",),
+        reasons={},
+        rows_read=0,
+        statuses={"support-bot": "blind", "extractor": "blind"},
+    ),
+    Case(
+        "jsonl-broken-lines",
+        _one(_broken_jsonl),
+        0,
+        reasons={"malformed_line": 4},
+        rows_read=_CLEAN,
+    ),
+    Case(
+        "jsonl-nested-and-odd-values",
+        _one(_nested_jsonl),
+        0,
+        reasons={
+            "confidence_not_a_number": 1,
+            "latency_not_a_number": 1,
+            "bad_timestamp": 1,
+            "error_not_boolean": 1,
+        },
+        rows_read=_CLEAN,
+    ),
+    Case(
+        "integers-past-two-to-the-53",
+        _one(_huge_integers),
+        0,
+        reasons={"confidence_out_of_range": 1},
+        rows_read=_CLEAN,
+    ),
     Case("json-array-not-lines", _one(_json_array), 2, ("{log}", "JSON array")),
     Case("gzip-that-is-not", _one(_not_gzip), 2, ("{log}", "cannot be read")),
-    Case("empty-parquet-file", _one(_empty(".parquet")), 1, ("blind",), reasons={}, rows_read=0,
-         statuses={"support-bot": "blind"}),
+    Case(
+        "empty-parquet-file",
+        _one(_empty(".parquet")),
+        1,
+        ("blind",),
+        reasons={},
+        rows_read=0,
+        statuses={"support-bot": "blind"},
+    ),
     Case("empty-csv-file", _one(_empty(".csv")), 1, ("blind",), reasons={}, rows_read=0),
     Case("empty-jsonl-file", _one(_empty(".jsonl")), 1, ("blind",), reasons={}, rows_read=0),
     Case("parquet-with-zero-rows", _one(_schema_only), 1, ("blind",), reasons={}, rows_read=0),
-    Case("no-log-files-in-directory", _one(_empty_directory), 1, ("blind",), reasons={},
-         rows_read=0),
+    Case(
+        "no-log-files-in-directory", _one(_empty_directory), 1, ("blind",), reasons={}, rows_read=0
+    ),
     Case("unknown-extension", _one(_unknown_extension), 2, ("{log}", "unknown log format")),
-    Case("zero-rows-for-a-registered-model", _one(_one_model_missing), 1,
-         ("blind", "extractor"), reasons={}, rows_read=_CLEAN // 2,
-         statuses={"extractor": "blind"}),
-    Case("missing-required-column", _one(_missing_column), 2,
-         ("{log}", "'latency_ms'", "missing required column")),
-    Case("missing-renamed-column", _one(_missing_renamed_column), 2,
-         ("{log}", "'score'", "extractor")),
-    Case("confidence-and-latency-out-of-contract", _one(_bad_numbers), 0,
-         reasons=_BAD_NUMBER_REASONS, rows_read=_CLEAN),
-    Case("wrong-types-text-for-numbers", _one(_wrong_types), 0, reasons=_WRONG_TYPE_REASONS,
-         rows_read=_CLEAN),
-    Case("timestamps-mixed-zones-and-garbage", _one(_timestamps), 0,
-         reasons={"bad_timestamp": 8}, rows_read=_CLEAN),
-    Case("epoch-seconds-refused", _one(_epoch_seconds), 0, reasons={"bad_timestamp": 10},
-         rows_read=_CLEAN),
-    Case("duplicate-ids", _one(_duplicates), 0, reasons={}, rows_read=_CLEAN + 26,
-         duplicates=25),
-    Case("missing-ids-and-unknown-models", _one(_ids_and_models), 0,
-         reasons={"missing_prediction_id": 2, "missing_model_id": 1, "unknown_model": 3},
-         rows_read=_CLEAN),
+    Case(
+        "zero-rows-for-a-registered-model",
+        _one(_one_model_missing),
+        1,
+        ("blind", "extractor"),
+        reasons={},
+        rows_read=_CLEAN // 2,
+        statuses={"extractor": "blind"},
+    ),
+    Case(
+        "missing-required-column",
+        _one(_missing_column),
+        2,
+        ("{log}", "'latency_ms'", "missing required column"),
+    ),
+    Case(
+        "missing-renamed-column",
+        _one(_missing_renamed_column),
+        2,
+        ("{log}", "'score'", "extractor"),
+    ),
+    Case(
+        "confidence-and-latency-out-of-contract",
+        _one(_bad_numbers),
+        0,
+        reasons=_BAD_NUMBER_REASONS,
+        rows_read=_CLEAN,
+    ),
+    Case(
+        "wrong-types-text-for-numbers",
+        _one(_wrong_types),
+        0,
+        reasons=_WRONG_TYPE_REASONS,
+        rows_read=_CLEAN,
+    ),
+    Case(
+        "timestamps-mixed-zones-and-garbage",
+        _one(_timestamps),
+        0,
+        reasons={"bad_timestamp": 8},
+        rows_read=_CLEAN,
+    ),
+    Case(
+        "epoch-seconds-refused",
+        _one(_epoch_seconds),
+        0,
+        reasons={"bad_timestamp": 10},
+        rows_read=_CLEAN,
+    ),
+    Case("duplicate-ids", _one(_duplicates), 0, reasons={}, rows_read=_CLEAN + 26, duplicates=25),
+    Case(
+        "missing-ids-and-unknown-models",
+        _one(_ids_and_models),
+        0,
+        reasons={"missing_prediction_id": 2, "missing_model_id": 1, "unknown_model": 3},
+        rows_read=_CLEAN,
+    ),
     Case("rows-outside-the-windows", _one(_out_of_window), 0, reasons={}, rows_read=_CLEAN + 55),
     # 10 000 rows at one confidence tonight: a real confidence drift, hence exit 1.
-    Case("ten-thousand-output-types", _one(_many_output_types), 1, ("support-bot",), reasons={},
-         rows_read=_CLEAN + 10_000),
-    Case("html-script-and-unicode-strings", _one(_hostile_strings), 0,
-         reasons={"unknown_model": 1}, rows_read=_CLEAN),
-    Case("five-megabyte-cells", _one(_huge_cell), 0, reasons={"confidence_out_of_range": 1},
-         rows_read=_CLEAN),
-    Case("five-megabyte-cells-csv", _one(_huge_cell_csv), 0,
-         reasons={"confidence_out_of_range": 1}, rows_read=_CLEAN),
-    Case("five-megabyte-cells-jsonl", _one(_huge_cell_jsonl), 0,
-         reasons={"confidence_out_of_range": 1}, rows_read=_CLEAN),
-    Case("corrupt-labels-file", _labels_corrupt, 2, ("labels file", "labels.parquet"),
-         options=("--labels", "{folder}/labels.parquet")),
-    Case("labels-out-of-range", _labels_out_of_range, 2,
-         ("labels file", "quality_score", "[0, 1]"),
-         options=("--labels", "{folder}/labels.parquet")),
-    Case("logs-path-missing", lambda folder: [folder / "nowhere"], 2,
-         ("logs not found", "nowhere")),
+    Case(
+        "ten-thousand-output-types",
+        _one(_many_output_types),
+        1,
+        ("support-bot",),
+        reasons={},
+        rows_read=_CLEAN + 10_000,
+    ),
+    Case(
+        "html-script-and-unicode-strings",
+        _one(_hostile_strings),
+        0,
+        reasons={"unknown_model": 1},
+        rows_read=_CLEAN,
+    ),
+    Case(
+        "five-megabyte-cells",
+        _one(_huge_cell),
+        0,
+        reasons={"confidence_out_of_range": 1},
+        rows_read=_CLEAN,
+    ),
+    Case(
+        "five-megabyte-cells-csv",
+        _one(_huge_cell_csv),
+        0,
+        reasons={"confidence_out_of_range": 1},
+        rows_read=_CLEAN,
+    ),
+    Case(
+        "five-megabyte-cells-jsonl",
+        _one(_huge_cell_jsonl),
+        0,
+        reasons={"confidence_out_of_range": 1},
+        rows_read=_CLEAN,
+    ),
+    Case(
+        "corrupt-labels-file",
+        _labels_corrupt,
+        2,
+        ("labels file", "labels.parquet"),
+        options=("--labels", "{folder}/labels.parquet"),
+    ),
+    Case(
+        "labels-out-of-range",
+        _labels_out_of_range,
+        2,
+        ("labels file", "quality_score", "[0, 1]"),
+        options=("--labels", "{folder}/labels.parquet"),
+    ),
+    Case(
+        "logs-path-missing", lambda folder: [folder / "nowhere"], 2, ("logs not found", "nowhere")
+    ),
     # Issue 17: hostile or broken input cannot take the night down.
-    Case("jsonl-lone-surrogates", _one(_lone_surrogate_jsonl), 0,
-         reasons={"invalid_text": 2}, rows_read=_CLEAN),
-    Case("parquet-binary-model-ids-one-not-utf8", _one(_binary_model_ids), 0,
-         reasons={"invalid_text": 1}, rows_read=_CLEAN),
-    Case("parquet-string-column-not-utf8", _one(_invalid_utf8_segment), 0,
-         reasons={"invalid_text": 3}, rows_read=_CLEAN),
-    Case("jsonl-key-given-twice", _one(_duplicate_keys_jsonl), 0,
-         reasons={"duplicate_key": 1}, rows_read=_CLEAN),
-    Case("parquet-column-given-twice", _one(_duplicate_column_parquet), 2,
-         ("{log}", "more than one column named 'confidence'")),
-    Case("csv-column-given-twice", _one(_duplicate_column_csv), 2,
-         ("{log}", "more than one column named 'latency_ms'")),
-    Case("jsonl-gz-line-longer-than-the-limit", _one(_line_too_long_gz), 0,
-         reasons={"line_too_long": 1}, rows_read=_CLEAN + 1),
+    Case(
+        "jsonl-lone-surrogates",
+        _one(_lone_surrogate_jsonl),
+        0,
+        reasons={"invalid_text": 2},
+        rows_read=_CLEAN,
+    ),
+    Case(
+        "parquet-binary-model-ids-one-not-utf8",
+        _one(_binary_model_ids),
+        0,
+        reasons={"invalid_text": 1},
+        rows_read=_CLEAN,
+    ),
+    Case(
+        "parquet-string-column-not-utf8",
+        _one(_invalid_utf8_segment),
+        0,
+        reasons={"invalid_text": 3},
+        rows_read=_CLEAN,
+    ),
+    Case(
+        "jsonl-key-given-twice",
+        _one(_duplicate_keys_jsonl),
+        0,
+        reasons={"duplicate_key": 1},
+        rows_read=_CLEAN,
+    ),
+    Case(
+        "parquet-column-given-twice",
+        _one(_duplicate_column_parquet),
+        2,
+        ("{log}", "more than one column named 'confidence'"),
+    ),
+    Case(
+        "csv-column-given-twice",
+        _one(_duplicate_column_csv),
+        2,
+        ("{log}", "more than one column named 'latency_ms'"),
+    ),
+    Case(
+        "jsonl-gz-line-longer-than-the-limit",
+        _one(_line_too_long_gz),
+        0,
+        reasons={"line_too_long": 1},
+        rows_read=_CLEAN + 1,
+    ),
 )
 
 
@@ -784,8 +966,20 @@ def check_args(logs: Sequence[Path], out: Path, register: Path, *extra: str) -> 
     args = ["check", "--register", str(register)]
     for path in logs:
         args += ["--logs", str(path)]
-    return [*args, "--as-of", NIGHT, "--out", str(out), "--now", NOW, "--no-ladder",
-            "--no-drift", "--fail-on", "breach", *extra]
+    return [
+        *args,
+        "--as-of",
+        NIGHT,
+        "--out",
+        str(out),
+        "--now",
+        NOW,
+        "--no-ladder",
+        "--no-drift",
+        "--fail-on",
+        "breach",
+        *extra,
+    ]
 
 
 @dataclass(frozen=True)
@@ -885,15 +1079,25 @@ class CliProcesses:
     def environment() -> dict[str, str]:
         """The environment every child starts from."""
         env = dict(os.environ)
-        env.update({"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "COLUMNS": "200",
-                    "PYTHONPATH": str(ROOT)})
+        env.update(
+            {
+                "OPENBLAS_NUM_THREADS": "1",
+                "OMP_NUM_THREADS": "1",
+                "COLUMNS": "200",
+                "PYTHONPATH": str(ROOT),
+            }
+        )
         return env
 
     def _order(self, order: Mapping[str, Any]) -> dict[str, Any]:
         if self._zygote is None or self._zygote.poll() is not None:
             self._zygote = subprocess.Popen(
-                [sys.executable, "-c", _ZYGOTE], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                text=True, cwd=ROOT, env=self.environment(),
+                [sys.executable, "-c", _ZYGOTE],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                text=True,
+                cwd=ROOT,
+                env=self.environment(),
             )
         assert self._zygote.stdin is not None and self._zygote.stdout is not None
         self._zygote.stdin.write(json.dumps(order) + "\n")
@@ -905,7 +1109,10 @@ class CliProcesses:
         return reply
 
     def start(
-        self, commands: Sequence[Sequence[str]], *, cwd: Path | None = None,
+        self,
+        commands: Sequence[Sequence[str]],
+        *,
+        cwd: Path | None = None,
         env: Sequence[Mapping[str, str]] | None = None,
     ) -> list[Running]:
         """Start several commands at the same moment, each in its own process."""
@@ -915,9 +1122,15 @@ class CliProcesses:
         for args, extra in zip(commands, envs, strict=True):
             self._count += 1
             stem = self.scratch / f"cli-{self._count:04d}"
-            requests.append({"args": [str(a) for a in args], "cwd": str(cwd or ROOT),
-                             "env": dict(extra), "stdout": f"{stem}.out",
-                             "stderr": f"{stem}.err"})
+            requests.append(
+                {
+                    "args": [str(a) for a in args],
+                    "cwd": str(cwd or ROOT),
+                    "env": dict(extra),
+                    "stdout": f"{stem}.out",
+                    "stderr": f"{stem}.err",
+                }
+            )
         now = time.monotonic()
         if not self.fresh:
             pids = self._order({"op": "spawn", "requests": requests})["pids"]
@@ -926,8 +1139,11 @@ class CliProcesses:
         for r in requests:
             with open(r["stdout"], "wb") as out, open(r["stderr"], "wb") as err:
                 popen = subprocess.Popen(
-                    [sys.executable, "-m", "modelhealth", *r["args"]], cwd=r["cwd"],
-                    env={**self.environment(), **r["env"]}, stdout=out, stderr=err,
+                    [sys.executable, "-m", "modelhealth", *r["args"]],
+                    cwd=r["cwd"],
+                    env={**self.environment(), **r["env"]},
+                    stdout=out,
+                    stderr=err,
                 )
             running.append(Running(popen.pid, r, now, popen))
         return running
@@ -941,20 +1157,26 @@ class CliProcesses:
         now = time.monotonic()
         return [
             CliResult(
-                tuple(r.request["args"]), code,
+                tuple(r.request["args"]),
+                code,
                 Path(r.request["stdout"]).read_text(errors="replace"),
-                Path(r.request["stderr"]).read_text(errors="replace"), now - r.started,
+                Path(r.request["stderr"]).read_text(errors="replace"),
+                now - r.started,
             )
             for r, code in zip(running, codes, strict=True)
         ]
 
-    def run(self, args: Sequence[str], *, cwd: Path | None = None,
-            env: Mapping[str, str] | None = None) -> CliResult:
+    def run(
+        self, args: Sequence[str], *, cwd: Path | None = None, env: Mapping[str, str] | None = None
+    ) -> CliResult:
         """One command; waits for it."""
         return self.run_together([args], cwd=cwd, env=[env or {}])[0]
 
     def run_together(
-        self, commands: Sequence[Sequence[str]], *, cwd: Path | None = None,
+        self,
+        commands: Sequence[Sequence[str]],
+        *,
+        cwd: Path | None = None,
         env: Sequence[Mapping[str, str]] | None = None,
     ) -> list[CliResult]:
         """Several commands started at the same moment; waits for all of them."""

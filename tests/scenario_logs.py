@@ -91,8 +91,9 @@ def chunks(traffic: Traffic, span: tuple[int, int], *, seed: int) -> list[ModelC
     return out
 
 
-def summarise(rows: list[ModelChunk], span: tuple[int, int], *,
-              sample_size: int = 5000) -> WindowAggregate:
+def summarise(
+    rows: list[ModelChunk], span: tuple[int, int], *, sample_size: int = 5000
+) -> WindowAggregate:
     """Fold chunks into a window summary, as the nightly job does."""
     agg = WindowAggregate(WindowParams(span[0], span[1], (0.6, 0.85), sample_size))
     for chunk in rows:
@@ -100,8 +101,9 @@ def summarise(rows: list[ModelChunk], span: tuple[int, int], *,
     return agg
 
 
-def window(traffic: Traffic, span: tuple[int, int], *, seed: int,
-           sample_size: int = 5000) -> WindowAggregate:
+def window(
+    traffic: Traffic, span: tuple[int, int], *, seed: int, sample_size: int = 5000
+) -> WindowAggregate:
     """Summarise ``traffic`` over ``span`` the way the nightly job does (chunk by chunk)."""
     return summarise(chunks(traffic, span, seed=seed), span, sample_size=sample_size)
 
@@ -137,7 +139,9 @@ def _chunk(t: Traffic, span: tuple[int, int], n: int, rng: np.random.Generator) 
     confidence = rng.beta(t.conf_a, t.conf_b, size=n)
     p_correct = np.clip(
         confidence - t.overconfidence - _per_segment(segment, t.segment_overconfidence, 0.0),
-        0.0, 1.0)
+        0.0,
+        1.0,
+    )
     is_correct = rng.random(n) < p_correct
     labeled = (rng.random(n) < t.label_share) & ~error  # a hard error has no answer to judge
     correct = np.where(labeled, is_correct.astype(np.int8), np.int8(-1)).astype(np.int8)
@@ -153,8 +157,9 @@ def _chunk(t: Traffic, span: tuple[int, int], n: int, rng: np.random.Generator) 
         failing = (correct == 0) | error | (format_valid == 0)
         annotated = failing & (rng.random(n) < t.annotate_share)
         codes = np.full(n, -1, dtype=np.int32)
-        codes[annotated] = rng.choice(len(texts), size=int(annotated.sum()),
-                                      p=weights / weights.sum())
+        codes[annotated] = rng.choice(
+            len(texts), size=int(annotated.sum()), p=weights / weights.sum()
+        )
         failure_mode = _encoded(codes, texts)
 
     latency = rng.lognormal(np.log(t.latency_median_ms), t.latency_sigma, size=n)
@@ -162,8 +167,9 @@ def _chunk(t: Traffic, span: tuple[int, int], n: int, rng: np.random.Generator) 
         f"x{i}": rng.normal(t.feature_shift_sd if i == 0 else 0.0, 1.0, size=n)
         for i in range(t.n_features)
     }
-    features["channel"] = np.asarray(rng.choice(["web", "app", "api"], size=n, p=[0.5, 0.3, 0.2]),
-                                     dtype=object)
+    features["channel"] = np.asarray(
+        rng.choice(["web", "app", "api"], size=n, p=[0.5, 0.3, 0.2]), dtype=object
+    )
     return ModelChunk(
         model_id="support-bot",
         id_hash=id_hash,

@@ -36,16 +36,31 @@ MORNING = datetime.combine(NIGHT + timedelta(days=1), datetime.min.time(), timez
 
 
 def check(
-    tmp: Path, logs: Path, register: str, *extra: str, now: datetime = MORNING,
-    ladder: bool = False, out: str = "out",
+    tmp: Path,
+    logs: Path,
+    register: str,
+    *extra: str,
+    now: datetime = MORNING,
+    ladder: bool = False,
+    out: str = "out",
 ) -> tuple[int, str, dict[str, Any]]:
     """``modelhealth check`` on ``logs``; returns exit code, console output and report."""
     path = tmp / "register.yaml"
     path.write_text(register)
     where = tmp / out
     args = [
-        "check", "--register", str(path), "--logs", str(logs), "--as-of", NIGHT.isoformat(),
-        "--out", str(where), "--no-drift", "--now", now.isoformat(),
+        "check",
+        "--register",
+        str(path),
+        "--logs",
+        str(logs),
+        "--as-of",
+        NIGHT.isoformat(),
+        "--out",
+        str(where),
+        "--no-drift",
+        "--now",
+        now.isoformat(),
     ]
     if ladder:
         args += ["--state", f"sqlite:///{tmp / 'state.db'}", "--no-tracking"]
@@ -84,8 +99,10 @@ def test_a_night_where_8_percent_of_requests_time_out_reports_them_as_errors(
     assert er["value"] == pytest.approx(written.errored / written.rows)
     assert 0.06 < er["value"] < 0.10
     for output_type, (errors, rows) in written.errored_by_type.items():
-        assert (er["by_output_type"][output_type]["count"],
-                er["by_output_type"][output_type]["n"]) == (errors, rows)
+        assert (
+            er["by_output_type"][output_type]["count"],
+            er["by_output_type"][output_type]["n"],
+        ) == (errors, rows)
     # Nothing was quarantined: an errored row without confidence keeps the contract.
     assert report["ingest"]["rows_quarantined"] == 0
     assert m["n_rows"] == written.rows
@@ -120,7 +137,9 @@ def test_an_errored_row_with_an_unreadable_confidence_is_still_quarantined(
     _, _, report = check(tmp_path, logs, register_yaml({"assistant": ""}))
 
     assert report["ingest"]["quarantined_by_reason"] == {
-        "confidence_not_a_number": 1, "confidence_missing": 1, "latency_missing": 1,
+        "confidence_not_a_number": 1,
+        "confidence_missing": 1,
+        "latency_missing": 1,
     }
 
 
@@ -142,9 +161,7 @@ def test_a_night_without_labels_is_blind_escalates_at_once_and_estimates_quality
     coverage = checks(m)["labels.coverage"]
     assert (coverage["status"], coverage["tier"], coverage["observed"]) == ("blind", 4, 0.0)
     assert f"no labels for {written.rows:,} rows; quality unknown" in m["notes"]
-    assert [b["threshold"] for b in m["breaches"] if b["level"] == "blind"] == [
-        "labels.coverage"
-    ]
+    assert [b["threshold"] for b in m["breaches"] if b["level"] == "blind"] == ["labels.coverage"]
     # Missing context fails safe: a criticality-1 model escalates the first night, tier 4.
     rec = m["recommendation"]
     assert (rec["status"], rec["tier"], rec["rung"]) == ("mitigation", 4, None)
@@ -169,13 +186,19 @@ def test_late_labels_re_judge_the_night_and_say_what_was_measured(tmp_path: Path
     rng = np.random.default_rng(3)
     keep = rng.random(len(written.answered_ids)) < 0.9  # reviewers judged 90 % of answers
     labels = tmp_path / "labels.parquet"
-    pq.write_table(pa.table({
-        "prediction_id": [i for i, k in zip(written.answered_ids, keep, strict=True) if k],
-        "correct": written.outcome[keep].tolist(),
-    }), labels)
+    pq.write_table(
+        pa.table(
+            {
+                "prediction_id": [i for i, k in zip(written.answered_ids, keep, strict=True) if k],
+                "correct": written.outcome[keep].tolist(),
+            }
+        ),
+        labels,
+    )
 
-    code, output, report = check(tmp_path, logs, register, "--labels", str(labels),
-                                 ladder=True, out="out-late")
+    code, output, report = check(
+        tmp_path, logs, register, "--labels", str(labels), ladder=True, out="out-late"
+    )
 
     assert code == 0, output
     m = model(report)
@@ -220,8 +243,7 @@ def test_a_model_that_escalates_too_little_gets_a_band_finding_saying_what_to_tu
     sure = Night(conf_a=40.0, conf_b=1.5, followup=0.12)
     write_days(logs, {"assistant": sure}, reference={"assistant": sure})
 
-    code, _, report = check(tmp_path, logs, register_yaml({"assistant": ""}), "--fail-on",
-                            "breach")
+    code, _, report = check(tmp_path, logs, register_yaml({"assistant": ""}), "--fail-on", "breach")
 
     assert code == 0  # a warning by default
     m = model(report)
@@ -241,9 +263,14 @@ def test_a_band_set_to_breach_fails_the_run(tmp_path: Path) -> None:
     logs = tmp_path / "logs"
     doubtful = Night(conf_a=2.0, conf_b=1.0)  # about 70 % of rows below auto
     write_days(logs, {"assistant": doubtful}, reference={"assistant": doubtful})
-    register = register_yaml({"assistant": (
-        "    thresholds: {confidence: {escalation_rate: {min: 0.2, max: 0.3, level: breach}}}\n"
-    )})
+    register = register_yaml(
+        {
+            "assistant": (
+                "    thresholds: {confidence: "
+                "{escalation_rate: {min: 0.2, max: 0.3, level: breach}}}\n"
+            )
+        }
+    )
 
     code, _, report = check(tmp_path, logs, register, "--fail-on", "breach")
 
@@ -285,8 +312,7 @@ def test_a_night_that_has_not_ended_is_refused_unless_partial(tmp_path: Path) ->
     assert "has not ended yet" in output and "--partial" in output
     assert report == {}
 
-    code, output, report = check(tmp_path, logs, register, "--partial", now=afternoon,
-                                 ladder=True)
+    code, output, report = check(tmp_path, logs, register, "--partial", now=afternoon, ladder=True)
     assert code == 0, output
     assert report["partial"] is True
     assert "PARTIAL NIGHT" in output
@@ -309,8 +335,9 @@ def test_redecide_supersedes_a_decided_night_and_withdraws_what_it_opened(
     relabeled = tmp_path / "logs-relabeled"
     write_days(relabeled, {"assistant": Night()})  # the same night, labels in the logs
 
-    code, output, report = check(tmp_path, relabeled, register, "--redecide", ladder=True,
-                                 out="out-redecided")
+    code, output, report = check(
+        tmp_path, relabeled, register, "--redecide", ladder=True, out="out-redecided"
+    )
 
     assert code == 0, output
     m = model(report)
@@ -335,23 +362,44 @@ def test_rerunning_a_night_in_new_processes_does_not_cry_wolf(tmp_path: Path) ->
     # rerun in a new process decides the same and must not say otherwise.
     root = Path(__file__).resolve().parents[1]
     command = [
-        sys.executable, "-m", "modelhealth", "check", "--register",
-        str(root / "data" / "register.yaml"), "--logs", str(root / "data" / "demo" / "logs"),
-        "--as-of", "2026-10-08", "--state", f"sqlite:///{tmp_path / 'state.db'}",
-        "--no-tracking", "--now", "2026-10-09T06:00:00+00:00",
+        sys.executable,
+        "-m",
+        "modelhealth",
+        "check",
+        "--register",
+        str(root / "data" / "register.yaml"),
+        "--logs",
+        str(root / "data" / "demo" / "logs"),
+        "--as-of",
+        "2026-10-08",
+        "--state",
+        f"sqlite:///{tmp_path / 'state.db'}",
+        "--no-tracking",
+        "--now",
+        "2026-10-09T06:00:00+00:00",
     ]
     runs = [
-        subprocess.run([*command, "--out", str(tmp_path / f"out-{seed}")], capture_output=True,
-                       text=True, timeout=600, check=False,
-                       env={**os.environ, "PYTHONHASHSEED": seed})
+        subprocess.run(
+            [*command, "--out", str(tmp_path / f"out-{seed}")],
+            capture_output=True,
+            text=True,
+            timeout=600,
+            check=False,
+            env={**os.environ, "PYTHONHASHSEED": seed},
+        )
         for seed in ("0", "4")
     ]
 
     assert [r.returncode for r in runs] == [0, 0], runs[-1].stderr
     plan = [
-        next(c["statistic"] for c in model(json.loads((tmp_path / f"out-{seed}" /
-             "report.json").read_text()), "churn-classifier")["drift"]["columns"]
-             if c["column"] == "feature.plan")
+        next(
+            c["statistic"]
+            for c in model(
+                json.loads((tmp_path / f"out-{seed}" / "report.json").read_text()),
+                "churn-classifier",
+            )["drift"]["columns"]
+            if c["column"] == "feature.plan"
+        )
         for seed in ("0", "4")
     ]
     assert plan[0] == plan[1] and plan[0] is not None
@@ -369,8 +417,11 @@ def test_cbpe_interval_sits_where_an_exact_binomial_would_for_a_calibrated_model
     # Hand check: a calibrated model whose confidences are all about 0.9 should be
     # estimated at about 0.9, with a half-width near the binomial's 1.96·sqrt(p(1-p)/n).
     logs = tmp_path / "logs"
-    write_days(logs, {"assistant": Night(labeled=0.0, conf_a=900.0, conf_b=100.0)},
-               reference={"assistant": Night(conf_a=900.0, conf_b=100.0, labeled=1.0)})
+    write_days(
+        logs,
+        {"assistant": Night(labeled=0.0, conf_a=900.0, conf_b=100.0)},
+        reference={"assistant": Night(conf_a=900.0, conf_b=100.0, labeled=1.0)},
+    )
 
     _, _, report = check(tmp_path, logs, register_yaml({"assistant": ""}))
 

@@ -366,7 +366,11 @@ def test_the_drift_summaries_merged_across_partitions_equal_the_local_ones(
     ):
         with QuarantineWriter(tmp_path / name / "quarantine.parquet") as quarantine:
             summaries[name] = engine.summarize(
-                [folder], loaded.register, windows, labels=None, quarantine=quarantine,
+                [folder],
+                loaded.register,
+                windows,
+                labels=None,
+                quarantine=quarantine,
                 stats=IngestStats(),
             )
     bucketed = 0

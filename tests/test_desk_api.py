@@ -30,8 +30,9 @@ from modelhealth.serve.identity import COOKIE
 Desk = tuple[DeskServer, PreparedDesk]
 
 
-@pytest.fixture(scope="module",
-                params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+@pytest.fixture(
+    scope="module", params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
+)
 def desk(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Desk]:
@@ -59,13 +60,18 @@ def test_health_needs_no_token_and_the_openapi_document_lists_every_endpoint(des
     assert health.json()["audit_rows"] > 0
     paths = document["paths"]
     assert set(paths) == {
-        "/healthz", "/api/inbox", "/api/steps/{step_id}", "/api/steps/{step_id}/approve",
-        "/api/steps/{step_id}/reject", "/api/steps/{step_id}/ack",
+        "/healthz",
+        "/api/inbox",
+        "/api/steps/{step_id}",
+        "/api/steps/{step_id}/approve",
+        "/api/steps/{step_id}/reject",
+        "/api/steps/{step_id}/ack",
     }
     approve = paths["/api/steps/{step_id}/approve"]["post"]
     assert {"200", "401", "403", "404"} <= set(approve["responses"])
     assert approve["requestBody"]["content"]["application/json"]["schema"]["$ref"].endswith(
-        "/DecisionIn")
+        "/DecisionIn"
+    )
     inbox_schema = paths["/api/inbox"]["get"]["responses"]["200"]["content"]["application/json"]
     assert inbox_schema["schema"]["$ref"].endswith("/InboxOut")
     assert "StepDetailOut" in document["components"]["schemas"]
@@ -75,8 +81,12 @@ def test_without_a_valid_token_the_api_answers_401_with_a_bearer_challenge(desk:
     server, _ = desk
     missing = http("GET", server.url("/api/inbox"))
     garbage = http("GET", server.url("/api/inbox"), token="mh_not-a-real-token")
-    basic = http("POST", server.url("/api/steps/step-1/approve"), body={"reason": "x"},
-                 headers={"Authorization": "Basic Ym9iOmJvYg=="})
+    basic = http(
+        "POST",
+        server.url("/api/steps/step-1/approve"),
+        body={"reason": "x"},
+        headers={"Authorization": "Basic Ym9iOmJvYg=="},
+    )
 
     assert [missing.status, garbage.status, basic.status] == [401, 401, 401]
     assert (missing.header("WWW-Authenticate") or "").startswith('Bearer realm="modelhealth"')
@@ -92,27 +102,52 @@ def test_a_person_who_may_not_decide_gets_403_with_the_reason_the_cli_gives(
     server, prepared = desk
     step = prepared.steps["model-2"]
 
-    by_dave = http("POST", server.url(f"/api/steps/{step}/approve"),
-                   token=prepared.tokens["dave"], body={"reason": "looks fine"})
-    by_alice = http("POST", server.url(f"/api/steps/{step}/approve"),
-                    token=prepared.tokens["alice"], body={"reason": "my own request"})
-    cli = CliRunner().invoke(app, [
-        "ladder", "approve", step, "--as", "dave", "--register", str(prepared.register_path),
-        "--state", prepared.state_url, "--now", prepared.now.isoformat(),
-    ])
+    by_dave = http(
+        "POST",
+        server.url(f"/api/steps/{step}/approve"),
+        token=prepared.tokens["dave"],
+        body={"reason": "looks fine"},
+    )
+    by_alice = http(
+        "POST",
+        server.url(f"/api/steps/{step}/approve"),
+        token=prepared.tokens["alice"],
+        body={"reason": "my own request"},
+    )
+    cli = CliRunner().invoke(
+        app,
+        [
+            "ladder",
+            "approve",
+            step,
+            "--as",
+            "dave",
+            "--register",
+            str(prepared.register_path),
+            "--state",
+            prepared.state_url,
+            "--now",
+            prepared.now.isoformat(),
+        ],
+    )
 
     assert by_dave.status == 403 and by_dave.json()["refusal"] == "refused"
     assert by_dave.json()["detail"] == (
-        "dave holds ml_engineer; deciding retrieval_augmentation needs one of model_owner")
+        "dave holds ml_engineer; deciding retrieval_augmentation needs one of model_owner"
+    )
     assert cli.exit_code == 2
     assert by_dave.json()["detail"] in " ".join(cli.output.split())
     assert by_alice.status == 403
     assert by_alice.json()["detail"].startswith(
         f"separation of duties: alice requested {step} (retrieval_augmentation, up) and may "
-        "not approve it")
+        "not approve it"
+    )
     refused = [e for e in _rows(prepared, step) if e.action == "refused.approve"]
     assert [(e.actor, e.payload["via"]["channel"]) for e in refused] == [
-        ("dave", "api"), ("alice", "api"), ("dave", "cli")]
+        ("dave", "api"),
+        ("alice", "api"),
+        ("dave", "cli"),
+    ]
     with LadderStore(prepared.state_url) as store:
         assert store.read(lambda c: step_by_id(c, int(step.split("-")[1]))).status == "pending"
 
@@ -130,20 +165,25 @@ def test_bob_approves_through_the_api_once_and_the_audit_log_names_him_the_chann
 
     assert first.status == 200
     assert first.json() == {
-        "step_id": step, "status": "approved",
+        "step_id": step,
+        "status": "approved",
         "message": f"{step} retrieval_augmentation approved; apply it with `modelhealth ladder "
-                   f"apply {step}`",
+        f"apply {step}`",
     }
     assert again.status == 403
-    assert again.json()["detail"].startswith(f"{step} (retrieval_augmentation, up) is already "
-                                             "approved")
+    assert again.json()["detail"].startswith(
+        f"{step} (retrieval_augmentation, up) is already approved"
+    )
     assert detail["status"] == "approved"
     assert [(a["person"], a["decision"], a["reason"]) for a in detail["approvals"]] == [
-        ("bob", "approve", "index is ready")]
+        ("bob", "approve", "index is ready")
+    ]
     decided = [e for e in _rows(prepared, step) if e.action == "step.approve"]
     assert len(decided) == 1
     assert (decided[0].actor, decided[0].payload["via"]) == (
-        "bob", {"channel": "api", "address": "127.0.0.1"})
+        "bob",
+        {"channel": "api", "address": "127.0.0.1"},
+    )
     with LadderStore(prepared.state_url) as store:
         assert store.read(prove).ok
 
@@ -185,10 +225,15 @@ def test_the_owner_acknowledges_and_reminders_stop(desk: Desk) -> None:
     server, prepared = desk
     step = prepared.steps["model-5"]
 
-    acked = http("POST", server.url(f"/api/steps/{step}/ack"), token=prepared.tokens["alice"],
-                 body={"reason": "looking at it with the retrieval team"})
-    by_dave = http("POST", server.url(f"/api/steps/{step}/ack"), token=prepared.tokens["dave"],
-                   body={})
+    acked = http(
+        "POST",
+        server.url(f"/api/steps/{step}/ack"),
+        token=prepared.tokens["alice"],
+        body={"reason": "looking at it with the retrieval team"},
+    )
+    by_dave = http(
+        "POST", server.url(f"/api/steps/{step}/ack"), token=prepared.tokens["dave"], body={}
+    )
     detail = http("GET", server.url(f"/api/steps/{step}"), token=prepared.tokens["bob"]).json()
 
     assert acked.status == 200 and acked.json()["message"] == f"{step} acknowledged by alice"
@@ -203,7 +248,9 @@ def test_an_unknown_step_is_404(desk: Desk) -> None:
     server, prepared = desk
     bob = prepared.tokens["bob"]
     assert http("GET", server.url("/api/steps/step-999"), token=bob).json() == {
-        "detail": "there is no step-999", "refusal": "not_found"}
+        "detail": "there is no step-999",
+        "refusal": "not_found",
+    }
     assert http("GET", server.url("/api/steps/nonsense"), token=bob).status == 404
 
 
@@ -215,14 +262,44 @@ def test_the_cli_decides_through_the_desk_with_a_token_file(desk: Desk, tmp_path
     token_file.chmod(0o600)
     runner = CliRunner()
 
-    as_someone = runner.invoke(app, ["ladder", "approve", step, "--server", server.base,
-                                     "--token-file", str(token_file), "--as", "alice"])
-    wrong = runner.invoke(app, ["ladder", "approve", step, "--server", server.base],
-                          env={"MODELHEALTH_TOKEN": "mh_forged"})
-    refused = runner.invoke(app, ["ladder", "approve", step, "--server", server.base],
-                            env={"MODELHEALTH_TOKEN": prepared.tokens["dave"]})
-    done = runner.invoke(app, ["ladder", "approve", step, "--server", server.base,
-                               "--token-file", str(token_file), "--reason", "from my laptop"])
+    as_someone = runner.invoke(
+        app,
+        [
+            "ladder",
+            "approve",
+            step,
+            "--server",
+            server.base,
+            "--token-file",
+            str(token_file),
+            "--as",
+            "alice",
+        ],
+    )
+    wrong = runner.invoke(
+        app,
+        ["ladder", "approve", step, "--server", server.base],
+        env={"MODELHEALTH_TOKEN": "mh_forged"},
+    )
+    refused = runner.invoke(
+        app,
+        ["ladder", "approve", step, "--server", server.base],
+        env={"MODELHEALTH_TOKEN": prepared.tokens["dave"]},
+    )
+    done = runner.invoke(
+        app,
+        [
+            "ladder",
+            "approve",
+            step,
+            "--server",
+            server.base,
+            "--token-file",
+            str(token_file),
+            "--reason",
+            "from my laptop",
+        ],
+    )
 
     assert as_someone.exit_code == 2 and "--as does not apply with --server" in as_someone.output
     assert wrong.exit_code == 2 and "did not accept the token: unknown token" in wrong.output
@@ -231,7 +308,10 @@ def test_the_cli_decides_through_the_desk_with_a_token_file(desk: Desk, tmp_path
     assert f"{step} retrieval_augmentation approved" in done.output
     row = next(e for e in _rows(prepared, step) if e.action == "step.approve")
     assert (row.actor, row.reason, row.payload["via"]["channel"]) == (
-        "bob", "from my laptop", "api")
+        "bob",
+        "from my laptop",
+        "api",
+    )
 
 
 def test_pages_send_a_stranger_to_the_login_page(desk: Desk) -> None:
@@ -252,13 +332,24 @@ def test_signing_in_sets_a_signed_httponly_session_that_ends_when_the_token_is_r
     csrf = re.search(r'name="csrf" value="([^"]+)"', form.text)
     assert form.status == 200 and anonymous is not None and csrf is not None
 
-    no_csrf = http("POST", server.url("/login"), form={"token": prepared.tokens["carol"]},
-                   cookies={COOKIE: anonymous})
-    bad = http("POST", server.url("/login"), form={"token": "mh_nope", "csrf": csrf[1]},
-               cookies={COOKIE: anonymous})
-    signed_in = http("POST", server.url("/login"),
-                     form={"token": prepared.tokens["carol"], "csrf": csrf[1], "next": "/inbox"},
-                     cookies={COOKIE: anonymous})
+    no_csrf = http(
+        "POST",
+        server.url("/login"),
+        form={"token": prepared.tokens["carol"]},
+        cookies={COOKIE: anonymous},
+    )
+    bad = http(
+        "POST",
+        server.url("/login"),
+        form={"token": "mh_nope", "csrf": csrf[1]},
+        cookies={COOKIE: anonymous},
+    )
+    signed_in = http(
+        "POST",
+        server.url("/login"),
+        form={"token": prepared.tokens["carol"], "csrf": csrf[1], "next": "/inbox"},
+        cookies={COOKIE: anonymous},
+    )
     session = cookie_value(signed_in, COOKIE)
     forged = (session or "")[:-2] + ("AA" if not (session or "").endswith("AA") else "BB")
 
@@ -271,8 +362,14 @@ def test_signing_in_sets_a_signed_httponly_session_that_ends_when_the_token_is_r
     assert http("GET", server.url("/inbox"), cookies={COOKIE: forged}).status == 303
 
     with LadderStore(prepared.state_url) as store:
-        revoke_tokens(store, "carol", register=prepared.register, admin="alice",
-                      now=prepared.now + timedelta(minutes=1), origin=Origin("cli", "test"))
+        revoke_tokens(
+            store,
+            "carol",
+            register=prepared.register,
+            admin="alice",
+            now=prepared.now + timedelta(minutes=1),
+            origin=Origin("cli", "test"),
+        )
     after = http("GET", server.url("/inbox"), cookies={COOKIE: session or ""})
     api = http("GET", server.url("/api/inbox"), token=prepared.tokens["carol"])
     assert after.status == 303 and (after.header("Location") or "").startswith("/login")
@@ -282,19 +379,25 @@ def test_signing_in_sets_a_signed_httponly_session_that_ends_when_the_token_is_r
 def test_a_register_file_that_differs_from_the_pin_changes_nothing_but_shows_a_banner(
     tmp_path: Path,
 ) -> None:
-    prepared = prepare_state(f"sqlite:///{tmp_path / 'state.db'}", tmp_path, people=("bob",
-                                                                                       "dave"))
+    prepared = prepare_state(f"sqlite:///{tmp_path / 'state.db'}", tmp_path, people=("bob", "dave"))
     # The file now makes dave a model owner; the store's pin does not.
     prepared.register_path.write_text(
-        REGISTER_YAML.replace("{extra_models}", "").replace("dave: [ml_engineer]",
-                                                            "dave: [ml_engineer, model_owner]"))
+        REGISTER_YAML.replace("{extra_models}", "").replace(
+            "dave: [ml_engineer]", "dave: [ml_engineer, model_owner]"
+        )
+    )
     with DeskServer(prepared, tmp_path / "server.log") as server:
-        refused = http("POST", server.url("/api/steps/step-1/approve"),
-                       token=prepared.tokens["dave"], body={"reason": "the file says I may"})
+        refused = http(
+            "POST",
+            server.url("/api/steps/step-1/approve"),
+            token=prepared.tokens["dave"],
+            body={"reason": "the file says I may"},
+        )
         login = http("GET", server.url("/login"))
 
     assert refused.status == 403
     assert refused.json()["detail"] == (
-        "dave holds ml_engineer; deciding retrieval_augmentation needs one of model_owner")
+        "dave holds ml_engineer; deciding retrieval_augmentation needs one of model_owner"
+    )
     assert "the register file differs from the people pinned in the state store" in login.text
     assert "dave: ml_engineer → ml_engineer, model_owner" in login.text

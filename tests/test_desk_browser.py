@@ -68,15 +68,18 @@ def test_bob_approves_step_1_in_the_browser_and_sees_it_in_the_audit_log(
         reason = browser.text("#approve-verdict") or ""
         assert reason.startswith("You may not: separation of duties: alice requested step-1")
         assert browser.evaluate("document.querySelector('#approve-button').disabled") is True
-        browser.evaluate("document.querySelectorAll('#approve-form [disabled]')"
-                         ".forEach(function (e) { e.disabled = false; })")
+        browser.evaluate(
+            "document.querySelectorAll('#approve-form [disabled]')"
+            ".forEach(function (e) { e.disabled = false; })"
+        )
         browser.type_text("#approve-reason", "approving my own request")
         refused = browser.click("#approve-button")
         assert refused.loaded
         assert browser.text("h1") == "403 · Refused"
         assert (browser.text("#reason") or "").startswith(
             "separation of duties: alice requested step-1 (retrieval_augmentation, up) and may "
-            "not approve it")
+            "not approve it"
+        )
         _shot(browser, tmp_path, "refused-requester")
         _clean(browser.load(server.url("/inbox")))
         _clean(browser.click("form.whoami button[type=submit]"))
@@ -94,7 +97,8 @@ def test_bob_approves_step_1_in_the_browser_and_sees_it_in_the_audit_log(
         assert browser.url == server.url("/steps/step-1")
         assert "recommend retrieval_augmentation for USD 12,600" in (browser.text("#summary") or "")
         assert (browser.text("#approve-verdict") or "").startswith(
-            "If you approve: approval 1 of 1 by bob (model_owner)")
+            "If you approve: approval 1 of 1 by bob (model_owner)"
+        )
         _shot(browser, tmp_path, "step")
 
         # A form without its CSRF token is refused and changes nothing.
@@ -149,7 +153,8 @@ def test_bob_approves_step_1_in_the_browser_and_sees_it_in_the_audit_log(
         for path, name in [("/inbox", "inbox-phone"), ("/steps/step-1", "step-phone")]:
             _clean(browser.load(server.url(path)))
             overflow = browser.evaluate(
-                "document.documentElement.scrollWidth - document.documentElement.clientWidth")
+                "document.documentElement.scrollWidth - document.documentElement.clientWidth"
+            )
             assert overflow <= 0, f"{path} is {overflow} px wider than a phone"
             _shot(browser, tmp_path, name)
         browser.viewport(1280, 2400)
@@ -160,7 +165,8 @@ def test_bob_approves_step_1_in_the_browser_and_sees_it_in_the_audit_log(
     approvals = [e for e in rows if e.action == "step.approve"]
     assert [(e.actor, e.payload["via"]["channel"]) for e in approvals] == [("bob", "web")]
     assert [(e.actor, e.action) for e in rows if e.action.startswith("refused.")] == [
-        ("alice", "refused.approve")]
+        ("alice", "refused.approve")
+    ]
 
 
 def test_the_demo_month_on_the_desk_draws_the_nights_behind_the_step(
@@ -190,7 +196,8 @@ def test_the_demo_month_on_the_desk_draws_the_nights_behind_the_step(
         charts = browser.evaluate("document.querySelectorAll('figure.panel svg.chart').length")
         marks = browser.evaluate(
             "Array.from(document.querySelectorAll('figure.panel svg.chart title'))"
-            ".map(function (t) { return t.textContent; })")
+            ".map(function (t) { return t.textContent; })"
+        )
         assert charts == 4
         assert "2026-10-16: " in " ".join(marks) and "(Breach)" in " ".join(marks)
         assert "hallucination" in (browser.text("main") or "")
@@ -203,7 +210,8 @@ def test_the_demo_month_on_the_desk_draws_the_nights_behind_the_step(
         _clean(browser.load(server.url("/stats")))
         decide = browser.evaluate(
             "Array.from(document.querySelectorAll('#durations tbody tr')).map(function (r) {"
-            " return r.innerText; })")
+            " return r.innerText; })"
+        )
         assert any(row.startswith("decide\t1\t3.0 h") for row in decide), decide
         _shot(browser, tmp_path, "demo-stats")
     browser.viewport(1280, 2400)

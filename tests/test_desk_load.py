@@ -26,15 +26,20 @@ MODELS, POLLERS, APPROVALS, SECONDS = 90, 50, 4, 30.0
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("backend", ["sqlite", pytest.param("postgresql",
-                                                           marks=pytest.mark.postgres)])
+@pytest.mark.parametrize(
+    "backend", ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
+)
 def test_no_decision_is_lost_or_doubled_under_load(
     backend: str, request: pytest.FixtureRequest, tmp_path: Path
 ) -> None:
-    url = (f"sqlite:///{tmp_path / 'state.db'}" if backend == "sqlite"
-           else request.getfixturevalue("postgres_server").database("load"))
-    prepared = prepare_load_state(url, tmp_path, models=MODELS, pollers=POLLERS,
-                                  approvals=APPROVALS)
+    url = (
+        f"sqlite:///{tmp_path / 'state.db'}"
+        if backend == "sqlite"
+        else request.getfixturevalue("postgres_server").database("load")
+    )
+    prepared = prepare_load_state(
+        url, tmp_path, models=MODELS, pollers=POLLERS, approvals=APPROVALS
+    )
     with DeskServer(prepared, tmp_path / "server.log") as server:
         result = run_load("127.0.0.1", server.port, prepared, seconds=SECONDS, pollers=POLLERS)
 
@@ -57,8 +62,7 @@ def test_no_decision_is_lost_or_doubled_under_load(
         escalations = store.read(lambda c: list_escalations(c))
         rows = store.read(audit.entries)
         proof = store.read(prove)
-    stored = [(f"step-{s.id}", a.person) for e in escalations for s in e.steps
-              for a in s.approvals]
+    stored = [(f"step-{s.id}", a.person) for e in escalations for s in e.steps for a in s.approvals]
     logged = [(e.subject, e.actor) for e in rows if e.action == "step.approve"]
     assert sorted(stored) == sorted(seen), "the store and the clients disagree"
     assert sorted(logged) == sorted(seen), "the audit log and the clients disagree"

@@ -28,15 +28,17 @@ Desk = tuple[DeskServer, PreparedDesk]
 def desk(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Desk]:
     folder = tmp_path_factory.mktemp("desk-proxy")
     prepared = prepare_state(f"sqlite:///{folder / 'state.db'}", folder, models=3)
-    with DeskServer(prepared, folder / "server.log",
-                    extra=("--trusted-proxy", PROXY, "--sso-header", SSO)) as server:
+    with DeskServer(
+        prepared, folder / "server.log", extra=("--trusted-proxy", PROXY, "--sso-header", SSO)
+    ) as server:
         yield server, prepared
 
 
 def _via(prepared: PreparedDesk, step: str) -> dict[str, str]:
     with LadderStore(prepared.state_url) as store:
-        row = next(e for e in store.read(audit.entries)
-                   if e.subject == step and e.action == "step.approve")
+        row = next(
+            e for e in store.read(audit.entries) if e.subject == step and e.action == "step.approve"
+        )
     via: dict[str, str] = row.payload["via"]
     return via
 
@@ -44,8 +46,7 @@ def _via(prepared: PreparedDesk, step: str) -> dict[str, str]:
 def test_the_sso_header_is_believed_only_from_the_trusted_proxy(desk: Desk) -> None:
     server, _ = desk
     from_proxy = http("GET", server.url("/api/inbox"), headers={SSO: "bob"}, source=PROXY)
-    from_elsewhere = http("GET", server.url("/api/inbox"), headers={SSO: "bob"},
-                          source="127.0.0.1")
+    from_elsewhere = http("GET", server.url("/api/inbox"), headers={SSO: "bob"}, source="127.0.0.1")
     stranger = http("GET", server.url("/api/inbox"), headers={SSO: "mallory"}, source=PROXY)
     page = http("GET", server.url("/inbox"), headers={SSO: "bob"}, source=PROXY)
 
@@ -53,7 +54,8 @@ def test_the_sso_header_is_believed_only_from_the_trusted_proxy(desk: Desk) -> N
     assert from_elsewhere.status == 401
     assert stranger.status == 403
     assert stranger.json()["detail"] == (
-        "X-Forwarded-User names 'mallory', who is not among the people pinned in the state store")
+        "X-Forwarded-User names 'mallory', who is not among the people pinned in the state store"
+    )
     assert page.status == 200 and "Inbox" in page.text and ">bob<" in page.text
     assert "modelhealth_desk" in page.cookies()  # a session, so its forms carry a CSRF token
 
@@ -63,28 +65,43 @@ def test_a_decision_records_the_forwarded_address_only_through_the_trusted_proxy
 ) -> None:
     server, prepared = desk
     forwarded = {"X-Forwarded-For": "198.51.100.7"}
-    through_proxy = http("POST", server.url(f"/api/steps/{prepared.steps['model-2']}/approve"),
-                         headers={SSO: "bob", **forwarded}, body={"reason": "via SSO"},
-                         source=PROXY)
-    direct = http("POST", server.url(f"/api/steps/{prepared.steps['model-3']}/approve"),
-                  token=prepared.tokens["bob"], headers={"X-Forwarded-For": "203.0.113.9"},
-                  body={"reason": "direct"}, source="127.0.0.1")
+    through_proxy = http(
+        "POST",
+        server.url(f"/api/steps/{prepared.steps['model-2']}/approve"),
+        headers={SSO: "bob", **forwarded},
+        body={"reason": "via SSO"},
+        source=PROXY,
+    )
+    direct = http(
+        "POST",
+        server.url(f"/api/steps/{prepared.steps['model-3']}/approve"),
+        token=prepared.tokens["bob"],
+        headers={"X-Forwarded-For": "203.0.113.9"},
+        body={"reason": "direct"},
+        source="127.0.0.1",
+    )
 
     assert through_proxy.status == 200 and direct.status == 200
-    assert _via(prepared, prepared.steps["model-2"]) == {"channel": "api",
-                                                         "address": "198.51.100.7"}
+    assert _via(prepared, prepared.steps["model-2"]) == {
+        "channel": "api",
+        "address": "198.51.100.7",
+    }
     assert _via(prepared, prepared.steps["model-3"]) == {"channel": "api", "address": "127.0.0.1"}
 
 
 def test_failed_sign_ins_from_one_address_are_throttled(desk: Desk) -> None:
     server, prepared = desk
     source = "127.0.0.3"
-    answers = [http("GET", server.url("/api/inbox"), token=f"mh_guess{i}", source=source).status
-               for i in range(11)]
-    still_refused = http("GET", server.url("/api/inbox"), token=prepared.tokens["bob"],
-                         source=source)
-    elsewhere = http("GET", server.url("/api/inbox"), token=prepared.tokens["bob"],
-                     source="127.0.0.4")
+    answers = [
+        http("GET", server.url("/api/inbox"), token=f"mh_guess{i}", source=source).status
+        for i in range(11)
+    ]
+    still_refused = http(
+        "GET", server.url("/api/inbox"), token=prepared.tokens["bob"], source=source
+    )
+    elsewhere = http(
+        "GET", server.url("/api/inbox"), token=prepared.tokens["bob"], source="127.0.0.4"
+    )
 
     assert answers == [401] * 10 + [429]
     assert still_refused.status == 429
@@ -98,8 +115,18 @@ def test_an_sso_header_without_a_trusted_proxy_is_refused_at_start(tmp_path: Pat
     from modelhealth.cli import app
 
     prepared = prepare_state(f"sqlite:///{tmp_path / 'state.db'}", tmp_path, people=())
-    result = CliRunner().invoke(app, ["serve", "--register", str(prepared.register_path),
-                                      "--state", prepared.state_url, "--sso-header", SSO])
+    result = CliRunner().invoke(
+        app,
+        [
+            "serve",
+            "--register",
+            str(prepared.register_path),
+            "--state",
+            prepared.state_url,
+            "--sso-header",
+            SSO,
+        ],
+    )
     assert result.exit_code == 2
     assert "--sso-header needs --trusted-proxy" in " ".join(result.output.split())
 
@@ -113,18 +140,24 @@ def test_under_a_path_prefix_links_and_cookies_stay_under_it(tmp_path: Path) -> 
 
     prepared = prepare_state(f"sqlite:///{tmp_path / 'state.db'}", tmp_path, people=("bob",))
     # The proxy serves https://desk.example.com/ops/… and strips /ops before passing on.
-    with DeskServer(prepared, tmp_path / "server.log",
-                    extra=("--public-url", "https://desk.example.com/ops")) as server:
+    with DeskServer(
+        prepared, tmp_path / "server.log", extra=("--public-url", "https://desk.example.com/ops")
+    ) as server:
         stranger = http("GET", server.url("/steps/step-1"))
         form = http("GET", server.url("/login?next=/steps/step-1"))
         csrf = re.search(r'name="csrf" value="([^"]+)"', form.text)
         assert csrf is not None
-        signed_in = http("POST", server.url("/login"),
-                         form={"token": prepared.tokens["bob"], "csrf": csrf[1],
-                               "next": "/steps/step-1"},
-                         cookies={COOKIE: cookie_value(form, COOKIE) or ""})
-        page = http("GET", server.url("/steps/step-1"),
-                    cookies={COOKIE: cookie_value(signed_in, COOKIE) or ""})
+        signed_in = http(
+            "POST",
+            server.url("/login"),
+            form={"token": prepared.tokens["bob"], "csrf": csrf[1], "next": "/steps/step-1"},
+            cookies={COOKIE: cookie_value(form, COOKIE) or ""},
+        )
+        page = http(
+            "GET",
+            server.url("/steps/step-1"),
+            cookies={COOKIE: cookie_value(signed_in, COOKIE) or ""},
+        )
         api = http("GET", server.url("/api/inbox"), token=prepared.tokens["bob"]).json()
 
     assert stranger.status == 303

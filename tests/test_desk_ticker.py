@@ -27,14 +27,18 @@ PUBLIC = "https://desk.example.com/ops"
 
 
 def test_the_desk_reminds_on_time_with_a_link_to_the_step(
-    receiver: Receiver, tmp_path: Path  # noqa: F811
+    receiver: Receiver,  # noqa: F811
+    tmp_path: Path,
 ) -> None:
     prepared = prepare_state(f"sqlite:///{tmp_path / 'state.db'}", tmp_path, people=())
     # step-1 was requested 2025-04-09 02:00, tier 2: acknowledge within 24 h.
     late = datetime(2025, 4, 10, 3, 0, tzinfo=timezone.utc)
-    with DeskServer(prepared, tmp_path / "server.log", now=late,
-                    extra=("--tick-every", "1", "--notify", receiver.url,
-                           "--public-url", PUBLIC)):
+    with DeskServer(
+        prepared,
+        tmp_path / "server.log",
+        now=late,
+        extra=("--tick-every", "1", "--notify", receiver.url, "--public-url", PUBLIC),
+    ):
         deadline = time.monotonic() + 60
         while len(receiver.received) < 2 and time.monotonic() < deadline:
             time.sleep(0.2)
@@ -42,8 +46,7 @@ def test_the_desk_reminds_on_time_with_a_link_to_the_step(
     # The request queued the night it was made (nothing sent it then), and the reminder.
     texts = [p["text"] for p in receiver.payloads]
     assert [t.split(":")[0] for t in texts[:2]] == ["Approval requested", "Reminder"]
-    assert texts[1].startswith("Reminder: nobody has acknowledged this: support-assistant "
-                               "(step-1)")
+    assert texts[1].startswith("Reminder: nobody has acknowledged this: support-assistant (step-1)")
     assert " · For: bob · " in texts[1]
     link = f"<{PUBLIC}/steps/step-1|Open step-1>"
     assert all(t.endswith(link) for t in texts)
@@ -60,16 +63,22 @@ def test_a_pass_on_a_fake_clock_finds_a_tampered_store(tmp_path: Path) -> None:
     prepared = prepare_state(f"sqlite:///{tmp_path / 'state.db'}", tmp_path, people=())
     # step-1 was requested 2025-04-09 02:00: ten minutes later no clock has run out.
     clock = [datetime(2025, 4, 9, 2, 10, tzinfo=timezone.utc)]
-    settings = DeskSettings(register_path=prepared.register_path, state_url=prepared.state_url,
-                            secret=b"s" * 32, tick_seconds=60, clock=lambda: clock[0])
+    settings = DeskSettings(
+        register_path=prepared.register_path,
+        state_url=prepared.state_url,
+        secret=b"s" * 32,
+        tick_seconds=60,
+        clock=lambda: clock[0],
+    )
     desk = Desk(settings, load_register(prepared.register_path).register)
     ticker = SlaTicker(desk, 60)
     try:
         quiet = ticker.run_once()
         clock[0] += timedelta(days=1)
         due = ticker.run_once()
-        desk.store.write(lambda c: c.execute(
-            text("UPDATE ladder_steps SET status = 'approved' WHERE id = 1")))
+        desk.store.write(
+            lambda c: c.execute(text("UPDATE ladder_steps SET status = 'approved' WHERE id = 1"))
+        )
         tampered = ticker.run_once()
     finally:
         desk.close()

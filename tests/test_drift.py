@@ -60,11 +60,15 @@ def by_column(summary: DriftSummary) -> dict[str, DriftColumn]:
     return {c.column: c for c in summary.columns}
 
 
-def assert_evidentlys_verdicts(current: list[ModelChunk], reference: list[ModelChunk],
-                               limits: DriftLimits = LIMITS) -> DriftSummary:
+def assert_evidentlys_verdicts(
+    current: list[ModelChunk], reference: list[ModelChunk], limits: DriftLimits = LIMITS
+) -> DriftSummary:
     """compute_drift on the folded windows against Evidently on the same full windows."""
-    ours = compute_drift(summarise(current, CURRENT, sample_size=K),
-                         summarise(reference, REFERENCE, sample_size=K), limits)
+    ours = compute_drift(
+        summarise(current, CURRENT, sample_size=K),
+        summarise(reference, REFERENCE, sample_size=K),
+        limits,
+    )
     theirs = evidently_drift(whole(current), whole(reference))
     assert [c.column for c in ours.columns] == [*sorted(FEATURES), "prediction", "confidence"]
     for column in ours.columns:
@@ -89,8 +93,13 @@ def assert_evidentlys_verdicts(current: list[ModelChunk], reference: list[ModelC
 def test_a_one_sd_feature_shift_and_a_new_prediction_mix_over_whole_windows() -> None:
     # 30 000 rows tonight, 60 000 in the reference: Evidently's distances, and more than
     # 10 000 values a column, so the numeric columns are bucketed.
-    current = rows(healthy(30_000).but(feature_shift_sd=1.0, predictions={
-        "refund": 0.15, "escalate": 0.35, "close": 0.5}), CURRENT, 3)
+    current = rows(
+        healthy(30_000).but(
+            feature_shift_sd=1.0, predictions={"refund": 0.15, "escalate": 0.35, "close": 0.5}
+        ),
+        CURRENT,
+        3,
+    )
     summary = assert_evidentlys_verdicts(current, rows(healthy(60_000), REFERENCE, 4))
     cols = by_column(summary)
     x0 = cols["feature.x0"]
@@ -113,8 +122,9 @@ def test_the_same_traffic_on_other_days_shows_no_drift() -> None:
 
 
 def test_a_categorical_shift_alone_is_found_by_jensen_shannon() -> None:
-    current = rows(healthy(5_000).but(predictions={"refund": 0.2, "escalate": 0.2, "close": 0.6}),
-                   CURRENT, 7)
+    current = rows(
+        healthy(5_000).but(predictions={"refund": 0.2, "escalate": 0.2, "close": 0.6}), CURRENT, 7
+    )
     summary = assert_evidentlys_verdicts(current, rows(healthy(8_000), REFERENCE, 8))
     pred = by_column(summary)["prediction"]
     assert pred.method == "Jensen-Shannon distance" and pred.drifted
@@ -167,7 +177,7 @@ def _with_features(window: list[ModelChunk], **features: np.ndarray) -> list[Mod
     """The window's chunks with some feature columns replaced or added (whole-window arrays)."""
     out, start = [], 0
     for chunk in window:
-        extra = {name: values[start:start + chunk.n] for name, values in features.items()}
+        extra = {name: values[start : start + chunk.n] for name, values in features.items()}
         out.append(ModelChunk(**{**chunk.__dict__, "features": {**chunk.features, **extra}}))
         start += chunk.n
     return out
@@ -225,12 +235,14 @@ def test_a_column_cap_keeps_only_the_first_features_and_says_what_it_left_out() 
 
 
 def test_the_drill_down_page_shows_only_the_columns_asked_for(tmp_path: Path) -> None:
-    current = summarise(rows(healthy(3000).but(feature_shift_sd=1.0), CURRENT, 19), CURRENT,
-                        sample_size=K)
+    current = summarise(
+        rows(healthy(3000).but(feature_shift_sd=1.0), CURRENT, 19), CURRENT, sample_size=K
+    )
     reference = summarise(rows(healthy(6000), REFERENCE, 20), REFERENCE, sample_size=K)
     path = tmp_path / "drift" / "support-bot.html"
-    page = drift_page(current, reference, LIMITS, path=path, model_id="support-bot",
-                      columns=["feature.x0"])
+    page = drift_page(
+        current, reference, LIMITS, path=path, model_id="support-bot", columns=["feature.x0"]
+    )
     assert page == path
     text = path.read_text(encoding="utf-8")
     assert text.lstrip().lower().startswith(("<!doctype html", "<html"))

@@ -56,8 +56,17 @@ def test_drift_report_on_demand_prints_the_whole_window_drift_and_writes_the_pag
     args = ["drift", "report", "--register", str(REGISTER), "--logs", str(LOGS)]
     result = runner.invoke(
         app,
-        [*args, "--model", "invoice-extractor", "--as-of", "2026-10-30", "--out", str(tmp_path),
-         "--format", "json"],
+        [
+            *args,
+            "--model",
+            "invoice-extractor",
+            "--as-of",
+            "2026-10-30",
+            "--out",
+            str(tmp_path),
+            "--format",
+            "json",
+        ],
     )
     assert result.exit_code == 0, result.output
     rows = json.loads(result.stdout)
@@ -72,8 +81,16 @@ def test_drift_report_on_demand_prints_the_whole_window_drift_and_writes_the_pag
     # --drifted-only, as the nightly check: nothing drifted, so no page.
     quiet = runner.invoke(
         app,
-        [*args, "--model", "support-assistant", "--as-of", "2026-10-30", "--out",
-         str(tmp_path / "quiet"), "--drifted-only"],
+        [
+            *args,
+            "--model",
+            "support-assistant",
+            "--as-of",
+            "2026-10-30",
+            "--out",
+            str(tmp_path / "quiet"),
+            "--drifted-only",
+        ],
     )
     assert quiet.exit_code == 0, quiet.output
     assert "no column drifted: no page written" in quiet.stdout

@@ -43,6 +43,7 @@ from monitor.stats.drift_summary import (
 #: Float rounding between two summation orders (see the module docstring).
 ROUNDING = 1e-9
 
+
 def summarise(columns: Columns, *, chunks: int = 5, **caps: Any) -> WindowDistributions:
     """One window's summaries, built chunk by chunk like the nightly pass."""
     window = WindowDistributions(**caps)

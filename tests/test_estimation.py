@@ -52,8 +52,9 @@ def test_a_hand_worked_two_bin_case() -> None:
     smoothed = [(60.5 / 101, 100, 50), (270.5 / 301, 300, 150)]
     mapping = sum((m / 200) ** 2 * g * (1 - g) / n for g, n, m in smoothed)
     assert estimate.standard_error == pytest.approx(math.sqrt(outcome + mapping))
-    assert estimate.ci_high - estimate.value == pytest.approx(1.959964 * estimate.standard_error,
-                                                              rel=1e-5)
+    assert estimate.ci_high - estimate.value == pytest.approx(
+        1.959964 * estimate.standard_error, rel=1e-5
+    )
 
 
 def test_the_map_is_monotone_and_fills_empty_bins_between_its_neighbours() -> None:

@@ -67,18 +67,26 @@ class Night:
         return np.concatenate(out)
 
 
-def night(traffic: Traffic, *, seed: int = 7, reference: Traffic = REFERENCE_TRAFFIC,
-          min_annotations: int = 20, baseline: bool = False) -> Night:
+def night(
+    traffic: Traffic,
+    *,
+    seed: int = 7,
+    reference: Traffic = REFERENCE_TRAFFIC,
+    min_annotations: int = 20,
+    baseline: bool = False,
+) -> Night:
     """One nightly check of ``traffic`` against a healthy 28-day reference window
     (``baseline``: with the checks against that window, as the nightly job runs them)."""
     rows = chunks(traffic, CURRENT, seed=seed)
     current = summarise(rows, CURRENT)
     ref = window(reference, REFERENCE, seed=seed + 10_000)
     metrics = finalize_metrics(current, ref, THRESHOLDS)
-    judgement = judge(metrics, current, THRESHOLDS, criticality=2,
-                      reference=ref if baseline else None)
-    result = classify(current, ref, metrics, judgement.checks, register=REGISTER,
-                      min_annotations=min_annotations)
+    judgement = judge(
+        metrics, current, THRESHOLDS, criticality=2, reference=ref if baseline else None
+    )
+    result = classify(
+        current, ref, metrics, judgement.checks, register=REGISTER, min_annotations=min_annotations
+    )
     return Night(rows, current, metrics, judgement, result)
 
 
@@ -140,8 +148,10 @@ def test_errors_concentrated_in_segment_billing_give_domain_misapplication_namin
     # symptom (calibration.drift) is a note, not a second failure mode.
     assert n.status("calibration.drift") in ("warning", "breach")
     assert "confidence_miscalibration" not in [m.mode for m in r.modes]
-    assert any(note.startswith("confidence_miscalibration has evidence but no failing rows")
-               for note in r.notes)
+    assert any(
+        note.startswith("confidence_miscalibration has evidence but no failing rows")
+        for note in r.notes
+    )
     assert_well_formed(r)
 
 
@@ -157,12 +167,14 @@ def test_hard_errors_in_one_segment_are_billing_not_an_outage() -> None:
 
 def test_a_segment_that_was_always_harder_is_a_note_not_a_failure_mode() -> None:
     harder_billing = healthy().but(segment_overconfidence={"billing": 0.12})
-    n = night(harder_billing,
-              reference=REFERENCE_TRAFFIC.but(segment_overconfidence={"billing": 0.12}))
+    n = night(
+        harder_billing, reference=REFERENCE_TRAFFIC.but(segment_overconfidence={"billing": 0.12})
+    )
     assert [c.threshold for c in n.judgement.checks if c.status != "ok"] == []
     assert n.result.modes == [] and n.result.dominant is None
-    assert any("segment 'billing'" in note and "standing weakness" in note
-               for note in n.result.notes)
+    assert any(
+        "segment 'billing'" in note and "standing weakness" in note for note in n.result.notes
+    )
 
 
 def test_overconfident_scores_give_confidence_miscalibration() -> None:
@@ -200,8 +212,9 @@ def test_confidence_that_rose_while_accuracy_stayed_is_named_miscalibration() ->
     r = n.result
     assert r.dominant == "confidence_miscalibration" == r.modes[0].mode
     assert r.modes[0].count == excess_confidently_wrong(n) > 0
-    assert any(e.startswith("overconfidence (mean confidence − accuracy)")
-               for e in r.modes[0].evidence)
+    assert any(
+        e.startswith("overconfidence (mean confidence − accuracy)") for e in r.modes[0].evidence
+    )
 
 
 def test_p95_latency_over_its_limit_gives_latency_regression_counting_slow_requests() -> None:
@@ -228,8 +241,13 @@ def test_an_error_rate_breach_gives_availability() -> None:
 HALLUCINATING = healthy().but(
     conf_a=5.0,  # calibrated but less sure: quality falls below its floor
     annotate_share=0.3,
-    annotations={"made up citation": 0.5, "Made up citation  ": 0.2, "wrong fact": 0.15,
-                 "factual_error": 0.05, "weird tone": 0.1},
+    annotations={
+        "made up citation": 0.5,
+        "Made up citation  ": 0.2,
+        "wrong fact": 0.15,
+        "factual_error": 0.05,
+        "weird tone": 0.1,
+    },
 )
 
 
@@ -246,8 +264,9 @@ def test_annotations_made_up_citation_map_to_hallucination_and_dominate() -> Non
     # Register text ("wrong fact") and the bare id ("factual_error") both name factual_error.
     factual = np.count_nonzero(np.isin(texts, ["wrong fact", "factual_error"]))
     assert n.mode("factual_error").count == factual
-    failing = (n.current.n_error + n.current.n_labeled - n.current.n_correct
-               + n.current.n_format_invalid)
+    failing = (
+        n.current.n_error + n.current.n_labeled - n.current.n_correct + n.current.n_format_invalid
+    )
     assert r.annotation_coverage == pytest.approx(np.count_nonzero(texts != None) / failing)  # noqa: E711
     assert_well_formed(r)
 
@@ -257,8 +276,10 @@ def test_unmapped_annotation_text_is_reported_with_its_count() -> None:
     weird = int(np.count_nonzero(n.labels("failure_mode") == "weird tone"))
     assert weird > 0
     assert n.result.unmapped_annotations == {"weird tone": weird}
-    assert any(f"'weird tone': {weird}" in note and "failure_modes.annotations" in note
-               for note in n.result.notes)
+    assert any(
+        f"'weird tone': {weird}" in note and "failure_modes.annotations" in note
+        for note in n.result.notes
+    )
 
 
 def test_few_annotations_give_a_note_not_a_guess() -> None:
@@ -269,8 +290,10 @@ def test_few_annotations_give_a_note_not_a_guess() -> None:
     assert r.dominant is None
     hallucination = n.mode("hallucination")
     assert hallucination.confidence < 0.5
-    assert any(note.startswith(f"only {annotated} of ") and "inferred from signals" in note
-               for note in r.notes)
+    assert any(
+        note.startswith(f"only {annotated} of ") and "inferred from signals" in note
+        for note in r.notes
+    )
 
 
 def _with_annotations(counts: dict[str, int]) -> WindowAggregate:
@@ -281,8 +304,14 @@ def _with_annotations(counts: dict[str, int]) -> WindowAggregate:
 
 
 def test_annotation_texts_map_by_id_then_register_text_ignoring_case_and_spaces() -> None:
-    current = _with_annotations({"hallucination": 30, "  QUOTED the wrong   policy ": 25,
-                                 "Wrong Fact": 5, "hallucinated?": 4})
+    current = _with_annotations(
+        {
+            "hallucination": 30,
+            "  QUOTED the wrong   policy ": 25,
+            "Wrong Fact": 5,
+            "hallucinated?": 4,
+        }
+    )
     reference = WindowAggregate(current.params)
     metrics = finalize_metrics(current, reference, THRESHOLDS)
     r = classify(current, reference, metrics, [], register=REGISTER)
@@ -319,8 +348,9 @@ def test_clean_logs_across_twelve_segments_and_30_000_rows_produce_no_dominant_m
     # 24 per-segment tests a night: the Bonferroni family keeps chance findings rare,
     # and the 5 % rule keeps one from becoming dominant.
     clean = healthy(30_000).but(segments=MANY_SEGMENTS)
-    n = night(clean, seed=seed, reference=REFERENCE_TRAFFIC.but(rows=60_000,
-                                                                 segments=MANY_SEGMENTS))
+    n = night(
+        clean, seed=seed, reference=REFERENCE_TRAFFIC.but(rows=60_000, segments=MANY_SEGMENTS)
+    )
     assert n.result.dominant is None
 
 
@@ -328,13 +358,17 @@ def test_a_significant_but_tiny_segment_excess_is_listed_but_not_dominant() -> N
     # A small tenant (2 % of traffic) errs 8 % of the time: real, but a dozen extra errors
     # among some 1 500 failing rows does not explain the night.
     mix = {"billing": 0.30, "search": 0.35, "chat": 0.33, "returns": 0.02}
-    n = night(healthy(10_000).but(segments=mix, segment_error_rate={"returns": 0.08}),
-              reference=REFERENCE_TRAFFIC.but(segments=mix))
+    n = night(
+        healthy(10_000).but(segments=mix, segment_error_rate={"returns": 0.08}),
+        reference=REFERENCE_TRAFFIC.but(segments=mix),
+    )
     r = n.result
     domain = n.mode("domain_misapplication")
     assert domain.segment == "returns" and domain.share == 1.0
     failing = n.current.n_error + n.current.n_labeled - n.current.n_correct
     assert domain.count < 0.05 * failing
     assert r.dominant is None
-    assert any(note.startswith("no dominant failure mode: the largest, domain_misapplication, "
-                               "has only") for note in r.notes)
+    assert any(
+        note.startswith("no dominant failure mode: the largest, domain_misapplication, has only")
+        for note in r.notes
+    )

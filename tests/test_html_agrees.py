@@ -99,8 +99,12 @@ FEATURES = {
 @pytest.fixture(scope="module")
 def night(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, Any], Shown]:
     home = tmp_path_factory.mktemp("agree")
-    humble = Night(conf_a=14.0, conf_b=6.0, accuracy_at=lambda c: np.full(len(c), 0.95),
-                   features=FEATURES["humble"])
+    humble = Night(
+        conf_a=14.0,
+        conf_b=6.0,
+        accuracy_at=lambda c: np.full(len(c), 0.95),
+        features=FEATURES["humble"],
+    )
     write_days(
         home / "logs",
         {
@@ -112,16 +116,36 @@ def night(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, Any], Sho
         reference={"humble": humble},
     )
     register = home / "register.yaml"
-    register.write_text(register_yaml({
-        "steady": "", "humble": "    criticality: 3\n", "unlabeled": "", "flaky": "",
-    }))
+    register.write_text(
+        register_yaml(
+            {
+                "steady": "",
+                "humble": "    criticality: 3\n",
+                "unlabeled": "",
+                "flaky": "",
+            }
+        )
+    )
     morning = datetime.combine(NIGHT + timedelta(days=1), datetime.min.time(), timezone.utc)
-    result = CliRunner().invoke(app, [
-        "check", "--register", str(register), "--logs", str(home / "logs"), "--as-of",
-        NIGHT.isoformat(), "--out", str(home / "out"), "--state",
-        f"sqlite:///{home / 'state.db'}", "--no-tracking", "--now",
-        (morning + timedelta(hours=6)).isoformat(),
-    ])
+    result = CliRunner().invoke(
+        app,
+        [
+            "check",
+            "--register",
+            str(register),
+            "--logs",
+            str(home / "logs"),
+            "--as-of",
+            NIGHT.isoformat(),
+            "--out",
+            str(home / "out"),
+            "--state",
+            f"sqlite:///{home / 'state.db'}",
+            "--no-tracking",
+            "--now",
+            (morning + timedelta(hours=6)).isoformat(),
+        ],
+    )
     assert result.exit_code == 0, result.output
     report = json.loads((home / "out" / "report.json").read_text())
     page = _Page()
@@ -132,8 +156,12 @@ def night(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, Any], Sho
 def test_the_night_covers_every_level(night: tuple[dict[str, Any], Shown]) -> None:
     report, _ = night
     statuses = {m["model_id"]: m["status"] for m in report["models"]}
-    assert statuses == {"steady": "healthy", "humble": "breach", "unlabeled": "blind",
-                        "flaky": "breach"}
+    assert statuses == {
+        "steady": "healthy",
+        "humble": "breach",
+        "unlabeled": "blind",
+        "flaky": "breach",
+    }
     levels = {c["status"] for m in report["models"] for c in m["checks"]}
     assert {"ok", "warning", "breach", "blind"} <= levels
 

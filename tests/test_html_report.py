@@ -336,8 +336,11 @@ def test_a_check_that_supports_persistence_says_so_in_the_checks_table(report: R
         report.model_copy(update={"models": [model.model_copy(update={"checks": checks})]})
     )
     rows = html.split("<tr ")
-    marked = [r.split('"', 2)[1] for r in rows
-              if r.startswith("data-check=") and "supports persistence</span>" in r]
+    marked = [
+        r.split('"', 2)[1]
+        for r in rows
+        if r.startswith("data-check=") and "supports persistence</span>" in r
+    ]
     assert marked == ["error_rate"]
 
 
@@ -470,15 +473,19 @@ def _process_stats() -> LadderStats:
 
     monday = datetime(2025, 2, 24, 6, tzinfo=timezone.utc)
     facts = weekly_incidents(monday)
-    return compute_stats([f.escalation for f in facts], facts=facts,
-                         now=monday + timedelta(weeks=5, days=3), since=monday)
+    return compute_stats(
+        [f.escalation for f in facts],
+        facts=facts,
+        now=monday + timedelta(weeks=5, days=3),
+        since=monday,
+    )
 
 
 def test_the_process_panel_shows_figures_and_three_charts(report: Report) -> None:
     stats = _process_stats()
     html = render_html(report, process=stats)
     assert 'id="ladder-process"' in html and 'id="ladder-process"' not in _render(report)
-    panel = html[html.index('id="ladder-process"'):html.index('<section class="card model')]
+    panel = html[html.index('id="ladder-process"') : html.index('<section class="card model')]
     assert "<b>9</b>" in panel  # escalations
     assert f"<b>{stats.trend[0]:+.2f}/week (rising)</b>" in panel
     assert panel.count('<svg class="chart') == 3
@@ -514,14 +521,20 @@ def test_the_process_charts_draw_what_the_statistics_say_in_chromium(
     )
     assert ys[1] < ys[0]
     counts = browser.evaluate(
-        "[...document.querySelectorAll('#process-misses text.count')].map(t => t.textContent)")
+        "[...document.querySelectorAll('#process-misses text.count')].map(t => t.textContent)"
+    )
     assert counts == [str(stats.misses_by_tier.get(t, 0)) for t in (1, 2, 3, 4)]
     durations = browser.evaluate(
         "[...document.querySelectorAll('#process-durations rect.bar-duration')]"
-        ".map(r => r.querySelector('title').textContent.split(':')[0])")
+        ".map(r => r.querySelector('title').textContent.split(':')[0])"
+    )
     # nothing detected by a rule or resolved in this story: those two rows say so
     assert durations == ["Acknowledgement", "Communication", "Decision"]
-    assert browser.evaluate(
-        "[...document.querySelectorAll('#process-durations text')]"
-        ".filter(t => t.textContent === 'none yet').length") == 2
+    assert (
+        browser.evaluate(
+            "[...document.querySelectorAll('#process-durations text')]"
+            ".filter(t => t.textContent === 'none yet').length"
+        )
+        == 2
+    )
     assert browser.evaluate("document.documentElement.scrollWidth") <= 1280

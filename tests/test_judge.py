@@ -14,9 +14,17 @@ from monitor.stats.intervals import wilson_interval
 
 def judge_rate(count: int, n: int, limit: float, direction: str = "max", **kw: int) -> Check:
     low, high = wilson_interval(count, n, confidence=0.95)
-    return limit_check("error_rate", count / n, limit, direction, (low, high), n,  # type: ignore[arg-type]
-                       min_samples=kw.get("min_samples", 100), criticality=kw.get("criticality", 2),
-                       share=True)
+    return limit_check(
+        "error_rate",
+        count / n,
+        limit,
+        direction,
+        (low, high),
+        n,  # type: ignore[arg-type]
+        min_samples=kw.get("min_samples", 100),
+        criticality=kw.get("criticality", 2),
+        share=True,
+    )
 
 
 def test_error_rate_whose_interval_lies_above_the_ceiling_is_a_breach() -> None:
@@ -53,10 +61,10 @@ def test_too_few_rows_is_insufficient_data_not_healthy() -> None:
 @pytest.mark.parametrize(
     ("observed", "limit", "direction", "share", "expected"),
     [
-        (0.036, 0.03, "max", True, 1),   # 20 % over
-        (0.045, 0.03, "max", True, 2),   # 50 % over
-        (0.09, 0.03, "max", True, 3),    # 200 % over
-        (0.85, 0.88, "min", True, 2),    # 0.03 of a 0.12 budget = 25 %
+        (0.036, 0.03, "max", True, 1),  # 20 % over
+        (0.045, 0.03, "max", True, 2),  # 50 % over
+        (0.09, 0.03, "max", True, 3),  # 200 % over
+        (0.85, 0.88, "min", True, 2),  # 0.03 of a 0.12 budget = 25 %
         (4000.0, 3500.0, "max", False, 1),
         (7000.0, 3500.0, "max", False, 3),
     ],

@@ -37,8 +37,14 @@ def play_story(handle: LadderStore, register_yaml: str = "") -> Timeline:
     for breaches, mode in HALLUCINATING_TEST_NIGHTS:
         tl.play(breaches, mode=mode)
     assert tl.last is not None
-    approve(handle, tl.last.id, person="bob", register=tl.register, now=tl.office_hours(),
-            reason="retrieval index is ready")
+    approve(
+        handle,
+        tl.last.id,
+        person="bob",
+        register=tl.register,
+        now=tl.office_hours(),
+        reason="retrieval index is ready",
+    )
     tl.healthy(2)
     return tl
 
@@ -74,20 +80,29 @@ def _unanchored(store: LadderStore) -> list[str]:
 def _rechain(store: LadderStore, from_seq: int, **edit: str) -> None:
     """What an attacker with write access does: edit row ``from_seq`` and recompute the
     plain chain from there on, so every row's hash and link are consistent again."""
-    rows = store.read(lambda c: c.execute(text("SELECT * FROM ladder_audit ORDER BY seq"))
-                      .mappings().all())
+    rows = store.read(
+        lambda c: c.execute(text("SELECT * FROM ladder_audit ORDER BY seq")).mappings().all()
+    )
     prev = GENESIS
     for row in rows:
-        fields = {k: row[k] for k in ("seq", "at", "actor", "action", "subject", "reason",
-                                      "payload")}
+        fields = {
+            k: row[k] for k in ("seq", "at", "actor", "action", "subject", "reason", "payload")
+        }
         if row["seq"] == from_seq:
             fields.update(edit)
         if row["seq"] >= from_seq:
             digest = row_hash(**fields, prev_hash=prev)
-            _sql(store, "UPDATE ladder_audit SET actor = :actor, reason = :reason, "
-                 "payload = :payload, prev_hash = :p, hash = :h WHERE seq = :seq",
-                 actor=fields["actor"], reason=fields["reason"], payload=fields["payload"],
-                 p=prev, h=digest, seq=row["seq"])
+            _sql(
+                store,
+                "UPDATE ladder_audit SET actor = :actor, reason = :reason, "
+                "payload = :payload, prev_hash = :p, hash = :h WHERE seq = :seq",
+                actor=fields["actor"],
+                reason=fields["reason"],
+                payload=fields["payload"],
+                p=prev,
+                h=digest,
+                seq=row["seq"],
+            )
             prev = digest
         else:
             prev = row["hash"]
@@ -124,8 +139,12 @@ def test_an_untouched_log_proves_every_state_table(store: LadderStore) -> None:
 
 def test_an_edited_reason_is_reported_at_its_row(store: LadderStore) -> None:
     target = next(r for r in _rows(store) if r.action == "step.approve")
-    _sql(store, "UPDATE ladder_audit SET reason = :r WHERE seq = :s",
-         r="approved by the CFO", s=target.seq)
+    _sql(
+        store,
+        "UPDATE ladder_audit SET reason = :r WHERE seq = :s",
+        r="approved by the CFO",
+        s=target.seq,
+    )
 
     [problem, *_] = _unanchored(store)
 
@@ -135,12 +154,22 @@ def test_an_edited_reason_is_reported_at_its_row(store: LadderStore) -> None:
 
 def test_an_edit_with_a_recomputed_hash_breaks_the_next_link(store: LadderStore) -> None:
     target = next(r for r in _rows(store) if r.action == "step.approve")
-    forged = row_hash(seq=target.seq, at=target.at, actor="alice", action=target.action,
-                      subject=target.subject, reason=target.reason,
-                      payload=audit.canonical_json(dict(target.payload)),
-                      prev_hash=target.prev_hash)
-    _sql(store, "UPDATE ladder_audit SET actor = 'alice', hash = :h WHERE seq = :s",
-         h=forged, s=target.seq)
+    forged = row_hash(
+        seq=target.seq,
+        at=target.at,
+        actor="alice",
+        action=target.action,
+        subject=target.subject,
+        reason=target.reason,
+        payload=audit.canonical_json(dict(target.payload)),
+        prev_hash=target.prev_hash,
+    )
+    _sql(
+        store,
+        "UPDATE ladder_audit SET actor = 'alice', hash = :h WHERE seq = :s",
+        h=forged,
+        s=target.seq,
+    )
 
     verdict = store.read(audit.verify)
 
@@ -168,8 +197,9 @@ def test_deleting_the_newest_rows_shows_in_the_tables_without_any_anchor(
     problems = _unanchored(store)
 
     assert store.read(audit.verify).ok  # the chain alone cannot see a cut tail
-    assert any("ladder_nights id 4 is in the table but no audit row records it" in p
-               for p in problems), problems
+    assert any(
+        "ladder_nights id 4 is in the table but no audit row records it" in p for p in problems
+    ), problems
     # … and the head file says how far the log went.
     anchored = _proof(store)
     assert f"the log ends at row {last - deleted} but" in anchored[0]
@@ -181,8 +211,13 @@ def test_deleting_every_row_leaves_state_no_row_explains(store: LadderStore) -> 
 
     problems = _unanchored(store)
 
-    for table, row_id in [("ladder_steps", 1), ("ladder_approvals", 1),
-                          ("ladder_escalations", 1), ("ladder_nights", 1), ("ladder_pins", 1)]:
+    for table, row_id in [
+        ("ladder_steps", 1),
+        ("ladder_approvals", 1),
+        ("ladder_escalations", 1),
+        ("ladder_nights", 1),
+        ("ladder_pins", 1),
+    ]:
         assert f"{table} id {row_id} is in the table but no audit row records it" in problems
 
 
@@ -197,8 +232,7 @@ def test_a_step_approved_behind_the_logs_back_is_tampering_and_apply_refuses(
 
     problems = _unanchored(handle)
     with pytest.raises(Tampered) as refused:
-        apply_step(handle, "step-1", person="dave", register=tl.register,
-                   now=tl.office_hours())
+        apply_step(handle, "step-1", person="dave", register=tl.register, now=tl.office_hours())
 
     assert problems == [
         "ladder_steps id 1: status is 'approved' in the table but the log says 'pending' "
@@ -206,8 +240,9 @@ def test_a_step_approved_behind_the_logs_back_is_tampering_and_apply_refuses(
     ]
     assert "the audit log does not prove the state" in str(refused.value)
     assert "Nothing was decided" in str(refused.value)
-    step_status = handle.read(lambda c: c.execute(text("SELECT status FROM ladder_steps"))
-                              .scalar_one())
+    step_status = handle.read(
+        lambda c: c.execute(text("SELECT status FROM ladder_steps")).scalar_one()
+    )
     assert step_status == "approved"  # untouched: no evaluation started
     assert _rows(handle)[-1].action == "step.pending"  # and nothing appended
     handle.close()
@@ -230,13 +265,15 @@ def test_a_rewritten_plain_chain_is_caught_by_a_report_json_anchor(
     seq, digest = store.read(audit.head)
     report = tmp_path / "out" / "report.json"
     report.parent.mkdir()
-    report.write_text(json.dumps({"schema_version": "1.1",
-                                  "audit_head": anchor_field(seq, digest)}))
+    report.write_text(
+        json.dumps({"schema_version": "1.1", "audit_head": anchor_field(seq, digest)})
+    )
     target = next(r for r in _rows(store) if r.action == "step.approve")
     _rechain(store, target.seq, actor="carol")
 
-    result = CliRunner().invoke(app, ["audit", "verify", "--state", store.url, "--anchor",
-                                      str(tmp_path / "out")])
+    result = CliRunner().invoke(
+        app, ["audit", "verify", "--state", store.url, "--anchor", str(tmp_path / "out")]
+    )
 
     assert result.exit_code == 4, result.output
     text_out = " ".join(result.output.split())
@@ -251,8 +288,19 @@ def test_audit_verify_says_which_anchor_it_used_and_exits_0(
     report = tmp_path / "report.json"
     report.write_text(json.dumps({"audit_head": anchor_field(seq - 2, _rows(store)[-3].hash)}))
 
-    result = CliRunner().invoke(app, ["audit", "verify", "--state", store.url, "--anchor",
-                                      str(report), "--head-file", str(store.head_file)])
+    result = CliRunner().invoke(
+        app,
+        [
+            "audit",
+            "verify",
+            "--state",
+            store.url,
+            "--anchor",
+            str(report),
+            "--head-file",
+            str(store.head_file),
+        ],
+    )
 
     assert result.exit_code == 0, result.output
     text_out = " ".join(result.output.split())
@@ -292,11 +340,17 @@ def test_a_keyed_log_proves_the_state_with_its_key(keyed: LadderStore) -> None:
     assert verdict.ok and verdict.mac_checked
     assert verdict.keyed_rows == len(rows)
     first = rows[0]
-    assert first.mac == row_mac(KEY, seq=first.seq, at=first.at, actor=first.actor,
-                                action=first.action, subject=first.subject,
-                                reason=first.reason,
-                                payload=audit.canonical_json(dict(first.payload)),
-                                prev_mac=GENESIS)
+    assert first.mac == row_mac(
+        KEY,
+        seq=first.seq,
+        at=first.at,
+        actor=first.actor,
+        action=first.action,
+        subject=first.subject,
+        reason=first.reason,
+        payload=audit.canonical_json(dict(first.payload)),
+        prev_mac=GENESIS,
+    )
 
 
 def test_a_plain_chain_recomputed_without_the_key_fails_the_keyed_check(
@@ -329,9 +383,16 @@ def test_a_writer_without_the_key_may_not_extend_a_keyed_log(keyed: LadderStore)
     keyless = LadderStore(keyed.url, head_file=None)
     try:
         with pytest.raises(StoreError, match="audit log is keyed"):
-            keyless.write(lambda c: audit.append(
-                c, at=datetime(2025, 4, 12, tzinfo=timezone.utc), actor="mallory",
-                action="step.approve", subject="step-1", reason="forged"))
+            keyless.write(
+                lambda c: audit.append(
+                    c,
+                    at=datetime(2025, 4, 12, tzinfo=timezone.utc),
+                    actor="mallory",
+                    action="step.approve",
+                    subject="step-1",
+                    reason="forged",
+                )
+            )
     finally:
         keyless.close()
     assert _rows(keyed)[-1].actor == "modelhealth"
@@ -350,14 +411,24 @@ def test_an_mlflow_run_tag_anchors_the_head(tmp_path: Path) -> None:
     run = client.create_run(client.create_experiment("nightly"), tags=anchor_tags(seq, digest))
     _sql(handle, "DELETE FROM ladder_audit WHERE seq = :s", s=seq)  # cut the newest row
     handle.close()
-    args = ["audit", "verify", "--state", handle.url, "--mlflow-run", run.info.run_id,
-            "--tracking-uri", tracking]
+    args = [
+        "audit",
+        "verify",
+        "--state",
+        handle.url,
+        "--mlflow-run",
+        run.info.run_id,
+        "--tracking-uri",
+        tracking,
+    ]
 
     result = CliRunner().invoke(app, args)
 
     assert result.exit_code == 4, result.output
-    assert (f"the log ends at row {seq - 1} but MLflow run {run.info.run_id} recorded row "
-            f"{seq}: rows deleted from the end") in " ".join(result.output.split())
+    assert (
+        f"the log ends at row {seq - 1} but MLflow run {run.info.run_id} recorded row "
+        f"{seq}: rows deleted from the end"
+    ) in " ".join(result.output.split())
 
 
 def test_the_register_names_where_the_key_is_never_the_key(
@@ -368,8 +439,11 @@ def test_the_register_names_where_the_key_is_never_the_key(
     by_env = make_register(top_yaml="audit:\n  key_env: MODELHEALTH_TEST_AUDIT_KEY\n")
     monkeypatch.delenv("MODELHEALTH_TEST_AUDIT_KEY", raising=False)
     url = f"sqlite:///{tmp_path / 'state.db'}"
-    with pytest.raises(StoreError, match=r"names the audit key \$MODELHEALTH_TEST_AUDIT_KEY, "
-                       "which is unset; it needs at least 32"):
+    with pytest.raises(
+        StoreError,
+        match=r"names the audit key \$MODELHEALTH_TEST_AUDIT_KEY, "
+        "which is unset; it needs at least 32",
+    ):
         open_store(url, by_env)
     monkeypatch.setenv("MODELHEALTH_TEST_AUDIT_KEY", "too-short")
     with pytest.raises(StoreError, match="which is only 9 bytes"):

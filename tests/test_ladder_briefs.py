@@ -52,9 +52,14 @@ def hallucinating(store: LadderStore, register_yaml: str = "") -> Timeline:
 
 def send(tl: Timeline, hours_after_opening: float, person: str = "alice") -> object:
     opened = run_time(START + timedelta(days=1))
-    return send_brief(tl.store, "esc-1", person=person, register=tl.register,
-                      now=opened + timedelta(hours=hours_after_opening),
-                      render=render_brief_markdown)
+    return send_brief(
+        tl.store,
+        "esc-1",
+        person=person,
+        register=tl.register,
+        now=opened + timedelta(hours=hours_after_opening),
+        render=render_brief_markdown,
+    )
 
 
 def test_the_brief_acknowledges_the_impact_with_the_real_counts_and_names_the_owner(
@@ -69,39 +74,62 @@ def test_the_brief_acknowledges_the_impact_with_the_real_counts_and_names_the_ow
     # 1. impact as users see it: since the first breaching night, 400 wrong of 1,800
     assert brief.since == START
     assert (brief.nights_affected, brief.judged, brief.failed, brief.requests) == (
-        2, 1800, 400, 2250)
+        2,
+        1800,
+        400,
+        2250,
+    )
     assert brief.what_fails == "answers that invent facts or sources"
-    assert ("Of 1,800 answers checked on those nights, 400 (22.2%) were wrong, out of "
-            "2,250 requests served.") in brief.impact
+    assert (
+        "Of 1,800 answers checked on those nights, 400 (22.2%) were wrong, out of "
+        "2,250 requests served."
+    ) in brief.impact
     # 2. responsibility, active voice
     assert brief.owner == "alice"
     assert brief.responsibility.startswith("alice owns support-assistant and is responsible")
     # 3. known, with the evidence; and what is not known yet
-    assert brief.evidence == [f"{START}: quality = 0.8 (limit 0.88, tier 2)",
-                              f"{START + timedelta(days=1)}: quality = 0.8 (limit 0.88, tier 2)"]
+    assert brief.evidence == [
+        f"{START}: quality = 0.8 (limit 0.88, tier 2)",
+        f"{START + timedelta(days=1)}: quality = 0.8 (limit 0.88, tier 2)",
+    ]
     assert any("hallucination" in k for k in brief.known)
-    assert any(u.startswith("Whether retrieval augmentation will be approved: the decision "
-                            f"is due {(opened + timedelta(hours=48)):%Y-%m-%d %H:%M} UTC")
-               for u in brief.unknown)
+    assert any(
+        u.startswith(
+            "Whether retrieval augmentation will be approved: the decision "
+            f"is due {(opened + timedelta(hours=48)):%Y-%m-%d %H:%M} UTC"
+        )
+        for u in brief.unknown
+    )
     # 4. every action has a named owner and a time: tier 2 acknowledges in 24 h and
     # decides in 72 h; bob is the only owner who may approve (alice requested it)
     plan = [(a.what.split(":")[0], a.owner, a.due) for a in brief.actions]
     assert plan == [
         ("Mitigate now", "alice", opened + timedelta(hours=24)),
-        ("Decide whether to apply retrieval augmentation (retrieval_augmentation), USD 12,600 "
-         "(9,000 one-off + 1,200/month × 3)", "bob", opened + timedelta(hours=48)),
+        (
+            "Decide whether to apply retrieval augmentation (retrieval_augmentation), USD 12,600 "
+            "(9,000 one-off + 1,200/month × 3)",
+            "bob",
+            opened + timedelta(hours=48),
+        ),
     ]
     # 5. follow-through: tier 2 updates every 24 h
     assert brief.next_update is not None
     assert (brief.next_update.owner, brief.next_update.due) == ("alice", at + timedelta(hours=24))
 
     text = render_brief_markdown(brief)
-    for heading in ("## 1. What is happening", "## 2. Who is responsible", "## 3. What we know",
-                    "### What we do not know yet", "## 4. What we are doing", "## 5. Next update"):
+    for heading in (
+        "## 1. What is happening",
+        "## 2. Who is responsible",
+        "## 3. What we know",
+        "### What we do not know yet",
+        "## 4. What we are doing",
+        "## 5. Next update",
+    ):
         assert heading in text
     assert "| Next update to stakeholders | alice | by " in text
     assert "<title>Brief · support-assistant · esc-1 · modelhealth</title>" in render_brief_html(
-        brief)
+        brief
+    )
 
 
 def test_sending_records_the_time_queues_the_message_and_is_audited_once_per_content(
@@ -115,12 +143,20 @@ def test_sending_records_the_time_queues_the_message_and_is_audited_once_per_con
 
     assert (first.sent, first.version, first.recipients) == (True, 1, ("alice", "bob", "carol"))
     assert (again.sent, again.version, again.previous_sent_at) == (
-        False, 1, opened + timedelta(hours=8))
+        False,
+        1,
+        opened + timedelta(hours=8),
+    )
     [row] = store.read(lambda c: briefs_of(c, 1))
     assert (row.version, row.sent_at, row.sent_by, row.digest) == (
-        1, opened + timedelta(hours=8), "alice", first.brief.digest)
-    queued = store.read(lambda c: c.execute(
-        select(notifications).where(notifications.c.kind == "brief")).all())
+        1,
+        opened + timedelta(hours=8),
+        "alice",
+        first.brief.digest,
+    )
+    queued = store.read(
+        lambda c: c.execute(select(notifications).where(notifications.c.kind == "brief")).all()
+    )
     assert len(queued) == 1
     assert queued[0].payload["text"].startswith("# Stakeholder brief: support-assistant (esc-1)")
     sent = [e for e in store.read(audit.entries) if e.action == "brief.sent"]
@@ -131,7 +167,10 @@ def test_sending_records_the_time_queues_the_message_and_is_audited_once_per_con
     tl.play(QUALITY, mode="hallucination", metrics=NIGHT_2)
     third = send(tl, 8 + 24)
     assert (third.sent, third.version, third.previous_sent_at) == (
-        True, 2, opened + timedelta(hours=8))
+        True,
+        2,
+        opened + timedelta(hours=8),
+    )
     assert third.brief.judged == 2600 and third.brief.failed == 600
     assert store.read(prove).ok
 
@@ -153,7 +192,10 @@ def test_time_to_communication_is_measured_from_opening_to_the_first_send(
     assert stats.communication.median == timedelta(hours=8)
     [comm] = [o for o in clock_outcomes(facts[0], now) if o.clock == "communication"]
     assert (comm.status, comm.due_at, comm.done_at) == (
-        "met", opened + timedelta(hours=24), opened + timedelta(hours=8))
+        "met",
+        opened + timedelta(hours=24),
+        opened + timedelta(hours=8),
+    )
 
 
 def test_a_brief_sent_after_the_window_is_a_communication_miss(store: LadderStore) -> None:
@@ -162,16 +204,20 @@ def test_a_brief_sent_after_the_window_is_a_communication_miss(store: LadderStor
     send(tl, 30)
 
     [facts] = store.read(incident_facts)
-    [comm] = [o for o in clock_outcomes(facts, opened + timedelta(days=3))
-              if o.clock == "communication"]
+    [comm] = [
+        o for o in clock_outcomes(facts, opened + timedelta(days=3)) if o.clock == "communication"
+    ]
     assert (comm.status, comm.late_by) == ("missed", timedelta(hours=6))
 
 
 def test_the_register_sets_the_communication_window_and_extra_stakeholders(
     store: LadderStore,
 ) -> None:
-    tl = hallucinating(store, "ladder:\n  incident: {communicate_hours: {2: 4}, "
-                              "update_hours: {2: 12}, stakeholders: ['#support-leads']}")
+    tl = hallucinating(
+        store,
+        "ladder:\n  incident: {communicate_hours: {2: 4}, "
+        "update_hours: {2: 12}, stakeholders: ['#support-leads']}",
+    )
     opened = run_time(START + timedelta(days=1))
 
     result = send(tl, 5)
@@ -180,8 +226,9 @@ def test_the_register_sets_the_communication_window_and_extra_stakeholders(
     assert result.brief.next_update is not None
     assert result.brief.next_update.due == opened + timedelta(hours=5 + 12)
     [facts] = store.read(incident_facts)
-    [comm] = [o for o in clock_outcomes(facts, opened + timedelta(days=1))
-              if o.clock == "communication"]
+    [comm] = [
+        o for o in clock_outcomes(facts, opened + timedelta(days=1)) if o.clock == "communication"
+    ]
     assert (comm.status, comm.late_by) == ("missed", timedelta(hours=1))
 
 
@@ -208,7 +255,8 @@ def test_only_someone_accountable_for_the_model_speaks_for_it(store: LadderStore
 
 
 def test_the_brief_goes_out_through_the_outbox_to_a_real_webhook(
-    store: LadderStore, receiver: Receiver  # noqa: F811
+    store: LadderStore,
+    receiver: Receiver,  # noqa: F811
 ) -> None:
     tl = hallucinating(store)
     opened = run_time(START + timedelta(days=1))

@@ -48,8 +48,13 @@ def opened(store: LadderStore) -> Timeline:
     return tl
 
 
-def ladder(store: LadderStore, register: Path | None, *args: str, when: str | None = None,
-           env: dict[str, str] | None = None) -> Result:
+def ladder(
+    store: LadderStore,
+    register: Path | None,
+    *args: str,
+    when: str | None = None,
+    env: dict[str, str] | None = None,
+) -> Result:
     command = list(args)
     if register is not None:
         command += ["--register", str(register)]
@@ -99,8 +104,17 @@ def test_status_of_one_model_shows_the_handoff_packet(
 def test_approve_then_apply_through_the_cli(
     store: LadderStore, register_file: Path, opened: Timeline
 ) -> None:
-    approved = ladder(store, register_file, "approve", "step-1", "--as", "bob",
-                      "--reason", "index ready", when=DAY3)
+    approved = ladder(
+        store,
+        register_file,
+        "approve",
+        "step-1",
+        "--as",
+        "bob",
+        "--reason",
+        "index ready",
+        when=DAY3,
+    )
     assert approved.exit_code == 0, approved.output
     assert "step-1 retrieval_augmentation approved" in approved.output
 
@@ -112,15 +126,22 @@ def test_approve_then_apply_through_the_cli(
 def test_refusals_exit_2_with_a_reason_and_no_traceback(
     store: LadderStore, register_file: Path, opened: Timeline
 ) -> None:
-    assert_refused(ladder(store, register_file, "approve", "step-1", "--as", "dave", when=DAY3),
-                   "dave holds ml_engineer; deciding retrieval_augmentation needs one of "
-                   "model_owner")
-    assert_refused(ladder(store, register_file, "approve", "step-1", "--as", "alice",
-                          when=DAY3), "separation of duties")
-    assert_refused(ladder(store, register_file, "approve", "step-99", "--as", "bob", when=DAY3),
-                   "there is no step-99")
-    assert_refused(ladder(store, register_file, "reject", "step-1", "--as", "bob",
-                          "--reason", " ", when=DAY3), "a rejection needs a reason")
+    assert_refused(
+        ladder(store, register_file, "approve", "step-1", "--as", "dave", when=DAY3),
+        "dave holds ml_engineer; deciding retrieval_augmentation needs one of model_owner",
+    )
+    assert_refused(
+        ladder(store, register_file, "approve", "step-1", "--as", "alice", when=DAY3),
+        "separation of duties",
+    )
+    assert_refused(
+        ladder(store, register_file, "approve", "step-99", "--as", "bob", when=DAY3),
+        "there is no step-99",
+    )
+    assert_refused(
+        ladder(store, register_file, "reject", "step-1", "--as", "bob", "--reason", " ", when=DAY3),
+        "a rejection needs a reason",
+    )
     missing = ladder(store, register_file, "reject", "step-1", "--as", "bob")
     assert missing.exit_code == 2  # --reason is required
 
@@ -151,8 +172,9 @@ def test_as_is_refused_and_audited_when_the_register_does_not_allow_it(
     # Without --as the identity comes from the environment: carol is no model owner.
     as_carol = ladder(store, strict, "approve", "step-1", when=DAY3, env=env)
     assert_refused(as_carol, "carol holds finance, ml_lead")
-    approved = ladder(store, strict, "approve", "step-1", when=DAY3,
-                      env={"LADDER_TEST_USER": "bob"})
+    approved = ladder(
+        store, strict, "approve", "step-1", when=DAY3, env={"LADDER_TEST_USER": "bob"}
+    )
     assert approved.exit_code == 0, approved.output
 
 
@@ -160,8 +182,9 @@ def test_a_broken_register_lists_its_problems_and_exits_2(
     store: LadderStore, tmp_path: Path
 ) -> None:
     broken = tmp_path / "broken.yaml"
-    broken.write_text("name: x\nmodels:\n  - id: m\n    owner: a\n    criticalty: 3\n",
-                      encoding="utf-8")
+    broken.write_text(
+        "name: x\nmodels:\n  - id: m\n    owner: a\n    criticalty: 3\n", encoding="utf-8"
+    )
     result = ladder(store, broken, "status")
     assert_refused(result, "unknown key 'criticalty'")
     # The same wording as `modelhealth check` and `thresholds validate` (one loader).
@@ -172,16 +195,19 @@ def test_ack_stops_reminders(store: LadderStore, register_file: Path, opened: Ti
     result = ladder(store, register_file, "ack", "step-1", "--as", "bob", when=DAY3)
     assert result.exit_code == 0, result.output
     assert "step-1 acknowledged by bob" in result.output
-    assert_refused(ladder(store, register_file, "ack", "step-1", "--as", "dave", when=DAY3),
-                   "dave neither owns support-assistant")
+    assert_refused(
+        ladder(store, register_file, "ack", "step-1", "--as", "dave", when=DAY3),
+        "dave neither owns support-assistant",
+    )
 
 
 def test_tick_runs_the_clocks_between_nights(
     store: LadderStore, register_file: Path, opened: Timeline
 ) -> None:
     requested = run_time(START + timedelta(days=1))
-    early = ladder(store, register_file, "tick", when=(requested + timedelta(minutes=29))
-                   .isoformat())
+    early = ladder(
+        store, register_file, "tick", when=(requested + timedelta(minutes=29)).isoformat()
+    )
     assert early.output.splitlines()[0] == "no clock ran out"
     late = requested + timedelta(minutes=30)
     result = ladder(store, register_file, "tick", when=late.isoformat())
@@ -195,21 +221,46 @@ def test_tick_runs_the_clocks_between_nights(
 def test_event_add_records_events_for_every_model_or_the_named_ones(
     store: LadderStore, register_file: Path
 ) -> None:
-    result = ladder(store, register_file, "event", "add", "price_change", "--as", "carol",
-                    "--note", "provider cut prices", when=DAY3)
+    result = ladder(
+        store,
+        register_file,
+        "event",
+        "add",
+        "price_change",
+        "--as",
+        "carol",
+        "--note",
+        "provider cut prices",
+        when=DAY3,
+    )
     assert result.exit_code == 0, result.output
     assert "recorded price_change as event #1" in result.output
-    assert_refused(ladder(store, register_file, "event", "add", "solar_flare", "--as", "carol"),
-                   "unknown event kind 'solar_flare'")
-    assert_refused(ladder(store, register_file, "event", "add", "price_change", "--model",
-                          "nope", "--as", "carol"), "not in register 'ladder-tests': nope")
+    assert_refused(
+        ladder(store, register_file, "event", "add", "solar_flare", "--as", "carol"),
+        "unknown event kind 'solar_flare'",
+    )
+    assert_refused(
+        ladder(
+            store, register_file, "event", "add", "price_change", "--model", "nope", "--as", "carol"
+        ),
+        "not in register 'ladder-tests': nope",
+    )
 
 
 def test_history_shows_who_did_what_and_why(
     store: LadderStore, register_file: Path, opened: Timeline
 ) -> None:
-    ladder(store, register_file, "approve", "step-1", "--as", "bob", "--reason",
-           "index ready", when=DAY3)
+    ladder(
+        store,
+        register_file,
+        "approve",
+        "step-1",
+        "--as",
+        "bob",
+        "--reason",
+        "index ready",
+        when=DAY3,
+    )
     result = ladder(store, None, "history", "support-assistant", "--format", "json")
 
     assert result.exit_code == 0, result.output
@@ -232,8 +283,10 @@ def test_diagram_draws_rungs_costs_approvers_and_where_models_stand(
     assert "r_prompt_optimization --> r_retrieval_augmentation" in text
     assert "entry: Wrong or invented facts" in text
     assert "cost: USD 9,000 one-off + 1,200/month" in text
-    assert "approvers: 2 approvals from model_owner or ml_lead, not the requester " \
+    assert (
+        "approvers: 2 approvals from model_owner or ml_lead, not the requester "
         "(alice, bob, carol)" in text
+    )
     assert 'm_support_assistant == "step-1 pending" ==> r_retrieval_augmentation' in text
 
     table = ladder(store, register_file, "diagram", "--format", "text", env={"COLUMNS": "300"})
@@ -272,8 +325,9 @@ def test_stats_report_detection_decision_and_resolution(
 
 
 def test_an_unusable_state_url_is_bad_input(register_file: Path) -> None:
-    result = runner.invoke(app, ["status", "--register", str(register_file),
-                                 "--state", "not a url"])
+    result = runner.invoke(
+        app, ["status", "--register", str(register_file), "--state", "not a url"]
+    )
     assert_refused(result, "cannot use state store 'not a url'")
 
 

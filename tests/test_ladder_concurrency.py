@@ -27,8 +27,7 @@ REQUESTER_MAY_APPROVE = (
 )
 
 
-def approve_when_released(url: str, step: str, person: str, barrier: Barrier,
-                          results: Any) -> None:
+def approve_when_released(url: str, step: str, person: str, barrier: Barrier, results: Any) -> None:
     """Child process: open the store, wait for the other process, approve."""
     from datetime import datetime, timezone
 
@@ -41,8 +40,13 @@ def approve_when_released(url: str, step: str, person: str, barrier: Barrier,
     register = make_register(REQUESTER_MAY_APPROVE)
     barrier.wait(timeout=60)
     try:
-        result = approve(store, step, person=person, register=register,
-                         now=datetime(2025, 4, 9, 10, tzinfo=timezone.utc))
+        result = approve(
+            store,
+            step,
+            person=person,
+            register=register,
+            now=datetime(2025, 4, 9, 10, tzinfo=timezone.utc),
+        )
         results.put((person, "applied", result.status))
     except Refused as exc:
         results.put((person, "refused", str(exc)))
@@ -69,8 +73,9 @@ def _race(store: LadderStore, people: tuple[str, str]) -> list[tuple[str, str, s
     barrier = ctx.Barrier(2)
     results = ctx.Queue()
     workers = [
-        ctx.Process(target=approve_when_released,
-                    args=(store.url, tl.last.id, person, barrier, results))
+        ctx.Process(
+            target=approve_when_released, args=(store.url, tl.last.id, person, barrier, results)
+        )
         for person in people
     ]
     for worker in workers:
@@ -108,8 +113,9 @@ def test_the_same_person_approving_from_two_terminals_counts_once(store: LadderS
     assert store.read(audit.verify).ok
 
 
-def record_events_when_released(url: str, person: str, count: int, barrier: Barrier,
-                                results: Any) -> None:
+def record_events_when_released(
+    url: str, person: str, count: int, barrier: Barrier, results: Any
+) -> None:
     """Child process: record ``count`` events, one transaction each."""
     from datetime import datetime, timedelta, timezone
 
@@ -123,9 +129,14 @@ def record_events_when_released(url: str, person: str, count: int, barrier: Barr
     ids = []
     try:
         for i in range(count):
-            ids += add_event(store, kind="price_change", register=register, person=person,
-                             now=datetime(2025, 4, 9, 10, tzinfo=timezone.utc)
-                             + timedelta(seconds=i), note=f"{person} #{i}")
+            ids += add_event(
+                store,
+                kind="price_change",
+                register=register,
+                person=person,
+                now=datetime(2025, 4, 9, 10, tzinfo=timezone.utc) + timedelta(seconds=i),
+                note=f"{person} #{i}",
+            )
         results.put((person, ids))
     finally:
         store.close()

@@ -212,8 +212,11 @@ def test_committed_steps_runs_the_total_within_the_period(
 
 def test_stats_frame_shows_ladder_stats_in_hours(store: LadderStore) -> None:
     facts = store.read(lambda c: incident_facts(c, model_id=MODEL))
-    stats = compute_stats(store.read(lambda c: list_escalations(c, model_id=MODEL)),
-                          facts=facts, now=datetime(2026, 11, 2, tzinfo=UTC))
+    stats = compute_stats(
+        store.read(lambda c: list_escalations(c, model_id=MODEL)),
+        facts=facts,
+        now=datetime(2026, 11, 2, tzinfo=UTC),
+    )
     frame = stats_frame(stats).set_index("measure")
     # Detection: the window of the 16th opened at 00:00, the escalation at 06:00 on the 17th.
     assert frame.loc["time to detection", "median_hours"] == 30
@@ -230,18 +233,24 @@ def test_stats_frame_shows_ladder_stats_in_hours(store: LadderStore) -> None:
 def test_the_month_briefs_the_stakeholders_and_reviews_the_incident(store: LadderStore) -> None:
     sent = store.read(lambda c: briefs_of(c, 1))
     assert [(b.version, b.sent_at, b.sent_by) for b in sent] == [
-        (1, _at("2026-10-17 07:30"), "alice"), (2, _at("2026-10-29 07:30"), "alice")]
+        (1, _at("2026-10-17 07:30"), "alice"),
+        (2, _at("2026-10-29 07:30"), "alice"),
+    ]
     assert sent[1].content["status"] == "resolved"
     review = store.read(lambda c: review_for(c, 1))
     assert review is not None
     assert (review.status, review.opened_at, review.closed_at, review.closed_by) == (
-        "closed", _at("2026-10-29 10:00"), _at("2026-10-30 10:00"), "alice")
+        "closed",
+        _at("2026-10-29 10:00"),
+        _at("2026-10-30 10:00"),
+        "alice",
+    )
     assert review.due_at == _at("2026-11-05 06:00")
     assert [a.owner for a in review.actions] == ["carol"]
     timeline = escalation_timeline(store, MODEL)
-    assert list(timeline.loc[timeline["action"].str.startswith(("brief.", "review.")),
-                             "action"]) == ["brief.sent", "brief.sent", "review.opened",
-                                            "review.closed"]
+    assert list(
+        timeline.loc[timeline["action"].str.startswith(("brief.", "review.")), "action"]
+    ) == ["brief.sent", "brief.sent", "review.opened", "review.closed"]
 
 
 # ----------------------------------------------------------------- a rejected step

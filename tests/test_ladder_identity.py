@@ -56,16 +56,27 @@ def opened(store: LadderStore, register_yaml: str = "", top_yaml: str = "") -> T
 
 
 def with_people(**people: list[str]) -> object:
-    return make_register().model_copy(update={"people": {
-        "alice": ["model_owner", "ml_lead"], "bob": ["model_owner"],
-        "carol": ["ml_lead", "finance"], "dave": ["ml_engineer"], **people}})
+    return make_register().model_copy(
+        update={
+            "people": {
+                "alice": ["model_owner", "ml_lead"],
+                "bob": ["model_owner"],
+                "carol": ["ml_lead", "finance"],
+                "dave": ["ml_engineer"],
+                **people,
+            }
+        }
+    )
 
 
 def test_logname_does_not_make_the_os_account_bob(tmp_path: Path) -> None:
     assert ME != "bob"
     register = tmp_path / "register.yaml"
-    register.write_text(REGISTER_YAML.replace("{extra_models}", "").replace(
-        "identity:\n  allow_as: true", "identity:\n  source: os_user\n  allow_as: false"))
+    register.write_text(
+        REGISTER_YAML.replace("{extra_models}", "").replace(
+            "identity:\n  allow_as: true", "identity:\n  source: os_user\n  allow_as: false"
+        )
+    )
     store = LadderStore(f"sqlite:///{tmp_path / 'state.db'}")
     from thresholds.loader import load_register
 
@@ -75,9 +86,25 @@ def test_logname_does_not_make_the_os_account_bob(tmp_path: Path) -> None:
     env = {**os.environ, "LOGNAME": "bob", "USER": "bob", "USERNAME": "bob"}
 
     result = subprocess.run(
-        [sys.executable, "-m", "modelhealth", "ladder", "approve", "step-1", "--register",
-         str(register), "--state", store.url, "--now", tl.office_hours().isoformat()],
-        env=env, capture_output=True, text=True, timeout=120, cwd=ROOT,
+        [
+            sys.executable,
+            "-m",
+            "modelhealth",
+            "ladder",
+            "approve",
+            "step-1",
+            "--register",
+            str(register),
+            "--state",
+            store.url,
+            "--now",
+            tl.office_hours().isoformat(),
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=ROOT,
     )
 
     assert result.returncode == 2, result.stderr
@@ -116,17 +143,30 @@ def test_only_an_admin_pins_a_new_register_and_never_promotes_themselves(
     promoted = with_people(dave=["ml_engineer", "model_owner"])
 
     def pin(register: object, person: str) -> object:
-        return store.write(lambda c: pin_register(c, register, person=person, now=now,  # type: ignore[arg-type]
-                                                  reason="dave covers for bob"))
+        return store.write(
+            lambda c: pin_register(
+                c,
+                register,
+                person=person,
+                now=now,  # type: ignore[arg-type]
+                reason="dave covers for bob",
+            )
+        )
 
     with pytest.raises(Refused, match="bob holds none of ml_lead in pin 1"):
         pin(promoted, "bob")
-    with pytest.raises(Refused, match="self-promotion: carol may not pin a register that "
-                       "grants themselves model_owner"):
+    with pytest.raises(
+        Refused,
+        match="self-promotion: carol may not pin a register that grants themselves model_owner",
+    ):
         pin(with_people(carol=["ml_lead", "finance", "model_owner"]), "carol")
-    admin_owners = make_register(top_yaml="").model_copy(update={
-        "identity": make_register().identity.model_copy(
-            update={"admin_roles": ["ml_lead", "finance"]})})
+    admin_owners = make_register(top_yaml="").model_copy(
+        update={
+            "identity": make_register().identity.model_copy(
+                update={"admin_roles": ["ml_lead", "finance"]}
+            )
+        }
+    )
     with pytest.raises(Refused, match="self-promotion: carol may not make a role they hold"):
         pin(admin_owners, "carol")
 
@@ -136,8 +176,9 @@ def test_only_an_admin_pins_a_new_register_and_never_promotes_themselves(
     assert (adopted.version, adopted.pinned_by) == (2, "carol")
     result = approve(store, "step-1", person="dave", register=promoted, now=now)
     assert result.status == "approved"
-    pinned = next(e for e in store.read(audit.entries) if e.action == "register.pinned"
-                  and e.actor == "carol")
+    pinned = next(
+        e for e in store.read(audit.entries) if e.action == "register.pinned" and e.actor == "carol"
+    )
     assert pinned.reason == "dave covers for bob"
     assert store.read(prove).ok
 
@@ -177,17 +218,23 @@ def test_apply_refuses_a_step_approved_at_12_6k_after_the_budget_is_cut_to_5k(
         "to at least USD 12,600, or reject it: `modelhealth ladder reject step-1 --reason …`"
     )
     assert steps_of(store)[0].status == "approved"
-    applied = apply_step(store, "step-1", person="dave", register=tl.register,
-                         now=now + timedelta(hours=2))
+    applied = apply_step(
+        store, "step-1", person="dave", register=tl.register, now=now + timedelta(hours=2)
+    )
     assert applied.status == "evaluating"
 
 
 def test_a_decision_records_its_channel_and_source_address(store: LadderStore) -> None:
     tl = opened(store)
 
-    approve(store, "step-1", person="bob", register=tl.register, now=tl.office_hours(),
-            origin=Origin("web", "203.0.113.7"))
+    approve(
+        store,
+        "step-1",
+        person="bob",
+        register=tl.register,
+        now=tl.office_hours(),
+        origin=Origin("web", "203.0.113.7"),
+    )
 
     row = next(e for e in store.read(audit.entries) if e.action == "step.approve")
-    assert (row.actor, row.payload["via"]) == ("bob", {"channel": "web",
-                                                       "address": "203.0.113.7"})
+    assert (row.actor, row.payload["via"]) == ("bob", {"channel": "web", "address": "203.0.113.7"})

@@ -45,8 +45,9 @@ def test_the_head_revision_is_the_newest_alembic_script() -> None:
     assert ScriptDirectory.from_config(config).get_current_head() == HEAD_REVISION
 
 
-def upgrade_empty(url: str, revision: str, then: Callable[[Connection], None] | None = None
-                  ) -> Engine:
+def upgrade_empty(
+    url: str, revision: str, then: Callable[[Connection], None] | None = None
+) -> Engine:
     """An empty database upgraded to ``revision`` by Alembic itself (``then`` runs in the
     same transaction)."""
     from alembic import command
@@ -70,8 +71,9 @@ def test_upgrading_an_empty_database_through_every_revision_gives_the_tables_in_
         diff = compare_metadata(MigrationContext.configure(conn), metadata)
     engine.dispose()
     # Only what SQLAlchemy cannot compare faithfully may differ: nothing structural.
-    structural = [d for d in diff if d[0] in ("add_table", "remove_table", "add_column",
-                                               "remove_column")]
+    structural = [
+        d for d in diff if d[0] in ("add_table", "remove_table", "add_column", "remove_column")
+    ]
     assert structural == []
     LadderStore(state_url_).close()  # the store opens it as current
 
@@ -95,9 +97,16 @@ def test_upgrading_a_store_from_modelhealth_0_1_keeps_its_history_and_proves_it(
 ) -> None:
     url = legacy_store(tmp_path)
     with sqlite3.connect(tmp_path / "state.db") as raw:
-        before = {t: raw.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
-                  for t in ("ladder_nights", "ladder_steps", "ladder_approvals",
-                            "ladder_events", "ladder_audit")}
+        before = {
+            t: raw.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
+            for t in (
+                "ladder_nights",
+                "ladder_steps",
+                "ladder_approvals",
+                "ladder_events",
+                "ladder_audit",
+            )
+        }
 
     runner = CliRunner()
     from modelhealth.cli.ladder import app
@@ -111,9 +120,9 @@ def test_upgrading_a_store_from_modelhealth_0_1_keeps_its_history_and_proves_it(
     assert again.exit_code == 0 and "already at" in again.output
     store = LadderStore(url)
     try:
-        after = store.read(lambda c: {
-            t: c.execute(text(f"SELECT count(*) FROM {t}")).scalar_one() for t in before
-        })
+        after = store.read(
+            lambda c: {t: c.execute(text(f"SELECT count(*) FROM {t}")).scalar_one() for t in before}
+        )
         assert after == {**before, "ladder_audit": before["ladder_audit"] + 1}
         verdict = store.read(prove)
         assert verdict.ok, verdict.problems
@@ -121,10 +130,17 @@ def test_upgrading_a_store_from_modelhealth_0_1_keeps_its_history_and_proves_it(
         assert store.read(lambda c: step_by_id(c, 1)).status == "evaluating"
         # The upgraded store takes new decisions, and proves them too.
         with pytest.raises(Refused, match="is already evaluating"):
-            reject(store, "step-1", person="bob", register=make_register(), now=NOW,
-                   reason="too late")
-        [event_id] = add_event(store, kind="regulatory_change", register=make_register(),
-                               person="carol", now=NOW, models=["support-assistant"])
+            reject(
+                store, "step-1", person="bob", register=make_register(), now=NOW, reason="too late"
+            )
+        [event_id] = add_event(
+            store,
+            kind="regulatory_change",
+            register=make_register(),
+            person="carol",
+            now=NOW,
+            models=["support-assistant"],
+        )
         assert event_id == 2
         assert store.read(prove).ok
     finally:
@@ -137,8 +153,10 @@ def test_upgrading_a_store_from_modelhealth_0_1_keeps_its_history_and_proves_it(
         problems = store.read(prove).problems
     finally:
         store.close()
-    assert problems == ("ladder_steps id 1: cost is 1.0 in the table but the log says 12600.0 "
-                        "(last changed by audit row 9)",)
+    assert problems == (
+        "ladder_steps id 1: cost is 1.0 in the table but the log says 12600.0 "
+        "(last changed by audit row 9)",
+    )
 
 
 def test_upgrading_keeps_messages_the_old_outbox_gave_up_on_as_dead_letters(
@@ -146,19 +164,23 @@ def test_upgrading_keeps_messages_the_old_outbox_gave_up_on_as_dead_letters(
 ) -> None:
     def old_outbox(conn: Connection) -> None:
         for status in ("failed", "sent", "pending"):
-            conn.execute(text(
-                "INSERT INTO ladder_notifications (model_id, kind, recipients, payload, "
-                "status, attempts, next_attempt_at, created_at, last_error) VALUES "
-                "('triage', 'approval_requested', '[]', '{}', :status, 6, "
-                "'2025-04-10 03:00:00', '2025-04-10 02:00:00', 'HTTP 503')"
-            ), {"status": status})
+            conn.execute(
+                text(
+                    "INSERT INTO ladder_notifications (model_id, kind, recipients, payload, "
+                    "status, attempts, next_attempt_at, created_at, last_error) VALUES "
+                    "('triage', 'approval_requested', '[]', '{}', :status, 6, "
+                    "'2025-04-10 03:00:00', '2025-04-10 02:00:00', 'HTTP 503')"
+                ),
+                {"status": status},
+            )
 
     upgrade_empty(state_url_, "0002_proof", old_outbox).dispose()
     runner = CliRunner()
     from modelhealth.cli.ladder import app
 
-    upgraded = runner.invoke(app, ["db", "upgrade", "--state", state_url_, "--now",
-                                   NOW.isoformat()])
+    upgraded = runner.invoke(
+        app, ["db", "upgrade", "--state", state_url_, "--now", NOW.isoformat()]
+    )
     assert upgraded.exit_code == 0, upgraded.output
     assert f"from 0002_proof to {HEAD_REVISION}" in " ".join(upgraded.output.split())
     listed = runner.invoke(app, ["outbox", "--format", "json", "--state", state_url_])

@@ -32,10 +32,12 @@ from ladder.tables import notifications
 
 FAST_EVALUATION = "ladder:\n  rungs: {retrieval_augmentation: {evaluation_days: 3}}"
 TIER_3 = [breach("quality", tier=3, observed=0.70, limit=0.88)]
-BAD = measured(quality=0.70, judged=1000, requests=1200, error_rate=0.02, latency_p95=2400,
-               ece=0.12)
-GOOD = measured(quality=0.93, judged=1000, requests=1200, error_rate=0.005, latency_p95=2000,
-                ece=0.02)
+BAD = measured(
+    quality=0.70, judged=1000, requests=1200, error_rate=0.02, latency_p95=2400, ece=0.12
+)
+GOOD = measured(
+    quality=0.93, judged=1000, requests=1200, error_rate=0.005, latency_p95=2000, ece=0.02
+)
 UTC = timezone.utc
 
 
@@ -78,7 +80,12 @@ def test_a_resolved_tier_3_incident_owes_a_review_within_a_week(store: LadderSto
 
     [due] = due_reviews(store.read(load_records), at(6))
     assert (due.escalation_id, due.owner, due.due_at, due.overdue, due.status) == (
-        1, "alice", DUE, False, "not opened")
+        1,
+        "alice",
+        DUE,
+        False,
+        "not opened",
+    )
     assert "run `modelhealth ladder pir esc-1`" in due.reason
 
     [late] = due_reviews(store.read(load_records), DUE + timedelta(minutes=1))
@@ -99,8 +106,11 @@ def test_an_overdue_review_reminds_the_owner_and_the_ml_leads_once_a_day(
     assert [d.escalation_id for d in first] == [1]
     assert same_day == []
     assert [d.escalation_id for d in next_day] == [1]
-    rows = store.read(lambda c: c.execute(
-        select(notifications).where(notifications.c.kind == "review_overdue")).all())
+    rows = store.read(
+        lambda c: c.execute(
+            select(notifications).where(notifications.c.kind == "review_overdue")
+        ).all()
+    )
     assert [sorted(r.recipients) for r in rows] == [["alice", "carol"], ["alice", "carol"]]
     assert "overdue since" in rows[0].payload["reason"]
 
@@ -128,16 +138,23 @@ def test_the_review_opens_prefilled_with_the_timeline_the_misses_and_what_the_ru
     # Tier 3: acknowledge in 2 h (due 04:00, met 10:00) and brief in 4 h (never sent).
     assert review.sla_misses[0] == (
         f"acknowledgement (step-1, tier 3): due {opened_at + timedelta(hours=2):%Y-%m-%d %H:%M} "
-        f"UTC, met {at(1, 10):%Y-%m-%d %H:%M} UTC, 6.0 h late")
-    assert review.sla_misses[1].startswith("communication (esc-1, tier 3): due "
-                                           f"{opened_at + timedelta(hours=4):%Y-%m-%d %H:%M} UTC,"
-                                           " never met")
+        f"UTC, met {at(1, 10):%Y-%m-%d %H:%M} UTC, 6.0 h late"
+    )
+    assert review.sla_misses[1].startswith(
+        "communication (esc-1, tier 3): due "
+        f"{opened_at + timedelta(hours=4):%Y-%m-%d %H:%M} UTC,"
+        " never met"
+    )
     assert len(review.sla_misses) == 2  # the decision (24 h) was met
     # Before: night 0 only; after: nights 1–4 until the escalation closed on day 5.
     quality = next(c for c in review.changes if c.metric == "quality")
     error_rate = next(c for c in review.changes if c.metric == "error rate")
     assert (quality.before, quality.after, quality.nights_before, quality.nights_after) == (
-        pytest.approx(0.70), pytest.approx(0.93), 1, 4)
+        pytest.approx(0.70),
+        pytest.approx(0.93),
+        1,
+        4,
+    )
     assert (error_rate.before, error_rate.after) == (pytest.approx(0.02), pytest.approx(0.005))
     assert review.rung == "retrieval_augmentation"
     assert store.read(audit.entries)[-1].action == "review.opened"
@@ -146,45 +163,69 @@ def test_the_review_opens_prefilled_with_the_timeline_the_misses_and_what_the_ru
 
 def test_a_review_is_completed_and_closed_and_then_no_longer_changes(store: LadderStore) -> None:
     tl = incident(store)
-    follow = parse_follow_up("bob|2025-04-30|page the on-call ML lead for tier 3 steps",
-                             tl.register.people)
+    follow = parse_follow_up(
+        "bob|2025-04-30|page the on-call ML lead for tier 3 steps", tl.register.people
+    )
 
-    record_review(store, "esc-1", person="alice", register=tl.register, now=at(6),
-                  went_well=["retrieval recovered quality within a day"], actions=[follow])
+    record_review(
+        store,
+        "esc-1",
+        person="alice",
+        register=tl.register,
+        now=at(6),
+        went_well=["retrieval recovered quality within a day"],
+        actions=[follow],
+    )
     with pytest.raises(Refused, match="cannot close without what to improve"):
-        record_review(store, "esc-1", person="alice", register=tl.register, now=at(7),
-                      close=True)
-    closed = record_review(store, "esc-1", person="carol", register=tl.register, now=at(7),
-                           improve=["nobody saw step-1 for 8 hours"], close=True).review
+        record_review(store, "esc-1", person="alice", register=tl.register, now=at(7), close=True)
+    closed = record_review(
+        store,
+        "esc-1",
+        person="carol",
+        register=tl.register,
+        now=at(7),
+        improve=["nobody saw step-1 for 8 hours"],
+        close=True,
+    ).review
 
     assert (closed.status, closed.closed_by, closed.closed_at) == ("closed", "carol", at(7))
     assert closed.went_well == "- retrieval recovered quality within a day"
     assert closed.improve == "- nobody saw step-1 for 8 hours"
-    assert closed.actions == [{"owner": "bob", "due": "2025-04-30",
-                               "text": "page the on-call ML lead for tier 3 steps"}]
+    assert closed.actions == [
+        {"owner": "bob", "due": "2025-04-30", "text": "page the on-call ML lead for tier 3 steps"}
+    ]
     stored = store.read(lambda c: review_for(c, 1))
     assert stored is not None and stored.record is not None
     assert stored.record["timeline"][0]["label"] == "detected"
-    assert stored.actions == (FollowUp("bob", date(2025, 4, 30),
-                                       "page the on-call ML lead for tier 3 steps"),)
+    assert stored.actions == (
+        FollowUp("bob", date(2025, 4, 30), "page the on-call ML lead for tier 3 steps"),
+    )
     # Closed on day 7, due day 12: the review clock was met.
     [facts] = store.read(lambda c: load_records(c).facts)
     [pir] = [o for o in clock_outcomes(facts, at(20)) if o.clock == "post_incident_review"]
     assert (pir.status, pir.done_at) == ("met", at(7))
     assert due_reviews(store.read(load_records), at(20)) == []
     with pytest.raises(Refused, match="was closed by carol"):
-        record_review(store, "esc-1", person="alice", register=tl.register, now=at(8),
-                      improve=["more"])
-    assert [e.action for e in store.read(audit.entries)][-2:] == ["review.closed",
-                                                                  "refused.review"]
+        record_review(
+            store, "esc-1", person="alice", register=tl.register, now=at(8), improve=["more"]
+        )
+    assert [e.action for e in store.read(audit.entries)][-2:] == ["review.closed", "refused.review"]
     assert store.read(prove).ok
 
 
 def test_a_review_closed_late_is_a_miss_of_its_own_clock(store: LadderStore) -> None:
     tl = incident(store)
     late = DUE + timedelta(days=2)
-    record_review(store, "esc-1", person="alice", register=tl.register, now=late,
-                  went_well=["x"], improve=["y"], close=True)
+    record_review(
+        store,
+        "esc-1",
+        person="alice",
+        register=tl.register,
+        now=late,
+        went_well=["x"],
+        improve=["y"],
+        close=True,
+    )
     [facts] = store.read(lambda c: load_records(c).facts)
     [pir] = [o for o in clock_outcomes(facts, late) if o.clock == "post_incident_review"]
     assert (pir.status, pir.late_by) == ("missed", timedelta(days=2))
@@ -193,8 +234,9 @@ def test_a_review_closed_late_is_a_miss_of_its_own_clock(store: LadderStore) -> 
 def test_a_review_waits_for_the_incident_to_close(store: LadderStore) -> None:
     tl = Timeline(store, make_register())
     tl.play(TIER_3, mode="hallucination")
-    with pytest.raises(Refused, match="esc-1 is still open: its post-incident review opens "
-                       "once it closes"):
+    with pytest.raises(
+        Refused, match="esc-1 is still open: its post-incident review opens once it closes"
+    ):
         record_review(store, "esc-1", person="alice", register=tl.register, now=at(2))
     assert due_reviews(store.read(load_records), at(2)) == []
 
@@ -208,18 +250,24 @@ def test_a_tier_2_incident_gets_no_review(store: LadderStore) -> None:
     tl.play_until("resolved", limit=20)
 
     assert due_reviews(store.read(load_records), tl.office_hours()) == []
-    with pytest.raises(Refused, match="post-incident reviews are for incidents of tier 3 or "
-                       "above"):
-        record_review(store, "esc-1", person="alice", register=tl.register,
-                      now=tl.office_hours())
+    with pytest.raises(Refused, match="post-incident reviews are for incidents of tier 3 or above"):
+        record_review(store, "esc-1", person="alice", register=tl.register, now=tl.office_hours())
 
 
 def test_a_repeat_of_the_same_failure_mode_is_linked_to_the_earlier_review(
     store: LadderStore,
 ) -> None:
     tl = incident(store)
-    record_review(store, "esc-1", person="alice", register=tl.register, now=at(6),
-                  went_well=["fast"], improve=["slow ack"], close=True)
+    record_review(
+        store,
+        "esc-1",
+        person="alice",
+        register=tl.register,
+        now=at(6),
+        went_well=["fast"],
+        improve=["slow ack"],
+        close=True,
+    )
     # Twelve days later the same model hallucinates again at tier 3: esc-2.
     while tl.night < START + timedelta(days=17):
         tl.play(metrics=GOOD)
@@ -228,17 +276,20 @@ def test_a_repeat_of_the_same_failure_mode_is_linked_to_the_earlier_review(
 
     brief = store.read(lambda c: current_brief(c, 2, now=tl.office_hours()))
     assert brief.repeat_of == 1
-    assert any(k.startswith("This repeats esc-1 (hallucination), which closed on") for k in
-               brief.known)
+    assert any(
+        k.startswith("This repeats esc-1 (hallucination), which closed on") for k in brief.known
+    )
 
     day = (tl.night - START).days
     approve(store, "step-2", person="bob", register=tl.register, now=at(day, 10))
     apply_step(store, "step-2", person="dave", register=tl.register, now=at(day, 15))
     tl.play_until("resolved", limit=20)  # the next rung up evaluates for 14 days
-    second = record_review(store, "esc-2", person="alice", register=tl.register,
-                           now=tl.office_hours()).review
-    first = record_review(store, "esc-1", person="alice", register=tl.register,
-                          now=tl.office_hours()).review
+    second = record_review(
+        store, "esc-2", person="alice", register=tl.register, now=tl.office_hours()
+    ).review
+    first = record_review(
+        store, "esc-1", person="alice", register=tl.register, now=tl.office_hours()
+    ).review
 
     assert second.repeat_of == 1
     opened = [e for e in store.read(audit.entries) if e.action == "review.opened"]
@@ -267,14 +318,23 @@ def test_briefs_and_reviews_are_proven_by_the_log_on_sqlite_and_postgresql(
     with LadderStore(state_url) as store:
         tl = Timeline(store, make_register(FAST_EVALUATION))
         tl.play(TIER_3, mode="hallucination", metrics=BAD)
-        first = send_brief(store, "esc-1", person="alice", register=tl.register,
-                           now=at(1, 4), render=text)
+        first = send_brief(
+            store, "esc-1", person="alice", register=tl.register, now=at(1, 4), render=text
+        )
         approve(store, "step-1", person="bob", register=tl.register, now=at(1, 10))
         apply_step(store, "step-1", person="dave", register=tl.register, now=at(1, 15))
         tl.play_until("resolved", limit=10)
-        record_review(store, "esc-1", person="alice", register=tl.register, now=at(6),
-                      went_well=["fast"], improve=["slow ack"],
-                      actions=[FollowUp("bob", date(2025, 4, 30), "page sooner")], close=True)
+        record_review(
+            store,
+            "esc-1",
+            person="alice",
+            register=tl.register,
+            now=at(6),
+            went_well=["fast"],
+            improve=["slow ack"],
+            actions=[FollowUp("bob", date(2025, 4, 30), "page sooner")],
+            close=True,
+        )
 
         verdict = store.read(prove)
         assert verdict.ok, verdict.problems
@@ -285,7 +345,6 @@ def test_briefs_and_reviews_are_proven_by_the_log_on_sqlite_and_postgresql(
         # A review edited behind the log's back is caught like any other state table.
         store.engine.dispose()
 
-
     engine = create_engine(driver_url(state_url))
     with engine.begin() as conn:
         conn.execute(sql("UPDATE ladder_reviews SET improve = 'nothing' WHERE id = 1"))
@@ -293,8 +352,9 @@ def test_briefs_and_reviews_are_proven_by_the_log_on_sqlite_and_postgresql(
     with LadderStore(state_url) as store:
         problems = store.read(prove).problems
     assert len(problems) == 1
-    assert problems[0].startswith("ladder_reviews id 1: improve is 'nothing' in the table but "
-                                  "the log says '- slow ack'")
+    assert problems[0].startswith(
+        "ladder_reviews id 1: improve is 'nothing' in the table but the log says '- slow ack'"
+    )
 
 
 def test_anyone_may_read_an_opened_review_but_only_the_accountable_open_or_change_it(
@@ -307,5 +367,4 @@ def test_anyone_may_read_an_opened_review_but_only_the_accountable_open_or_chang
     read = record_review(store, "esc-1", person="dave", register=tl.register, now=at(7))
     assert (read.review.status, read.review.opened_by, read.changes) == ("open", "bob", ())
     with pytest.raises(Refused, match="dave neither owns"):
-        record_review(store, "esc-1", person="dave", register=tl.register, now=at(7),
-                      improve=["x"])
+        record_review(store, "esc-1", person="dave", register=tl.register, now=at(7), improve=["x"])

@@ -53,7 +53,9 @@ def flat(result: Result) -> str:
 
 
 def test_brief_prints_sends_once_and_delivers_through_the_webhook(
-    store: LadderStore, tmp_path: Path, receiver: Receiver  # noqa: F811
+    store: LadderStore,
+    tmp_path: Path,
+    receiver: Receiver,  # noqa: F811
 ) -> None:
     hallucinating(store)
     reg = register_file(tmp_path)
@@ -61,10 +63,28 @@ def test_brief_prints_sends_once_and_delivers_through_the_webhook(
     eight = (opened + timedelta(hours=8)).isoformat()
 
     shown = ladder(store, reg, "brief", "esc-1", when=eight)
-    sent = ladder(store, reg, "brief", "esc-1", "--send", "--as", "alice", "--notify",
-                  receiver.url, when=eight)
-    again = ladder(store, reg, "brief", "esc-1", "--send", "--as", "alice",
-                   when=(opened + timedelta(hours=9)).isoformat())
+    sent = ladder(
+        store,
+        reg,
+        "brief",
+        "esc-1",
+        "--send",
+        "--as",
+        "alice",
+        "--notify",
+        receiver.url,
+        when=eight,
+    )
+    again = ladder(
+        store,
+        reg,
+        "brief",
+        "esc-1",
+        "--send",
+        "--as",
+        "alice",
+        when=(opened + timedelta(hours=9)).isoformat(),
+    )
 
     assert shown.exit_code == 0, shown.output
     assert "Of 1,800 answers checked on those nights, 400 (22.2%) were wrong" in flat(shown)
@@ -74,19 +94,30 @@ def test_brief_prints_sends_once_and_delivers_through_the_webhook(
     assert "delivered 2 notifications" in sent.output  # bob's approval request and the brief
     assert any(p["text"].startswith("# Stakeholder brief") for p in receiver.payloads)
     assert again.exit_code == 0, again.output
-    assert (f"unchanged since version 1, sent {opened + timedelta(hours=8):%Y-%m-%d %H:%M} UTC:"
-            " not sent again") in flat(again)
+    assert (
+        f"unchanged since version 1, sent {opened + timedelta(hours=8):%Y-%m-%d %H:%M} UTC:"
+        " not sent again"
+    ) in flat(again)
     assert store.read(prove).ok
 
 
 def test_brief_as_an_html_page(store: LadderStore, tmp_path: Path) -> None:
     hallucinating(store)
     page = tmp_path / "brief.html"
-    result = ladder(store, register_file(tmp_path), "brief", "esc-1", "--format", "html",
-                    "-o", str(page), when=at(2).isoformat())
+    result = ladder(
+        store,
+        register_file(tmp_path),
+        "brief",
+        "esc-1",
+        "--format",
+        "html",
+        "-o",
+        str(page),
+        when=at(2).isoformat(),
+    )
     assert result.exit_code == 0, result.output
     html = page.read_text(encoding="utf-8")
-    assert "<h2 id=\"impact\">1. What is happening</h2>" in html
+    assert '<h2 id="impact">1. What is happening</h2>' in html
     assert "Content-Security-Policy" in html and "<script" not in html
 
 
@@ -94,13 +125,18 @@ def test_brief_refusals_exit_2_with_the_reason(store: LadderStore, tmp_path: Pat
     hallucinating(store)
     reg = register_file(tmp_path)
     bad_ref = ladder(store, reg, "brief", "step-1", when=at(2).isoformat())
-    not_allowed = ladder(store, reg, "brief", "esc-1", "--send", "--as", "dave",
-                         when=at(2).isoformat())
+    not_allowed = ladder(
+        store, reg, "brief", "esc-1", "--send", "--as", "dave", when=at(2).isoformat()
+    )
     unknown = ladder(store, reg, "brief", "esc-9", when=at(2).isoformat())
     bad_format = ladder(store, reg, "brief", "esc-1", "--format", "pdf")
 
-    assert (bad_ref.exit_code, not_allowed.exit_code, unknown.exit_code,
-            bad_format.exit_code) == (2, 2, 2, 2)
+    assert (bad_ref.exit_code, not_allowed.exit_code, unknown.exit_code, bad_format.exit_code) == (
+        2,
+        2,
+        2,
+        2,
+    )
     assert "'step-1' is not an escalation id" in flat(bad_ref)
     assert "dave neither owns support-assistant" in flat(not_allowed)
     assert "there is no esc-9" in flat(unknown)
@@ -117,17 +153,47 @@ def test_pir_from_the_shell_notes_actions_then_closes_and_lists_it(
     incident(store)
     reg = register_file(tmp_path, FAST_EVALUATION)
 
-    opened = ladder(store, reg, "pir", "esc-1", "--as", "alice",
-                    "--went-well", "the index was ready in a day",
-                    "--action", "bob|2025-04-30|page the on-call ML lead for tier 3",
-                    when=at(6).isoformat())
-    wrong = ladder(store, reg, "pir", "esc-1", "--as", "alice", "--action", "eve|soon|x",
-                   when=at(6).isoformat())
-    early_close = ladder(store, reg, "pir", "esc-1", "--as", "alice", "--close",
-                         when=at(6).isoformat())
-    closed = ladder(store, reg, "pir", "esc-1", "--as", "alice", "--improve",
-                    "nobody saw step-1 for 8 hours", "--close", "--format", "json",
-                    when=at(7).isoformat())
+    opened = ladder(
+        store,
+        reg,
+        "pir",
+        "esc-1",
+        "--as",
+        "alice",
+        "--went-well",
+        "the index was ready in a day",
+        "--action",
+        "bob|2025-04-30|page the on-call ML lead for tier 3",
+        when=at(6).isoformat(),
+    )
+    wrong = ladder(
+        store,
+        reg,
+        "pir",
+        "esc-1",
+        "--as",
+        "alice",
+        "--action",
+        "eve|soon|x",
+        when=at(6).isoformat(),
+    )
+    early_close = ladder(
+        store, reg, "pir", "esc-1", "--as", "alice", "--close", when=at(6).isoformat()
+    )
+    closed = ladder(
+        store,
+        reg,
+        "pir",
+        "esc-1",
+        "--as",
+        "alice",
+        "--improve",
+        "nobody saw step-1 for 8 hours",
+        "--close",
+        "--format",
+        "json",
+        when=at(7).isoformat(),
+    )
     listed = ladder(store, reg, "pir", "--list", "--format", "json", when=at(8).isoformat())
 
     assert opened.exit_code == 0, opened.output
@@ -145,7 +211,11 @@ def test_pir_from_the_shell_notes_actions_then_closes_and_lists_it(
     assert listed.exit_code == 0, listed.output
     [row] = json.loads(listed.output)
     assert (row["escalation"], row["status"], row["closed_by"], row["actions"]) == (
-        "esc-1", "closed", "alice", 1)
+        "esc-1",
+        "closed",
+        "alice",
+        1,
+    )
     assert store.read(prove).ok
 
 
@@ -153,24 +223,42 @@ def test_pir_round_trips_an_edited_file(store: LadderStore, tmp_path: Path) -> N
     incident(store)
     reg = register_file(tmp_path, FAST_EVALUATION)
     page = tmp_path / "pir.md"
-    written = ladder(store, reg, "pir", "esc-1", "--as", "alice", "-o", str(page),
-                     when=at(6).isoformat())
+    written = ladder(
+        store, reg, "pir", "esc-1", "--as", "alice", "-o", str(page), when=at(6).isoformat()
+    )
     assert written.exit_code == 0, written.output
     text = page.read_text(encoding="utf-8")
     text = text.replace("## What went well\n\n", "## What went well\n\nretrieval held\n", 1)
     text = text.replace("## What to improve\n\n", "## What to improve\n\nbrief the users\n", 1)
-    text = text.replace("## Follow-up actions\n\n",
-                        "## Follow-up actions\n\n- carol | 2025-05-02 | brief template\n", 1)
+    text = text.replace(
+        "## Follow-up actions\n\n",
+        "## Follow-up actions\n\n- carol | 2025-05-02 | brief template\n",
+        1,
+    )
     page.write_text(text, encoding="utf-8")
 
-    result = ladder(store, reg, "pir", "esc-1", "--as", "alice", "--from", str(page), "--close",
-                    "--format", "json", when=at(7).isoformat())
+    result = ladder(
+        store,
+        reg,
+        "pir",
+        "esc-1",
+        "--as",
+        "alice",
+        "--from",
+        str(page),
+        "--close",
+        "--format",
+        "json",
+        when=at(7).isoformat(),
+    )
 
     assert result.exit_code == 0, result.output
     review = json.loads(result.output[: result.output.rindex("}") + 1])
     assert (review["went_well"], review["improve"], review["actions"]) == (
-        "retrieval held", "brief the users",
-        [{"owner": "carol", "due": "2025-05-02", "text": "brief template"}])
+        "retrieval held",
+        "brief the users",
+        [{"owner": "carol", "due": "2025-05-02", "text": "brief template"}],
+    )
     assert review["status"] == "closed"
 
 
@@ -187,8 +275,19 @@ def test_pir_edits_in_the_editor(store: LadderStore, tmp_path: Path) -> None:
     )
     editor.chmod(editor.stat().st_mode | stat.S_IXUSR)
 
-    result = ladder(store, reg, "pir", "esc-1", "--as", "alice", "--edit", "--format", "json",
-                    when=at(6).isoformat(), env={**os.environ, "EDITOR": str(editor)})
+    result = ladder(
+        store,
+        reg,
+        "pir",
+        "esc-1",
+        "--as",
+        "alice",
+        "--edit",
+        "--format",
+        "json",
+        when=at(6).isoformat(),
+        env={**os.environ, "EDITOR": str(editor)},
+    )
 
     assert result.exit_code == 0, result.output
     review = json.loads(result.output[: result.output.rindex("}") + 1])
@@ -229,10 +328,12 @@ def test_sla_review_of_a_week_counts_its_misses_next_to_the_week_before(
     assert "| post incident review | 1 | 0 |" in w16.output
     assert "queued the review of 2025-W16" in w16.output
     assert "already queued with this content" in again.output
-    queued = store.read(lambda c: c.execute(
-        select(notifications).where(notifications.c.kind == "sla_review")).all())
+    queued = store.read(
+        lambda c: c.execute(select(notifications).where(notifications.c.kind == "sla_review")).all()
+    )
     assert len(queued) == 1 and queued[0].payload["text"].startswith(
-        "# Weekly SLA-miss review: 2025-W16")
+        "# Weekly SLA-miss review: 2025-W16"
+    )
     assert bad.exit_code == 2 and "a week is written 2026-W43" in flat(bad)
 
 
@@ -249,11 +350,17 @@ def test_stats_adds_acknowledgement_communication_and_misses(
     assert figures["time_to_communication"]["count"] == 0
     # acknowledgement, communication and the review (overdue since day 12) ran out
     assert figures["sla_misses_by_tier"] == {"3": 3}
-    assert figures["sla_misses_by_clock"] == {"acknowledgement": 1, "communication": 1,
-                                              "post_incident_review": 1}
+    assert figures["sla_misses_by_clock"] == {
+        "acknowledgement": 1,
+        "communication": 1,
+        "post_incident_review": 1,
+    }
     # eight weeks up to Sunday 2025-04-27 (W17); esc-1 opened in W15
     assert [(w["week"], w["total"]) for w in figures["weekly"]][-3:] == [
-        ("2025-W15", 1), ("2025-W16", 0), ("2025-W17", 0)]
+        ("2025-W15", 1),
+        ("2025-W16", 0),
+        ("2025-W17", 0),
+    ]
     assert len(figures["weekly"]) == 8
     table = ladder(store, None, "stats", when=at(20).isoformat())
     assert "Time to communication (brief sent)" in table.output
@@ -273,6 +380,9 @@ def test_tick_queues_an_overdue_review_as_a_reminder_once_a_day(
     assert "support-assistant: review_overdue" not in before.output
     assert "support-assistant: review_overdue" in late.output
     assert "support-assistant: review_overdue" not in same_day.output
-    rows = store.read(lambda c: c.execute(
-        select(notifications).where(notifications.c.kind == "review_overdue")).all())
+    rows = store.read(
+        lambda c: c.execute(
+            select(notifications).where(notifications.c.kind == "review_overdue")
+        ).all()
+    )
     assert len(rows) == 1

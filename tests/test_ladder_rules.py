@@ -34,21 +34,41 @@ def policy(model_yaml: str = "") -> Policy:
 
 
 def night(day: int, *triggers: Trigger, mode: str | None = None) -> Night:
-    return Night(model_id="m", night=date(2025, 4, day), status="breach" if triggers else
-                 "healthy", triggers=triggers, dominant_mode=mode)
+    return Night(
+        model_id="m",
+        night=date(2025, 4, day),
+        status="breach" if triggers else "healthy",
+        triggers=triggers,
+        dominant_mode=mode,
+    )
 
 
 def fired(name: str = "quality", tier: int = 2, level: str = "breach") -> Trigger:
     return Trigger(name, level, tier, 0.8, 0.88)
 
 
-def step(rung: str, status: str, mode: str | None = "hallucination", *, id: int = 1,
-         approved_at: datetime | None = None, cost: float = 0.0) -> Step:
+def step(
+    rung: str,
+    status: str,
+    mode: str | None = "hallucination",
+    *,
+    id: int = 1,
+    approved_at: datetime | None = None,
+    cost: float = 0.0,
+) -> Step:
     return Step(
-        id=id, escalation_id=1, model_id="m", rung=rung, direction="up",
+        id=id,
+        escalation_id=1,
+        model_id="m",
+        rung=rung,
+        direction="up",
         status=status,  # type: ignore[arg-type]
-        requested_by="alice", requested_at=NOW - timedelta(days=30), tier=2, mode=mode,
-        approved_at=approved_at, cost=cost,
+        requested_by="alice",
+        requested_at=NOW - timedelta(days=30),
+        tier=2,
+        mode=mode,
+        approved_at=approved_at,
+        cost=cost,
     )
 
 
@@ -112,8 +132,9 @@ def test_a_night_that_supports_a_breached_check_counts_towards_persistence() -> 
 def test_support_never_acts_without_a_breach_of_the_same_check() -> None:
     rules = RuleSettings(persistence_k=2, persistence_n=3)
     # Support alone, however many nights: no trigger anywhere.
-    assert not evaluate_rules([quiet(5, supports()), quiet(6, supports()), quiet(7, supports())],
-                              rules).fired
+    assert not evaluate_rules(
+        [quiet(5, supports()), quiet(6, supports()), quiet(7, supports())], rules
+    ).fired
     # Support for another check than the one that breached does not count.
     other = evaluate_rules([night(6, fired("error_rate")), quiet(7, supports("quality"))], rules)
     assert not other.fired and "no trigger fired tonight" in other.reason
@@ -166,11 +187,11 @@ def test_next_rung_is_exhausted_at_the_top_and_operational_for_availability() ->
 def test_a_mode_is_inferred_from_the_checks_when_none_was_classified() -> None:
     assert failure_mode_for(night(7, fired("latency_ms.p95"))).mode == "latency_regression"
     assert failure_mode_for(night(7, fired("error_rate.summary"))).mode == "availability"
-    assert failure_mode_for(night(7, fired("calibration.ece"))).mode == \
-        "confidence_miscalibration"
+    assert failure_mode_for(night(7, fired("calibration.ece"))).mode == "confidence_miscalibration"
     assert failure_mode_for(night(7, fired("quality"))).mode is None
-    assert failure_mode_for(night(7, fired("quality"), mode="hallucination")).mode == \
-        "hallucination"
+    assert (
+        failure_mode_for(night(7, fired("quality"), mode="hallucination")).mode == "hallucination"
+    )
 
 
 def test_a_night_that_acts_by_support_takes_the_mode_of_the_breach_it_supports() -> None:
@@ -182,8 +203,13 @@ def test_a_night_that_acts_by_support_takes_the_mode_of_the_breach_it_supports()
     unclassified = failure_mode_for(tonight, earlier=(night(6, fired("error_rate")), tonight))
     assert unclassified.mode == "availability" and "inferred" in unclassified.how
     # A night with triggers of its own infers from them, not from what merely supports.
-    own = Night(model_id="m", night=date(2025, 4, 7), status="breach",
-                triggers=(fired("latency_ms.p95"),), support=(supports("calibration.ece"),))
+    own = Night(
+        model_id="m",
+        night=date(2025, 4, 7),
+        status="breach",
+        triggers=(fired("latency_ms.p95"),),
+        support=(supports("calibration.ece"),),
+    )
     assert failure_mode_for(own, earlier=(breached, own)).mode == "latency_regression"
 
 
@@ -191,9 +217,11 @@ def test_a_night_that_acts_by_support_takes_the_mode_of_the_breach_it_supports()
 @given(
     mode=st.sampled_from([m for m in FAILURE_MODES if m != "availability"]),
     history=st.lists(
-        st.tuples(st.sampled_from(RUNGS), st.sampled_from(["failed", "succeeded", "rejected",
-                                                            "pending", "evaluating"]),
-                  st.sampled_from(FAILURE_MODES)),
+        st.tuples(
+            st.sampled_from(RUNGS),
+            st.sampled_from(["failed", "succeeded", "rejected", "pending", "evaluating"]),
+            st.sampled_from(FAILURE_MODES),
+        ),
         max_size=8,
     ),
     allowed=st.sets(st.sampled_from(RUNGS), min_size=1),
@@ -214,8 +242,9 @@ def test_next_rung_never_loops_or_repeats_a_failure(
     matrix_rung = p.matrix[mode].rung
     assert matrix_rung is not None and picked >= RUNGS.index(matrix_rung)
     # Above every rung that failed for this mode, and every rung in force while it is back.
-    beaten = [RUNGS.index(s.rung) for s in steps
-              if s.status in ("failed", "succeeded") and s.mode == mode]
+    beaten = [
+        RUNGS.index(s.rung) for s in steps if s.status in ("failed", "succeeded") and s.mode == mode
+    ]
     assert all(picked > b for b in beaten)
 
 
@@ -226,8 +255,12 @@ def test_next_rung_never_loops_or_repeats_a_failure(
     ("moment", "period", "start", "end"),
     [
         (datetime(2025, 5, 17, tzinfo=timezone.utc), "quarter", date(2025, 4, 1), date(2025, 7, 1)),
-        (datetime(2025, 12, 31, 23, tzinfo=timezone.utc), "quarter", date(2025, 10, 1),
-         date(2026, 1, 1)),
+        (
+            datetime(2025, 12, 31, 23, tzinfo=timezone.utc),
+            "quarter",
+            date(2025, 10, 1),
+            date(2026, 1, 1),
+        ),
         (datetime(2025, 2, 3, tzinfo=timezone.utc), "month", date(2025, 2, 1), date(2025, 3, 1)),
         (datetime(2025, 2, 3, tzinfo=timezone.utc), "year", date(2025, 1, 1), date(2026, 1, 1)),
     ],
@@ -255,8 +288,14 @@ def test_a_new_period_unblocks_a_step_that_fits_the_budget_alone() -> None:
     p = policy("ladder:\n  budget: {amount: 15000}")
     rung = p.rung("few_shot_enrichment")
     assert rung is not None
-    spent = [step("retrieval_augmentation", "failed", cost=12_600,
-                  approved_at=datetime(2025, 4, 2, tzinfo=timezone.utc))]
+    spent = [
+        step(
+            "retrieval_augmentation",
+            "failed",
+            cost=12_600,
+            approved_at=datetime(2025, 4, 2, tzinfo=timezone.utc),
+        )
+    ]
 
     blocked = check_budget(rung, p, spent, NOW)
     assert not blocked.allowed
@@ -277,16 +316,23 @@ def test_tier_deadlines_default_to_a_week_a_day_two_hours_and_immediately() -> N
     # Seed 000's tier 2: a mitigation plan communicated within 24 h, resolved within 48 h.
     tier2 = deadlines(NOW, 2, clocks)
     assert (tier2.ack_due - NOW, tier2.decide_due - NOW) == (
-        timedelta(hours=24), timedelta(hours=48)
+        timedelta(hours=24),
+        timedelta(hours=48),
     )
     assert (clocks.remind_after, clocks.next_level_after) == (
-        timedelta(minutes=30), timedelta(hours=2)
+        timedelta(minutes=30),
+        timedelta(hours=2),
     )
-    overridden = sla_clocks(SlaSettings(ack_hours={2: 8}, decide_hours={2: 72},
-                                        remind_after="1h", next_level_after="4h"))
+    overridden = sla_clocks(
+        SlaSettings(
+            ack_hours={2: 8}, decide_hours={2: 72}, remind_after="1h", next_level_after="4h"
+        )
+    )
     d = deadlines(NOW, 2, overridden)
     assert (d.ack_due - NOW, d.decide_due - NOW, d.expire_at - NOW) == (
-        timedelta(hours=8), timedelta(hours=72), timedelta(hours=216)
+        timedelta(hours=8),
+        timedelta(hours=72),
+        timedelta(hours=216),
     )
     assert (overridden.remind_minutes, overridden.next_level_minutes) == (60, 240)
 
@@ -334,11 +380,13 @@ def test_the_matrix_takes_register_modes_and_model_overrides() -> None:
     rows = effective_matrix(register.model("support-assistant"), register)
 
     assert (rows["format_violation"].rung, rows["format_violation"].owner) == (
-        "few_shot_enrichment", "platform_team"
+        "few_shot_enrichment",
+        "platform_team",
     )
     assert rows["format_violation"].mitigation == default_matrix()["format_violation"].mitigation
     assert (rows["toxic_output"].rung, rows["toxic_output"].source) == (
-        "hybrid_routing", "register"
+        "hybrid_routing",
+        "register",
     )
 
     markdown = matrix_markdown(rows)

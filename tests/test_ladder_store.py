@@ -102,15 +102,22 @@ def test_a_store_made_by_a_newer_modelhealth_is_refused(tmp_path: Path) -> None:
     LadderStore(url).close()
     with sqlite3.connect(tmp_path / "state.db") as raw:
         raw.execute("UPDATE alembic_version SET version_num = '0099_future'")
-    with pytest.raises(StoreError, match="has ladder schema 0099_future, which this "
-                       "modelhealth does not know"):
+    with pytest.raises(
+        StoreError, match="has ladder schema 0099_future, which this modelhealth does not know"
+    ):
         LadderStore(url)
 
 
 def test_a_failed_transaction_leaves_nothing_behind(store: LadderStore) -> None:
     def half_done(conn: object) -> None:
-        audit.append(conn, at=NOW, actor="x", action="test", subject="s",  # type: ignore[arg-type]
-                     reason="r")
+        audit.append(
+            conn,
+            at=NOW,
+            actor="x",
+            action="test",
+            subject="s",  # type: ignore[arg-type]
+            reason="r",
+        )
         raise RuntimeError("crash after the first write")
 
     with pytest.raises(RuntimeError):
@@ -120,8 +127,13 @@ def test_a_failed_transaction_leaves_nothing_behind(store: LadderStore) -> None:
 
 def test_one_night_per_model_is_enforced_by_the_database(store: LadderStore) -> None:
     night = Night(model_id="m", night=date(2025, 4, 7), status="healthy")
-    values = dict(report_digest="d", run_id="r", recorded_at=NOW, decision_kind="no_action",
-                  decision_reason="")
+    values = dict(
+        report_digest="d",
+        run_id="r",
+        recorded_at=NOW,
+        decision_kind="no_action",
+        decision_reason="",
+    )
     store.write(lambda c: insert_night(c, night, **values))
     # Straight on the engine: LadderStore.write would retry (a concurrent nightly run
     # recording the same night re-reads and finds it).
@@ -157,16 +169,18 @@ def test_a_lost_race_is_retried_on_fresh_data_and_gives_up_eventually(
 
 def test_a_writer_waits_out_another_process_holding_the_lock(tmp_path: Path) -> None:
     store = LadderStore(f"sqlite:///{tmp_path / 'state.db'}", busy_timeout_ms=50)
-    other = sqlite3.connect(tmp_path / "state.db", isolation_level=None, timeout=0,
-                            check_same_thread=False)
+    other = sqlite3.connect(
+        tmp_path / "state.db", isolation_level=None, timeout=0, check_same_thread=False
+    )
     other.execute("BEGIN IMMEDIATE")
     other.execute("INSERT INTO ladder_meta (key, value) VALUES ('holder', 'other')")
     release = threading.Timer(0.4, other.commit)
     release.start()
     started = time.monotonic()
     try:
-        seq = store.write(lambda c: audit.append(c, at=NOW, actor="a", action="x",
-                                                 subject="s", reason="r"))
+        seq = store.write(
+            lambda c: audit.append(c, at=NOW, actor="a", action="x", subject="s", reason="r")
+        )
     finally:
         release.join()
         other.close()
@@ -202,10 +216,12 @@ def test_two_nightly_jobs_recording_the_same_night_at_once_record_it_once(
     assert len(results) == 2 and results[0] == results[1]
     check = LadderStore(url)
     try:
-        counts = check.read(lambda c: [
-            c.execute(text(f"SELECT count(*) FROM {table}")).scalar_one()
-            for table in ("ladder_nights", "ladder_escalations", "ladder_steps")
-        ])
+        counts = check.read(
+            lambda c: [
+                c.execute(text(f"SELECT count(*) FROM {table}")).scalar_one()
+                for table in ("ladder_nights", "ladder_escalations", "ladder_steps")
+            ]
+        )
     finally:
         check.close()
     assert counts == [1, 1, 1]
@@ -230,8 +246,14 @@ def test_revoking_a_role_takes_effect_on_open_items_once_an_admin_pins_it(
 ) -> None:
     opened(store)
     revoked = make_register().model_copy(
-        update={"people": {"alice": ["model_owner", "ml_lead"], "bob": [],
-                           "carol": ["ml_lead", "finance"], "dave": ["ml_engineer"]}}
+        update={
+            "people": {
+                "alice": ["model_owner", "ml_lead"],
+                "bob": [],
+                "carol": ["ml_lead", "finance"],
+                "dave": ["ml_engineer"],
+            }
+        }
     )
     store.write(lambda c: pin_register(c, revoked, person="carol", now=NOW, reason="bob left"))
 
@@ -258,13 +280,16 @@ def test_failed_notifications_are_retried_with_backoff_until_the_maximum_age_the
     def fail_delivery(conn: Connection, at: datetime) -> tuple[str, datetime, str]:
         item = claim_next(conn, at, owner="nightly-1")
         assert item is not None and item.id == queued.id
-        retry = next_attempt(FailedAttempt(item.attempts + 1, item.series_started,
-                                           "webhook answered HTTP 503"), at)
-        assert record_attempt(conn, item.id, owner="nightly-1", now=at, delivered=False,
-                              retry=retry)
+        retry = next_attempt(
+            FailedAttempt(item.attempts + 1, item.series_started, "webhook answered HTTP 503"), at
+        )
+        assert record_attempt(
+            conn, item.id, owner="nightly-1", now=at, delivered=False, retry=retry
+        )
         row = conn.execute(
-            select(notifications.c.status, notifications.c.next_attempt_at,
-                   notifications.c.last_error).where(notifications.c.id == queued.id)
+            select(
+                notifications.c.status, notifications.c.next_attempt_at, notifications.c.last_error
+            ).where(notifications.c.id == queued.id)
         ).one()
         return row.status, row.next_attempt_at, row.last_error
 
@@ -280,8 +305,10 @@ def test_failed_notifications_are_retried_with_backoff_until_the_maximum_age_the
     minutes = [int(w.total_seconds() // 60) for w in waits]
     assert minutes[:8] == [1, 2, 4, 8, 16, 32, 60, 60]
     assert set(minutes[6:]) == {60}
-    assert sum(waits, timedelta()) <= timedelta(hours=72) < sum(waits, timedelta()) + (
-        timedelta(hours=1)
+    assert (
+        sum(waits, timedelta())
+        <= timedelta(hours=72)
+        < sum(waits, timedelta()) + (timedelta(hours=1))
     )
     assert "gave up after" in error and "maximum age 72.0 h" in error
 
@@ -291,9 +318,7 @@ def test_failed_notifications_are_retried_with_backoff_until_the_maximum_age_the
     later = moment + timedelta(days=2)
     assert store.write(lambda c: resend(c, [dead.id], now=later, actor="carol")) == [dead.id]
     [again] = store.read(lambda c: due_notifications(c, later))
-    assert (again.id, again.attempts, again.resends, again.series_started) == (
-        dead.id, 0, 1, later
-    )
+    assert (again.id, again.attempts, again.resends, again.series_started) == (dead.id, 0, 1, later)
     assert store.read(audit.entries)[-1].action == "notification.resent"
     with pytest.raises(NotFound, match="not a dead letter: 1"):
         store.write(lambda c: resend(c, [dead.id], now=later, actor="carol"))

@@ -63,8 +63,7 @@ def approved_and_applied(tl: Timeline) -> None:
     """bob approves the pending step and dave applies it the same day."""
     assert tl.last is not None
     approve(tl.store, tl.last.id, person="bob", register=tl.register, now=tl.office_hours(10))
-    apply_step(tl.store, tl.last.id, person="dave", register=tl.register,
-               now=tl.office_hours(15))
+    apply_step(tl.store, tl.last.id, person="dave", register=tl.register, now=tl.office_hours(15))
 
 
 # ------------------------------------------------------------------ first breach
@@ -81,7 +80,10 @@ def test_first_breach_recommends_the_matrix_rung_with_a_full_handoff_packet(
     assert tl.decision == "open_escalation"
     assert rec is not None
     assert (rec.id, rec.rung, rec.status, rec.tier) == (
-        "step-1", "retrieval_augmentation", "pending", 2
+        "step-1",
+        "retrieval_augmentation",
+        "pending",
+        2,
     )
     assert rec.estimated_cost == 9000 + 1200 * 3
     assert rec.approvals_required == 1
@@ -110,7 +112,9 @@ def test_a_format_violation_gets_prompt_optimization_which_needs_no_approval(
 
     assert tl.last is not None
     assert (tl.last.rung, tl.last.status, tl.last.approvals_required) == (
-        "prompt_optimization", "approved", 0
+        "prompt_optimization",
+        "approved",
+        0,
     )
     # Whoever pastes it applies it (their real account): no "<person>" placeholder, which
     # a shell would read as a redirection.
@@ -181,8 +185,9 @@ def test_a_breach_that_left_the_window_does_not_count(store: LadderStore) -> Non
 def test_tier_3_and_4_act_the_same_night(store: LadderStore, tier: int) -> None:
     tl = Timeline(store, make_register())
 
-    rec = tl.play([breach("latency_ms.p95", tier=tier, observed=9000, limit=3500)],
-                  mode="latency_regression")
+    rec = tl.play(
+        [breach("latency_ms.p95", tier=tier, observed=9000, limit=3500)], mode="latency_regression"
+    )
 
     assert tl.decision == "open_escalation"
     assert "acts the same night" in tl.reason
@@ -238,8 +243,14 @@ def test_an_unacknowledged_mitigation_is_reminded_then_escalated_between_nights(
     }
 
     # Tier 4: acknowledge at once, decide within 4 h; reminded once, escalated once.
-    assert ticks == {1: {MODEL: "remind"}, 30: {}, 120: {}, 239: {},
-                     240: {MODEL: "escalate_approver"}, 300: {}}
+    assert ticks == {
+        1: {MODEL: "remind"},
+        30: {},
+        120: {},
+        239: {},
+        240: {MODEL: "escalate_approver"},
+        300: {},
+    }
     assert [(n.kind, n.recipients) for n in notices(store)] == [
         ("mitigate", ("alice", "dave")),
         ("ack_reminder", ("alice", "dave")),
@@ -347,7 +358,9 @@ def test_sustained_health_recommends_stepping_down_to_save_cost(store: LadderSto
     rec = tl.last
     assert rec is not None
     assert (rec.rung, rec.status, rec.approvers) == (
-        "retrieval_augmentation", "step_down_pending", ["bob"]
+        "retrieval_augmentation",
+        "step_down_pending",
+        ["bob"],
     )
     approve(store, rec.id, person="bob", register=tl.register, now=tl.office_hours(9))
     apply_step(store, rec.id, person="dave", register=tl.register, now=tl.office_hours(11))
@@ -374,10 +387,10 @@ def test_an_overdue_approval_only_seen_by_the_nightly_run_is_reminded_then_escal
 
     hours = [(int(delta.total_seconds() // 3600), kind) for delta, kind in kinds]
     assert [h for h in hours if h[1] != "hold"] == [
-        (24, "remind"),             # nobody acknowledged: re-notified (due at 30 min)
+        (24, "remind"),  # nobody acknowledged: re-notified (due at 30 min)
         (48, "escalate_approver"),  # the next level (due at 2 h)
-        (72, "remind"),             # the decision was due at 48 h: re-notified once
-        (144, "expire"),            # the cap, 48 h + 2 × 48 h: the item ends as expired
+        (72, "remind"),  # the decision was due at 48 h: re-notified once
+        (144, "expire"),  # the cap, 48 h + 2 × 48 h: the item ends as expired
     ]
     assert [(n.kind, n.recipients) for n in notices(store)] == [
         ("approval_requested", ("bob",)),
@@ -429,8 +442,15 @@ def test_a_step_over_budget_is_blocked_with_what_would_unblock_it(store: LadderS
     assert tl.last is not None and tl.last.status == "blocked_by_budget"
 
     # …until an event reopens it under the register as it is now.
-    add_event(store, kind="budget_change", register=tl.register, person="carol",
-              now=tl.office_hours(), models=["support-assistant"], note="Q2 budget raised")
+    add_event(
+        store,
+        kind="budget_change",
+        register=tl.register,
+        person="carol",
+        now=tl.office_hours(),
+        models=["support-assistant"],
+        note="Q2 budget raised",
+    )
     rec = tl.play(HALLUCINATING, mode="hallucination")
     assert tl.decision == "reopen"
     assert "event budget_change #1" in tl.reason and "unblocked" in tl.reason
@@ -458,8 +478,11 @@ def test_an_approver_without_the_role_is_refused(store: LadderStore) -> None:
     tl = opened(store)
     assert tl.last is not None
 
-    with pytest.raises(Refused, match=r"dave holds ml_engineer; deciding "
-                       r"retrieval_augmentation needs one of model_owner"):
+    with pytest.raises(
+        Refused,
+        match=r"dave holds ml_engineer; deciding "
+        r"retrieval_augmentation needs one of model_owner",
+    ):
         approve(store, tl.last.id, person="dave", register=tl.register, now=tl.office_hours())
 
     [step] = steps_of(store)
@@ -493,24 +516,35 @@ def test_a_policy_may_let_the_requester_approve(store: LadderStore) -> None:
         "ladder:\n  rungs: {retrieval_augmentation: {approval: {requester_may_approve: true}}}",
     )
     assert tl.last is not None and tl.last.approvers == ["alice", "bob"]
-    result = approve(store, tl.last.id, person="alice", register=tl.register,
-                     now=tl.office_hours())
+    result = approve(store, tl.last.id, person="alice", register=tl.register, now=tl.office_hours())
     assert result.status == "approved"
 
 
 def test_a_rejection_holds_the_ladder_until_an_event_reopens_it(store: LadderStore) -> None:
     tl = opened(store)
     assert tl.last is not None
-    reject(store, tl.last.id, person="bob", register=tl.register, now=tl.office_hours(),
-           reason="retrieval index not ready until Q3")
+    reject(
+        store,
+        tl.last.id,
+        person="bob",
+        register=tl.register,
+        now=tl.office_hours(),
+        reason="retrieval index not ready until Q3",
+    )
 
     rec = tl.play(HALLUCINATING, mode="hallucination")
     assert tl.decision == "hold" and "rejected by bob" in tl.reason
     assert rec is not None and (rec.status, rec.rung) == ("rejected", None)
     assert len(steps_of(store)) == 1
 
-    add_event(store, kind="price_change", register=tl.register, person="carol",
-              now=tl.office_hours(), note="vector DB price halved")
+    add_event(
+        store,
+        kind="price_change",
+        register=tl.register,
+        person="carol",
+        now=tl.office_hours(),
+        note="vector DB price halved",
+    )
     rec = tl.play(HALLUCINATING, mode="hallucination")
     assert tl.decision == "reopen"
     assert rec is not None and (rec.rung, rec.status) == ("retrieval_augmentation", "pending")
@@ -524,15 +558,22 @@ def test_an_event_reopens_the_decision_for_the_rung_in_force(store: LadderStore)
     approved_and_applied(tl)
     tl.play_until("resolved", limit=20)
 
-    add_event(store, kind="foundation_model_update", register=tl.register, person="carol",
-              now=tl.office_hours(), note="vendor released v5")
+    add_event(
+        store,
+        kind="foundation_model_update",
+        register=tl.register,
+        person="carol",
+        now=tl.office_hours(),
+        note="vendor released v5",
+    )
     rec = tl.healthy()
 
     assert tl.decision == "review"
     assert "event foundation_model_update #1" in tl.reason
     assert "reopened the decision for retrieval_augmentation (in force since" in tl.reason
     assert rec is not None and (rec.rung, rec.status) == (
-        "retrieval_augmentation", "review_pending"
+        "retrieval_augmentation",
+        "review_pending",
     )
     approve(store, rec.id, person="bob", register=tl.register, now=tl.office_hours())
     assert ladder_position(store, "support-assistant") == "retrieval_augmentation"
@@ -544,13 +585,20 @@ def test_rejecting_a_review_retires_the_rung(store: LadderStore) -> None:
     tl = opened(store)
     approved_and_applied(tl)
     tl.play_until("resolved", limit=20)
-    add_event(store, kind="regulatory_change", register=tl.register, person="carol",
-              now=tl.office_hours())
+    add_event(
+        store, kind="regulatory_change", register=tl.register, person="carol", now=tl.office_hours()
+    )
     rec = tl.healthy()
     assert rec is not None
 
-    reject(store, rec.id, person="bob", register=tl.register, now=tl.office_hours(),
-           reason="EU AI Act: retrieval sources need re-certification")
+    reject(
+        store,
+        rec.id,
+        person="bob",
+        register=tl.register,
+        now=tl.office_hours(),
+        reason="EU AI Act: retrieval sources need re-certification",
+    )
 
     assert ladder_position(store, "support-assistant") is None
     assert [s.status for s in steps_of(store)] == ["retired", "rejected"]
@@ -565,8 +613,14 @@ def test_a_deprecated_base_model_retires_the_fine_tune(store: LadderStore) -> No
     tl.play_until("resolved", limit=30)
     assert ladder_position(store, "support-assistant") == "fine_tuning"
 
-    add_event(store, kind="model_deprecation", register=tl.register, person="carol",
-              now=tl.office_hours(), note="base model retired by the vendor")
+    add_event(
+        store,
+        kind="model_deprecation",
+        register=tl.register,
+        person="carol",
+        now=tl.office_hours(),
+        note="base model retired by the vendor",
+    )
     tl.healthy()
 
     assert ladder_position(store, "support-assistant") is None
@@ -592,10 +646,12 @@ def test_a_scheduled_review_falls_due(store: LadderStore) -> None:
 
 
 def _row_counts(store: LadderStore) -> dict[str, int]:
-    return store.read(lambda c: {
-        t.name: int(c.execute(select(func.count()).select_from(t)).scalar_one())
-        for t in metadata.sorted_tables
-    })
+    return store.read(
+        lambda c: {
+            t.name: int(c.execute(select(func.count()).select_from(t)).scalar_one())
+            for t in metadata.sorted_tables
+        }
+    )
 
 
 def test_rerunning_a_night_changes_nothing(store: LadderStore) -> None:
@@ -635,10 +691,12 @@ def test_a_rerun_that_differs_only_in_what_decides_nothing_says_nothing(
     # the report's bytes differ, the decision's inputs do not.
     tl = opened(store)
     night = START + timedelta(days=1)
-    noisy = Check(threshold="drift.features", status="ok", observed=0.1234567891, limit=0.5,
-                  direction="max")
-    rerun = report_for(night, [model_report(night, HALLUCINATING, mode="hallucination",
-                                            checks=[noisy])])
+    noisy = Check(
+        threshold="drift.features", status="ok", observed=0.1234567891, limit=0.5, direction="max"
+    )
+    rerun = report_for(
+        night, [model_report(night, HALLUCINATING, mode="hallucination", checks=[noisy])]
+    )
     before = _row_counts(store)
 
     again = record_night(store, rerun, tl.register, now=run_time(night) + timedelta(hours=5))
@@ -658,13 +716,15 @@ def test_redeciding_a_night_withdraws_the_step_its_old_decision_opened(
     stands = record_night(store, healthy, tl.register, now=run_time(night) + timedelta(hours=6))
     assert stands.reruns[MODEL].outcome == "stands"
     assert stands.reruns[MODEL].differences == [
-        "status breach → healthy", "quality: breach, tier 2 → nothing",
+        "status breach → healthy",
+        "quality: breach, tier 2 → nothing",
         "dominant failure mode hallucination → none",
     ]
     assert steps_of(store)[0].status == "pending"  # the decision stands
 
-    redone = record_night(store, healthy, tl.register, now=run_time(night) + timedelta(hours=7),
-                          redecide_by="carol")
+    redone = record_night(
+        store, healthy, tl.register, now=run_time(night) + timedelta(hours=7), redecide_by="carol"
+    )
 
     assert redone.reruns[MODEL].outcome == "superseded"
     assert redone.recommendations == {MODEL: None}
@@ -677,23 +737,31 @@ def test_redeciding_a_night_withdraws_the_step_its_old_decision_opened(
     assert record.decision_kind == "no_action" and "redecided by carol" in record.decision_reason
     actions = [(e.action, e.actor) for e in store.read(audit.entries)]
     assert ("night.rerun_differs", "modelhealth") in actions
-    assert actions[-3:] == [("step.withdrawn", "carol"), ("escalation.closed", "carol"),
-                            ("night.redecided", "carol")]
+    assert actions[-3:] == [
+        ("step.withdrawn", "carol"),
+        ("escalation.closed", "carol"),
+        ("night.redecided", "carol"),
+    ]
     assert store.read(lambda c: prove(c)).ok
 
 
 def test_redeciding_keeps_the_escalation_when_the_rerun_still_fires(store: LadderStore) -> None:
     tl = opened(store)
     night = START + timedelta(days=1)
-    worse = report_for(night, [model_report(night, [breach("quality", tier=3, observed=0.7)],
-                                            mode="hallucination")])
+    worse = report_for(
+        night,
+        [model_report(night, [breach("quality", tier=3, observed=0.7)], mode="hallucination")],
+    )
 
-    redone = record_night(store, worse, tl.register, now=run_time(night) + timedelta(hours=7),
-                          redecide_by="carol")
+    redone = record_night(
+        store, worse, tl.register, now=run_time(night) + timedelta(hours=7), redecide_by="carol"
+    )
 
     note = redone.reruns[MODEL]
-    assert (note.outcome, note.differences) == ("superseded", ["quality: breach, tier 2 → "
-                                                               "breach, tier 3"])
+    assert (note.outcome, note.differences) == (
+        "superseded",
+        ["quality: breach, tier 2 → breach, tier 3"],
+    )
     assert "kept: the rerun still opens an escalation" in note.message
     assert [s.status for s in steps_of(store)] == ["pending"]
 
@@ -730,6 +798,8 @@ def test_a_pending_step_down_gives_way_when_the_model_breaches_again(
     )
     escalations = store.read(lambda c: list_escalations(c))
     assert [(e.kind, e.status) for e in escalations] == [
-        ("remediation", "resolved"), ("step_down", "closed"), ("remediation", "open")
+        ("remediation", "resolved"),
+        ("step_down", "closed"),
+        ("remediation", "open"),
     ]
     assert [s.status for s in steps_of(store)] == ["succeeded", "withdrawn", "pending"]

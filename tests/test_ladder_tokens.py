@@ -34,18 +34,26 @@ def store(state_url: str) -> Iterator[LadderStore]:
 
 
 def test_a_token_authenticates_its_person_until_it_expires(store: LadderStore) -> None:
-    issued = create_token(store, person="bob", register=make_register(), admin="carol",
-                          now=NOW, lifetime=timedelta(days=90), origin=DESK)
+    issued = create_token(
+        store,
+        person="bob",
+        register=make_register(),
+        admin="carol",
+        now=NOW,
+        lifetime=timedelta(days=90),
+        origin=DESK,
+    )
 
     assert issued.token.startswith("mh_") and len(issued.token) == 46
     assert authenticate(store, issued.token, NOW + timedelta(days=89)) == Person(
-        "bob", ("model_owner",), issued.id)
+        "bob", ("model_owner",), issued.id
+    )
     assert authenticate(store, issued.token, NOW + timedelta(days=90)) == AuthRefusal(
-        f"token-{issued.id} expired on {issued.expires_at:%Y-%m-%d %H:%M} UTC")
+        f"token-{issued.id} expired on {issued.expires_at:%Y-%m-%d %H:%M} UTC"
+    )
     assert authenticate(store, issued.token[:-1] + "x", NOW) == AuthRefusal("unknown token")
     assert authenticate(store, "Bearer nonsense", NOW) == AuthRefusal("not a modelhealth token")
-    stored = store.read(lambda c: c.execute(text("SELECT digest, hint FROM ladder_tokens"))
-                        .one())
+    stored = store.read(lambda c: c.execute(text("SELECT digest, hint FROM ladder_tokens")).one())
     assert stored.digest == hashlib.sha256(issued.token.encode()).hexdigest()
     assert stored.hint == issued.token[-4:]
     row = store.read(audit.entries)[-1]
@@ -56,43 +64,95 @@ def test_a_token_authenticates_its_person_until_it_expires(store: LadderStore) -
 
 def test_a_revoked_token_no_longer_authenticates(store: LadderStore) -> None:
     register = make_register()
-    first = create_token(store, person="bob", register=register, admin="carol", now=NOW,
-                         lifetime=timedelta(days=30), origin=DESK)
-    second = create_token(store, person="bob", register=register, admin="carol", now=NOW,
-                          lifetime=timedelta(days=30), origin=DESK)
+    first = create_token(
+        store,
+        person="bob",
+        register=register,
+        admin="carol",
+        now=NOW,
+        lifetime=timedelta(days=30),
+        origin=DESK,
+    )
+    second = create_token(
+        store,
+        person="bob",
+        register=register,
+        admin="carol",
+        now=NOW,
+        lifetime=timedelta(days=30),
+        origin=DESK,
+    )
 
-    assert revoke_tokens(store, "bob", register=register, admin="alice", now=NOW,
-                         origin=DESK) == [first.id, second.id]
+    assert revoke_tokens(store, "bob", register=register, admin="alice", now=NOW, origin=DESK) == [
+        first.id,
+        second.id,
+    ]
     assert authenticate(store, first.token, NOW) == AuthRefusal(
-        f"token-{first.id} was revoked on {NOW:%Y-%m-%d %H:%M} UTC by alice")
+        f"token-{first.id} was revoked on {NOW:%Y-%m-%d %H:%M} UTC by alice"
+    )
     assert store.read(prove).ok
 
 
 def test_only_an_admin_issues_tokens_and_only_for_pinned_people(store: LadderStore) -> None:
     register = make_register()
     with pytest.raises(Refused, match="bob holds none of ml_lead"):
-        create_token(store, person="bob", register=register, admin="bob", now=NOW,
-                     lifetime=timedelta(days=1), origin=DESK)
+        create_token(
+            store,
+            person="bob",
+            register=register,
+            admin="bob",
+            now=NOW,
+            lifetime=timedelta(days=1),
+            origin=DESK,
+        )
     with pytest.raises(Refused, match="'erin' is not among the pinned people"):
-        create_token(store, person="erin", register=register, admin="carol", now=NOW,
-                     lifetime=timedelta(days=1), origin=DESK)
+        create_token(
+            store,
+            person="erin",
+            register=register,
+            admin="carol",
+            now=NOW,
+            lifetime=timedelta(days=1),
+            origin=DESK,
+        )
     with pytest.raises(Refused, match="a token lives between 1 second and 366 days"):
-        create_token(store, person="bob", register=register, admin="carol", now=NOW,
-                     lifetime=timedelta(days=400), origin=DESK)
+        create_token(
+            store,
+            person="bob",
+            register=register,
+            admin="carol",
+            now=NOW,
+            lifetime=timedelta(days=400),
+            origin=DESK,
+        )
 
 
 def test_a_person_removed_from_the_pinned_people_cannot_authenticate(store: LadderStore) -> None:
     from ladder.pins import pin_register
 
-    issued = create_token(store, person="dave", register=make_register(), admin="carol",
-                          now=NOW, lifetime=timedelta(days=30), origin=DESK)
-    without_dave = make_register().model_copy(update={"people": {
-        "alice": ["model_owner", "ml_lead"], "bob": ["model_owner"],
-        "carol": ["ml_lead", "finance"]}})
+    issued = create_token(
+        store,
+        person="dave",
+        register=make_register(),
+        admin="carol",
+        now=NOW,
+        lifetime=timedelta(days=30),
+        origin=DESK,
+    )
+    without_dave = make_register().model_copy(
+        update={
+            "people": {
+                "alice": ["model_owner", "ml_lead"],
+                "bob": ["model_owner"],
+                "carol": ["ml_lead", "finance"],
+            }
+        }
+    )
     store.write(lambda c: pin_register(c, without_dave, person="carol", now=NOW, reason="left"))
 
     assert authenticate(store, issued.token, NOW) == AuthRefusal(
-        "dave is no longer among the pinned people")
+        "dave is no longer among the pinned people"
+    )
 
 
 def test_people_token_commands_create_list_and_revoke(store: LadderStore, tmp_path: Path) -> None:
@@ -101,8 +161,9 @@ def test_people_token_commands_create_list_and_revoke(store: LadderStore, tmp_pa
     runner = CliRunner()
     common = ["--register", str(register), "--state", store.url, "--now", NOW.isoformat()]
 
-    created = runner.invoke(app, ["people", "token", "create", "bob", "--as", "carol",
-                                  "--expires", "30d", *common])
+    created = runner.invoke(
+        app, ["people", "token", "create", "bob", "--as", "carol", "--expires", "30d", *common]
+    )
     refused = runner.invoke(app, ["people", "token", "create", "bob", "--as", "dave", *common])
 
     assert created.exit_code == 0, created.output
@@ -115,8 +176,7 @@ def test_people_token_commands_create_list_and_revoke(store: LadderStore, tmp_pa
     assert listed.exit_code == 0, listed.output
     assert f"…{token[-4:]}" in listed.output and "active" in listed.output
     assert token not in listed.output
-    revoked = runner.invoke(app, ["people", "token", "revoke", "token-1", "--as", "alice",
-                                  *common])
+    revoked = runner.invoke(app, ["people", "token", "revoke", "token-1", "--as", "alice", *common])
     assert revoked.exit_code == 0, revoked.output
     assert "revoked token-1" in revoked.output
     assert isinstance(authenticate(store, token, NOW), AuthRefusal)

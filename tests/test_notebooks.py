@@ -141,7 +141,6 @@ def test_notebook_runs_top_to_bottom(
     assert images >= 3, f"{name} drew {images} figures"
 
 
-
 # ------------------------------------------------------------------------ committed form
 
 

@@ -412,7 +412,12 @@ def test_a_webhook_that_is_down_keeps_the_message_for_a_later_run(
     send = partial(deliver, sleep=Sleeps())
 
     down = notify_night(
-        store, a_night(), url=receiver.url, level="breach", location=REPORT_AT, now=RUN_AT,
+        store,
+        a_night(),
+        url=receiver.url,
+        level="breach",
+        location=REPORT_AT,
+        now=RUN_AT,
         send=send,
     )
     too_soon = deliver_due(store, url=receiver.url, now=RUN_AT + timedelta(seconds=30), send=send)
@@ -449,8 +454,11 @@ def test_the_ladders_own_notifications_say_what_why_and_for_whom(
             model_id="<!channel>",
             kind="decision_reminder",
             recipients=(),
-            payload={"reason": "approval due in 2 h", "unroutable": True,
-                     "route": "UNROUTABLE: no configured person can be reached"},
+            payload={
+                "reason": "approval due in 2 h",
+                "unroutable": True,
+                "route": "UNROUTABLE: no configured person can be reached",
+            },
             at=RUN_AT,
         )
     )
@@ -492,10 +500,16 @@ def test_a_step_notification_links_to_the_desk(store: LadderStore, receiver: Rec
 def test_the_tier_sets_the_messages_urgency(
     store: LadderStore, receiver: Receiver, tier: int, icon: str
 ) -> None:
-    store.write(lambda c: insert_notification(
-        c, model_id="triage", kind="resolved", recipients=("alice",),
-        payload={"tier": tier, "reason": "recovered"}, at=RUN_AT,
-    ))
+    store.write(
+        lambda c: insert_notification(
+            c,
+            model_id="triage",
+            kind="resolved",
+            recipients=("alice",),
+            payload={"tier": tier, "reason": "recovered"},
+            at=RUN_AT,
+        )
+    )
 
     deliver_due(store, url=receiver.url, now=RUN_AT)
 

@@ -156,5 +156,8 @@ def test_check_no_ladder_records_nothing(
     assert sorted(os.listdir(work)) == ["out"]
     # The files, published through the run folder under .modelhealth (docs/scheduling.md).
     assert sorted(os.listdir(work / "out")) == [
-        ".modelhealth", "quarantine.parquet", "report.html", "report.json"
+        ".modelhealth",
+        "quarantine.parquet",
+        "report.html",
+        "report.json",
     ]

@@ -31,8 +31,13 @@ def test_evidently_imports_with_the_pinned_pandas() -> None:
 def test_console_script_is_installed_and_answers_help() -> None:
     entry = [e for e in md.entry_points(group="console_scripts") if e.name == "modelhealth"]
     assert [e.value for e in entry] == ["modelhealth.cli:main"]
-    done = subprocess.run([sys.executable, "-m", "modelhealth", "--help"], capture_output=True,
-                          text=True, check=False, cwd=ROOT)
+    done = subprocess.run(
+        [sys.executable, "-m", "modelhealth", "--help"],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=ROOT,
+    )
     assert done.returncode == 0, done.stderr
     for command in ("check", "thresholds", "schema"):
         assert command in done.stdout

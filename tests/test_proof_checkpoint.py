@@ -55,8 +55,14 @@ def test_decisions_resume_the_proof_and_agree_with_the_full_one(
     checkpoint = ProofCheckpoint(store)
     assert checkpoint.prove().ok and checkpoint.full_proofs == 1
 
-    approve(store, "step-1", person="bob", register=tl.register, now=tl.office_hours(),
-            reason="index ready")
+    approve(
+        store,
+        "step-1",
+        person="bob",
+        register=tl.register,
+        now=tl.office_hours(),
+        reason="index ready",
+    )
     acknowledge(store, "step-2", person="alice", register=tl.register, now=tl.office_hours())
     resumed = checkpoint.prove()
 
@@ -83,17 +89,22 @@ def test_every_decision_of_one_store_resumes_from_the_last_proof(
 @pytest.mark.parametrize(
     ("change", "expected"),
     [
-        ("UPDATE ladder_steps SET status = 'approved' WHERE id = 1",
-         "ladder_steps id 1: status is 'approved' in the table but the log says 'pending'"),
-        ("DELETE FROM ladder_nights WHERE id = 1",
-         "ladder_nights id 1 is recorded by audit row"),
-        ("UPDATE ladder_pins SET people = '{\"dave\": [\"model_owner\"]}'",
-         "ladder_pins id 1: people is"),
+        (
+            "UPDATE ladder_steps SET status = 'approved' WHERE id = 1",
+            "ladder_steps id 1: status is 'approved' in the table but the log says 'pending'",
+        ),
+        ("DELETE FROM ladder_nights WHERE id = 1", "ladder_nights id 1 is recorded by audit row"),
+        (
+            'UPDATE ladder_pins SET people = \'{"dave": ["model_owner"]}\'',
+            "ladder_pins id 1: people is",
+        ),
     ],
     ids=["step-approved-behind-the-log", "night-deleted", "pin-rewritten"],
 )
 def test_a_state_table_changed_behind_the_log_is_caught_by_the_resumed_proof(
-    story: tuple[LadderStore, Timeline], change: str, expected: str,
+    story: tuple[LadderStore, Timeline],
+    change: str,
+    expected: str,
 ) -> None:
     store, tl = story
     checkpoint = ProofCheckpoint(store)
@@ -115,8 +126,11 @@ def test_a_row_inserted_behind_the_log_is_caught(story: tuple[LadderStore, Timel
     checkpoint = ProofCheckpoint(store)
     assert checkpoint.prove().ok
 
-    _sql(store, "INSERT INTO ladder_approvals (step_id, person, roles, decision, reason, at) "
-         "VALUES (1, 'mallory', '[\"model_owner\"]', 'approve', '', '2025-04-09 10:00:00')")
+    _sql(
+        store,
+        "INSERT INTO ladder_approvals (step_id, person, roles, decision, reason, at) "
+        "VALUES (1, 'mallory', '[\"model_owner\"]', 'approve', '', '2025-04-09 10:00:00')",
+    )
     verdict = checkpoint.prove()
 
     assert not verdict.ok
@@ -134,18 +148,26 @@ def test_a_rewritten_chain_is_caught_against_the_head_this_process_proved(
     assert proved.ok
     # Rewrite row 2's reason and recompute the whole plain chain after it: without an
     # anchor, the full proof alone cannot tell (the tables are untouched).
-    rows = store.read(lambda c: c.execute(text("SELECT * FROM ladder_audit ORDER BY seq"))
-                      .mappings().all())
+    rows = store.read(
+        lambda c: c.execute(text("SELECT * FROM ladder_audit ORDER BY seq")).mappings().all()
+    )
     prev = GENESIS
     for row in rows:
-        fields = {k: row[k] for k in ("seq", "at", "actor", "action", "subject", "reason",
-                                      "payload")}
+        fields = {
+            k: row[k] for k in ("seq", "at", "actor", "action", "subject", "reason", "payload")
+        }
         if row["seq"] == 2:
             fields["reason"] = "nothing to see"
         if row["seq"] >= 2:
             digest = row_hash(**fields, prev_hash=prev)
-            _sql(store, "UPDATE ladder_audit SET reason = :r, prev_hash = :p, hash = :h "
-                 "WHERE seq = :s", r=fields["reason"], p=prev, h=digest, s=row["seq"])
+            _sql(
+                store,
+                "UPDATE ladder_audit SET reason = :r, prev_hash = :p, hash = :h WHERE seq = :s",
+                r=fields["reason"],
+                p=prev,
+                h=digest,
+                s=row["seq"],
+            )
             prev = digest
         else:
             prev = row["hash"]
@@ -171,9 +193,10 @@ def test_deleting_the_newest_rows_is_caught(story: tuple[LadderStore, Timeline])
     verdict = checkpoint.prove()
 
     assert not verdict.ok
-    assert (f"the log ends at row {proved.chain.head_seq - 1} but this process's last proof "
-            f"recorded row {proved.chain.head_seq}: rows deleted from the end"
-            in verdict.problems), verdict.problems
+    assert (
+        f"the log ends at row {proved.chain.head_seq - 1} but this process's last proof "
+        f"recorded row {proved.chain.head_seq}: rows deleted from the end" in verdict.problems
+    ), verdict.problems
 
 
 def test_an_old_rows_wording_edited_without_its_hash_waits_for_the_full_proof(

@@ -415,13 +415,19 @@ def test_teams_working_hours_managers_and_on_call_are_in_the_document() -> None:
     markdown = render_markdown(loaded)
     routing = markdown.split("## Routing")[1].split("## Model")[0]
     assert table_rows(routing)[2] == [
-        "berlin (default)", "Europe/Berlin", "mon, tue, wed, thu, fri", "08:30-17:30",
-        "2026-12-24", "alice, bob",
+        "berlin (default)",
+        "Europe/Berlin",
+        "mon, tue, wed, thu, fri",
+        "08:30-17:30",
+        "2026-12-24",
+        "alice, bob",
     ]
     assert "- **Next level:** bob → alice" in routing
     assert "- **On call (`on_call`):** erin" in routing
-    assert "## Routing" not in render_markdown(parse("""
+    assert "## Routing" not in render_markdown(
+        parse("""
         name: plain
         people: {alice: [model_owner]}
         models: [{id: m, owner: alice}]
-        """))
+        """)
+    )

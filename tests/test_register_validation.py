@@ -558,37 +558,52 @@ models:
 
 
 def test_routing_mistakes_are_named_with_their_lines() -> None:
-    problems = problems_of(ROUTING.format(zone="Europe/Berln", hours="17:00-09:00",
-                                          remind="3h"))
+    problems = problems_of(ROUTING.format(zone="Europe/Berln", hours="17:00-09:00", remind="3h"))
     assert [(p.line, p.field, p.reason) for p in problems] == [
-        (7, "routing.teams.berlin.hours",
-         "working hours '17:00-09:00' end before they start; a shift past midnight is two "
-         "teams, or 24/7 on-call ('00:00-24:00') (got '17:00-09:00')"),
-        (7, "routing.teams.berlin.timezone",
-         "unknown timezone 'Europe/Berln'; use an IANA name such as 'Europe/Berlin' or "
-         "'America/New_York' (got 'Europe/Berln')"),
-        (14, "models[0].ladder.sla.next_level_after",
-         "next_level_after 2h must be later than remind_after 3h: the approvers are reminded "
-         "before the next level hears"),
+        (
+            7,
+            "routing.teams.berlin.hours",
+            "working hours '17:00-09:00' end before they start; a shift past midnight is two "
+            "teams, or 24/7 on-call ('00:00-24:00') (got '17:00-09:00')",
+        ),
+        (
+            7,
+            "routing.teams.berlin.timezone",
+            "unknown timezone 'Europe/Berln'; use an IANA name such as 'Europe/Berlin' or "
+            "'America/New_York' (got 'Europe/Berln')",
+        ),
+        (
+            14,
+            "models[0].ladder.sla.next_level_after",
+            "next_level_after 2h must be later than remind_after 3h: the approvers are reminded "
+            "before the next level hears",
+        ),
     ]
     # Once the teams themselves are valid: who is in them, and who is whose manager.
-    problems = problems_of(ROUTING.format(zone="Europe/Berlin", hours="09:00-17:00",
-                                          remind="30m"))
+    problems = problems_of(ROUTING.format(zone="Europe/Berlin", hours="09:00-17:00", remind="30m"))
     assert [(p.line, p.field, p.reason) for p in problems] == [
         (7, "routing.teams.berlin.members[1]", "'zed' is not among people (alice, bob)"),
         (8, "routing.teams.paris.members[0]", "alice is already a member of team 'berlin'"),
         (9, "routing.default_team", "no team 'lisbon' under routing.teams (teams: berlin, paris)"),
         (10, "routing.escalate_to.bob", "bob's next level 'carl' is not among people (alice, bob)"),
     ]
+
+
 @pytest.mark.parametrize(
     ("setting", "field", "says"),
     [
         ("labels: {min_coverage: 1.5}", "labels.min_coverage", "1.5"),
         ("labels: {max_delay: soon}", "labels.max_delay", "is not a duration"),
-        ("confidence: {escalation_rate: {min: 0.5, max: 0.3}}", "confidence.escalation_rate",
-         "escalation band min 0.5 must be below its max 0.3"),
-        ("confidence: {escalation_rate: {level: page}}", "confidence.escalation_rate.level",
-         "page"),
+        (
+            "confidence: {escalation_rate: {min: 0.5, max: 0.3}}",
+            "confidence.escalation_rate",
+            "escalation band min 0.5 must be below its max 0.3",
+        ),
+        (
+            "confidence: {escalation_rate: {level: page}}",
+            "confidence.escalation_rate.level",
+            "page",
+        ),
         ("confidence: {reescalation_rate: {max: 2}}", "confidence.reescalation_rate.max", "2"),
     ],
 )

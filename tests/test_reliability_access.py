@@ -47,8 +47,9 @@ ENV_VAR = "MODELHEALTH_RELIABILITY_ACTOR"
 CLOCK = "2026-10-18T09:00:00+00:00"
 
 
-def register_text(*, allow_as: bool, source: str = "os_user",
-                  requester_may_approve: bool = False) -> str:
+def register_text(
+    *, allow_as: bool, source: str = "os_user", requester_may_approve: bool = False
+) -> str:
     """The example register with the OS user among the owners and the identity settings."""
     text = (ROOT / "data" / "register.yaml").read_text()
     identity = f"identity:\n  source: {source}\n  env_var: {ENV_VAR}\n  allow_as: " + (
@@ -89,10 +90,25 @@ def templates(tmp_path_factory: pytest.TempPathFactory, cli: CliProcesses) -> di
         register = home / f"register-{may}.yaml"
         register.write_text(register_text(allow_as=True, requester_may_approve=may))
         out[may] = home / f"state-{may}.db"
-        commands.append(["check", "--register", str(register), "--logs", str(LOGS), "--as-of",
-                         "2026-10-16", "--out", str(home / f"out-{may}"), "--state",
-                         f"sqlite:///{out[may]}", "--no-tracking", "--no-drift", "--now",
-                         "2026-10-17T06:00:00+00:00"])
+        commands.append(
+            [
+                "check",
+                "--register",
+                str(register),
+                "--logs",
+                str(LOGS),
+                "--as-of",
+                "2026-10-16",
+                "--out",
+                str(home / f"out-{may}"),
+                "--state",
+                f"sqlite:///{out[may]}",
+                "--no-tracking",
+                "--no-drift",
+                "--now",
+                "2026-10-17T06:00:00+00:00",
+            ]
+        )
     for result in cli.run_together(commands):
         assert result.code == 0, result.stderr
     for db in out.values():
@@ -123,8 +139,16 @@ class Desk:
 
     def run(self, *args: str, register: Path, env: dict[str, str] | None = None) -> CliResult:
         result = self.cli.run(
-            ["ladder", *args, "--register", str(register), "--state",
-             f"sqlite:///{self.state}", "--now", CLOCK],
+            [
+                "ladder",
+                *args,
+                "--register",
+                str(register),
+                "--state",
+                f"sqlite:///{self.state}",
+                "--now",
+                CLOCK,
+            ],
             env=env,
         )
         assert "Traceback" not in result.stdout + result.stderr, result.stderr
@@ -146,9 +170,15 @@ class Desk:
         loaded = load_register(register).register
         store = LadderStore(f"sqlite:///{self.state}")
         try:
-            store.write(lambda c: pin_register(c, loaded, person="carol",
-                                               now=datetime.fromisoformat(CLOCK),
-                                               reason="stricter identity"))
+            store.write(
+                lambda c: pin_register(
+                    c,
+                    loaded,
+                    person="carol",
+                    now=datetime.fromisoformat(CLOCK),
+                    reason="stricter identity",
+                )
+            )
         finally:
             store.close()
 
@@ -193,11 +223,15 @@ def test_as_is_refused_everywhere_unless_the_register_allows_it_and_each_refusal
         assert "--as bob refused" in result.stderr and "identity.allow_as" in result.stderr
         assert f"you are {ME}" in result.stderr
     refused = desk.refused()
-    assert [(actor, action) for actor, action, _, _ in refused] == [
-        (ME, "refused.identity")
-    ] * len(attempts)
+    assert [(actor, action) for actor, action, _, _ in refused] == [(ME, "refused.identity")] * len(
+        attempts
+    )
     assert [subject for _, _, subject, _ in refused] == [
-        "step-1", "step-1", "step-1", "step-1", "event:price_change"
+        "step-1",
+        "step-1",
+        "step-1",
+        "step-1",
+        "event:price_change",
     ]
     assert desk.approvals() == []
     # The same --as under a register that allows it acts as bob.
@@ -218,8 +252,7 @@ def test_without_as_the_operating_system_user_acts(desk: Desk) -> None:
         return
     assert done.code == 0, done.stderr
     assert desk.approvals() == [(ME, "approve")]
-    actions = [(actor, action) for actor, action, subject, _ in desk.audit()
-               if subject == "step-1"]
+    actions = [(actor, action) for actor, action, subject, _ in desk.audit() if subject == "step-1"]
     assert (ME, "step.acknowledged") in actions and (ME, "step.approve") in actions
 
 
@@ -230,15 +263,19 @@ def test_an_environment_variable_can_be_the_identity_source(desk: Desk) -> None:
     assert unset.code == 2 and f"${ENV_VAR}" in unset.stderr and "not set" in unset.stderr
     stranger = desk.run("approve", "step-1", register=from_env, env={ENV_VAR: "mallory"})
     assert stranger.code == 2 and "not among the register's people" in stranger.stderr
-    as_anyone = desk.run("approve", "step-1", "--as", "bob", register=from_env,
-                         env={ENV_VAR: "dave"})
+    as_anyone = desk.run(
+        "approve", "step-1", "--as", "bob", register=from_env, env={ENV_VAR: "dave"}
+    )
     assert as_anyone.code == 2 and "you are dave" in as_anyone.stderr
     bob = desk.run("approve", "step-1", register=from_env, env={ENV_VAR: "bob"})
     assert bob.code == 0, bob.stderr
     assert desk.approvals() == [("bob", "approve")]
     refused = [(actor, action) for actor, action, _, _ in desk.refused()]
-    assert refused == [("unknown", "refused.identity"), ("mallory", "refused.approve"),
-                       ("dave", "refused.identity")]
+    assert refused == [
+        ("unknown", "refused.identity"),
+        ("mallory", "refused.approve"),
+        ("dave", "refused.identity"),
+    ]
 
 
 def test_only_holders_of_the_rungs_approver_role_decide(desk: Desk) -> None:
@@ -262,8 +299,12 @@ def test_only_holders_of_the_rungs_approver_role_decide(desk: Desk) -> None:
     again = desk.run("approve", "step-1", "--as", "bob", register=named)
     assert again.code == 2 and "already approved" in again.stderr
     assert [(actor, action) for actor, action, _, _ in desk.refused()] == [
-        ("dave", "refused.approve"), ("carol", "refused.reject"), ("dave", "refused.ack"),
-        ("ghost", "refused.approve"), ("bob", "refused.apply"), ("ghost", "refused.apply"),
+        ("dave", "refused.approve"),
+        ("carol", "refused.reject"),
+        ("dave", "refused.ack"),
+        ("ghost", "refused.approve"),
+        ("bob", "refused.apply"),
+        ("ghost", "refused.apply"),
         ("bob", "refused.approve"),
     ]
 
@@ -274,19 +315,32 @@ def test_the_requester_may_not_approve_their_own_step_unless_the_policy_says_so(
     for name in ("forbidden", "allowed"):
         (tmp_path / name).mkdir()
     forbidden = Desk(tmp_path / "forbidden", templates[False], cli)
-    own = forbidden.run("approve", "step-1", "--as", "alice",
-                        register=forbidden.register(allow_as=True))
+    own = forbidden.run(
+        "approve", "step-1", "--as", "alice", register=forbidden.register(allow_as=True)
+    )
     assert own.code == 2 and "separation of duties: alice requested step-1" in own.stderr
     assert [(a, b) for a, b, _, _ in forbidden.refused()] == [("alice", "refused.approve")]
     assert forbidden.approvals() == []
     # Rejecting your own request is always allowed: it spends nothing.
-    withdraw = forbidden.run("reject", "step-1", "--as", "alice", "--reason", "withdrawn",
-                             register=forbidden.register(allow_as=True))
+    withdraw = forbidden.run(
+        "reject",
+        "step-1",
+        "--as",
+        "alice",
+        "--reason",
+        "withdrawn",
+        register=forbidden.register(allow_as=True),
+    )
     assert withdraw.code == 0, withdraw.stderr
 
     allowed = Desk(tmp_path / "allowed", templates[True], cli)
-    ok = allowed.run("approve", "step-1", "--as", "alice",
-                     register=allowed.register(allow_as=True, requester_may_approve=True))
+    ok = allowed.run(
+        "approve",
+        "step-1",
+        "--as",
+        "alice",
+        register=allowed.register(allow_as=True, requester_may_approve=True),
+    )
     assert ok.code == 0, ok.stderr
     assert allowed.approvals() == [("alice", "approve")]
     assert len(forbidden.refused()) == forbidden.refusals == 1
@@ -297,14 +351,18 @@ def test_the_requester_may_not_approve_their_own_step_unless_the_policy_says_so(
 
 
 HOSTILE_NAME = "ops [/x] <script>alert(0)</script>"
-HOSTILE_REGISTER = REGISTER_YAML.replace("name: reliability", f'name: "{HOSTILE_NAME}"').replace(
-    "  - id: support-bot\n    owner: alice\n",
-    "  - id: support-bot\n    owner: alice\n    criticality: 4\n"
-    "    thresholds: {error_rate: {max: 0.005}}\n",
-).replace(
-    "people:\n",
-    "failure_modes:\n  annotations:\n    \"<script>alert('xss')</script>\": hallucination\n"
-    "people:\n",
+HOSTILE_REGISTER = (
+    REGISTER_YAML.replace("name: reliability", f'name: "{HOSTILE_NAME}"')
+    .replace(
+        "  - id: support-bot\n    owner: alice\n",
+        "  - id: support-bot\n    owner: alice\n    criticality: 4\n"
+        "    thresholds: {error_rate: {max: 0.005}}\n",
+    )
+    .replace(
+        "people:\n",
+        "failure_modes:\n  annotations:\n    \"<script>alert('xss')</script>\": hallucination\n"
+        "people:\n",
+    )
 )
 
 
@@ -325,9 +383,25 @@ def hostile_night(tmp_path_factory: pytest.TempPathFactory, cli: CliProcesses) -
         row["error"] = i % 12 == 0
     rows[7]["output_type"] = "<b>" * (5 * 1024 * 1024 // 3)  # a 5 MB label, cut to 200 chars
     write_parquet(home / "logs.parquet", rows)
-    result = cli.run(["check", "--register", str(register), "--logs", str(home / "logs.parquet"),
-                      "--as-of", NIGHT, "--now", NOW, "--out", str(home / "out"), "--state",
-                      f"sqlite:///{home / 'state.db'}", "--no-tracking", "--no-drift"])
+    result = cli.run(
+        [
+            "check",
+            "--register",
+            str(register),
+            "--logs",
+            str(home / "logs.parquet"),
+            "--as-of",
+            NIGHT,
+            "--now",
+            NOW,
+            "--out",
+            str(home / "out"),
+            "--state",
+            f"sqlite:///{home / 'state.db'}",
+            "--no-tracking",
+            "--no-drift",
+        ]
+    )
     assert result.code == 0, result.stderr
     assert "Traceback" not in result.stderr
     assert HOSTILE_NAME in result.stdout
@@ -337,8 +411,12 @@ def hostile_night(tmp_path_factory: pytest.TempPathFactory, cli: CliProcesses) -
 def test_hostile_names_and_reasons_print_as_text_in_every_ladder_command(
     hostile_night: Path, cli: CliProcesses
 ) -> None:
-    base = ["--register", str(hostile_night / "register.yaml"), "--state",
-            f"sqlite:///{hostile_night / 'state.db'}"]
+    base = [
+        "--register",
+        str(hostile_night / "register.yaml"),
+        "--state",
+        f"sqlite:///{hostile_night / 'state.db'}",
+    ]
     report = json.loads((hostile_night / "out" / "report.json").read_text())
     [bot] = [m for m in report["models"] if m["model_id"] == "support-bot"]
     step = bot["recommendation"]["id"]
@@ -400,9 +478,22 @@ def test_the_drift_pages_of_a_hostile_night_fire_no_dialog(
         row["feature.</script><script>alert('name')</script>"] = float(i % 5) + 10 * tonight
     write_parquet(tmp_path / "logs.parquet", rows)
     (tmp_path / "register.yaml").write_text(REGISTER_YAML)
-    result = cli.run(["check", "--register", str(tmp_path / "register.yaml"), "--logs",
-                      str(tmp_path / "logs.parquet"), "--as-of", NIGHT, "--now", NOW, "--out",
-                      str(tmp_path / "out"), "--no-ladder"])
+    result = cli.run(
+        [
+            "check",
+            "--register",
+            str(tmp_path / "register.yaml"),
+            "--logs",
+            str(tmp_path / "logs.parquet"),
+            "--as-of",
+            NIGHT,
+            "--now",
+            NOW,
+            "--out",
+            str(tmp_path / "out"),
+            "--no-ladder",
+        ]
+    )
     assert result.code == 0, result.stderr
     pages = sorted((tmp_path / "out").glob("drift-*.html"))
     assert pages
@@ -417,11 +508,15 @@ def test_the_drift_pages_of_a_hostile_night_fire_no_dialog(
 #: Escape sequences a hostile id can carry: retitle the window, clear the screen, recolour,
 #: move the cursor home and overwrite; a C1 CSI (one byte in some terminals).
 CONTROL_ID = "bot\x1b]0;owned\x07\x1b[2J\x1b[31m\x1b[H\r\x9b2J"
-CONTROL_REGISTER = REGISTER_YAML.replace("name: reliability", 'name: "ops\\e[2J"').replace(
-    "  - id: support-bot\n    owner: alice\n",
-    '  - id: "bot\\e]0;owned\\a\\e[2J\\e[31m\\e[H\\r\\x9b2J"\n    owner: "eve\\e[8m"\n'
-    "  - id: support-bot\n    owner: alice\n",
-).replace("people:\n", 'people:\n  "eve\\e[8m": [model_owner]\n')
+CONTROL_REGISTER = (
+    REGISTER_YAML.replace("name: reliability", 'name: "ops\\e[2J"')
+    .replace(
+        "  - id: support-bot\n    owner: alice\n",
+        '  - id: "bot\\e]0;owned\\a\\e[2J\\e[31m\\e[H\\r\\x9b2J"\n    owner: "eve\\e[8m"\n'
+        "  - id: support-bot\n    owner: alice\n",
+    )
+    .replace("people:\n", 'people:\n  "eve\\e[8m": [model_owner]\n')
+)
 
 
 def test_control_characters_in_ids_and_names_are_escaped_on_the_console(
@@ -441,8 +536,18 @@ def test_control_characters_in_ids_and_names_are_escaped_on_the_console(
         row["feature.\x1b[2Jwipe"] = 1.0
     write_parquet(tmp_path / "missing.parquet", missing)
     state = ["--state", f"sqlite:///{tmp_path / 'state.db'}"]
-    check = ["check", "--register", str(register), "--as-of", NIGHT, "--now", NOW,
-             "--no-tracking", "--no-drift", *state]
+    check = [
+        "check",
+        "--register",
+        str(register),
+        "--as-of",
+        NIGHT,
+        "--now",
+        NOW,
+        "--no-tracking",
+        "--no-drift",
+        *state,
+    ]
     commands = [
         ["thresholds", "validate", str(register)],
         ["thresholds", "show", str(register)],
@@ -450,8 +555,21 @@ def test_control_characters_in_ids_and_names_are_escaped_on_the_console(
         [*check, "--logs", str(tmp_path / "logs.parquet"), "--out", str(tmp_path / "out")],
         ["ladder", "status", "--register", str(register), *state],
         ["ladder", "history", "--register", str(register), *state],
-        ["ladder", "event", "add", "regulatory_change", "--model", CONTROL_ID,
-         "--note", "new rule \x1b[2J", "--as", "alice", "--register", str(register), *state],
+        [
+            "ladder",
+            "event",
+            "add",
+            "regulatory_change",
+            "--model",
+            CONTROL_ID,
+            "--note",
+            "new rule \x1b[2J",
+            "--as",
+            "alice",
+            "--register",
+            str(register),
+            *state,
+        ],
         [*check, "--logs", str(tmp_path / "missing.parquet"), "--out", str(tmp_path / "o2")],
     ]
     seen_escaped = 0

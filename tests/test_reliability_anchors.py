@@ -65,8 +65,11 @@ def webhook() -> Iterator[tuple[str, list[dict[str, Any]]]]:
 
 
 @pytest.fixture(scope="module")
-def home(tmp_path_factory: pytest.TempPathFactory, cli: CliProcesses,
-         webhook: tuple[str, list[dict[str, Any]]]) -> Path:
+def home(
+    tmp_path_factory: pytest.TempPathFactory,
+    cli: CliProcesses,
+    webhook: tuple[str, list[dict[str, Any]]],
+) -> Path:
     """Three nights checked; the notification payloads saved as the receiver got them."""
     home = tmp_path_factory.mktemp("anchored")
     (home / "register.yaml").write_text(REGISTER_YAML)
@@ -74,13 +77,30 @@ def home(tmp_path_factory: pytest.TempPathFactory, cli: CliProcesses,
     url, payloads = webhook
     for night in NIGHTS:
         morning = f"{night[:-2]}{int(night[-2:]) + 1:02d}T06:00:00+00:00"
-        result = cli.run([
-            "check", "--register", str(home / "register.yaml"), "--logs",
-            str(home / "logs.parquet"), "--as-of", night, "--now", morning, "--no-drift",
-            "--out", str(home / "reports" / night), "--state", f"sqlite:///{home / 'state.db'}",
-            "--tracking-uri", f"sqlite:///{home / 'mlflow.db'}", "--notify", url,
-            "--notify-level", "warning",
-        ])
+        result = cli.run(
+            [
+                "check",
+                "--register",
+                str(home / "register.yaml"),
+                "--logs",
+                str(home / "logs.parquet"),
+                "--as-of",
+                night,
+                "--now",
+                morning,
+                "--no-drift",
+                "--out",
+                str(home / "reports" / night),
+                "--state",
+                f"sqlite:///{home / 'state.db'}",
+                "--tracking-uri",
+                f"sqlite:///{home / 'mlflow.db'}",
+                "--notify",
+                url,
+                "--notify-level",
+                "warning",
+            ]
+        )
         assert result.code == 0, result.stderr
     assert len(payloads) == len(NIGHTS)
     for night, payload in zip(NIGHTS, payloads, strict=True):
@@ -94,8 +114,9 @@ def _mlflow_run(home: Path, night: str) -> str:
     client = MlflowClient(tracking_uri=f"sqlite:///{home / 'mlflow.db'}")
     experiment = client.get_experiment_by_name("reliability")
     assert experiment is not None
-    [run] = client.search_runs([experiment.experiment_id],
-                               filter_string=f"params.as_of = '{night}'")
+    [run] = client.search_runs(
+        [experiment.experiment_id], filter_string=f"params.as_of = '{night}'"
+    )
     return str(run.info.run_id)
 
 
@@ -144,11 +165,16 @@ def test_cutting_the_last_night_from_log_and_state_is_caught_by_every_anchor(
         "report.json": ["--anchor", str(report)],
         "a folder of reports": ["--anchor", str(home / "reports")],
         "the notification": ["--anchor", str(home / f"notification-{NIGHTS[-1]}.json")],
-        "the MLflow run": ["--mlflow-run", run_id, "--tracking-uri",
-                           f"sqlite:///{home / 'mlflow.db'}"],
+        "the MLflow run": [
+            "--mlflow-run",
+            run_id,
+            "--tracking-uri",
+            f"sqlite:///{home / 'mlflow.db'}",
+        ],
     }
-    results = cli.run_together([["ladder", "audit", "verify", *state, *extra]
-                                for extra in anchors.values()])
+    results = cli.run_together(
+        [["ladder", "audit", "verify", *state, *extra] for extra in anchors.values()]
+    )
     for (what, _), result in zip(anchors.items(), results, strict=True):
         said = result.stdout + result.stderr
         assert result.code == 4, (what, said)
@@ -159,11 +185,22 @@ def test_cutting_the_last_night_from_log_and_state_is_caught_by_every_anchor(
     assert f"notification-{NIGHTS[-1]}.json" in results[2].stderr
     assert f"MLflow run {run_id}" in results[3].stderr
     # The untouched store verifies against the same anchors.
-    intact = cli.run(["ladder", "audit", "verify", "--state", f"sqlite:///{home / 'state.db'}",
-                      "--anchor", str(home / "reports")])
+    intact = cli.run(
+        [
+            "ladder",
+            "audit",
+            "verify",
+            "--state",
+            f"sqlite:///{home / 'state.db'}",
+            "--anchor",
+            str(home / "reports"),
+        ]
+    )
     assert intact.code == 0, intact.stdout + intact.stderr
-    print(f"\naudit anchors: a cut of {last['audit_head']['seq'] - previous['audit_head']['seq']}"
-          f" rows caught by {len(anchors)} of {len(anchors)} outside anchors")
+    print(
+        f"\naudit anchors: a cut of {last['audit_head']['seq'] - previous['audit_head']['seq']}"
+        f" rows caught by {len(anchors)} of {len(anchors)} outside anchors"
+    )
 
 
 def test_a_dropped_audit_table_is_refused_with_a_reason_not_a_crash(

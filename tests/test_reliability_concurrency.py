@@ -53,8 +53,7 @@ def register_text() -> str:
     )
     text = text.replace(
         "retrieval_augmentation: {time_days: 7, evaluation_days: 5}",
-        "retrieval_augmentation: {time_days: 7, evaluation_days: 5, "
-        "approval: {min_approvals: 3}}",
+        "retrieval_augmentation: {time_days: 7, evaluation_days: 5, approval: {min_approvals: 3}}",
     )
     assert "min_approvals: 3" in text and "p4: [model_owner]" in text
     return text
@@ -62,14 +61,39 @@ def register_text() -> str:
 
 def check(home: Path, register: Path, night: str, state: Path) -> list[str]:
     morning = f"{night[:-2]}{int(night[-2:]) + 1:02d}T06:00:00+00:00"
-    return ["check", "--register", str(register), "--logs", str(LOGS), "--as-of", night,
-            "--out", str(home / "out" / night), "--state", f"sqlite:///{state}",
-            "--no-tracking", "--no-drift", "--now", morning]
+    return [
+        "check",
+        "--register",
+        str(register),
+        "--logs",
+        str(LOGS),
+        "--as-of",
+        night,
+        "--out",
+        str(home / "out" / night),
+        "--state",
+        f"sqlite:///{state}",
+        "--no-tracking",
+        "--no-drift",
+        "--now",
+        morning,
+    ]
 
 
 def decision(person: str, action: str, register: Path, state: Path) -> list[str]:
-    args = ["ladder", action, "step-1", "--as", person, "--register", str(register),
-            "--state", f"sqlite:///{state}", "--now", "2026-10-18T09:00:00+00:00"]
+    args = [
+        "ladder",
+        action,
+        "step-1",
+        "--as",
+        person,
+        "--register",
+        str(register),
+        "--state",
+        f"sqlite:///{state}",
+        "--now",
+        "2026-10-18T09:00:00+00:00",
+    ]
     if action == "reject":
         args += ["--reason", f"{person} thinks retrieval will not fix it"]
     return args
@@ -111,7 +135,8 @@ def audit_rows(state: Path, first_seq: int) -> list[tuple[str, str]]:
     with sqlite3.connect(state) as conn:
         return conn.execute(
             "SELECT actor, action FROM ladder_audit WHERE seq > ? AND subject = 'step-1' "
-            "ORDER BY seq", (first_seq,)
+            "ORDER BY seq",
+            (first_seq,),
         ).fetchall()
 
 
@@ -153,8 +178,7 @@ def test_concurrent_decisions_and_a_check_record_each_decision_once(
 
         # Every decision is audited exactly once: done, or refused with a reason.
         audited = Counter(audit_rows(state, first_seq))
-        done_word = {"approve": "step.approve", "reject": "step.reject",
-                     "ack": "step.acknowledged"}
+        done_word = {"approve": "step.approve", "reject": "step.reject", "ack": "step.acknowledged"}
         for result in results:
             if result.code == 2:
                 assert result.stderr.startswith("error:"), result.stderr
@@ -166,9 +190,15 @@ def test_concurrent_decisions_and_a_check_record_each_decision_once(
                 refused = [r for r in tried if r.code == 2]
                 quiet = [r for r in done if "already acknowledged" in r.stdout]
                 assert audited[(person, done_word[action])] == len(done) - len(quiet), (
-                    person, action, [r.stdout + r.stderr for r in tried])
+                    person,
+                    action,
+                    [r.stdout + r.stderr for r in tried],
+                )
                 assert audited[(person, f"refused.{action}")] == len(refused), (
-                    person, action, [r.stderr for r in refused])
+                    person,
+                    action,
+                    [r.stderr for r in refused],
+                )
 
         with sqlite3.connect(state) as conn:
             assert conn.execute("PRAGMA integrity_check").fetchone() == ("ok",)
@@ -179,8 +209,7 @@ def test_concurrent_decisions_and_a_check_record_each_decision_once(
                 "SELECT status, approved_at FROM ladder_steps WHERE id = 1"
             ).fetchone()
             nights = conn.execute(
-                "SELECT COUNT(*) FROM ladder_nights WHERE night = '2026-10-17' "
-                "GROUP BY model_id"
+                "SELECT COUNT(*) FROM ladder_nights WHERE night = '2026-10-17' GROUP BY model_id"
             ).fetchall()
         # No lost update: exactly the decisions that exited 0, one per person.
         succeeded = sorted(
@@ -205,5 +234,7 @@ def test_concurrent_decisions_and_a_check_record_each_decision_once(
         assert nights and {n for (n,) in nights} == {1}
         verify = cli.run(["ladder", "audit", "verify", "--state", f"sqlite:///{state}"])
         assert verify.code == 0, verify.stdout + verify.stderr
-    print(f"\nconcurrency: {ROUNDS} rounds, {operations} concurrent operations, "
-          f"{refusals} refused with a reason, 0 'database is locked'")
+    print(
+        f"\nconcurrency: {ROUNDS} rounds, {operations} concurrent operations, "
+        f"{refusals} refused with a reason, 0 'database is locked'"
+    )

@@ -50,9 +50,22 @@ def nightly(home: Path, night: str) -> list[str]:
     """The scheduled command, as docs/scheduling.md writes it (drift pages left out)."""
     morning = f"{night[:-2]}{int(night[-2:]) + 1:02d}T06:00:00+00:00"
     return [
-        "check", "--register", str(REGISTER), "--logs", str(LOGS), "--as-of", night,
-        "--out", str(home / "latest"), "--state", f"sqlite:///{home / 'state.db'}",
-        "--tracking-uri", f"sqlite:///{home / 'mlflow.db'}", "--now", morning, "--no-drift",
+        "check",
+        "--register",
+        str(REGISTER),
+        "--logs",
+        str(LOGS),
+        "--as-of",
+        night,
+        "--out",
+        str(home / "latest"),
+        "--state",
+        f"sqlite:///{home / 'state.db'}",
+        "--tracking-uri",
+        f"sqlite:///{home / 'mlflow.db'}",
+        "--now",
+        morning,
+        "--no-drift",
     ]
 
 
@@ -82,8 +95,9 @@ def ladder_tables(db: Path) -> dict[str, list[tuple[Any, ...]]]:
                 "ORDER BY name"
             )
         ]
-        return {name: conn.execute(f"SELECT * FROM {name} ORDER BY rowid").fetchall()
-                for name in names}
+        return {
+            name: conn.execute(f"SELECT * FROM {name} ORDER BY rowid").fetchall() for name in names
+        }
 
 
 def integrity(db: Path) -> str:
@@ -205,6 +219,8 @@ def test_kills_at_random_points_leave_everything_consistent_and_a_rerun_converge
         if run.info.status != "FINISHED":
             assert run.info.status == "FAILED"
             assert run.data.tags.get("modelhealth.interrupted") == "true"
-    print(f"\ncrash loop: {len(killed)} kills survived at {killed} s "
-          f"(uninterrupted run {duration:.1f} s), {finished} runs finished first, "
-          f"{len(runs_a) - 3} interrupted MLflow runs marked FAILED; where: {dict(phases)}")
+    print(
+        f"\ncrash loop: {len(killed)} kills survived at {killed} s "
+        f"(uninterrupted run {duration:.1f} s), {finished} runs finished first, "
+        f"{len(runs_a) - 3} interrupted MLflow runs marked FAILED; where: {dict(phases)}"
+    )

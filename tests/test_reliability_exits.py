@@ -27,12 +27,24 @@ from reliability_corpus import NIGHT, NOW, REGISTER_YAML, night_rows, write_parq
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def _run(args: list[str], *, env: dict[str, str] | None = None, cwd: Path = ROOT,
-         stdin: int | None = None) -> subprocess.CompletedProcess[str]:
+def _run(
+    args: list[str],
+    *,
+    env: dict[str, str] | None = None,
+    cwd: Path = ROOT,
+    stdin: int | None = None,
+) -> subprocess.CompletedProcess[str]:
     base = dict(os.environ, PYTHONPATH=str(ROOT), COLUMNS="200", OPENBLAS_NUM_THREADS="1")
-    return subprocess.run([sys.executable, "-m", "modelhealth", *args], capture_output=True,
-                          text=True, env={**base, **(env or {})}, cwd=cwd, timeout=300,
-                          check=False, stdin=stdin)
+    return subprocess.run(
+        [sys.executable, "-m", "modelhealth", *args],
+        capture_output=True,
+        text=True,
+        env={**base, **(env or {})},
+        cwd=cwd,
+        timeout=300,
+        check=False,
+        stdin=stdin,
+    )
 
 
 def _broken_package(folder: Path, name: str) -> Path:
@@ -54,8 +66,21 @@ def night(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
 
 
 def _check(register: Path, logs: Path, out: Path, *extra: str) -> list[str]:
-    return ["check", "--register", str(register), "--logs", str(logs), "--as-of", NIGHT,
-            "--out", str(out), "--now", NOW, "--no-ladder", *extra]
+    return [
+        "check",
+        "--register",
+        str(register),
+        "--logs",
+        str(logs),
+        "--as-of",
+        NIGHT,
+        "--out",
+        str(out),
+        "--now",
+        NOW,
+        "--no-ladder",
+        *extra,
+    ]
 
 
 def test_a_bug_during_the_check_exits_3_with_its_traceback_in_the_output_folder(
@@ -65,11 +90,25 @@ def test_a_bug_during_the_check_exits_3_with_its_traceback_in_the_output_folder(
     # churn model on its last night.
     site = _broken_package(tmp_path, "evidently")
     out = tmp_path / "out"
-    result = _run(["check", "--register", str(ROOT / "data" / "register.yaml"), "--logs",
-                   str(ROOT / "data" / "demo" / "logs"), "--as-of", "2026-10-30", "--out",
-                   str(out), "--now", "2026-10-31T06:00:00+00:00", "--no-ladder",
-                   "--fail-on", "breach"],
-                  env={"PYTHONPATH": f"{site}{os.pathsep}{ROOT}"})
+    result = _run(
+        [
+            "check",
+            "--register",
+            str(ROOT / "data" / "register.yaml"),
+            "--logs",
+            str(ROOT / "data" / "demo" / "logs"),
+            "--as-of",
+            "2026-10-30",
+            "--out",
+            str(out),
+            "--now",
+            "2026-10-31T06:00:00+00:00",
+            "--no-ladder",
+            "--fail-on",
+            "breach",
+        ],
+        env={"PYTHONPATH": f"{site}{os.pathsep}{ROOT}"},
+    )
     assert result.returncode == 3, result.stderr
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1, result.stderr
@@ -89,8 +128,10 @@ def test_a_damaged_installation_exits_3_even_before_a_command_runs(tmp_path: Pat
     site = _broken_package(tmp_path, "yaml")  # every command imports the register loader
     temp = tmp_path / "tmp"
     temp.mkdir()
-    result = _run(["thresholds", "validate", str(ROOT / "data" / "register.yaml")],
-                  env={"PYTHONPATH": f"{site}{os.pathsep}{ROOT}", "TMPDIR": str(temp)})
+    result = _run(
+        ["thresholds", "validate", str(ROOT / "data" / "register.yaml")],
+        env={"PYTHONPATH": f"{site}{os.pathsep}{ROOT}", "TMPDIR": str(temp)},
+    )
     assert result.returncode == 3, result.stderr
     assert "RuntimeError: yaml is damaged" in result.stderr
     [log] = list(temp.glob("modelhealth-crash-*.log"))
@@ -99,14 +140,21 @@ def test_a_damaged_installation_exits_3_even_before_a_command_runs(tmp_path: Pat
 
 
 def test_a_reader_that_went_away_is_141_not_a_finding(tmp_path: Path) -> None:
-    for args in (["schema", "report"],
-                 ["thresholds", "show", str(ROOT / "data" / "register.yaml")]):
+    for args in (
+        ["schema", "report"],
+        ["thresholds", "show", str(ROOT / "data" / "register.yaml")],
+    ):
         read, write = os.pipe()
         os.close(read)  # nobody will read: the first write fails with EPIPE
         try:
             result = subprocess.run(
-                [sys.executable, "-m", "modelhealth", *args], stdout=write,
-                stderr=subprocess.PIPE, text=True, timeout=300, check=False, cwd=ROOT,
+                [sys.executable, "-m", "modelhealth", *args],
+                stdout=write,
+                stderr=subprocess.PIPE,
+                text=True,
+                timeout=300,
+                check=False,
+                cwd=ROOT,
                 env=dict(os.environ, PYTHONPATH=str(ROOT)),
             )
         finally:

@@ -143,8 +143,10 @@ def test_the_corpus_covers_the_issue(
     assert set(codes) == {0, 1, 2}
     assert len(outcomes) >= 35
     seconds = sum(result.seconds for result, _, _ in outcomes.values())
-    print(f"\ncorpus: {len(outcomes)} inputs, exit codes {dict(sorted(codes.items()))}, "
-          f"{seconds:.1f} s of checks")
+    print(
+        f"\ncorpus: {len(outcomes)} inputs, exit codes {dict(sorted(codes.items()))}, "
+        f"{seconds:.1f} s of checks"
+    )
 
 
 def test_labels_cut_from_five_megabyte_cells_keep_the_report_and_page_small(
@@ -183,34 +185,99 @@ def slips(folder: Path, register: Path, log: Path) -> list[tuple[list[str], tupl
     (folder / "not-a-db.db").write_text("this is a text file\n")
     (folder / "a-file").write_text("")
     (folder / "register-dir").mkdir()
-    base = ["check", "--register", str(register), "--logs", str(log), "--as-of", NIGHT,
-            "--now", NOW, "--no-drift"]
+    base = [
+        "check",
+        "--register",
+        str(register),
+        "--logs",
+        str(log),
+        "--as-of",
+        NIGHT,
+        "--now",
+        NOW,
+        "--no-drift",
+    ]
     out = ["--out", str(folder / "out")]
     return [
-        ([*base, *out, "--state", f"sqlite:///{folder / 'not-a-db.db'}", "--no-tracking"],
-         ("state store", "not-a-db.db", "file is not a database")),
+        (
+            [*base, *out, "--state", f"sqlite:///{folder / 'not-a-db.db'}", "--no-tracking"],
+            ("state store", "not-a-db.db", "file is not a database"),
+        ),
         ([*base, "--out", str(folder / "a-file"), "--no-ladder"], ("--out", "is a file")),
-        ([*base, "--out", "/proc/modelhealth-nowhere/out", "--no-ladder"],
-         ("cannot use", "/proc/modelhealth-nowhere")),
+        (
+            [*base, "--out", "/proc/modelhealth-nowhere/out", "--no-ladder"],
+            ("cannot use", "/proc/modelhealth-nowhere"),
+        ),
         ([*base, *out, "--state", "not a url", "--no-tracking"], ("state store", "not a url")),
-        ([*base, *out, "--state", "postgresql://db.invalid/x", "--no-tracking"],
-         ("state store", "postgresql")),
+        (
+            [*base, *out, "--state", "postgresql://db.invalid/x", "--no-tracking"],
+            ("state store", "postgresql"),
+        ),
         ([*base, *out, "--engine", "spark", "--no-ladder"], ("--engine", "spark")),
         ([*base, *out, "--fail-on", "breaches", "--no-ladder"], ("--fail-on", "breaches")),
         ([*base, *out, "--notify-level", "all", "--no-ladder"], ("--notify-level",)),
         ([*base, *out, "--scheduler", "tcp://x:8786", "--no-ladder"], ("--scheduler",)),
-        (["check", "--register", str(register), "--logs", str(log), "--as-of", "2026-02-30",
-          *out], ("--as-of", "2026-02-30")),
-        (["check", "--register", str(register), "--logs", str(log), "--as-of", NIGHT,
-          "--now", "half past two", *out, "--no-ladder"], ("--now", "half past two")),
-        (["check", "--register", str(folder / "missing.yaml"), "--logs", str(log), *out],
-         ("missing.yaml", "cannot read")),
-        (["check", "--register", str(folder / "register-dir"), "--logs", str(log), *out],
-         ("register-dir", "directory")),
-        (["check", "--register", str(register), "--logs", str(log), *out, "--labels",
-          str(folder / "labels.parquet")], ("labels file not found",)),
-        ([*base, *out, "--tracking-uri", "sqlite:////proc/no/mlflow.db", "--state",
-          f"sqlite:///{folder / 'state.db'}"], ("MLflow", "/proc/no")),
+        (
+            [
+                "check",
+                "--register",
+                str(register),
+                "--logs",
+                str(log),
+                "--as-of",
+                "2026-02-30",
+                *out,
+            ],
+            ("--as-of", "2026-02-30"),
+        ),
+        (
+            [
+                "check",
+                "--register",
+                str(register),
+                "--logs",
+                str(log),
+                "--as-of",
+                NIGHT,
+                "--now",
+                "half past two",
+                *out,
+                "--no-ladder",
+            ],
+            ("--now", "half past two"),
+        ),
+        (
+            ["check", "--register", str(folder / "missing.yaml"), "--logs", str(log), *out],
+            ("missing.yaml", "cannot read"),
+        ),
+        (
+            ["check", "--register", str(folder / "register-dir"), "--logs", str(log), *out],
+            ("register-dir", "directory"),
+        ),
+        (
+            [
+                "check",
+                "--register",
+                str(register),
+                "--logs",
+                str(log),
+                *out,
+                "--labels",
+                str(folder / "labels.parquet"),
+            ],
+            ("labels file not found",),
+        ),
+        (
+            [
+                *base,
+                *out,
+                "--tracking-uri",
+                "sqlite:////proc/no/mlflow.db",
+                "--state",
+                f"sqlite:///{folder / 'state.db'}",
+            ],
+            ("MLflow", "/proc/no"),
+        ),
     ]
 
 
@@ -225,7 +292,6 @@ def test_configuration_slips_exit_2_with_a_reason(
         for word in words:
             assert word in result.stderr, (word, result.stderr)
     print(f"\nconfiguration slips: {len(cases)} refused with a reason")
-
 
 
 # ------------------------------------------------- what one file may cost (issue 17)
@@ -254,14 +320,22 @@ def test_the_registers_ingest_limits_bound_lines_and_inflation(
     long_row = dict(rows[3], segment="s" * (100 << 10))
     jsonl = write_jsonl(tmp_path / "long.jsonl", [*rows[:3], long_row, *rows[4:]])
     # CSV is parsed in blocks of at most the limit; a row that cannot fit one is refused.
-    csv = write_csv(tmp_path / "long.csv", [*rows[:3], dict(rows[3], segment="s" * (1 << 20)),
-                                            *rows[4:]])
+    csv = write_csv(
+        tmp_path / "long.csv", [*rows[:3], dict(rows[3], segment="s" * (1 << 20)), *rows[4:]]
+    )
     # 4 MB of valid rows that gzip squeezes to a few kB: past the 1 MiB inflation limit.
     filler = (json.dumps(rows[0]) + "\n").encode() * (4 * 1024 * 1024 // len(json.dumps(rows[0])))
     bomb = _gzip(tmp_path / "bomb.jsonl.gz", filler)
-    csv_bomb = _gzip(tmp_path / "bomb.csv.gz", csv.read_bytes().split(b"\n", 1)[0] + b"\n"
-                     + b"".join(line + b"\n" for line in write_csv(
-                         tmp_path / "rows.csv", rows).read_bytes().splitlines()[1:]) * 40)
+    csv_bomb = _gzip(
+        tmp_path / "bomb.csv.gz",
+        csv.read_bytes().split(b"\n", 1)[0]
+        + b"\n"
+        + b"".join(
+            line + b"\n"
+            for line in write_csv(tmp_path / "rows.csv", rows).read_bytes().splitlines()[1:]
+        )
+        * 40,
+    )
     folder = tmp_path / "folder"
     folder.mkdir()
     write_parquet(folder / "good.parquet", rows)
@@ -270,8 +344,15 @@ def test_the_registers_ingest_limits_bound_lines_and_inflation(
     def check(logs: Path, name: str) -> list[str]:
         return check_args([logs], tmp_path / name, register)
 
-    results = cli.run_together([check(jsonl, "a"), check(csv, "b"), check(bomb, "c"),
-                                check(csv_bomb, "d"), check(folder, "e")])
+    results = cli.run_together(
+        [
+            check(jsonl, "a"),
+            check(csv, "b"),
+            check(bomb, "c"),
+            check(csv_bomb, "d"),
+            check(folder, "e"),
+        ]
+    )
     line, row, inflated, csv_inflated, skipped = results
     for result in results:
         assert "Traceback" not in result.stderr, result.stderr
@@ -329,9 +410,11 @@ def test_a_small_gzip_with_one_huge_line_costs_bounded_memory(tmp_path: Path) ->
     assert report["ingest"]["quarantined_by_reason"] == {"line_too_long": 1}
     extra = peaks["huge.jsonl.gz"] - peaks["clean.jsonl.gz"]
     assert extra < 256 * 1024, peaks  # KiB
-    print(f"\na 512 MiB line in {huge.stat().st_size / 1e6:.1f} MB of gzip: "
-          f"{extra / 1024:+.0f} MiB over the clean night "
-          f"({peaks['clean.jsonl.gz'] / 1024:.0f} MiB)")
+    print(
+        f"\na 512 MiB line in {huge.stat().st_size / 1e6:.1f} MB of gzip: "
+        f"{extra / 1024:+.0f} MiB over the clean night "
+        f"({peaks['clean.jsonl.gz'] / 1024:.0f} MiB)"
+    )
 
 
 def _peak_of(args: list[str]) -> tuple[int, int, str]:
@@ -348,8 +431,14 @@ def _peak_of(args: list[str]) -> tuple[int, int, str]:
         "runpy.run_module('modelhealth', run_name='__main__')\n"
     )
     root = Path(__file__).resolve().parents[1]
-    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
-                          timeout=600, cwd=root, check=False)
+    done = subprocess.run(
+        [sys.executable, "-c", probe],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        cwd=root,
+        check=False,
+    )
     found = re.search(r"PEAK (\d+)", done.stderr)
     return done.returncode, int(found.group(1)) if found else 0, done.stderr
 
@@ -388,7 +477,10 @@ def test_two_thousand_feature_columns_are_capped_with_a_note(
             assert (tmp_path / "out" / drift["html"]).stat().st_size < 12_000_000
     pages = sum(
         (tmp_path / "out" / m["drift"]["html"]).stat().st_size
-        for m in report["models"] if m["drift"]["html"]
+        for m in report["models"]
+        if m["drift"]["html"]
     )
-    print(f"\n2,000 feature columns: {result.seconds:.0f} s, drift pages {pages / 1e6:.1f} MB, "
-          f"report {len(json.dumps(report)) / 1e3:.0f} kB")
+    print(
+        f"\n2,000 feature columns: {result.seconds:.0f} s, drift pages {pages / 1e6:.1f} MB, "
+        f"report {len(json.dumps(report)) / 1e3:.0f} kB"
+    )

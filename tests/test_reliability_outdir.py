@@ -60,12 +60,16 @@ def inputs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     folder = tmp_path_factory.mktemp("inputs")
     register = folder / "register.yaml"
     register.write_text(REGISTER_YAML)
-    return {"register": register, "three": _logs(folder / "three.parquet", 3),
-            "seven": _logs(folder / "seven.parquet", 7)}
+    return {
+        "register": register,
+        "three": _logs(folder / "three.parquet", 3),
+        "seven": _logs(folder / "seven.parquet", 7),
+    }
 
 
-def _check(inputs: dict[str, Path], logs: str, out: Path, *extra: str,
-           drift: bool = False) -> list[str]:
+def _check(
+    inputs: dict[str, Path], logs: str, out: Path, *extra: str, drift: bool = False
+) -> list[str]:
     args = check_args([inputs[logs]], out, inputs["register"], *extra)
     if drift:
         args.remove("--no-drift")
@@ -77,7 +81,10 @@ def whole(out: Path) -> dict[str, Any]:
     report: dict[str, Any] = json.loads((out / "report.json").read_text())
     quarantine = pq.read_table(out / "quarantine.parquet")
     assert quarantine.num_rows == report["ingest"]["rows_quarantined"], (
-        "the quarantine is not the report's", quarantine.num_rows, report["ingest"])
+        "the quarantine is not the report's",
+        quarantine.num_rows,
+        report["ingest"],
+    )
     for model in report["models"]:
         page = (model.get("drift") or {}).get("html")
         if page:
@@ -92,8 +99,7 @@ def test_links_planted_in_out_are_replaced_never_written_through(
     out = tmp_path / "out"
     out.mkdir()
     victims = {}
-    for name in ("report.json", "report.html", "quarantine.parquet",
-                 "quarantine.parquet.tmp"):
+    for name in ("report.json", "report.html", "quarantine.parquet", "quarantine.parquet.tmp"):
         victim = tmp_path / f"victim-{name}"
         victim.write_text(f"precious {name}\n")
         (out / name).symlink_to(victim)
@@ -104,8 +110,12 @@ def test_links_planted_in_out_are_replaced_never_written_through(
     args = _check(inputs, "three", out)
     args.remove("--no-ladder")  # the nightly job: ladder, HTML and an MLflow run
     mlflow = tmp_path / "mlflow.db"
-    args += ["--state", f"sqlite:///{tmp_path / 'state.db'}", "--tracking-uri",
-             f"sqlite:///{mlflow}"]
+    args += [
+        "--state",
+        f"sqlite:///{tmp_path / 'state.db'}",
+        "--tracking-uri",
+        f"sqlite:///{mlflow}",
+    ]
     result = cli.run(args)
     assert result.code == 0, result.stderr
     for name, victim in victims.items():
@@ -145,8 +155,11 @@ def test_files_the_tool_did_not_write_are_never_deleted(
 ) -> None:
     out = tmp_path / "out"
     out.mkdir()
-    mine = {out / "notes.txt": "kept by a person\n", out / ".backup.tmp": "an editor's\n",
-            out / ".report.json.keep.tmp": "looks like ours, is not\n"}
+    mine = {
+        out / "notes.txt": "kept by a person\n",
+        out / ".backup.tmp": "an editor's\n",
+        out / ".report.json.keep.tmp": "looks like ours, is not\n",
+    }
     for path, text in mine.items():
         path.write_text(text)
     first = cli.run(_check(inputs, "three", out))

@@ -44,20 +44,58 @@ from thresholds.loader import parse_register
 
 REGISTER = parse_register(REGISTER_YAML).register
 WINDOWS = plan_windows(REGISTER, date(2026, 10, 9))
-COLUMNS = ("prediction_id", "model_id", "timestamp", "confidence", "latency_ms", "score",
-           "duration_ms", "output_type", "correct", "error", "failure_mode", "segment",
-           "quality_score", "feature.x", "feature.plan")
+COLUMNS = (
+    "prediction_id",
+    "model_id",
+    "timestamp",
+    "confidence",
+    "latency_ms",
+    "score",
+    "duration_ms",
+    "output_type",
+    "correct",
+    "error",
+    "failure_mode",
+    "segment",
+    "quality_score",
+    "feature.x",
+    "feature.plan",
+)
 IDENTITY = ("rows_used", "rows_quarantined", "rows_duplicate", "rows_out_of_window")
 
 # ------------------------------------------------------------------ strategies
 
 nasty_text = st.one_of(
     st.text(max_size=12),
-    st.sampled_from([
-        "", " ", '"', "'", ",", ";", "\t", "\n", "\r\n", "\\", "\x00", "\u202e", "\ufeff",
-        "NaN", "-inf", "1e309", "0x10", "true", "yes", "[/b]", "<script>alert(1)</script>",
-        "2026-10-09T10:00:00Z", "2026-10-09T10:00:00+14:00", "2026-10-09 25:61", "null",
-    ]),
+    st.sampled_from(
+        [
+            "",
+            " ",
+            '"',
+            "'",
+            ",",
+            ";",
+            "\t",
+            "\n",
+            "\r\n",
+            "\\",
+            "\x00",
+            "\u202e",
+            "\ufeff",
+            "NaN",
+            "-inf",
+            "1e309",
+            "0x10",
+            "true",
+            "yes",
+            "[/b]",
+            "<script>alert(1)</script>",
+            "2026-10-09T10:00:00Z",
+            "2026-10-09T10:00:00+14:00",
+            "2026-10-09 25:61",
+            "null",
+        ]
+    ),
 )
 numbers = st.one_of(
     st.floats(allow_nan=True, allow_infinity=True),
@@ -110,12 +148,14 @@ def write(rows: Sequence[dict[str, Any]], path: Path, fmt: str) -> Path:
     return path
 
 
-def ingest(paths: Sequence[Path], folder: Path, batch_rows: int
-           ) -> tuple[IngestStats, dict[str, ModelAggregate], pa.Table]:
+def ingest(
+    paths: Sequence[Path], folder: Path, batch_rows: int
+) -> tuple[IngestStats, dict[str, ModelAggregate], pa.Table]:
     stats = IngestStats()
     with QuarantineWriter(folder / "quarantine.parquet") as quarantine:
-        chunks = read_logs(paths, REGISTER, WINDOWS, quarantine=quarantine,
-                           batch_rows=batch_rows, stats=stats)
+        chunks = read_logs(
+            paths, REGISTER, WINDOWS, quarantine=quarantine, batch_rows=batch_rows, stats=stats
+        )
         aggregates = fold_chunks(chunks, new_aggregates(REGISTER, WINDOWS))
     return stats, aggregates, pq.read_table(folder / "quarantine.parquet")
 
@@ -127,12 +167,20 @@ def balanced(stats: IngestStats) -> bool:
 # ------------------------------------------------------------------ ingest
 
 
-@settings(max_examples=60, deadline=None,
-          suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
-@given(rows=rows_strategy, fmt=st.sampled_from(["csv", "jsonl", "parquet"]),
-       batch_rows=st.integers(1, 16))
+@settings(
+    max_examples=60,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
+@given(
+    rows=rows_strategy,
+    fmt=st.sampled_from(["csv", "jsonl", "parquet"]),
+    batch_rows=st.integers(1, 16),
+)
 def test_any_cell_in_any_format_is_used_or_quarantined_never_lost(
-    tmp_path_factory: pytest.TempPathFactory, rows: list[dict[str, Any]], fmt: str,
+    tmp_path_factory: pytest.TempPathFactory,
+    rows: list[dict[str, Any]],
+    fmt: str,
     batch_rows: int,
 ) -> None:
     folder = tmp_path_factory.mktemp("cells")
@@ -159,18 +207,22 @@ def clean_and_bad_rows(seed: int, n: int) -> list[dict[str, Any]]:
         model = rng.choice(["support-bot", "extractor"])
         conf = round(rng.random(), 3)
         row: dict[str, Any] = {
-            "prediction_id": f"p{i}", "model_id": model,
+            "prediction_id": f"p{i}",
+            "model_id": model,
             "timestamp": f"2026-10-0{rng.choice([6, 7, 8, 9, 9])}T{rng.randrange(24):02d}:"
-                         f"{rng.randrange(60):02d}:00Z",
+            f"{rng.randrange(60):02d}:00Z",
             "confidence": conf if model == "support-bot" else None,
             "score": conf if model == "extractor" else None,
             "latency_ms": rng.lognormvariate(6, 0.5) if model == "support-bot" else None,
             "duration_ms": rng.lognormvariate(5, 0.5) if model == "extractor" else None,
             "output_type": rng.choice(["answer", "json", "summary"]),
-            "correct": rng.random() < conf, "error": rng.random() < 0.05,
+            "correct": rng.random() < conf,
+            "error": rng.random() < 0.05,
             "failure_mode": rng.choice([None, None, "made up citation"]),
-            "segment": rng.choice(["a", "b"]), "quality_score": None,
-            "feature.x": rng.gauss(0, 1), "feature.plan": rng.choice(["basic", "pro"]),
+            "segment": rng.choice(["a", "b"]),
+            "quality_score": None,
+            "feature.x": rng.gauss(0, 1),
+            "feature.plan": rng.choice(["basic", "pro"]),
         }
         kind = rng.random()
         if kind < 0.05:
@@ -185,22 +237,36 @@ def clean_and_bad_rows(seed: int, n: int) -> list[dict[str, Any]]:
     return rows
 
 
-@settings(max_examples=15, deadline=None,
-          suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
-@given(seed=st.integers(0, 10_000), cuts=st.lists(st.integers(1, 299), max_size=5),
-       order=st.randoms(use_true_random=False), batch_rows=st.integers(3, 64),
-       fmt=st.sampled_from(["csv", "jsonl", "parquet"]))
+@settings(
+    max_examples=15,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
+@given(
+    seed=st.integers(0, 10_000),
+    cuts=st.lists(st.integers(1, 299), max_size=5),
+    order=st.randoms(use_true_random=False),
+    batch_rows=st.integers(3, 64),
+    fmt=st.sampled_from(["csv", "jsonl", "parquet"]),
+)
 def test_split_into_any_files_in_any_order_the_totals_and_summaries_are_the_same(
-    tmp_path_factory: pytest.TempPathFactory, seed: int, cuts: list[int], order: random.Random,
-    batch_rows: int, fmt: str,
+    tmp_path_factory: pytest.TempPathFactory,
+    seed: int,
+    cuts: list[int],
+    order: random.Random,
+    batch_rows: int,
+    fmt: str,
 ) -> None:
     rows = clean_and_bad_rows(seed, 300)
     whole = tmp_path_factory.mktemp("whole")
     one_stats, one_aggs, _ = ingest([write(rows, whole / f"all.{fmt}", fmt)], whole, 1000)
     split = tmp_path_factory.mktemp("split")
     edges = [0, *sorted({min(c, len(rows) - 1) for c in cuts}), len(rows)]
-    files = [write(rows[a:b], split / f"part-{i}.{fmt}", fmt)
-             for i, (a, b) in enumerate(itertools.pairwise(edges)) if b > a]
+    files = [
+        write(rows[a:b], split / f"part-{i}.{fmt}", fmt)
+        for i, (a, b) in enumerate(itertools.pairwise(edges))
+        if b > a
+    ]
     order.shuffle(files)
     stats, aggs, _ = ingest(files, split, batch_rows)
     for name in ("rows_read", *IDENTITY):
@@ -211,17 +277,23 @@ def test_split_into_any_files_in_any_order_the_totals_and_summaries_are_the_same
         assert_same(aggs[model].reference, one_aggs[model].reference)
 
 
-@settings(max_examples=10, deadline=None,
-          suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=10,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
 @given(seeds=st.lists(st.integers(0, 10_000), min_size=3, max_size=3, unique=True))
 def test_merge_of_summaries_is_associative_and_commutative(
-    tmp_path_factory: pytest.TempPathFactory, seeds: list[int],
+    tmp_path_factory: pytest.TempPathFactory,
+    seeds: list[int],
 ) -> None:
     parts = []
     for n, seed in enumerate(seeds):
         folder = tmp_path_factory.mktemp("part")
-        rows = [dict(r, prediction_id=f"{n}-{r['prediction_id']}")
-                for r in clean_and_bad_rows(seed, 200)]
+        rows = [
+            dict(r, prediction_id=f"{n}-{r['prediction_id']}")
+            for r in clean_and_bad_rows(seed, 200)
+        ]
         stats, aggs, _ = ingest([write(rows, folder / "logs.parquet", "parquet")], folder, 50)
         parts.append((stats, aggs))
 
@@ -248,16 +320,60 @@ def test_merge_of_summaries_is_associative_and_commutative(
 
 def _scalar() -> st.SearchStrategy[str]:
     return st.one_of(
-        st.sampled_from(["1", "-1", "0.5", ".inf", ".nan", "~", "yes", "no", "on", "''", '""',
-                         "2026-10-09", "!!python/name:os.system", "!!binary aGk=", "&a 1", "*a",
-                         "{", "]", "|", ">-", "'unclosed", "@x", "`y", "%TAG", "-"]),
-        st.text(alphabet=st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=8
-                ).map(json.dumps),
+        st.sampled_from(
+            [
+                "1",
+                "-1",
+                "0.5",
+                ".inf",
+                ".nan",
+                "~",
+                "yes",
+                "no",
+                "on",
+                "''",
+                '""',
+                "2026-10-09",
+                "!!python/name:os.system",
+                "!!binary aGk=",
+                "&a 1",
+                "*a",
+                "{",
+                "]",
+                "|",
+                ">-",
+                "'unclosed",
+                "@x",
+                "`y",
+                "%TAG",
+                "-",
+            ]
+        ),
+        st.text(alphabet=st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=8).map(
+            json.dumps
+        ),
     )
 
 
-KEYS = ["name", "models", "id", "owner", "thresholds", "error_rate", "max", "ladder", "people",
-        "defaults", "identity", "allow_as", "<<", "windows", "columns", "latency_ms", "p95"]
+KEYS = [
+    "name",
+    "models",
+    "id",
+    "owner",
+    "thresholds",
+    "error_rate",
+    "max",
+    "ladder",
+    "people",
+    "defaults",
+    "identity",
+    "allow_as",
+    "<<",
+    "windows",
+    "columns",
+    "latency_ms",
+    "p95",
+]
 
 
 def _node(depth: int) -> st.SearchStrategy[str]:
@@ -268,8 +384,9 @@ def _node(depth: int) -> st.SearchStrategy[str]:
         lambda items: "{" + ", ".join(f"{k}: {v}" for k, v in items) + "}"
     )
     sequence = st.lists(child, max_size=4).map(lambda items: "[" + ", ".join(items) + "]")
-    tagged = st.tuples(st.sampled_from(["!!map", "!!seq", "!!str", "!custom", "&a", "&b"]),
-                       child).map(lambda t: f"{t[0]} {t[1]}")
+    tagged = st.tuples(
+        st.sampled_from(["!!map", "!!seq", "!!str", "!custom", "&a", "&b"]), child
+    ).map(lambda t: f"{t[0]} {t[1]}")
     return st.one_of(_scalar(), mapping, sequence, tagged, st.sampled_from(["*a", "*b"]))
 
 

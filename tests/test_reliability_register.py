@@ -58,8 +58,10 @@ def _deep_sequence(_: Path) -> str:
 
 
 def _deep_mapping(_: Path) -> str:
-    return "name: deep\nmodels: []\n" + "".join(" " * i + f"k{i}:\n" for i in range(300)) + (
-        " " * 300 + "v: 1\n"
+    return (
+        "name: deep\nmodels: []\n"
+        + "".join(" " * i + f"k{i}:\n" for i in range(300))
+        + (" " * 300 + "v: 1\n")
     )
 
 
@@ -140,38 +142,57 @@ ATTACKS: dict[str, tuple[Callable[[Path], str | bytes], tuple[str, ...]]] = {
     "fifty-megabytes": (_huge, ("MB; a register may be at most 5 MB",)),
     "deep-sequence": (_deep_sequence, ("nested deeper than 40 levels",)),
     "deep-mapping": (_deep_mapping, ("nested deeper than 40 levels",)),
-    "typos-in-keys": (_typos, ("did you mean 'thresholds'?", "did you mean 'p99'?",
-                               "did you mean 'error_rate'?")),
-    "contradictory-limits": (_contradictions, (
-        "p95 limit 300 ms is below the p50 limit 900 ms",
-        "review band starts at 0.7, above the auto band at 0.5",
-        "less than or equal to 1", "'json' is not among output_types",
-        "the rule could never fire", "duplicate model id 'm'",
-    )),
-    "slips-and-non-finite-limits": (_slips, (
-        "duplicate key", "'os_user' or 'env'", "not a duration", "finite number",
-        "held by nobody",
-    )),
+    "typos-in-keys": (
+        _typos,
+        ("did you mean 'thresholds'?", "did you mean 'p99'?", "did you mean 'error_rate'?"),
+    ),
+    "contradictory-limits": (
+        _contradictions,
+        (
+            "p95 limit 300 ms is below the p50 limit 900 ms",
+            "review band starts at 0.7, above the auto band at 0.5",
+            "less than or equal to 1",
+            "'json' is not among output_types",
+            "the rule could never fire",
+            "duplicate model id 'm'",
+        ),
+    ),
+    "slips-and-non-finite-limits": (
+        _slips,
+        (
+            "duplicate key",
+            "'os_user' or 'env'",
+            "not a duration",
+            "finite number",
+            "held by nobody",
+        ),
+    ),
     "not-utf8": (_not_utf8, ("is not UTF-8 text",)),
     "binary-garbage": (_binary, ("not",)),
     "a-list-not-a-mapping": (_top_level_list, ("must be a YAML mapping",)),
     "empty-file": (_empty, ("the register is empty",)),
     "tabs-and-unclosed-brackets": (_tabs_and_junk, ("not valid YAML",)),
-    "yaml-1-1-numbers-and-booleans": (_yaml11_surprises, (
-        ":6: defaults.thresholds.latency_ms.p95: '1:30' is read as 90 (YAML 1.1 base-60",
-        ":10: models[0].output_types[1]: 'no' is read as the boolean false (YAML 1.1)",
-        ":11: models[0].thresholds.min_samples: '0755' is read as 493 (YAML 1.1 octal",
-        ":11: models[0].thresholds.drift.sample_size: '0b1111101000' is read as 1000",
-        ":13: models[1].owner: 'on' is read as the boolean true",
-        "5 problems",
-    )),
-    "model-ids-differing-by-case-or-spaces": (_ambiguous_ids, (
-        ":5: models[1].id: model id 'Support-Bot' differs from 'support-bot' (models[0]) "
-        "only by case or surrounding whitespace",
-        ":6: models[2].id: model id ' support-bot' has surrounding whitespace",
-        ":7: models[3].id: model id 'triage ' has surrounding whitespace",
-        "3 problems",
-    )),
+    "yaml-1-1-numbers-and-booleans": (
+        _yaml11_surprises,
+        (
+            ":6: defaults.thresholds.latency_ms.p95: '1:30' is read as 90 (YAML 1.1 base-60",
+            ":10: models[0].output_types[1]: 'no' is read as the boolean false (YAML 1.1)",
+            ":11: models[0].thresholds.min_samples: '0755' is read as 493 (YAML 1.1 octal",
+            ":11: models[0].thresholds.drift.sample_size: '0b1111101000' is read as 1000",
+            ":13: models[1].owner: 'on' is read as the boolean true",
+            "5 problems",
+        ),
+    ),
+    "model-ids-differing-by-case-or-spaces": (
+        _ambiguous_ids,
+        (
+            ":5: models[1].id: model id 'Support-Bot' differs from 'support-bot' (models[0]) "
+            "only by case or surrounding whitespace",
+            ":6: models[2].id: model id ' support-bot' has surrounding whitespace",
+            ":7: models[3].id: model id 'triage ' has surrounding whitespace",
+            "3 problems",
+        ),
+    ),
 }
 
 
@@ -223,10 +244,18 @@ def test_every_command_that_loads_a_register_refuses_it_the_same_way(
     logs = ROOT / "data" / "demo" / "logs" / "date=2026-10-16"
     commands = [
         ["check", "--register", str(path), "--logs", str(logs), "--out", str(tmp_path / "o")],
-        ["ladder", "status", "--register", str(path), "--state",
-         f"sqlite:///{tmp_path / 's.db'}"],
-        ["ladder", "approve", "step-1", "--as", "bob", "--register", str(path), "--state",
-         f"sqlite:///{tmp_path / 's.db'}"],
+        ["ladder", "status", "--register", str(path), "--state", f"sqlite:///{tmp_path / 's.db'}"],
+        [
+            "ladder",
+            "approve",
+            "step-1",
+            "--as",
+            "bob",
+            "--register",
+            str(path),
+            "--state",
+            f"sqlite:///{tmp_path / 's.db'}",
+        ],
         ["thresholds", "show", str(path)],
         ["thresholds", "render", str(path)],
     ]
@@ -249,8 +278,14 @@ def _measured(path: Path) -> tuple[int, float, int, str]:
         "runpy.run_module('modelhealth', run_name='__main__')\n"
     )
     started = time.monotonic()
-    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
-                          timeout=120, cwd=ROOT, check=False)
+    done = subprocess.run(
+        [sys.executable, "-c", probe],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=ROOT,
+        check=False,
+    )
     seconds = time.monotonic() - started
     peak = int(re.search(r"PEAK (\d+)", done.stderr).group(1))  # type: ignore[union-attr]
     return done.returncode, seconds, peak, done.stderr
@@ -272,5 +307,7 @@ def test_bombs_and_giants_cost_about_what_a_valid_register_costs(
         assert peak - base_peak < 64 * 1024, (name, peak, base_peak)
         assert seconds < base_seconds + 15, (name, seconds, base_seconds)
         lines.append(f"{name}: {(peak - base_peak) / 1024:+.0f} MiB, {seconds:.1f} s")
-    print(f"\nregister attacks vs a valid register ({base_peak / 1024:.0f} MiB, "
-          f"{base_seconds:.1f} s): " + "; ".join(lines))
+    print(
+        f"\nregister attacks vs a valid register ({base_peak / 1024:.0f} MiB, "
+        f"{base_seconds:.1f} s): " + "; ".join(lines)
+    )

@@ -105,14 +105,25 @@ def invoke(*args: str) -> Result:
 
 
 def tick(store: LadderStore, register: Path, at: datetime, receiver: Receiver) -> Result:
-    result = invoke("ladder", "tick", "--register", str(register), "--state", store.url,
-                    "--now", at.isoformat(), "--notify", receiver.url)
+    result = invoke(
+        "ladder",
+        "tick",
+        "--register",
+        str(register),
+        "--state",
+        store.url,
+        "--now",
+        at.isoformat(),
+        "--notify",
+        receiver.url,
+    )
     assert result.exit_code == 0, result.output
     return result
 
 
-def cron(store: LadderStore, register: Path, receiver: Receiver, *, every: int,
-         hours: float) -> list[tuple[int, dict[str, Any]]]:
+def cron(
+    store: LadderStore, register: Path, receiver: Receiver, *, every: int, hours: float
+) -> list[tuple[int, dict[str, Any]]]:
     """Tick every ``every`` minutes for ``hours`` after the request; the messages that
     arrived at each tick, as (minutes after the request, message)."""
     arrived: list[tuple[int, dict[str, Any]]] = []
@@ -164,8 +175,11 @@ def test_a_tick_every_five_minutes_reminds_at_30_minutes_and_goes_up_at_2_hours(
         (0, "Approval requested: support-assistant (step-1)", "bob"),
         (30, "Reminder: nobody has acknowledged this: support-assistant (step-1)", "bob"),
         # No manager named: the holders of the rung's escalate_to role (ml_lead).
-        (120, "Escalated to the next level: still not acknowledged: support-assistant "
-              "(step-1)", "alice, bob, carol"),
+        (
+            120,
+            "Escalated to the next level: still not acknowledged: support-assistant (step-1)",
+            "alice, bob, carol",
+        ),
     ]
     reminded = [e for e in store.read(audit.entries) if e.action == "step.ack_reminder"]
     assert len(reminded) == 1
@@ -181,8 +195,19 @@ def test_acknowledging_within_30_minutes_stops_the_reminders(
     store: LadderStore, register_file: Path, receiver: Receiver
 ) -> None:
     open_step(store, write(register_file, make_register_text()))
-    acked = invoke("ladder", "ack", "step-1", "--as", "bob", "--register", str(register_file),
-                   "--state", store.url, "--now", (REQUESTED + timedelta(minutes=20)).isoformat())
+    acked = invoke(
+        "ladder",
+        "ack",
+        "step-1",
+        "--as",
+        "bob",
+        "--register",
+        str(register_file),
+        "--state",
+        store.url,
+        "--now",
+        (REQUESTED + timedelta(minutes=20)).isoformat(),
+    )
     assert acked.exit_code == 0, acked.output
 
     arrived = cron(store, register_file, receiver, every=10, hours=6)
@@ -197,8 +222,9 @@ def test_a_tier_4_step_tells_everyone_at_once(
 ) -> None:
     register = write(register_file, teams_register())
     tl = Timeline(store, register, night=START + timedelta(days=1))
-    tl.play([breach("latency_ms.p95", tier=4, observed=9000, limit=3500)],
-            mode="latency_regression")
+    tl.play(
+        [breach("latency_ms.p95", tier=4, observed=9000, limit=3500)], mode="latency_regression"
+    )
     assert tl.last is not None and tl.last.tier == 4
 
     arrived = cron(store, register_file, receiver, every=10, hours=3)
@@ -206,10 +232,16 @@ def test_a_tier_4_step_tells_everyone_at_once(
     # hybrid_routing: model_owner or ml_lead may approve (not alice, who requested it);
     # their managers and the on-call role hear at the same time, and nobody later.
     assert [(m, headline(msg), recipients(msg)) for m, msg in arrived] == [
-        (0, ":rotating_light: Approval requested: support-assistant (step-1)",
-         "bob, carol, erin, frank"),
-        (30, ":rotating_light: Reminder: nobody has acknowledged this: support-assistant "
-             "(step-1)", "bob, carol, erin, frank"),
+        (
+            0,
+            ":rotating_light: Approval requested: support-assistant (step-1)",
+            "bob, carol, erin, frank",
+        ),
+        (
+            30,
+            ":rotating_light: Reminder: nobody has acknowledged this: support-assistant (step-1)",
+            "bob, carol, erin, frank",
+        ),
     ]
     assert "next level: their managers (carol)" in routing(arrived[0][1])
     assert "tier 4 pages the on_call role (erin)" in routing(arrived[0][1])
@@ -223,10 +255,20 @@ def test_a_request_at_night_goes_to_on_call_and_says_when_an_approver_will_act(
 ) -> None:
     open_step(store, write(register_file, teams_register()))
 
-    status = invoke("ladder", "status", "--register", str(register_file), "--state", store.url,
-                    "--now", (REQUESTED + timedelta(minutes=10)).isoformat())
-    assert ("routing: routed to the on_call role (erin); outside business hours: an approver "
-            "will pick this up before 09:00 Europe/Berlin") in " ".join(status.output.split())
+    status = invoke(
+        "ladder",
+        "status",
+        "--register",
+        str(register_file),
+        "--state",
+        store.url,
+        "--now",
+        (REQUESTED + timedelta(minutes=10)).isoformat(),
+    )
+    assert (
+        "routing: routed to the on_call role (erin); outside business hours: an approver "
+        "will pick this up before 09:00 Europe/Berlin"
+    ) in " ".join(status.output.split())
 
     arrived = cron(store, register_file, receiver, every=15, hours=8)
 
@@ -234,10 +276,12 @@ def test_a_request_at_night_goes_to_on_call_and_says_when_an_approver_will_act(
     # (07:00 UTC): re-notified at 07:30, the next level (carol) at 09:00 UTC.
     assert [(m, headline(msg), recipients(msg)) for m, msg in arrived] == [
         (0, "Approval requested: support-assistant (step-1)", "bob, erin, frank"),
-        (330, "Reminder: nobody has acknowledged this: support-assistant (step-1)",
-         "bob, frank"),
-        (420, "Escalated to the next level: still not acknowledged: support-assistant "
-              "(step-1)", "bob, carol, frank"),
+        (330, "Reminder: nobody has acknowledged this: support-assistant (step-1)", "bob, frank"),
+        (
+            420,
+            "Escalated to the next level: still not acknowledged: support-assistant (step-1)",
+            "bob, carol, frank",
+        ),
     ]
     assert routing(arrived[0][1]) == (
         "routed to the on_call role (erin); outside business hours: an approver will pick "
@@ -253,8 +297,10 @@ def test_tier_3_pages_the_on_call_role_in_working_hours_too(
     register = write(register_file, teams_register())
     tl = Timeline(store, register, night=START + timedelta(days=1))
     office = datetime(2025, 4, 9, 10, 0, tzinfo=timezone.utc)  # 12:00 in Berlin
-    report = report_for(tl.night, [model_report(tl.night, [breach("latency_ms.p95", tier=3)],
-                                                mode="latency_regression")])
+    report = report_for(
+        tl.night,
+        [model_report(tl.night, [breach("latency_ms.p95", tier=3)], mode="latency_regression")],
+    )
     decide_night(store, report, register, now=office)
 
     tick(store, register_file, office, receiver)
@@ -276,8 +322,22 @@ def test_an_approver_away_hands_over_to_the_delegate_and_it_is_audited_and_prove
     common = ("--register", str(register_file), "--state", store.url)
     monday = "2025-04-07T08:00:00+00:00"
 
-    recorded = invoke("people", "away", "bob", "--until", "2025-04-14", "--delegate", "frank",
-                      "--reason", "holiday", "--as", "bob", *common, "--now", monday)
+    recorded = invoke(
+        "people",
+        "away",
+        "bob",
+        "--until",
+        "2025-04-14",
+        "--delegate",
+        "frank",
+        "--reason",
+        "holiday",
+        "--as",
+        "bob",
+        *common,
+        "--now",
+        monday,
+    )
     assert recorded.exit_code == 0, recorded.output
     # A date means midnight at its start in bob's team's timezone (CEST: 22:00 UTC before).
     assert recorded.output.splitlines()[0] == (
@@ -312,27 +372,36 @@ def test_an_approver_away_hands_over_to_the_delegate_and_it_is_audited_and_prove
         raw.execute("UPDATE ladder_absences SET delegate = 'dave' WHERE id = 1")
     tampered = invoke("ladder", "audit", "verify", "--state", store.url)
     assert tampered.exit_code == 4
-    assert ("ladder_absences id 1: delegate is 'dave' in the table but the log says "
-            "'frank'") in " ".join(tampered.output.split())
+    assert (
+        "ladder_absences id 1: delegate is 'dave' in the table but the log says 'frank'"
+    ) in " ".join(tampered.output.split())
 
 
 def test_who_may_record_an_absence_and_who_may_stand_in(
     store: LadderStore, register_file: Path
 ) -> None:
     write(register_file, teams_register())
-    common = ("--register", str(register_file), "--state", store.url,
-              "--now", "2025-04-07T08:00:00+00:00")
+    common = (
+        "--register",
+        str(register_file),
+        "--state",
+        store.url,
+        "--now",
+        "2025-04-07T08:00:00+00:00",
+    )
 
     not_admin = invoke("people", "away", "bob", "--until", "3d", "--as", "dave", *common)
     assert not_admin.exit_code == 2
     assert "dave may not record bob's absence: only bob or a holder of ml_lead may" in (
         " ".join(not_admin.output.split())
     )
-    wrong_role = invoke("people", "away", "bob", "--until", "3d", "--delegate", "dave",
-                        "--as", "bob", *common)
+    wrong_role = invoke(
+        "people", "away", "bob", "--until", "3d", "--delegate", "dave", "--as", "bob", *common
+    )
     assert wrong_role.exit_code == 2
-    assert ("dave cannot stand in for bob: bob decides as model_owner and dave holds "
-            "ml_engineer") in " ".join(wrong_role.output.split())
+    assert (
+        "dave cannot stand in for bob: bob decides as model_owner and dave holds ml_engineer"
+    ) in " ".join(wrong_role.output.split())
     by_admin = invoke("people", "away", "bob", "--until", "3d", "--as", "carol", *common)
     assert by_admin.exit_code == 0, by_admin.output
     assert "no delegate: the on_call role stands in" in by_admin.output
@@ -342,30 +411,54 @@ def test_who_may_record_an_absence_and_who_may_stand_in(
     assert again.exit_code == 2 and "no current or planned absence" in again.output
     actions = [e.action for e in store.read(audit.entries)]
     assert actions.count("refused.absence.record") == 2
-    assert [
-        a for a in actions if a.startswith("absence.")
-    ] == ["absence.recorded", "absence.cleared"]
+    assert [a for a in actions if a.startswith("absence.")] == [
+        "absence.recorded",
+        "absence.cleared",
+    ]
 
 
 def test_with_every_approver_away_and_nobody_on_call_the_step_is_unroutable_not_lost(
     store: LadderStore, register_file: Path, receiver: Receiver
 ) -> None:
     write(register_file, teams_register(on_call=False))
-    common = ("--register", str(register_file), "--state", store.url,
-              "--now", "2025-04-07T08:00:00+00:00")
+    common = (
+        "--register",
+        str(register_file),
+        "--state",
+        store.url,
+        "--now",
+        "2025-04-07T08:00:00+00:00",
+    )
     for person in ("bob", "frank"):
-        result = invoke("people", "away", person, "--until", "2025-04-20", "--as", person,
-                        *common)
+        result = invoke("people", "away", person, "--until", "2025-04-20", "--as", person, *common)
         assert result.exit_code == 0, result.output
 
     tl = open_step(store, parse_register(teams_register(on_call=False)).register)
     assert tl.last is not None and tl.last.unroutable  # the report's recommendation says so
-    status = invoke("ladder", "status", "--register", str(register_file), "--state",
-                    store.url, "--now", (REQUESTED + timedelta(hours=6)).isoformat())
+    status = invoke(
+        "ladder",
+        "status",
+        "--register",
+        str(register_file),
+        "--state",
+        store.url,
+        "--now",
+        (REQUESTED + timedelta(hours=6)).isoformat(),
+    )
     assert "UNROUTABLE" in status.output
-    as_json = invoke("ladder", "status", MODEL, "--format", "json", "--register",
-                     str(register_file), "--state", store.url, "--now",
-                     (REQUESTED + timedelta(hours=6)).isoformat())
+    as_json = invoke(
+        "ladder",
+        "status",
+        MODEL,
+        "--format",
+        "json",
+        "--register",
+        str(register_file),
+        "--state",
+        store.url,
+        "--now",
+        (REQUESTED + timedelta(hours=6)).isoformat(),
+    )
     assert json.loads(as_json.output)[0]["recommendation"]["unroutable"] is True
 
     tick(store, register_file, REQUESTED + timedelta(minutes=1), receiver)
@@ -398,8 +491,14 @@ def test_every_command_that_takes_now_documents_it_in_its_help() -> None:
         for option in command.params
         if "--now" in getattr(option, "opts", ())
     }
-    assert {"check", "ladder tick", "ladder approve", "ladder status", "people away",
-            "ladder outbox resend"} <= set(taking)
+    assert {
+        "check",
+        "ladder tick",
+        "ladder approve",
+        "ladder status",
+        "people away",
+        "ladder outbox resend",
+    } <= set(taking)
     for name, option in taking.items():
         assert not option.hidden, name
         assert "ISO 8601" in (option.help or ""), name
@@ -412,4 +511,3 @@ def test_every_command_that_takes_now_documents_it_in_its_help() -> None:
 def make_register_text() -> str:
     """The factories' register (no teams: everybody reachable at any hour)."""
     return REGISTER_YAML.replace("{extra_models}", "")
-

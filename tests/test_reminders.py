@@ -33,29 +33,35 @@ PEOPLE = {
     "dave": ("ml_engineer",),
     "erin": ("on_call", "ml_engineer"),
 }
-BERLIN = TeamSettings(timezone="Europe/Berlin", members=["alice", "bob"],
-                      holidays=[date(2025, 4, 21)])  # Easter Monday
+BERLIN = TeamSettings(
+    timezone="Europe/Berlin", members=["alice", "bob"], holidays=[date(2025, 4, 21)]
+)  # Easter Monday
 NEW_YORK = TeamSettings(timezone="America/New_York", members=["carol"])
 ROUTING = RoutingSettings(teams={"berlin": BERLIN, "new-york": NEW_YORK})
 
 
-def directory(*absences: Absence, people: dict[str, tuple[str, ...]] | None = None,
-              **routing: object) -> Directory:
+def directory(
+    *absences: Absence, people: dict[str, tuple[str, ...]] | None = None, **routing: object
+) -> Directory:
     settings = ROUTING.model_copy(update=routing) if routing else ROUTING
     return Directory(people=people or PEOPLE, routing=settings, absences=absences)
 
 
 def away(person: str, *, delegate: str | None = None, days: int = 7) -> Absence:
-    return Absence(id=1, person=person, starts_at=TUESDAY_02 - timedelta(days=1),
-                   until=TUESDAY_02 + timedelta(days=days), delegate=delegate)
+    return Absence(
+        id=1,
+        person=person,
+        starts_at=TUESDAY_02 - timedelta(days=1),
+        until=TUESDAY_02 + timedelta(days=days),
+        delegate=delegate,
+    )
 
 
 # ------------------------------------------------------------ a minute clock
 
 
 def entry(requested: datetime = TUESDAY_10, tier: int = 2, **kw: object) -> ReminderEntry:
-    return ReminderEntry(requested_at=requested, tier=tier, clocks=sla_clocks(),
-                         **kw)  # type: ignore[arg-type]
+    return ReminderEntry(requested_at=requested, tier=tier, clocks=sla_clocks(), **kw)  # type: ignore[arg-type]
 
 
 def tick_every_minute(start: ReminderEntry, *, hours: float) -> list[tuple[int, str]]:
@@ -99,8 +105,9 @@ def test_a_reminder_is_never_early_and_says_when_the_next_one_is_due() -> None:
         "not acknowledged 30 min after it was requested 2025-04-08 10:00 UTC: re-notified "
         "(tier 2: acknowledge by 2025-04-09 10:00 UTC); next due 2025-04-08 12:00 UTC"
     )
-    up = needs_reminder(replace(entry(), ack_reminded_at=due.due_at), TUESDAY_10
-                        + timedelta(hours=2))
+    up = needs_reminder(
+        replace(entry(), ack_reminded_at=due.due_at), TUESDAY_10 + timedelta(hours=2)
+    )
     assert up.kind == "next_level"
     assert up.due_at == TUESDAY_10 + timedelta(hours=48)
 
@@ -126,8 +133,7 @@ def test_a_request_that_came_in_at_night_is_reminded_into_the_working_day() -> N
 
 def test_the_reminder_clocks_stop_at_closing_time_and_go_on_the_next_morning() -> None:
     # 16:45 in Berlin (14:45 UTC), a quarter of an hour before closing.
-    late = entry(datetime(2025, 4, 8, 14, 45, tzinfo=UTC), tier=1,
-                 working=WorkingHours.of(BERLIN))
+    late = entry(datetime(2025, 4, 8, 14, 45, tzinfo=UTC), tier=1, working=WorkingHours.of(BERLIN))
     # 15 working minutes on Tuesday, 15 on Wednesday from 09:00 CEST (07:00 UTC) …
     assert late.after(timedelta(minutes=30)) == datetime(2025, 4, 9, 7, 15, tzinfo=UTC)
     # … and the next level 1 h 45 min into Wednesday.
@@ -146,13 +152,16 @@ def test_tier_3_clocks_run_around_the_clock() -> None:
 def test_tier_4_has_every_level_from_the_start_and_four_hours_to_decide() -> None:
     critical = entry(tier=4, next_level_at=TUESDAY_10)
     assert tick_every_minute(critical, hours=13) == [
-        (30, "ack_reminder"), (240, "decision_reminder"), (720, "expire")
+        (30, "ack_reminder"),
+        (240, "decision_reminder"),
+        (720, "expire"),
     ]
 
 
 def test_the_register_sets_the_cadence() -> None:
-    slower = replace(entry(), clocks=sla_clocks(SlaSettings(remind_after="1h",
-                                                             next_level_after="4h")))
+    slower = replace(
+        entry(), clocks=sla_clocks(SlaSettings(remind_after="1h", next_level_after="4h"))
+    )
     assert tick_every_minute(slower, hours=5) == [(60, "ack_reminder"), (240, "next_level")]
 
 
@@ -169,8 +178,10 @@ def test_however_often_the_clock_runs_each_action_happens_once_in_order_and_neve
     current, now, seen = start, TUESDAY_10, []
     for gap in gaps:
         now += timedelta(minutes=gap)
-        if acked_after is not None and current.acked_at is None and (
-            now - TUESDAY_10 >= timedelta(minutes=acked_after)
+        if (
+            acked_after is not None
+            and current.acked_at is None
+            and (now - TUESDAY_10 >= timedelta(minutes=acked_after))
         ):
             current = replace(current, acked_at=now)
         reason = needs_reminder(current, now)
@@ -188,8 +199,10 @@ def test_however_often_the_clock_runs_each_action_happens_once_in_order_and_neve
         assert now >= earliest
         if reason.kind == "expire":
             break
-        field = {"ack_reminder": "ack_reminded_at", "decision_reminder":
-                 "decision_reminded_at"}.get(reason.kind, "next_level_at")
+        field = {
+            "ack_reminder": "ack_reminded_at",
+            "decision_reminder": "decision_reminded_at",
+        }.get(reason.kind, "next_level_at")
         current = replace(current, **{field: now})
     assert len(seen) == len(set(seen))
     order = ["ack_reminder", "next_level", "decision_reminder", "escalate", "expire"]
@@ -244,15 +257,25 @@ def test_working_hours_follow_the_teams_clock_across_daylight_saving() -> None:
 
 
 def test_an_approver_away_is_replaced_by_a_delegate_who_holds_the_role() -> None:
-    routed = route(["bob"], directory=directory(away("bob", delegate="alice")),
-                   now=TUESDAY_10, tier=2, needs=("model_owner",))
+    routed = route(
+        ["bob"],
+        directory=directory(away("bob", delegate="alice")),
+        now=TUESDAY_10,
+        tier=2,
+        needs=("model_owner",),
+    )
     assert routed.recipients == ("alice",)
     assert routed.describe() == "bob is away until 2025-04-15 02:00 UTC: delegated to alice"
 
 
 def test_a_delegate_without_the_role_cannot_stand_in_so_the_on_call_role_is_told() -> None:
-    routed = route(["bob"], directory=directory(away("bob", delegate="dave")),
-                   now=TUESDAY_10, tier=2, needs=("model_owner",))
+    routed = route(
+        ["bob"],
+        directory=directory(away("bob", delegate="dave")),
+        now=TUESDAY_10,
+        tier=2,
+        needs=("model_owner",),
+    )
     assert routed.recipients == ("erin",)
     assert not routed.unroutable
     assert routed.describe() == (
@@ -263,8 +286,14 @@ def test_a_delegate_without_the_role_cannot_stand_in_so_the_on_call_role_is_told
 
 def test_when_nobody_can_be_reached_it_goes_to_everyone_at_the_highest_priority() -> None:
     nobody_on_call = {p: r for p, r in PEOPLE.items() if p != "erin"}
-    routed = route(["bob"], directory=directory(away("bob"), people=nobody_on_call),
-                   now=TUESDAY_10, tier=1, needs=("model_owner",), owner="alice")
+    routed = route(
+        ["bob"],
+        directory=directory(away("bob"), people=nobody_on_call),
+        now=TUESDAY_10,
+        tier=1,
+        needs=("model_owner",),
+        owner="alice",
+    )
     assert routed.unroutable
     assert (routed.recipients, routed.priority) == (("bob", "alice"), "highest")
     assert "UNROUTABLE: no configured person can be reached" in routed.describe()
@@ -279,10 +308,12 @@ def test_tier_3_always_pages_the_on_call_role() -> None:
 
 def test_the_next_level_is_the_manager_else_the_escalate_to_roles_else_on_call() -> None:
     managed = directory(escalate_to={"bob": "carol"})
-    assert route(["bob"], directory=managed, now=TUESDAY_10, tier=2, next_level=True,
-                 chain=("alice",)).recipients == ("bob", "carol")
-    assert route(["bob"], directory=directory(), now=TUESDAY_10, tier=2, next_level=True,
-                 chain=("alice",)).recipients == ("bob", "alice")
+    assert route(
+        ["bob"], directory=managed, now=TUESDAY_10, tier=2, next_level=True, chain=("alice",)
+    ).recipients == ("bob", "carol")
+    assert route(
+        ["bob"], directory=directory(), now=TUESDAY_10, tier=2, next_level=True, chain=("alice",)
+    ).recipients == ("bob", "alice")
     routed = route(["bob"], directory=directory(), now=TUESDAY_10, tier=2, next_level=True)
     assert routed.recipients == ("bob", "erin")
     assert routed.describe() == "next level: the on_call role (erin)"
@@ -300,6 +331,4 @@ def test_an_on_call_person_away_hands_the_pager_to_an_on_call_delegate_only() ->
 
 @pytest.mark.parametrize("person", ["erin", "dave"])
 def test_on_call_holders_and_people_in_no_team_are_reachable_at_any_hour(person: str) -> None:
-    assert route([person], directory=directory(), now=TUESDAY_02, tier=1).recipients == (
-        person,
-    )
+    assert route([person], directory=directory(), now=TUESDAY_02, tier=1).recipients == (person,)

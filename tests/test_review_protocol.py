@@ -51,17 +51,24 @@ def test_the_protocol_states_the_models_own_settings() -> None:
     assert protocol.frequency[1].startswith("After 45 days without a trigger")
     assert protocol.frequency[3] == (
         "An escalation of tier 3 or above sends a stakeholder brief (the first within 2 h at "
-        "tier 3); one of tier 3 or above has a post-incident review within 5 days of closing.")
+        "tier 3); one of tier 3 or above has a post-incident review within 5 days of closing."
+    )
     assert "more than 0.5 of the features drifted" in protocol.drift_triggers[0]
     # criticality 3: magnitude 1..3 gives tiers 2..4; blind escalates at tier 3
     assert protocol.alert_triggers[2] == (
         "Severity for this model (criticality 3) runs from tier 2 (delivery risk) to tier 4 "
-        "(critical) by how far past the limit; no data at all (blind) escalates at tier 3.")
+        "(critical) by how far past the limit; no data at all (blind) escalates at tier 3."
+    )
     assert protocol.alert_triggers[3] == (
-        "These triggers count only when they fire together: drift.features + quality.")
+        "These triggers count only when they fire together: drift.features + quality."
+    )
     assert [kind for kind, _, _ in protocol.events] == [
-        "foundation_model_update", "regulatory_change", "price_change", "budget_change",
-        "model_deprecation"]
+        "foundation_model_update",
+        "regulatory_change",
+        "price_change",
+        "budget_change",
+        "model_deprecation",
+    ]
     assert dict((k, r) for k, _, r in protocol.events)["model_deprecation"] == "fine_tuning"
     assert len(protocol.sunset) == 6
 
@@ -71,8 +78,9 @@ def test_a_model_without_drift_checks_or_fine_tuning_says_so() -> None:
     protocol = review_protocol(loaded.register.model("churn-classifier"), loaded.register)
 
     assert protocol.drift_triggers[0] == "Data and prediction drift are not checked for this model."
-    assert protocol.drift_triggers[1].startswith("Calibration drift (`calibration.drift`): ECE "
-                                                 "rose by more than 0.03")
+    assert protocol.drift_triggers[1].startswith(
+        "Calibration drift (`calibration.drift`): ECE rose by more than 0.03"
+    )
     assert "runs from tier 1 (operational) to tier 2 (delivery risk)" in protocol.alert_triggers[2]
     assert dict((k, r) for k, _, r in protocol.events)["model_deprecation"] == "—"
     assert [rung for rung, _ in protocol.sunset] == ["prompt_optimization", "hybrid_routing"]
@@ -92,8 +100,13 @@ def test_thresholds_render_puts_the_protocol_in_every_model_before_its_sign_off(
     for model in ("support-assistant", "churn-classifier"):
         part = section(result.output, model)
         assert part.index("### Review cadence protocol") < part.index("### Sign-off")
-        for heading in ("**Review frequency**", "**Drift triggers**", "**Alert triggers**",
-                        "**External events that reopen decisions**", "**Sunset criteria**"):
+        for heading in (
+            "**Review frequency**",
+            "**Drift triggers**",
+            "**Alert triggers**",
+            "**External events that reopen decisions**",
+            "**Sunset criteria**",
+        ):
             assert heading in part
     assert "`modelhealth ladder event add KIND --model churn-classifier`" in result.output
     for table in tables(result.output):

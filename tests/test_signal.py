@@ -446,14 +446,18 @@ def test_the_support_level_keeps_chance_persistence_within_the_family_level(
     assert support_level(q, models, checks, 4, 3) == 0.0
 
 
-def test_a_check_supports_persistence_when_significant_at_the_support_level_and_half_material(
-) -> None:
+def test_a_check_supports_persistence_when_significant_at_the_support_level_and_half_material() -> (
+    None
+):
     # One model, two checks in the family, q = 0.01: support level sqrt(0.01 / 6) ≈ 0.041.
     def judged(p: float, observed: float) -> Check:
-        checks = [_check("quality.vs_reference", p, observed=observed),
-                  _check("x.vs_reference", 0.5, observed=0.9)]
-        return rejudge(checks, [min(1.0, 2 * p), 0.5], level=0.01, criticality=2,
-                       n_rows=5000).checks[0]
+        checks = [
+            _check("quality.vs_reference", p, observed=observed),
+            _check("x.vs_reference", 0.5, observed=0.9),
+        ]
+        return rejudge(
+            checks, [min(1.0, 2 * p), 0.5], level=0.01, criticality=2, n_rows=5000
+        ).checks[0]
 
     # Reference 0.90, minimum effect at 0.85: half of it is 0.875.
     assert judged(0.02, 0.86).supports_persistence
@@ -463,8 +467,11 @@ def test_a_check_supports_persistence_when_significant_at_the_support_level_and_
     assert not judged(0.02, 0.88).supports_persistence  # less than half the minimum effect
     off = SignalSettings(persistence_support=False)
     checks = [_check("quality.vs_reference", 0.02, observed=0.86)]
-    assert not rejudge(checks, [0.02], level=0.01, criticality=2, n_rows=5000,
-                       settings=off).checks[0].supports_persistence
+    assert (
+        not rejudge(checks, [0.02], level=0.01, criticality=2, n_rows=5000, settings=off)
+        .checks[0]
+        .supports_persistence
+    )
 
 
 def test_a_limit_breach_that_does_not_survive_the_correction_is_a_warning() -> None:

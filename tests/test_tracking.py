@@ -364,17 +364,22 @@ def test_model_ids_become_deterministic_mlflow_keys() -> None:
 def test_an_estimated_quality_and_the_errored_latency_get_keys_of_their_own() -> None:
     model = measured_model("faq-bot")
     assert model.metrics is not None
-    metrics = model.metrics.model_copy(update={
-        "quality_estimated": EstimatedQuality(value=0.88, ci_low=0.86, ci_high=0.9, n=1150),
-        "latency_ms": model.metrics.latency_ms.model_copy(
-            update={"errored": ErroredLatency(n=12, p95=30000.0)}
-        ),
-    })
+    metrics = model.metrics.model_copy(
+        update={
+            "quality_estimated": EstimatedQuality(value=0.88, ci_low=0.86, ci_high=0.9, n=1150),
+            "latency_ms": model.metrics.latency_ms.model_copy(
+                update={"errored": ErroredLatency(n=12, p95=30000.0)}
+            ),
+        }
+    )
     values = report_metrics(make_report(model.model_copy(update={"metrics": metrics})))
 
     assert values["faq-bot.quality"] == 0.91  # the measured figure keeps its key
-    assert (values["faq-bot.quality_estimated"], values["faq-bot.quality_estimated_ci_low"],
-            values["faq-bot.quality_estimated_ci_high"]) == (0.88, 0.86, 0.9)
+    assert (
+        values["faq-bot.quality_estimated"],
+        values["faq-bot.quality_estimated_ci_low"],
+        values["faq-bot.quality_estimated_ci_high"],
+    ) == (0.88, 0.86, 0.9)
     assert values["faq-bot.latency_errored_p95"] == 30000.0
 
 

@@ -69,7 +69,7 @@ def serve_webhook() -> Iterator[Receiver]:
             with contextlib.suppress(BrokenPipeError, ConnectionResetError, OSError):
                 if state.drip_s:
                     for i in range(len(raw)):  # a client that gave up has gone away
-                        self.wfile.write(raw[i:i + 1])
+                        self.wfile.write(raw[i : i + 1])
                         self.wfile.flush()
                         time.sleep(state.drip_s)
                 else:

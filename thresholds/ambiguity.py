@@ -65,7 +65,7 @@ def number_surprise(node: yaml.ScalarNode, value: Any) -> str | None:
     if _SEXAGESIMAL.match(text):
         return (
             f"{text!r} is read as {value} (YAML 1.1 base-60 numbers); write {value} if "
-            f"that is meant, or quote it (\"{text}\") for the text"
+            f'that is meant, or quote it ("{text}") for the text'
         )
     if _OCTAL.match(text) and text.lstrip("+-") not in ("0",):
         return (
@@ -160,7 +160,7 @@ def boolean_problems(
                     line,
                     dotted(path),
                     f"{text!r} is read as the boolean {word} (YAML 1.1), but this setting is "
-                    f"not a yes/no one; quote it (\"{text}\") if it is text",
+                    f'not a yes/no one; quote it ("{text}") if it is text',
                 )
             )
     return problems

@@ -472,15 +472,17 @@ def _routing_problems(shell: RegisterDocument) -> Iterator[tuple[Path_, str]]:
                 seen[person] = name
     if routing.default_team is not None and routing.default_team not in routing.teams:
         teams = ", ".join(sorted(routing.teams)) or "none defined"
-        yield ("routing", "default_team"), (
-            f"no team {routing.default_team!r} under routing.teams (teams: {teams})"
+        yield (
+            ("routing", "default_team"),
+            (f"no team {routing.default_team!r} under routing.teams (teams: {teams})"),
         )
     for person, manager in routing.escalate_to.items():
         if person not in people:
             yield ("routing", "escalate_to", person), f"{person!r} is not among people ({known})"
         if manager not in people:
-            yield ("routing", "escalate_to", person), (
-                f"{person}'s next level {manager!r} is not among people ({known})"
+            yield (
+                ("routing", "escalate_to", person),
+                (f"{person}'s next level {manager!r} is not among people ({known})"),
             )
         elif manager == person:
             yield ("routing", "escalate_to", person), f"{person} cannot be their own next level"
@@ -491,7 +493,10 @@ def parse_register(text: str, *, source: str = "<register>") -> LoadedRegister:
     read = _read_document(text, source)
     document, lines, problems = read.value, read.lines, read.problems
     problems += boolean_problems(
-        read.boolean_words, source, register=RegisterDocument, model=ModelDocument,
+        read.boolean_words,
+        source,
+        register=RegisterDocument,
+        model=ModelDocument,
         defaults=ModelDefaults,
     )
     if document is not None and not isinstance(document, dict):

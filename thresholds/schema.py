@@ -249,9 +249,7 @@ class EscalationBand(_Strict):
     @model_validator(mode="after")
     def _ordered(self) -> EscalationBand:
         if self.min >= self.max:
-            raise ValueError(
-                f"escalation band min {self.min:g} must be below its max {self.max:g}"
-            )
+            raise ValueError(f"escalation band min {self.min:g} must be below its max {self.max:g}")
         return self
 
 
@@ -625,9 +623,7 @@ class TeamSettings(_Strict):
     and says when a person will pick it up."""
 
     timezone: str = "UTC"
-    working_days: list[Weekday] = Field(
-        default_factory=lambda: list(_WORKWEEK), min_length=1
-    )
+    working_days: list[Weekday] = Field(default_factory=lambda: list(_WORKWEEK), min_length=1)
     #: Local working hours, ``HH:MM-HH:MM`` (quoted in YAML); ``00:00-24:00`` is all day.
     hours: str = "09:00-17:00"
     #: Local dates nobody of the team works (public holidays, shutdowns).

@@ -46,23 +46,68 @@ def example_rows() -> list[dict[str, Any]]:
     bot = [
         # id, time (UTC), confidence, latency, type, correct, quality, error, mode, valid, segment
         ("a-0001", "00:04:12.250Z", 0.93, 812.0, "answer", True, 0.9, False, None, None, "billing"),
-        ("a-0002", "03:17:40Z", 0.71, 1430.5, "answer", False, 0.4, False, "made up citation",
-         None, "billing"),
+        (
+            "a-0002",
+            "03:17:40Z",
+            0.71,
+            1430.5,
+            "answer",
+            False,
+            0.4,
+            False,
+            "made up citation",
+            None,
+            "billing",
+        ),
         ("a-0003", "09:02:03Z", 0.88, 655.0, "json", None, None, False, None, True, "returns"),
-        ("a-0004", "12:45:00+02:00", 0.42, 30000.0, "json", None, None, True, None, None,
-         "returns"),
-        ("a-0005", "18:30:59.999Z", 0.97, 503.25, "answer", True, None, False, None, None,
-         "technical"),
+        (
+            "a-0004",
+            "12:45:00+02:00",
+            0.42,
+            30000.0,
+            "json",
+            None,
+            None,
+            True,
+            None,
+            None,
+            "returns",
+        ),
+        (
+            "a-0005",
+            "18:30:59.999Z",
+            0.97,
+            503.25,
+            "answer",
+            True,
+            None,
+            False,
+            None,
+            None,
+            "technical",
+        ),
     ]
     rows: list[dict[str, Any]] = []
     for pid, clock, conf, lat, kind, correct, quality, error, mode, valid, segment in bot:
-        rows.append({
-            "prediction_id": pid, "model_id": "support-bot", "timestamp": f"{NIGHT}T{clock}",
-            "confidence": conf, "latency_ms": lat, "output_type": kind, "correct": correct,
-            "quality_score": quality, "error": error, "failure_mode": mode,
-            "format_valid": valid, "segment": segment, "prediction": None, "label": None,
-            "feature.tenure_months": None,
-        })
+        rows.append(
+            {
+                "prediction_id": pid,
+                "model_id": "support-bot",
+                "timestamp": f"{NIGHT}T{clock}",
+                "confidence": conf,
+                "latency_ms": lat,
+                "output_type": kind,
+                "correct": correct,
+                "quality_score": quality,
+                "error": error,
+                "failure_mode": mode,
+                "format_valid": valid,
+                "segment": segment,
+                "prediction": None,
+                "label": None,
+                "feature.tenure_months": None,
+            }
+        )
     churn = [
         ("c-0001", "01:00:00Z", 0.81, 12.5, "stay", "stay", 34.0),
         ("c-0002", "06:30:00Z", 0.66, 9.0, "leave", "stay", 3.0),
@@ -71,23 +116,47 @@ def example_rows() -> list[dict[str, Any]]:
         ("c-0005", "23:59:59Z", 0.75, 10.0, "stay", "stay", 27.0),
     ]
     for pid, clock, conf, lat, prediction, label, tenure in churn:
-        rows.append({
-            "prediction_id": pid, "model_id": "churn", "timestamp": f"{NIGHT}T{clock}",
-            "confidence": conf, "latency_ms": lat, "output_type": "label", "correct": None,
-            "quality_score": None, "error": False, "failure_mode": None, "format_valid": None,
-            "segment": "smb", "prediction": prediction, "label": label,
-            "feature.tenure_months": tenure,
-        })
+        rows.append(
+            {
+                "prediction_id": pid,
+                "model_id": "churn",
+                "timestamp": f"{NIGHT}T{clock}",
+                "confidence": conf,
+                "latency_ms": lat,
+                "output_type": "label",
+                "correct": None,
+                "quality_score": None,
+                "error": False,
+                "failure_mode": None,
+                "format_valid": None,
+                "segment": "smb",
+                "prediction": prediction,
+                "label": label,
+                "feature.tenure_months": tenure,
+            }
+        )
     return sorted(rows, key=lambda r: r["prediction_id"])
 
 
-SCHEMA = pa.schema([
-    ("prediction_id", pa.string()), ("model_id", pa.string()), ("timestamp", pa.string()),
-    ("confidence", pa.float64()), ("latency_ms", pa.float64()), ("output_type", pa.string()),
-    ("correct", pa.bool_()), ("quality_score", pa.float64()), ("error", pa.bool_()),
-    ("failure_mode", pa.string()), ("format_valid", pa.bool_()), ("segment", pa.string()),
-    ("prediction", pa.string()), ("label", pa.string()), ("feature.tenure_months", pa.float64()),
-])
+SCHEMA = pa.schema(
+    [
+        ("prediction_id", pa.string()),
+        ("model_id", pa.string()),
+        ("timestamp", pa.string()),
+        ("confidence", pa.float64()),
+        ("latency_ms", pa.float64()),
+        ("output_type", pa.string()),
+        ("correct", pa.bool_()),
+        ("quality_score", pa.float64()),
+        ("error", pa.bool_()),
+        ("failure_mode", pa.string()),
+        ("format_valid", pa.bool_()),
+        ("segment", pa.string()),
+        ("prediction", pa.string()),
+        ("label", pa.string()),
+        ("feature.tenure_months", pa.float64()),
+    ]
+)
 
 
 def write_examples(folder: Path) -> list[Path]:

@@ -407,8 +407,13 @@ def stats_frame(stats: LadderStats) -> pd.DataFrame:
     """
     figures = stats_dict(stats)
     rows = []
-    for key in ("time_to_detection", "time_to_acknowledgement", "time_to_communication",
-                "time_to_decision", "time_to_resolution"):
+    for key in (
+        "time_to_detection",
+        "time_to_acknowledgement",
+        "time_to_communication",
+        "time_to_decision",
+        "time_to_resolution",
+    ):
         d = figures[key]
         rows.append(
             {
@@ -430,12 +435,17 @@ def weekly_frame(stats: LadderStats) -> pd.DataFrame:
     the last ``trend_weeks`` weeks by tier (key 0: all tiers).
     """
     rows = [
-        {"week": w.week, "start": pd.Timestamp(w.start),
-         **{f"tier_{t}": w.by_tier.get(t, 0) for t in (1, 2, 3, 4)}, "total": w.total}
+        {
+            "week": w.week,
+            "start": pd.Timestamp(w.start),
+            **{f"tier_{t}": w.by_tier.get(t, 0) for t in (1, 2, 3, 4)},
+            "total": w.total,
+        }
         for w in stats.weekly
     ]
-    frame = pd.DataFrame(rows, columns=["week", "start", "tier_1", "tier_2", "tier_3", "tier_4",
-                                        "total"])
+    frame = pd.DataFrame(
+        rows, columns=["week", "start", "tier_1", "tier_2", "tier_3", "tier_4", "total"]
+    )
     frame.attrs["trend"] = dict(stats.trend)
     return frame
 

@@ -173,11 +173,14 @@ def check(
     scheduler: Annotated[
         str | None, typer.Option("--scheduler", help="Dask scheduler address (with --engine dask).")
     ] = None,
-    no_drift: Annotated[bool, typer.Option(
+    no_drift: Annotated[
+        bool,
+        typer.Option(
             "--no-drift",
             help="Skip data and prediction drift (measured over every row; Evidently's "
             "drill-down page is written only for models that drifted).",
-        )] = False,
+        ),
+    ] = False,
     memory_budget: Annotated[
         str | None,
         typer.Option(
@@ -279,9 +282,7 @@ def check(
         if no_ladder:
             # Check only, nothing recorded: report.json, report.html and the quarantine in
             # --out, and nothing else (no state store, MLflow run or notification).
-            report = run_check(
-                loaded, options, engine=chosen, progress=advance, render=_plain_page
-            )
+            report = run_check(loaded, options, engine=chosen, progress=advance, render=_plain_page)
         else:
             report = _run_job(
                 loaded,
@@ -311,9 +312,7 @@ def check(
     if metrics_file is not None or pushgateway is not None:
         from modelhealth.outputs.metrics import publish_metrics
 
-        for failure in publish_metrics(
-            report, metrics_file=metrics_file, pushgateway=pushgateway
-        ):
+        for failure in publish_metrics(report, metrics_file=metrics_file, pushgateway=pushgateway):
             err.print(f"warning: {failure}", markup=False, soft_wrap=True)
     skipped = report.ingest.unreadable
     if skipped:
@@ -418,9 +417,12 @@ def _run_job(
         err.print(f"warning: {failure}", markup=False)
     dead = result.report.outbox.dead if result.report.outbox else 0
     if dead:
-        err.print(f"warning: {dead} notification(s) were given up (dead letters): `modelhealth "
-                  "ladder outbox --status dead` lists them, `modelhealth ladder outbox resend "
-                  "--all` sends them again", markup=False)
+        err.print(
+            f"warning: {dead} notification(s) were given up (dead letters): `modelhealth "
+            "ladder outbox --status dead` lists them, `modelhealth ladder outbox resend "
+            "--all` sends them again",
+            markup=False,
+        )
     return result.report
 
 

@@ -143,9 +143,7 @@ def _summarize(
         fail(f"labels file not found: {labels}")
     register = loaded.register
     nothing = WindowBounds(0, 0, 0)  # other models' rows are dropped as they are read
-    bounds = {
-        e.id: window_bounds(e, night) if e.id == model else nothing for e in register.models
-    }
+    bounds = {e.id: window_bounds(e, night) if e.id == model else nothing for e in register.models}
     try:
         chunks = read_logs(
             [p if is_url(p) else Path(p) for p in logs],

@@ -91,8 +91,9 @@ def init(
     for text_line in inferred.unknown:
         err.print(f"could not infer {text_line}", markup=False, soft_wrap=True)
     night = f" --as-of {inferred.last_day}" if inferred.last_day else ""
-    register, sample_logs = shlex.quote(str(output)), " ".join(
-        f"--logs {shlex.quote(path)}" for path in logs
+    register, sample_logs = (
+        shlex.quote(str(output)),
+        " ".join(f"--logs {shlex.quote(path)}" for path in logs),
     )
     out.print(
         f"next: modelhealth thresholds validate {register}\n"

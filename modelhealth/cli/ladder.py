@@ -128,9 +128,7 @@ AsOpt = Annotated[
     str | None,
     typer.Option("--as", help="Act as this person (only if the register allows it)."),
 ]
-FormatOpt = Annotated[
-    str, typer.Option("--format", "-f", help=f"{', '.join(LISTING_FORMATS)}.")
-]
+FormatOpt = Annotated[str, typer.Option("--format", "-f", help=f"{', '.join(LISTING_FORMATS)}.")]
 ServerOpt = Annotated[
     str | None,
     typer.Option(
@@ -301,8 +299,9 @@ def approve_command(
 ) -> None:
     """Approve a step (counts once per person; roles and separation of duties checked)."""
     if server is not None:
-        decide_through_desk(server, "approve", step, reason=reason, token_file=token_file,
-                            as_user=as_user)
+        decide_through_desk(
+            server, "approve", step, reason=reason, token_file=token_file, as_user=as_user
+        )
         return
     _act(
         step,
@@ -329,8 +328,9 @@ def reject_command(
 ) -> None:
     """Reject a step. For a review, rejecting retires the rung in force."""
     if server is not None:
-        decide_through_desk(server, "reject", step, reason=reason, token_file=token_file,
-                            as_user=as_user)
+        decide_through_desk(
+            server, "reject", step, reason=reason, token_file=token_file, as_user=as_user
+        )
         return
     _act(
         step,
@@ -360,8 +360,9 @@ def ack_command(
     """Acknowledge a waiting step (reminders stop; the decision clock keeps running) or an
     open mitigation such as a blind model (its reminders and escalation stop)."""
     if server is not None:
-        decide_through_desk(server, "ack", step, reason=reason, token_file=token_file,
-                            as_user=as_user)
+        decide_through_desk(
+            server, "ack", step, reason=reason, token_file=token_file, as_user=as_user
+        )
         return
     _act(
         step,
@@ -404,15 +405,21 @@ def tick_command(
     notify: Annotated[
         str | None,
         typer.Option(
-            "--notify", envvar="MODELHEALTH_NOTIFY_URL", show_default=False,
+            "--notify",
+            envvar="MODELHEALTH_NOTIFY_URL",
+            show_default=False,
             help="Slack-compatible webhook: send what is due now (reminders, escalations, "
             "messages an earlier run could not deliver). Without it they wait in the outbox.",
         ),
     ] = None,
     public_url: Annotated[
         str | None,
-        typer.Option("--public-url", envvar="MODELHEALTH_PUBLIC_URL", show_default=False,
-                     help="The escalation desk's base URL, for step links in messages."),
+        typer.Option(
+            "--public-url",
+            envvar="MODELHEALTH_PUBLIC_URL",
+            show_default=False,
+            help="The escalation desk's base URL, for step links in messages.",
+        ),
     ] = None,
     output: FormatOpt = "table",
     now: NowOpt = None,
@@ -438,33 +445,45 @@ def tick_command(
         store.close()
     delivery = result.delivery
     if output == "json":
-        out.print_json(json.dumps({
-            "now": result.now.isoformat(),
-            "actions": dict(result.actions),
-            "sent": delivery.sent if delivery else 0,
-            "retrying": list(delivery.failed) if delivery else [],
-            "dead": list(delivery.dead) if delivery else [],
-            "left": delivery.left if delivery else 0,
-            "pending": result.outbox.pending,
-            "dead_letters": result.outbox.dead,
-        }))
+        out.print_json(
+            json.dumps(
+                {
+                    "now": result.now.isoformat(),
+                    "actions": dict(result.actions),
+                    "sent": delivery.sent if delivery else 0,
+                    "retrying": list(delivery.failed) if delivery else [],
+                    "dead": list(delivery.dead) if delivery else [],
+                    "left": delivery.left if delivery else 0,
+                    "pending": result.outbox.pending,
+                    "dead_letters": result.outbox.dead,
+                }
+            )
+        )
         return
     if not result.actions:
         out.print("no clock ran out")
     for model_id, kind in result.actions.items():
         out.print(f"{model_id}: {kind}", markup=False)
     if delivery is not None and (delivery.sent or delivery.failed or delivery.dead):
-        out.print(f"sent {delivery.sent}, retrying {len(delivery.failed)}, given up "
-                  f"{len(delivery.dead)}", markup=False)
+        out.print(
+            f"sent {delivery.sent}, retrying {len(delivery.failed)}, given up {len(delivery.dead)}",
+            markup=False,
+        )
     elif delivery is None and result.outbox.pending:
-        out.print(f"{result.outbox.pending} notification(s) wait in the outbox (give --notify "
-                  "to send them)", markup=False)
+        out.print(
+            f"{result.outbox.pending} notification(s) wait in the outbox (give --notify "
+            "to send them)",
+            markup=False,
+        )
     for line in (delivery.failed + delivery.dead) if delivery else []:
         err.print(f"  {line}", markup=False, soft_wrap=True)
     if result.outbox.dead:
-        err.print(f"{result.outbox.dead} dead letter(s): `modelhealth ladder outbox --status "
-                  "dead` lists them, `modelhealth ladder outbox resend` sends them again",
-                  markup=False, soft_wrap=True)
+        err.print(
+            f"{result.outbox.dead} dead letter(s): `modelhealth ladder outbox --status "
+            "dead` lists them, `modelhealth ladder outbox resend` sends them again",
+            markup=False,
+            soft_wrap=True,
+        )
 
 
 # ------------------------------------------------------------------ history
@@ -569,8 +588,9 @@ def diagram(
     people = {p: list(r) for p, r in reg.people.items()}
     if output == "mermaid":
         out.print(
-            ladder_mermaid(rungs, marks, people=people, currency=currency, title=title,
-                           clocks=clocks),
+            ladder_mermaid(
+                rungs, marks, people=people, currency=currency, title=title, clocks=clocks
+            ),
             end="",
             markup=False,
             soft_wrap=True,
@@ -631,8 +651,10 @@ def stats(
     register: RegisterOpt = None,
     now: Annotated[
         str | None,
-        typer.Option("--now", help="Judge SLA clocks and count weeks up to this time (ISO 8601; "
-                     "default: now)."),
+        typer.Option(
+            "--now",
+            help="Judge SLA clocks and count weeks up to this time (ISO 8601; default: now).",
+        ),
     ] = None,
 ) -> None:
     """Times to detection, acknowledgement, communication, decision and resolution; more.
@@ -765,23 +787,32 @@ def audit_verify(
         "(keep the head: report.json, MLflow tags, a head file)"
     )
     if not verdict.ok:
-        err.print(f"[bold red]the audit log does not prove the state of {escape(store.url)}:[/]",
-                  soft_wrap=True)
+        err.print(
+            f"[bold red]the audit log does not prove the state of {escape(store.url)}:[/]",
+            soft_wrap=True,
+        )
         for problem in verdict.problems[:20]:
             err.print(f"  - {problem}", soft_wrap=True, markup=False)
         if len(verdict.problems) > 20:
             err.print(f"  … and {len(verdict.problems) - 20} more", markup=False)
         if newest is not None:
-            err.print(f"newest anchor: {newest.source} (row {newest.seq})", soft_wrap=True,
-                      markup=False)
+            err.print(
+                f"newest anchor: {newest.source} (row {newest.seq})", soft_wrap=True, markup=False
+            )
         raise typer.Exit(EXIT_TAMPERED)
-    out.print(f"the audit log proves the state: {chain.rows} rows; head {chain.head}",
-              soft_wrap=True, markup=False)
+    out.print(
+        f"the audit log proves the state: {chain.rows} rows; head {chain.head}",
+        soft_wrap=True,
+        markup=False,
+    )
     out.print(where, soft_wrap=True, markup=False)
     if chain.keyed_rows and not chain.mac_checked:
-        out.print(f"{chain.keyed_rows} rows are keyed; their keyed hashes were not checked: give "
-                  "--register with the register that names audit.key_file or audit.key_env",
-                  soft_wrap=True, markup=False)
+        out.print(
+            f"{chain.keyed_rows} rows are keyed; their keyed hashes were not checked: give "
+            "--register with the register that names audit.key_file or audit.key_env",
+            soft_wrap=True,
+            markup=False,
+        )
 
 
 def _anchors(
@@ -853,11 +884,18 @@ def db_upgrade(
     if not result.changed:
         out.print(f"{url} is already at {result.to_revision}", markup=False)
         return
-    out.print(f"upgraded {url} from {result.from_revision} to {result.to_revision}",
-              markup=False, soft_wrap=True)
+    out.print(
+        f"upgraded {url} from {result.from_revision} to {result.to_revision}",
+        markup=False,
+        soft_wrap=True,
+    )
     if result.baseline_seq is not None:
-        out.print(f"audit row {result.baseline_seq} holds the state as it was: the log proves "
-                  "it from there on", markup=False, soft_wrap=True)
+        out.print(
+            f"audit row {result.baseline_seq} holds the state as it was: the log proves "
+            "it from there on",
+            markup=False,
+            soft_wrap=True,
+        )
 
 
 @register_app.command("pin")
@@ -878,12 +916,19 @@ def register_pin(
             try:
                 pin, adopted = store.write(
                     lambda c: pin_register(c, reg, person=person, now=clock, reason=reason),
-                    origin=cli_origin(), actor=person,
+                    origin=cli_origin(),
+                    actor=person,
                 )
             except Refused as exc:
-                audit_refusal(store, actor=person, action="register.pin",
-                              subject=f"register:{reg.name}", reason=str(exc), now=clock,
-                              origin=cli_origin())
+                audit_refusal(
+                    store,
+                    actor=person,
+                    action="register.pin",
+                    subject=f"register:{reg.name}",
+                    reason=str(exc),
+                    now=clock,
+                    origin=cli_origin(),
+                )
                 raise
     finally:
         store.close()

@@ -64,23 +64,32 @@ __all__ = ["brief_command", "pir_command", "sla_review_command"]
 
 ClockOpt = Annotated[
     str | None,
-    typer.Option("--now", help="The time to act at (ISO 8601; default: now). For replaying a "
-                 "timeline, tests and demos."),
+    typer.Option(
+        "--now",
+        help="The time to act at (ISO 8601; default: now). For replaying a "
+        "timeline, tests and demos.",
+    ),
 ]
-OutOpt = Annotated[
-    Path | None, typer.Option("--out", "-o", help="Write the page to this file.")
-]
+OutOpt = Annotated[Path | None, typer.Option("--out", "-o", help="Write the page to this file.")]
 NotifyOpt = Annotated[
     str | None,
-    typer.Option("--notify", envvar="MODELHEALTH_NOTIFY_URL",
-                 help="Deliver what is due in the outbox to this webhook now."),
+    typer.Option(
+        "--notify",
+        envvar="MODELHEALTH_NOTIFY_URL",
+        help="Deliver what is due in the outbox to this webhook now.",
+    ),
 ]
 
 
 def _emit(text: str, path: Path | None) -> None:
     if path is None:
-        out.print(text, end="" if text.endswith("\n") else "\n", markup=False, soft_wrap=True,
-                  highlight=False)
+        out.print(
+            text,
+            end="" if text.endswith("\n") else "\n",
+            markup=False,
+            soft_wrap=True,
+            highlight=False,
+        )
         return
     path.write_text(text, encoding="utf-8")
     out.print(f"wrote {path}", markup=False)
@@ -98,8 +107,7 @@ def _deliver(store: LadderStore, url: str | None, now: datetime) -> None:
     run = deliver_due(store, url=url, now=now)
     out.print(f"delivered {run.sent} notification{'s' if run.sent != 1 else ''}", markup=False)
     for failure in run.failed:
-        out.print(f"not delivered, kept for the next run: {failure}", markup=False,
-                  soft_wrap=True)
+        out.print(f"not delivered, kept for the next run: {failure}", markup=False, soft_wrap=True)
 
 
 # -------------------------------------------------------------------- brief
@@ -135,12 +143,19 @@ def brief_command(
             escalation_id = parse_escalation_ref(escalation)
             if send:
                 person = _actor(store, reg, as_user, subject=f"esc-{escalation_id}", now=clock)
-                result = send_brief(store, escalation, person=person, register=reg, now=clock,
-                                    render=render_brief_markdown)
+                result = send_brief(
+                    store,
+                    escalation,
+                    person=person,
+                    register=reg,
+                    now=clock,
+                    render=render_brief_markdown,
+                )
                 brief, version = result.brief, result.version
             else:
                 brief = store.read(
-                    lambda c: current_brief(c, escalation_id, now=clock, register=reg))
+                    lambda c: current_brief(c, escalation_id, now=clock, register=reg)
+                )
                 version = None
         _deliver(store, notify if send else None, clock)
     finally:
@@ -149,13 +164,19 @@ def brief_command(
     _emit(render(brief, version=version), out_file)
     if send:
         if result.sent:
-            out.print(f"sent version {result.version} of the brief for esc-{escalation_id} to "
-                      f"{', '.join(result.recipients)} (outbox #{result.notification_id})",
-                      markup=False, soft_wrap=True)
+            out.print(
+                f"sent version {result.version} of the brief for esc-{escalation_id} to "
+                f"{', '.join(result.recipients)} (outbox #{result.notification_id})",
+                markup=False,
+                soft_wrap=True,
+            )
         else:
-            out.print(f"unchanged since version {result.version}, sent "
-                      f"{result.previous_sent_at:%Y-%m-%d %H:%M} UTC: not sent again",
-                      markup=False, soft_wrap=True)
+            out.print(
+                f"unchanged since version {result.version}, sent "
+                f"{result.previous_sent_at:%Y-%m-%d %H:%M} UTC: not sent again",
+                markup=False,
+                soft_wrap=True,
+            )
 
 
 # ---------------------------------------------------------------------- pir
@@ -185,8 +206,11 @@ def pir_command(
     ] = None,
     from_file: Annotated[
         Path | None,
-        typer.Option("--from", help="Take the three editable sections from this file (one "
-                     "written with --format md, then edited)."),
+        typer.Option(
+            "--from",
+            help="Take the three editable sections from this file (one "
+            "written with --format md, then edited).",
+        ),
     ] = None,
     edit: Annotated[
         bool, typer.Option("--edit", help="Edit the three sections in $EDITOR.")
@@ -231,21 +255,32 @@ def pir_command(
             except ValueError as exc:
                 fail(str(exc))
             result = record_review(
-                store, escalation, person=person, register=reg, now=clock,
-                went_well=went_well or [], improve=improve or [], actions=follow,
-                replace=replace, close=close,
+                store,
+                escalation,
+                person=person,
+                register=reg,
+                now=clock,
+                went_well=went_well or [],
+                improve=improve or [],
+                actions=follow,
+                replace=replace,
+                close=close,
             )
     finally:
         store.close()
-    renderers = {"md": render_review_markdown, "html": render_review_html,
-                 "json": render_review_json}
+    renderers = {
+        "md": render_review_markdown,
+        "html": render_review_html,
+        "json": render_review_json,
+    }
     _emit(renderers[fmt](result.review), out_file)
     for change in result.changes:
         out.print(change, markup=False, soft_wrap=True)
 
 
-def _edited(store: LadderStore, escalation_id: int, clock: datetime,
-            path: Path | None) -> str | None:
+def _edited(
+    store: LadderStore, escalation_id: int, clock: datetime, path: Path | None
+) -> str | None:
     if path is not None:
         try:
             return path.read_text(encoding="utf-8")
@@ -259,6 +294,7 @@ def _edited(store: LadderStore, escalation_id: int, clock: datetime,
 def _list_reviews(reg: Register, state: str | None, clock: datetime, fmt: str) -> None:
     store = _store(state, reg)
     try:
+
         def gather(conn: Connection) -> list[dict[str, object]]:
             records = load_records(conn)
             due = {d.escalation_id: d for d in due_reviews(records, clock)}
@@ -269,19 +305,31 @@ def _list_reviews(reg: Register, state: str | None, clock: datetime, fmt: str) -
                 if review is None and esc.id not in due:
                     continue
                 item = due.get(esc.id)
-                rows.append({
-                    "escalation": f"esc-{esc.id}", "model_id": esc.model_id, "tier": esc.tier,
-                    "failure_mode": esc.dominant_mode,
-                    "status": review.status if review is not None else "not opened",
-                    "due_at": (review.due_at if review is not None else
-                               item.due_at if item is not None else None),
-                    "overdue": bool(item is not None and item.overdue),
-                    "closed_at": review.closed_at if review is not None else None,
-                    "closed_by": review.closed_by if review is not None else None,
-                    "actions": len(review.actions) if review is not None else 0,
-                    "repeat_of": (f"esc-{review.repeat_of}" if review is not None
-                                  and review.repeat_of is not None else None),
-                })
+                rows.append(
+                    {
+                        "escalation": f"esc-{esc.id}",
+                        "model_id": esc.model_id,
+                        "tier": esc.tier,
+                        "failure_mode": esc.dominant_mode,
+                        "status": review.status if review is not None else "not opened",
+                        "due_at": (
+                            review.due_at
+                            if review is not None
+                            else item.due_at
+                            if item is not None
+                            else None
+                        ),
+                        "overdue": bool(item is not None and item.overdue),
+                        "closed_at": review.closed_at if review is not None else None,
+                        "closed_by": review.closed_by if review is not None else None,
+                        "actions": len(review.actions) if review is not None else 0,
+                        "repeat_of": (
+                            f"esc-{review.repeat_of}"
+                            if review is not None and review.repeat_of is not None
+                            else None
+                        ),
+                    }
+                )
             return rows
 
         with _refusals():
@@ -292,19 +340,32 @@ def _list_reviews(reg: Register, state: str | None, clock: datetime, fmt: str) -
         out.print_json(json.dumps(rows, default=str))
         return
     table = Table(title="Post-incident reviews")
-    for column in ("Escalation", "Model", "Tier", "Mode", "Status", "Due (UTC)", "Closed",
-                   "Actions", "Repeats"):
+    for column in (
+        "Escalation",
+        "Model",
+        "Tier",
+        "Mode",
+        "Status",
+        "Due (UTC)",
+        "Closed",
+        "Actions",
+        "Repeats",
+    ):
         table.add_column(column)
     for r in rows:
         due_at = r["due_at"]
         status = str(r["status"]) + (" (OVERDUE)" if r["overdue"] else "")
         closed = r["closed_at"]
         table.add_row(
-            str(r["escalation"]), str(r["model_id"]), str(r["tier"]),
-            str(r["failure_mode"] or "—"), status,
+            str(r["escalation"]),
+            str(r["model_id"]),
+            str(r["tier"]),
+            str(r["failure_mode"] or "—"),
+            status,
             due_at.strftime("%Y-%m-%d %H:%M") if isinstance(due_at, datetime) else "—",
             f"{closed:%Y-%m-%d} by {r['closed_by']}" if isinstance(closed, datetime) else "—",
-            str(r["actions"]), str(r["repeat_of"] or "—"),
+            str(r["actions"]),
+            str(r["repeat_of"] or "—"),
         )
     if not rows:
         out.print("no post-incident review is due, open or closed", markup=False)
@@ -349,19 +410,24 @@ def sla_review_command(
     store = _store(state, reg)
     try:
         with _refusals():
-            review = store.read(lambda c: weekly_sla_review(c, week=chosen, now=clock,
-                                                            register=reg))
+            review = store.read(
+                lambda c: weekly_sla_review(c, week=chosen, now=clock, register=reg)
+            )
             text = render_sla_review_markdown(review)
             queued = False
             if send:
-                leads = sorted(p for p, roles in (reg.people if reg else {}).items()
-                               if "ml_lead" in roles)
+                leads = sorted(
+                    p for p, roles in (reg.people if reg else {}).items() if "ml_lead" in roles
+                )
                 queued = queue_sla_review(store, review, text=text, now=clock, recipients=leads)
             _deliver(store, notify if send else None, clock)
     finally:
         store.close()
     _emit(render_sla_review_html(review) if fmt == "html" else text, out_file)
     if send:
-        out.print(f"queued the review of {review.week}" if queued else
-                  f"the review of {review.week} was already queued with this content",
-                  markup=False)
+        out.print(
+            f"queued the review of {review.week}"
+            if queued
+            else f"the review of {review.week} was already queued with this content",
+            markup=False,
+        )

@@ -180,14 +180,18 @@ def stats_table(stats: LadderStats, *, title: str = "Escalation ladder statistic
         table.add_row(
             f"Escalations per week ({weeks} week{'s' if weeks != 1 else ''}; trend over the "
             f"last {min(weeks, stats.trend_weeks)})",
-            f"{stats.escalations / weeks:.2f}", trend, "",
+            f"{stats.escalations / weeks:.2f}",
+            trend,
+            "",
         )
         for tier in sorted({t for w in stats.weekly for t in w.by_tier}):
             tier_slope = stats.trend.get(tier)
             per_week = sum(w.by_tier.get(tier, 0) for w in stats.weekly) / weeks
             table.add_row(
-                f"  tier {tier}", f"{per_week:.2f}",
-                _DASH if tier_slope is None else f"{tier_slope:+.2f}/week", "",
+                f"  tier {tier}",
+                f"{per_week:.2f}",
+                _DASH if tier_slope is None else f"{tier_slope:+.2f}/week",
+                "",
             )
     table.add_section()
     table.add_row("SLA misses", str(stats.misses), "", "")

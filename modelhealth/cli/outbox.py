@@ -43,8 +43,12 @@ out = Console(highlight=False, soft_wrap=False, width=160)
 
 StateOpt = Annotated[
     str | None,
-    typer.Option("--state", envvar="MODELHEALTH_STATE", show_default=False,
-                 help="SQLAlchemy URL of the state store (default: ./modelhealth-state.db)."),
+    typer.Option(
+        "--state",
+        envvar="MODELHEALTH_STATE",
+        show_default=False,
+        help="SQLAlchemy URL of the state store (default: ./modelhealth-state.db).",
+    ),
 ]
 
 
@@ -104,30 +108,50 @@ def outbox_list(
         fail(f"--format must be table or json, not {output!r}")
     store = _store(state)
     try:
-        rows = store.read(lambda c: list_notifications(
-            c, status=None if status == "all" else status, limit=limit if limit > 0 else None
-        ))
+        rows = store.read(
+            lambda c: list_notifications(
+                c, status=None if status == "all" else status, limit=limit if limit > 0 else None
+            )
+        )
     finally:
         store.close()
     if output == "json":
         out.print_json(json.dumps([_as_json(r) for r in rows], default=_iso))
         return
     table = Table(title="Notification outbox")
-    for column in ("id", "kind", "model", "step", "status", "tries", "queued (UTC)",
-                   "next / sent / dead (UTC)", "to", "last error"):
+    for column in (
+        "id",
+        "kind",
+        "model",
+        "step",
+        "status",
+        "tries",
+        "queued (UTC)",
+        "next / sent / dead (UTC)",
+        "to",
+        "last error",
+    ):
         table.add_column(column)
     for r in rows:
         when = {"pending": r.next_attempt_at, "sent": r.sent_at, "dead": r.dead_at}.get(r.status)
         table.add_row(
-            str(r.id), r.kind, r.model_id, "—" if r.step_id is None else f"step-{r.step_id}",
-            r.status.upper() if r.status == "dead" else r.status, str(r.attempts),
-            _when(r.series_started), _when(when), ", ".join(r.recipients) or "channel",
+            str(r.id),
+            r.kind,
+            r.model_id,
+            "—" if r.step_id is None else f"step-{r.step_id}",
+            r.status.upper() if r.status == "dead" else r.status,
+            str(r.attempts),
+            _when(r.series_started),
+            _when(when),
+            ", ".join(r.recipients) or "channel",
             (r.last_error[:80] + "…") if len(r.last_error) > 80 else r.last_error,
         )
     dead = sum(1 for r in rows if r.status == "dead")
     if dead:
-        table.caption = (f"{dead} dead letter(s): `modelhealth ladder outbox resend ID` or "
-                         "`--all` sends them again")
+        table.caption = (
+            f"{dead} dead letter(s): `modelhealth ladder outbox resend ID` or "
+            "`--all` sends them again"
+        )
     out.print(table, markup=False)
 
 
@@ -139,8 +163,13 @@ def outbox_resend(
     every: Annotated[bool, typer.Option("--all", help="Every dead letter.")] = False,
     register: Annotated[
         Path | None,
-        typer.Option("--register", "-r", envvar="MODELHEALTH_REGISTER", show_default=False,
-                     help="Register: its audit key and identity settings (--as)."),
+        typer.Option(
+            "--register",
+            "-r",
+            envvar="MODELHEALTH_REGISTER",
+            show_default=False,
+            help="Register: its audit key and identity settings (--as).",
+        ),
     ] = None,
     as_user: Annotated[
         str | None, typer.Option("--as", help="Act as this person (if the register allows).")
@@ -167,7 +196,8 @@ def outbox_resend(
         try:
             done = store.write(
                 lambda c: resend(c, None if every else ids, now=clock, actor=person),
-                origin=cli_origin(), actor=person,
+                origin=cli_origin(),
+                actor=person,
             )
         except LadderError as exc:
             fail(str(exc))

@@ -55,8 +55,12 @@ RegisterOpt = Annotated[
 ]
 StateOpt = Annotated[
     str | None,
-    typer.Option("--state", envvar="MODELHEALTH_STATE", show_default=False,
-                 help="SQLAlchemy URL of the state store [default: ./modelhealth-state.db]."),
+    typer.Option(
+        "--state",
+        envvar="MODELHEALTH_STATE",
+        show_default=False,
+        help="SQLAlchemy URL of the state store [default: ./modelhealth-state.db].",
+    ),
 ]
 AsOpt = Annotated[
     str | None, typer.Option("--as", help="Act as this admin (only if the register allows it).")
@@ -83,8 +87,14 @@ def _open(register: Path, state: str | None) -> tuple[Register, LadderStore]:
         _fail(str(exc))
 
 
-def _run_decision(store: LadderStore, reg: Register, as_user: str | None, subject: str,
-                  now: datetime, work: Callable[[str, Origin], T]) -> T:
+def _run_decision(
+    store: LadderStore,
+    reg: Register,
+    as_user: str | None,
+    subject: str,
+    now: datetime,
+    work: Callable[[str, Origin], T],
+) -> T:
     origin = cli_origin()
     try:
         ensure_proven(store)
@@ -96,8 +106,15 @@ def _run_decision(store: LadderStore, reg: Register, as_user: str | None, subjec
     try:
         return work(admin, origin)
     except Refused as exc:
-        audit_refusal(store, actor=admin, action=subject, subject=subject, reason=str(exc),
-                      now=now, origin=origin)
+        audit_refusal(
+            store,
+            actor=admin,
+            action=subject,
+            subject=subject,
+            reason=str(exc),
+            now=now,
+            origin=origin,
+        )
         _fail(str(exc))
     except LadderError as exc:
         _fail(str(exc))
@@ -123,17 +140,28 @@ def token_create(
     reg, store = _open(register, state)
     try:
         issued = _run_decision(
-            store, reg, as_user, "token.create", clock,
+            store,
+            reg,
+            as_user,
+            "token.create",
+            clock,
             lambda admin, origin: create_token(
-                store, person=name, register=reg, admin=admin, now=clock, lifetime=lifetime,
+                store,
+                person=name,
+                register=reg,
+                admin=admin,
+                now=clock,
+                lifetime=lifetime,
                 origin=origin,
             ),
         )
     finally:
         store.close()
-    out.print(f"token-{issued.id} for {issued.person}, valid until "
-              f"{issued.expires_at:%Y-%m-%d %H:%M} UTC. Shown once, keep it secret:",
-              markup=False)
+    out.print(
+        f"token-{issued.id} for {issued.person}, valid until "
+        f"{issued.expires_at:%Y-%m-%d %H:%M} UTC. Shown once, keep it secret:",
+        markup=False,
+    )
     out.print(issued.token, markup=False)
 
 
@@ -150,9 +178,14 @@ def token_revoke(
     reg, store = _open(register, state)
     try:
         ids = _run_decision(
-            store, reg, as_user, "token.revoke", clock,
-            lambda admin, origin: revoke_tokens(store, ref, register=reg, admin=admin,
-                                                now=clock, origin=origin),
+            store,
+            reg,
+            as_user,
+            "token.revoke",
+            clock,
+            lambda admin, origin: revoke_tokens(
+                store, ref, register=reg, admin=admin, now=clock, origin=origin
+            ),
         )
     finally:
         store.close()
@@ -176,19 +209,30 @@ def token_list(
 
     def table() -> Table:
         shown = Table(title="Desk tokens")
-        for column in ("id", "person", "ends in", "created (UTC)", "by", "expires (UTC)",
-                       "status"):
+        for column in ("id", "person", "ends in", "created (UTC)", "by", "expires (UTC)", "status"):
             shown.add_column(column)
         for t in rows:
-            shown.add_row(f"token-{t.id}", t.person, f"…{t.hint}",
-                          f"{t.created_at:%Y-%m-%d %H:%M}", t.created_by,
-                          f"{t.expires_at:%Y-%m-%d %H:%M}", t.status(clock))
+            shown.add_row(
+                f"token-{t.id}",
+                t.person,
+                f"…{t.hint}",
+                f"{t.created_at:%Y-%m-%d %H:%M}",
+                t.created_by,
+                f"{t.expires_at:%Y-%m-%d %H:%M}",
+                t.status(clock),
+            )
         return shown
 
     listing = [
-        {"id": f"token-{t.id}", "person": t.person, "ends_in": t.hint,
-         "created_at": t.created_at.isoformat(), "created_by": t.created_by,
-         "expires_at": t.expires_at.isoformat(), "status": t.status(clock)}
+        {
+            "id": f"token-{t.id}",
+            "person": t.person,
+            "ends_in": t.hint,
+            "created_at": t.created_at.isoformat(),
+            "created_by": t.created_by,
+            "expires_at": t.expires_at.isoformat(),
+            "status": t.status(clock),
+        }
         for t in rows
     ]
     columns = ["id", "person", "ends_in", "created_at", "created_by", "expires_at", "status"]
@@ -219,22 +263,29 @@ def away(
     ] = None,
     until: Annotated[
         str | None,
-        typer.Option("--until", help="When they are back: a date (midnight at its start in "
-                     "their team's timezone), a time (ISO 8601) or a duration (3d, 2w).",
-                     show_default=False),
+        typer.Option(
+            "--until",
+            help="When they are back: a date (midnight at its start in "
+            "their team's timezone), a time (ISO 8601) or a duration (3d, 2w).",
+            show_default=False,
+        ),
     ] = None,
     delegate: Annotated[
         str | None,
-        typer.Option("--delegate", help="Who stands in: must hold a role NAME decides with.",
-                     show_default=False),
+        typer.Option(
+            "--delegate",
+            help="Who stands in: must hold a role NAME decides with.",
+            show_default=False,
+        ),
     ] = None,
     starts: Annotated[
-        str | None, typer.Option("--from", help="When the absence starts (default: now).",
-                                 show_default=False),
+        str | None,
+        typer.Option("--from", help="When the absence starts (default: now).", show_default=False),
     ] = None,
     reason: Annotated[str, typer.Option("--reason", help="Why (recorded).")] = "",
-    clear: Annotated[bool, typer.Option("--clear", help="NAME is back: end their absences.")]
-    = False,
+    clear: Annotated[
+        bool, typer.Option("--clear", help="NAME is back: end their absences.")
+    ] = False,
     listing: Annotated[
         bool, typer.Option("--list", help="List current and planned absences.")
     ] = False,
@@ -266,12 +317,18 @@ def away(
             if until or delegate or starts:
                 _fail("--clear takes no --until, --delegate or --from")
             ids = _run_decision(
-                store, reg, as_user, "absence.clear", clock,
-                lambda actor, origin: clear_absence(store, person=name, register=reg,
-                                                    actor=actor, now=clock, origin=origin),
+                store,
+                reg,
+                as_user,
+                "absence.clear",
+                clock,
+                lambda actor, origin: clear_absence(
+                    store, person=name, register=reg, actor=actor, now=clock, origin=origin
+                ),
             )
-            out.print(f"{name} is back: ended absence {', '.join(f'#{i}' for i in ids)}",
-                      markup=False)
+            out.print(
+                f"{name} is back: ended absence {', '.join(f'#{i}' for i in ids)}", markup=False
+            )
             return
         if until is None:
             _fail("give --until (a date, a time or a duration), or --clear / --list")
@@ -280,25 +337,45 @@ def away(
         back = _moment(until, "--until", zone=zone, now=clock)
         begin = _moment(starts, "--from", zone=zone, now=clock) if starts else None
         done = _run_decision(
-            store, reg, as_user, "absence.record", clock,
+            store,
+            reg,
+            as_user,
+            "absence.record",
+            clock,
             lambda actor, origin: record_absence(
-                store, person=name, until=back, starts_at=begin, delegate=delegate,
-                reason=reason, register=reg, actor=actor, now=clock, origin=origin,
+                store,
+                person=name,
+                until=back,
+                starts_at=begin,
+                delegate=delegate,
+                reason=reason,
+                register=reg,
+                actor=actor,
+                now=clock,
+                origin=origin,
             ),
         )
     finally:
         store.close()
     a = done.absence
-    stand_in = (f"{a.delegate} stands in" if a.delegate
-                else f"no delegate: the {reg.routing.on_call_role} role stands in")
-    out.print(f"absence #{a.id}: {a.person} is away from {a.starts_at:%Y-%m-%d %H:%M} UTC "
-              f"until {a.until:%Y-%m-%d %H:%M} UTC; {stand_in}", markup=False)
+    stand_in = (
+        f"{a.delegate} stands in"
+        if a.delegate
+        else f"no delegate: the {reg.routing.on_call_role} role stands in"
+    )
+    out.print(
+        f"absence #{a.id}: {a.person} is away from {a.starts_at:%Y-%m-%d %H:%M} UTC "
+        f"until {a.until:%Y-%m-%d %H:%M} UTC; {stand_in}",
+        markup=False,
+    )
     if done.uncovered:
-        out.print(f"  {a.delegate} does not hold {', '.join(done.uncovered)}: steps that need "
-                  f"only that go to the {reg.routing.on_call_role} role", markup=False)
+        out.print(
+            f"  {a.delegate} does not hold {', '.join(done.uncovered)}: steps that need "
+            f"only that go to the {reg.routing.on_call_role} role",
+            markup=False,
+        )
     if done.replaced:
-        out.print(f"  replaces absence {', '.join(f'#{i}' for i in done.replaced)}",
-                  markup=False)
+        out.print(f"  replaces absence {', '.join(f'#{i}' for i in done.replaced)}", markup=False)
 
 
 def _list_absences(register: Path, state: str | None, clock: datetime) -> None:
@@ -308,11 +385,26 @@ def _list_absences(register: Path, state: str | None, clock: datetime) -> None:
     finally:
         store.close()
     table = Table(title="Absences (current and planned)")
-    for column in ("id", "person", "from (UTC)", "until (UTC)", "delegate", "reason",
-                   "recorded by", "now"):
+    for column in (
+        "id",
+        "person",
+        "from (UTC)",
+        "until (UTC)",
+        "delegate",
+        "reason",
+        "recorded by",
+        "now",
+    ):
         table.add_column(column)
     for a in rows:
-        table.add_row(f"#{a.id}", a.person, f"{a.starts_at:%Y-%m-%d %H:%M}",
-                      f"{a.until:%Y-%m-%d %H:%M}", a.delegate or "— (on call)", a.reason,
-                      a.created_by, "away" if a.covers(clock) else "planned")
+        table.add_row(
+            f"#{a.id}",
+            a.person,
+            f"{a.starts_at:%Y-%m-%d %H:%M}",
+            f"{a.until:%Y-%m-%d %H:%M}",
+            a.delegate or "— (on call)",
+            a.reason,
+            a.created_by,
+            "away" if a.covers(clock) else "planned",
+        )
     out.print(table, markup=False)

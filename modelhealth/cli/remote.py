@@ -41,15 +41,18 @@ def read_token(path: Path | None) -> str:
         except OSError as exc:
             fail(f"cannot read the token file {path}: {exc.strerror}")
         if mode & (stat.S_IRWXG | stat.S_IRWXO):
-            err.print(f"warning: {path} can be read by other accounts; `chmod 600 {path}`",
-                      markup=False)
+            err.print(
+                f"warning: {path} can be read by other accounts; `chmod 600 {path}`", markup=False
+            )
         if not text:
             fail(f"the token file {path} is empty")
         return text
     text = os.environ.get(TOKEN_ENV, "").strip()
     if not text:
-        fail(f"--server needs your desk token: --token-file PATH or ${TOKEN_ENV} (an admin "
-             "issues one with `modelhealth people token create`)")
+        fail(
+            f"--server needs your desk token: --token-file PATH or ${TOKEN_ENV} (an admin "
+            "issues one with `modelhealth people token create`)"
+        )
     return text
 
 
@@ -63,8 +66,14 @@ def _refused(status: int, body: dict[str, Any], server: str) -> NoReturn:
 
 
 def decide_through_desk(
-    server: str, action: str, step: str, *, reason: str, token_file: Path | None,
-    as_user: str | None = None, timeout: float = 30.0,
+    server: str,
+    action: str,
+    step: str,
+    *,
+    reason: str,
+    token_file: Path | None,
+    as_user: str | None = None,
+    timeout: float = 30.0,
 ) -> None:
     """POST one decision to the desk's API and print its outcome (or fail with the desk's
     reason and the exit code the local command would give)."""
@@ -78,8 +87,12 @@ def decide_through_desk(
         f"{base}/api/steps/{quote(step, safe='')}/{action}",
         data=json.dumps({"reason": reason}).encode("utf-8"),
         method="POST",
-        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json",
-                 "Accept": "application/json", "User-Agent": "modelhealth-cli"},
+        headers={
+            "Authorization": f"Bearer {token}",
+            "Content-Type": "application/json",
+            "Accept": "application/json",
+            "User-Agent": "modelhealth-cli",
+        },
     )
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:

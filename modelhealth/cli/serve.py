@@ -19,62 +19,86 @@ __all__ = ["serve"]
 def serve(
     register: Annotated[
         Path,
-        typer.Option("--register", "-r", envvar="MODELHEALTH_REGISTER",
-                     help="Threshold register (YAML); people and roles come from the pin."),
+        typer.Option(
+            "--register",
+            "-r",
+            envvar="MODELHEALTH_REGISTER",
+            help="Threshold register (YAML); people and roles come from the pin.",
+        ),
     ],
     state: Annotated[
         str | None,
-        typer.Option("--state", envvar="MODELHEALTH_STATE", show_default=False,
-                     help="SQLAlchemy URL of the state store the nightly check writes "
-                     "[default: sqlite:///<cwd>/modelhealth-state.db]."),
+        typer.Option(
+            "--state",
+            envvar="MODELHEALTH_STATE",
+            show_default=False,
+            help="SQLAlchemy URL of the state store the nightly check writes "
+            "[default: sqlite:///<cwd>/modelhealth-state.db].",
+        ),
     ] = None,
     host: Annotated[str, typer.Option("--host", help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port", help="Port to listen on.")] = 8080,
     public_url: Annotated[
         str | None,
-        typer.Option("--public-url", envvar="MODELHEALTH_PUBLIC_URL",
-                     help="How people reach the desk (https://ops.example.com/modelhealth): "
-                     "links in notifications, Secure cookies, the path prefix."),
+        typer.Option(
+            "--public-url",
+            envvar="MODELHEALTH_PUBLIC_URL",
+            help="How people reach the desk (https://ops.example.com/modelhealth): "
+            "links in notifications, Secure cookies, the path prefix.",
+        ),
     ] = None,
     trusted_proxy: Annotated[
         list[str] | None,
-        typer.Option("--trusted-proxy",
-                     help="Address or network of a reverse proxy whose X-Forwarded-For (and "
-                     "SSO header) is believed. Repeat for several."),
+        typer.Option(
+            "--trusted-proxy",
+            help="Address or network of a reverse proxy whose X-Forwarded-For (and "
+            "SSO header) is believed. Repeat for several.",
+        ),
     ] = None,
     sso_header: Annotated[
         str | None,
-        typer.Option("--sso-header",
-                     help="Header naming the signed-in person, set by an authenticating proxy "
-                     "(e.g. X-Forwarded-User); believed only from --trusted-proxy. Off by "
-                     "default."),
+        typer.Option(
+            "--sso-header",
+            help="Header naming the signed-in person, set by an authenticating proxy "
+            "(e.g. X-Forwarded-User); believed only from --trusted-proxy. Off by "
+            "default.",
+        ),
     ] = None,
     session_key_file: Annotated[
         Path | None,
-        typer.Option("--session-key-file",
-                     help="Key that signs session cookies (≥ 32 bytes); else "
-                     "$MODELHEALTH_DESK_SECRET; else random (sessions end at restart)."),
+        typer.Option(
+            "--session-key-file",
+            help="Key that signs session cookies (≥ 32 bytes); else "
+            "$MODELHEALTH_DESK_SECRET; else random (sessions end at restart).",
+        ),
     ] = None,
     session_hours: Annotated[
         float, typer.Option("--session-hours", help="How long a page session lasts.")
     ] = 12.0,
     tick_every: Annotated[
         float,
-        typer.Option("--tick-every",
-                     help="Seconds between runs of the SLA clocks (0: never; run `ladder "
-                     "tick` from cron instead)."),
+        typer.Option(
+            "--tick-every",
+            help="Seconds between runs of the SLA clocks (0: never; run `ladder "
+            "tick` from cron instead).",
+        ),
     ] = 60.0,
     notify: Annotated[
         str | None,
-        typer.Option("--notify", envvar="MODELHEALTH_NOTIFY_URL",
-                     help="Slack-compatible webhook the outbox is delivered to after each "
-                     "run of the clocks."),
+        typer.Option(
+            "--notify",
+            envvar="MODELHEALTH_NOTIFY_URL",
+            help="Slack-compatible webhook the outbox is delivered to after each "
+            "run of the clocks.",
+        ),
     ] = None,
     now: Annotated[
         str | None,
-        typer.Option("--now",
-                     help="Start the desk's clock at this moment (ISO 8601) instead of the "
-                     "real time; it runs on from there. For demos and replays."),
+        typer.Option(
+            "--now",
+            help="Start the desk's clock at this moment (ISO 8601) instead of the "
+            "real time; it runs on from there. For demos and replays.",
+        ),
     ] = None,
 ) -> None:
     """Serve the escalation desk: inbox, step pages, decisions, audit, stats and an API."""
@@ -100,8 +124,10 @@ def serve(
     except ValueError as exc:
         fail(str(exc))
     if sso_header is not None and not proxies:
-        fail("--sso-header needs --trusted-proxy: the header is believed only from the "
-             "proxy that authenticates people")
+        fail(
+            "--sso-header needs --trusted-proxy: the header is believed only from the "
+            "proxy that authenticates people"
+        )
     loaded = load_or_exit(register)
     settings = DeskSettings(
         register_path=register,
@@ -120,6 +146,10 @@ def serve(
     except LadderError as exc:
         fail(str(exc))
     where = base or f"http://{host}:{port}"
-    err.print(f"modelhealth desk on {where} over {app.state.desk.store.safe_url}; session key: "
-              f"{secret_source}", markup=False, highlight=False)
+    err.print(
+        f"modelhealth desk on {where} over {app.state.desk.store.safe_url}; session key: "
+        f"{secret_source}",
+        markup=False,
+        highlight=False,
+    )
     run(app, host=host, port=port)

@@ -93,8 +93,7 @@ def thresholds_render(
     def protocol(entry: ModelEntry) -> list[str]:
         return protocol_markdown(review_protocol(entry, loaded.register))
 
-    text = (render_markdown(loaded, appendix=protocol) if format == "md"
-            else render_json(loaded))
+    text = render_markdown(loaded, appendix=protocol) if format == "md" else render_json(loaded)
     if output is None:
         write_stdout(text if text.endswith("\n") else text + "\n")
     else:

@@ -106,7 +106,6 @@ _FORMAT_TEXTS: tuple[tuple[str, float], ...] = (("bad json", 0.7), ("format_viol
 _CAUSE_GENERAL, _CAUSE_HALLUCINATION, _CAUSE_SEGMENT = 0, 1, 2
 
 
-
 @dataclass
 class Rows:
     """One model-day of simulated rows in contract terms (before column mapping)."""
@@ -125,8 +124,6 @@ class Rows:
     annotation: np.ndarray  # object: text or None
     label_churn: np.ndarray | None  # classifier: the true class
     features: dict[str, np.ndarray]
-
-
 
 
 def _day_start_ms(day: date) -> int:
@@ -396,5 +393,3 @@ def _take(rows: Rows, mask: np.ndarray) -> Rows:
         label_churn=sel(rows.label_churn),
         features={k: v[mask] for k, v in rows.features.items()},
     )
-
-

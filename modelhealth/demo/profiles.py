@@ -227,7 +227,6 @@ def _applicability(profile: ModelProfile, d: Degradation) -> list[str]:
     return out
 
 
-
 def as_utc(moment: datetime) -> datetime:
     """``moment`` with UTC attached when it is naive."""
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
@@ -236,7 +235,6 @@ def as_utc(moment: datetime) -> datetime:
 def epoch_ms(moment: datetime) -> int:
     """Milliseconds since the Unix epoch (naive means UTC)."""
     return int((as_utc(moment) - datetime(1970, 1, 1, tzinfo=UTC)) // timedelta(milliseconds=1))
-
 
 
 def contract_columns(profile: ModelProfile) -> list[tuple[str, pa.DataType]]:
@@ -280,7 +278,6 @@ def log_names(profile: ModelProfile) -> dict[str, str]:
         else:
             out[name] = profile.columns.get(name, name)
     return out
-
 
 
 def demo_profiles(start: date) -> list[ModelProfile]:
@@ -354,4 +351,3 @@ def demo_profiles(start: date) -> list[ModelProfile]:
             ),
         ),
     ]
-

@@ -184,8 +184,6 @@ def simulate_logs(
         yield day, table.take(pa.array(_merge_order(parts)))
 
 
-
-
 # --------------------------------------------------------------------------- files
 def _iso(ts_ms: np.ndarray, offset_minutes: int) -> np.ndarray:
     """ISO 8601 with millisecond precision and an explicit offset, e.g. ``…T09:30:00.000+01:00``."""
@@ -320,4 +318,3 @@ def late_labels(
         }
     )
     return table.sort_by("prediction_id")
-

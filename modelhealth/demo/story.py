@@ -48,6 +48,7 @@ DEMO_MARKER = ".modelhealth-demo"
 class DemoFolderRefused(Exception):
     """The output folder holds files the demo did not write."""
 
+
 FIRST_NIGHT = date(2026, 10, 1)
 LAST_NIGHT = date(2026, 10, 30)
 #: When the nightly job runs: 06:00 UTC the morning after the night it checks.
@@ -192,14 +193,15 @@ def run_demo(
                 # reminder, the brief, the next level.
                 (remind_at, remind_what), (next_at, next_what) = REMINDERS
                 _remind(state_url, loaded, now + remind_at, rec.id, remind_what, say)
-                briefing = _brief(state_url, loaded, model.model_id, now + BRIEF_AFTER,
-                                  out_dir)
+                briefing = _brief(state_url, loaded, model.model_id, now + BRIEF_AFTER, out_dir)
                 if briefing is not None:
                     briefed[model.model_id], path = briefing
                     records.append(path)
-                    say(f"  [cyan]{now + BRIEF_AFTER:%m-%d %H:%M}[/] "
+                    say(
+                        f"  [cyan]{now + BRIEF_AFTER:%m-%d %H:%M}[/] "
                         f"{escape(register.model(model.model_id).owner)} sends the stakeholder "
-                        f"brief: {escape(str(path))}")
+                        f"brief: {escape(str(path))}"
+                    )
                 _remind(state_url, loaded, now + next_at, rec.id, next_what, say)
         # The morning after a recommendation, a second owner approves it.
         for step, model_id in list(pending_approval.items()):
@@ -242,22 +244,35 @@ def run_demo(
                 say(f"  [green]resolved[/] {escape(model.model_id)}: {verdict}")
                 if model.model_id in briefed:
                     escalation_id = briefed.pop(model.model_id)
-                    copies, opened = _after_resolution(state_url, loaded, model.model_id,
-                                                       escalation_id, now, out_dir, say)
+                    copies, opened = _after_resolution(
+                        state_url, loaded, model.model_id, escalation_id, now, out_dir, say
+                    )
                     records += copies
                     if opened:
                         reviewing[model.model_id] = escalation_id
                     continue
             if model.model_id in reviewing:
-                records.append(_close_review(state_url, loaded, model.model_id,
-                                             reviewing.pop(model.model_id), now, out_dir, say))
+                records.append(
+                    _close_review(
+                        state_url,
+                        loaded,
+                        model.model_id,
+                        reviewing.pop(model.model_id),
+                        now,
+                        out_dir,
+                        say,
+                    )
+                )
         night += timedelta(days=1)
 
     assert report is not None
     end = datetime.combine(last + timedelta(days=1), RUN_AT, tzinfo=timezone.utc)
     with LadderStore(state_url) as store:
-        stats = compute_stats(store.read(lambda conn: list_escalations(conn)),
-                              facts=store.read(incident_facts), now=end)
+        stats = compute_stats(
+            store.read(lambda conn: list_escalations(conn)),
+            facts=store.read(incident_facts),
+            now=end,
+        )
     final = out_dir / "nights" / last.isoformat()
     html = out_dir / "report.html"
     shutil.copyfile(final / "report.html", html)
@@ -265,8 +280,10 @@ def run_demo(
         shutil.copyfile(page, out_dir / page.name)
     desk_token = _issue_desk_token(state_url, loaded, approvers)
     if desk_token is not None:
-        say(f"  [cyan]desk[/] {escape(desk_token.person)} gets a desk token to see the month on "
-            f"the escalation desk (token-{desk_token.id}, valid {DESK_TOKEN_DAYS} days)")
+        say(
+            f"  [cyan]desk[/] {escape(desk_token.person)} gets a desk token to see the month on "
+            f"the escalation desk (token-{desk_token.id}, valid {DESK_TOKEN_DAYS} days)"
+        )
     say("")
     say(
         f"[bold]{(last - FIRST_NIGHT).days + 1} nights checked.[/] Ladder: "
@@ -297,7 +314,11 @@ REMINDERS = (
 
 
 def _remind(
-    state_url: str, loaded: LoadedRegister, when: datetime, step: str, what: str,
+    state_url: str,
+    loaded: LoadedRegister,
+    when: datetime,
+    step: str,
+    what: str,
     say: Callable[[str], None],
 ) -> None:
     """Run the clocks at ``when`` and tell what they sent (queued in the outbox: the demo
@@ -326,8 +347,12 @@ def _issue_desk_token(
         if not admins:
             return None
         return create_token(
-            store, person=person, register=register, admin=admins[0],
-            now=datetime.now(timezone.utc), lifetime=timedelta(days=DESK_TOKEN_DAYS),
+            store,
+            person=person,
+            register=register,
+            admin=admins[0],
+            now=datetime.now(timezone.utc),
+            lifetime=timedelta(days=DESK_TOKEN_DAYS),
             origin=cli_origin(),
         )
 
@@ -355,14 +380,25 @@ def _brief(
         esc = store.read(lambda c: load_state(c, model_id, with_nights=False).open_escalation)
         if esc is None or esc.tier < register.model(model_id).ladder.incident.brief_min_tier:
             return None
-        sent = send_brief(store, f"esc-{esc.id}", person=register.model(model_id).owner,
-                          register=register, now=when, render=render_brief_markdown)
+        sent = send_brief(
+            store,
+            f"esc-{esc.id}",
+            person=register.model(model_id).owner,
+            register=register,
+            now=when,
+            render=render_brief_markdown,
+        )
     return esc.id, _write_brief(out_dir, esc.id, sent)
 
 
 def _after_resolution(
-    state_url: str, loaded: LoadedRegister, model_id: str, escalation_id: int, now: datetime,
-    out_dir: Path, say: Callable[[str], None],
+    state_url: str,
+    loaded: LoadedRegister,
+    model_id: str,
+    escalation_id: int,
+    now: datetime,
+    out_dir: Path,
+    say: Callable[[str], None],
 ) -> tuple[list[Path], bool]:
     """The morning an incident resolves its owner sends the closing brief and, for a
     tier-3 incident, opens its post-incident review. Returns the copies written and
@@ -371,24 +407,39 @@ def _after_resolution(
     owner = register.model(model_id).owner
     ref = f"esc-{escalation_id}"
     with LadderStore(state_url) as store:
-        final = send_brief(store, ref, person=owner, register=register,
-                           now=now + BRIEF_AFTER, render=render_brief_markdown)
+        final = send_brief(
+            store,
+            ref,
+            person=owner,
+            register=register,
+            now=now + BRIEF_AFTER,
+            render=render_brief_markdown,
+        )
         written = [_write_brief(out_dir, escalation_id, final)]
-        say(f"  [cyan]{now + BRIEF_AFTER:%m-%d %H:%M}[/] {escape(owner)} sends the closing "
-            f"brief: {escape(str(written[0]))}")
+        say(
+            f"  [cyan]{now + BRIEF_AFTER:%m-%d %H:%M}[/] {escape(owner)} sends the closing "
+            f"brief: {escape(str(written[0]))}"
+        )
         if final.brief.tier < register.model(model_id).ladder.incident.review_min_tier:
             return written, False
         opened = now + REVIEW_AFTER
         review = record_review(store, ref, person=owner, register=register, now=opened).review
-    say(f"  [cyan]{opened:%m-%d %H:%M}[/] {escape(owner)} opens the post-incident review of "
+    say(
+        f"  [cyan]{opened:%m-%d %H:%M}[/] {escape(owner)} opens the post-incident review of "
         f"{ref} (due {review.due_at:%m-%d %H:%M}): {len(review.sla_misses)} SLA miss(es) "
-        "prefilled")
+        "prefilled"
+    )
     return written, True
 
 
 def _close_review(
-    state_url: str, loaded: LoadedRegister, model_id: str, escalation_id: int, now: datetime,
-    out_dir: Path, say: Callable[[str], None],
+    state_url: str,
+    loaded: LoadedRegister,
+    model_id: str,
+    escalation_id: int,
+    now: datetime,
+    out_dir: Path,
+    say: Callable[[str], None],
 ) -> Path:
     """The day after, the owner writes up what went well and what to improve, adds a
     follow-up action and closes the review."""
@@ -400,16 +451,27 @@ def _close_review(
         review = store.read(lambda c: current_review(c, escalation_id, now=when))
         follow = parse_follow_up(
             f"carol|{(when + timedelta(days=14)).date()}|page the on-call ML lead when a "
-            "tier 3 step waits an hour unacknowledged", register.people)
+            "tier 3 step waits an hour unacknowledged",
+            register.people,
+        )
         closed = record_review(
-            store, ref, person=owner, register=register, now=when,
-            went_well=[f"{review.rung} recovered quality from the night it went live",
-                       "the stakeholders were briefed within two hours of the escalation"],
+            store,
+            ref,
+            person=owner,
+            register=register,
+            now=when,
+            went_well=[
+                f"{review.rung} recovered quality from the night it went live",
+                "the stakeholders were briefed within two hours of the escalation",
+            ],
             improve=[f"SLA: {miss}" for miss in review.sla_misses] or ["nothing ran late"],
-            actions=[follow], close=True,
+            actions=[follow],
+            close=True,
         ).review
     path = out_dir / f"post-incident-review-{ref}.md"
     path.write_text(render_review_markdown(closed), encoding="utf-8")
-    say(f"  [cyan]{when:%m-%d %H:%M}[/] {escape(owner)} closes the post-incident review of "
-        f"{ref} with {len(closed.actions)} follow-up action: {escape(str(path))}")
+    say(
+        f"  [cyan]{when:%m-%d %H:%M}[/] {escape(owner)} closes the post-incident review of "
+        f"{ref} with {len(closed.actions)} follow-up action: {escape(str(path))}"
+    )
     return path

@@ -38,6 +38,7 @@ __all__ = [
 
 router = APIRouter()
 
+
 class _Out(BaseModel):
     model_config = ConfigDict(frozen=True)
 
@@ -46,8 +47,16 @@ class ErrorOut(_Out):
     """Why a request was refused."""
 
     detail: str = Field(description="The reason, as the CLI prints it.")
-    refusal: Literal["unauthenticated", "refused", "tampered", "not_found", "forbidden",
-                     "store", "bad_request", "http"]
+    refusal: Literal[
+        "unauthenticated",
+        "refused",
+        "tampered",
+        "not_found",
+        "forbidden",
+        "store",
+        "bad_request",
+        "http",
+    ]
 
 
 ERRORS: dict[int | str, dict[str, Any]] = {
@@ -170,23 +179,42 @@ def _step_out(card: StepCard, links: str) -> dict[str, Any]:
     step = card.step
     label, due = card.next_deadline
     return dict(
-        id=card.ref, url=links + card.ref, model_id=step.model_id, kind=card.kind,
-        rung=step.rung, rung_title=card.rung.title, status=step.status, tier=step.tier,
-        tier_name=card.tier_name, summary=card.summary, requested_by=step.requested_by,
-        requested_at=step.requested_at, acknowledged_by=step.acked_by,
+        id=card.ref,
+        url=links + card.ref,
+        model_id=step.model_id,
+        kind=card.kind,
+        rung=step.rung,
+        rung_title=card.rung.title,
+        status=step.status,
+        tier=step.tier,
+        tier_name=card.tier_name,
+        summary=card.summary,
+        requested_by=step.requested_by,
+        requested_at=step.requested_at,
+        acknowledged_by=step.acked_by,
         acknowledged_at=step.acked_at,
-        approvals=[ApprovalOut.model_construct(person=a.person, decision=a.decision, at=a.at,
-                                               roles=list(a.roles), reason=a.reason)
-                   for a in step.approvals],
-        approvals_required=step.approvals_required, approvals_needed=card.needed,
+        approvals=[
+            ApprovalOut.model_construct(
+                person=a.person, decision=a.decision, at=a.at, roles=list(a.roles), reason=a.reason
+            )
+            for a in step.approvals
+        ],
+        approvals_required=step.approvals_required,
+        approvals_needed=card.needed,
         waiting_on=list(card.waiting_on),
         deadlines=DeadlinesOut.model_construct(
-            acknowledge_by=card.clocks.ack_due, decide_by=card.clocks.decide_due,
-            escalate_at=card.clocks.escalate_at, expire_at=card.clocks.expire_at),
-        next_deadline=label, next_deadline_at=due,
-        may=MayOut.model_construct(approve=_verdict(card.may.approve),
-                                   reject=_verdict(card.may.reject),
-                                   acknowledge=_verdict(card.may.acknowledge)),
+            acknowledge_by=card.clocks.ack_due,
+            decide_by=card.clocks.decide_due,
+            escalate_at=card.clocks.escalate_at,
+            expire_at=card.clocks.expire_at,
+        ),
+        next_deadline=label,
+        next_deadline_at=due,
+        may=MayOut.model_construct(
+            approve=_verdict(card.may.approve),
+            reject=_verdict(card.may.reject),
+            acknowledge=_verdict(card.may.acknowledge),
+        ),
     )
 
 
@@ -207,11 +235,14 @@ def api_inbox(request: Request, caller: Caller) -> Response:
     desk = desk_of(request)
     now = desk.now()
     cache = request.app.state.waiting
-    box = desk.read(lambda conn, pinned: inbox(conn, pinned, caller.name, now, recent=False,
-                                               cache=cache))
+    box = desk.read(
+        lambda conn, pinned: inbox(conn, pinned, caller.name, now, recent=False, cache=cache)
+    )
     links = _links(request)
     out = InboxOut.model_construct(
-        person=caller.name, roles=list(caller.roles), now=now,
+        person=caller.name,
+        roles=list(caller.roles),
+        now=now,
         mine=[StepOut.model_construct(**_step_out(c, links)) for c in box.mine],
         others=[StepOut.model_construct(**_step_out(c, links)) for c in box.others],
     )
@@ -220,8 +251,7 @@ def api_inbox(request: Request, caller: Caller) -> Response:
     return Response(out.model_dump_json(), media_type="application/json")
 
 
-@router.get("/api/steps/{step_id}", response_model=StepDetailOut, responses=ERRORS,
-            tags=["steps"])
+@router.get("/api/steps/{step_id}", response_model=StepDetailOut, responses=ERRORS, tags=["steps"])
 def api_step(request: Request, step_id: str, caller: Caller) -> StepDetailOut:
     """One step: its handoff packet, approvals, deadlines and what the caller may do."""
     desk = desk_of(request)
@@ -239,32 +269,40 @@ def api_step(request: Request, step_id: str, caller: Caller) -> StepDetailOut:
     )
 
 
-def _decide(request: Request, action: Action, step_id: str, body: DecisionIn,
-            caller: Authenticated) -> DecisionOut:
+def _decide(
+    request: Request, action: Action, step_id: str, body: DecisionIn, caller: Authenticated
+) -> DecisionOut:
     result = desk_of(request).decide(
-        action, step_id, person=caller.name, origin=Origin("api", caller.address),
+        action,
+        step_id,
+        person=caller.name,
+        origin=Origin("api", caller.address),
         reason=body.reason,
     )
-    return DecisionOut(step_id=f"step-{result.step_id}", status=result.status,
-                       message=result.message)
+    return DecisionOut(
+        step_id=f"step-{result.step_id}", status=result.status, message=result.message
+    )
 
 
-@router.post("/api/steps/{step_id}/approve", response_model=DecisionOut, responses=ERRORS,
-             tags=["decisions"])
+@router.post(
+    "/api/steps/{step_id}/approve", response_model=DecisionOut, responses=ERRORS, tags=["decisions"]
+)
 def api_approve(request: Request, step_id: str, body: DecisionIn, caller: Caller) -> DecisionOut:
     """Approve: counts once per person; roles, separation of duties and budget checked."""
     return _decide(request, "approve", step_id, body, caller)
 
 
-@router.post("/api/steps/{step_id}/reject", response_model=DecisionOut, responses=ERRORS,
-             tags=["decisions"])
+@router.post(
+    "/api/steps/{step_id}/reject", response_model=DecisionOut, responses=ERRORS, tags=["decisions"]
+)
 def api_reject(request: Request, step_id: str, body: DecisionIn, caller: Caller) -> DecisionOut:
     """Reject (a reason is required); one rejection settles the step."""
     return _decide(request, "reject", step_id, body, caller)
 
 
-@router.post("/api/steps/{step_id}/ack", response_model=DecisionOut, responses=ERRORS,
-             tags=["decisions"])
+@router.post(
+    "/api/steps/{step_id}/ack", response_model=DecisionOut, responses=ERRORS, tags=["decisions"]
+)
 def api_ack(request: Request, step_id: str, body: DecisionIn, caller: Caller) -> DecisionOut:
     """Acknowledge: reminders stop; the decision clock keeps running."""
     return _decide(request, "ack", step_id, body, caller)

@@ -82,5 +82,6 @@ def run(app: FastAPI, *, host: str, port: int) -> None:
 
     # proxy_headers off: uvicorn would otherwise believe X-Forwarded-For from 127.0.0.1;
     # the desk honours it only from --trusted-proxy addresses (identity.client_address).
-    uvicorn.run(app, host=host, port=port, proxy_headers=False, server_header=False,
-                log_level="info")
+    uvicorn.run(
+        app, host=host, port=port, proxy_headers=False, server_header=False, log_level="info"
+    )

@@ -55,15 +55,19 @@ class Pinned:
     def banner(self) -> str | None:
         """What every page says while the register file differs from the pin."""
         if self.pin is None:
-            return ("no people are pinned in this state store yet: the first nightly check "
-                    "(or `modelhealth ladder register pin`) pins them; until then nobody can "
-                    "sign in")
+            return (
+                "no people are pinned in this state store yet: the first nightly check "
+                "(or `modelhealth ladder register pin`) pins them; until then nobody can "
+                "sign in"
+            )
         if not self.differences:
             return None
-        return (f"the register file differs from the people pinned in the state store "
-                f"({self.pin.describe()}): {'; '.join(self.differences)}. The desk enforces "
-                "the pinned version until an admin adopts the file with `modelhealth ladder "
-                "register pin`.")
+        return (
+            f"the register file differs from the people pinned in the state store "
+            f"({self.pin.describe()}): {'; '.join(self.differences)}. The desk enforces "
+            "the pinned version until an admin adopts the file with `modelhealth ladder "
+            "register pin`."
+        )
 
 
 class Desk:
@@ -91,7 +95,8 @@ class Desk:
         if pin is None:
             return Pinned(self.file_register, None)
         return Pinned(
-            pinned_register(self.file_register, pin), pin,
+            pinned_register(self.file_register, pin),
+            pin,
             tuple(differences(pin, self.file_register)),
         )
 
@@ -116,10 +121,25 @@ class Desk:
         register = self.store.read(lambda conn: self.pinned(conn).register)
         now = self.now()
         if action == "approve":
-            return approve(self.store, ref, person=person, register=register, now=now,
-                           reason=reason, origin=origin)
+            return approve(
+                self.store,
+                ref,
+                person=person,
+                register=register,
+                now=now,
+                reason=reason,
+                origin=origin,
+            )
         if action == "reject":
-            return reject(self.store, ref, person=person, register=register, now=now,
-                          reason=reason, origin=origin)
-        return acknowledge(self.store, ref, person=person, register=register, now=now,
-                           origin=origin, reason=reason)
+            return reject(
+                self.store,
+                ref,
+                person=person,
+                register=register,
+                now=now,
+                reason=reason,
+                origin=origin,
+            )
+        return acknowledge(
+            self.store, ref, person=person, register=register, now=now, origin=origin, reason=reason
+        )

@@ -30,9 +30,14 @@ __all__ = ["install_handlers", "is_api", "route_path"]
 
 log = logging.getLogger("modelhealth.serve")
 
-_TITLES: Final = {401: "Sign in required", 403: "Refused", 404: "Not found",
-                  405: "Method not allowed", 429: "Too many attempts",
-                  503: "State store unavailable"}
+_TITLES: Final = {
+    401: "Sign in required",
+    403: "Refused",
+    404: "Not found",
+    405: "Method not allowed",
+    429: "Too many attempts",
+    503: "State store unavailable",
+}
 
 
 def route_path(request: Request) -> str:
@@ -41,7 +46,7 @@ def route_path(request: Request) -> str:
     path = request.url.path
     root = desk_of(request).settings.root_path
     if root and (path == root or path.startswith(root + "/")):
-        path = path[len(root):] or "/"
+        path = path[len(root) :] or "/"
     return path
 
 
@@ -69,17 +74,30 @@ def _respond(request: Request, status: int, reason: str, kind: str) -> Response:
         if status == 401:
             headers["WWW-Authenticate"] = (
                 'Bearer realm="modelhealth", error="invalid_token", error_description='
-                + '"' + reason.replace('"', "'").replace("\\", "/") + '"'
+                + '"'
+                + reason.replace('"', "'").replace("\\", "/")
+                + '"'
             )
-        return JSONResponse({"detail": reason, "refusal": kind}, status_code=status,
-                            headers=headers)
+        return JSONResponse(
+            {"detail": reason, "refusal": kind}, status_code=status, headers=headers
+        )
     path = route_path(request)
     # A refused decision links back to its step.
     root = desk_of(request).settings.root_path
-    back = (root + path.rsplit("/", 1)[0]
-            if request.method == "POST" and path.startswith("/steps/") else None)
-    return page(request, "error.html.j2", status=status, title=_TITLES.get(status, "Error"),
-                reason=reason, code=status, back=back)
+    back = (
+        root + path.rsplit("/", 1)[0]
+        if request.method == "POST" and path.startswith("/steps/")
+        else None
+    )
+    return page(
+        request,
+        "error.html.j2",
+        status=status,
+        title=_TITLES.get(status, "Error"),
+        reason=reason,
+        code=status,
+        back=back,
+    )
 
 
 def install_handlers(app: FastAPI) -> None:
@@ -97,8 +115,11 @@ def install_handlers(app: FastAPI) -> None:
             return _respond(request, 401, exc.reason, "unauthenticated")
         root = desk_of(request).settings.root_path
         target = route_path(request) + (f"?{request.url.query}" if request.url.query else "")
-        return RedirectResponse(f"{root}/login?next={quote(target, safe='/')}", status_code=303,
-                                headers=SECURITY_HEADERS)
+        return RedirectResponse(
+            f"{root}/login?next={quote(target, safe='/')}",
+            status_code=303,
+            headers=SECURITY_HEADERS,
+        )
 
     @app.exception_handler(Forbidden)
     async def forbidden(request: Request, exc: Forbidden) -> Response:

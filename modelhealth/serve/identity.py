@@ -87,8 +87,13 @@ class Session:
     token_id: int | None = None
 
     def payload(self) -> dict[str, Any]:
-        return {"c": self.csrf, "e": self.expires, "p": self.person, "v": self.via,
-                "t": self.token_id}
+        return {
+            "c": self.csrf,
+            "e": self.expires,
+            "p": self.person,
+            "v": self.via,
+            "t": self.token_id,
+        }
 
 
 class SessionCodec:
@@ -111,13 +116,23 @@ class SessionCodec:
             return None
         if not isinstance(data, dict) or float(data.get("e", 0)) <= now.timestamp():
             return None
-        return Session(csrf=str(data["c"]), expires=float(data["e"]), person=data.get("p"),
-                       via=data.get("v"), token_id=data.get("t"))
+        return Session(
+            csrf=str(data["c"]),
+            expires=float(data["e"]),
+            person=data.get("p"),
+            via=data.get("v"),
+            token_id=data.get("t"),
+        )
 
 
 def new_session(
-    now: datetime, hours: float, *, person: str | None = None, via: Via | None = None,
-    token_id: int | None = None, until: datetime | None = None,
+    now: datetime,
+    hours: float,
+    *,
+    person: str | None = None,
+    via: Via | None = None,
+    token_id: int | None = None,
+    until: datetime | None = None,
 ) -> Session:
     """A fresh session (a new CSRF secret every time: signing in rotates it)."""
     expires = now + timedelta(hours=hours)
@@ -144,8 +159,9 @@ class Throttle:
                 recent.popleft()
             if recent is not None and len(recent) >= self.limit:
                 wait = int((recent[0] + self.window - now).total_seconds()) + 1
-                raise Forbidden(f"too many failed sign-ins from {address}; try again in {wait} s",
-                                status=429)
+                raise Forbidden(
+                    f"too many failed sign-ins from {address}; try again in {wait} s", status=429
+                )
 
     def fail(self, address: str, now: datetime, reason: str) -> None:
         log.warning("desk sign-in refused from %s: %s", address, reason)
@@ -200,8 +216,9 @@ def _sso_name(request: Request, settings: DeskSettings) -> str | None:
 
 def _pinned_person(name: str, pinned: Pinned, header: str) -> Person:
     if pinned.pin is None or name not in pinned.pin.people:
-        raise Forbidden(f"{header} names {name!r}, who is not among the people pinned in the "
-                        "state store")
+        raise Forbidden(
+            f"{header} names {name!r}, who is not among the people pinned in the state store"
+        )
     return Person(name, tuple(sorted(pinned.pin.roles_of(name))))
 
 
@@ -225,14 +242,17 @@ def api_person(request: Request) -> Authenticated:
     address = client_address(request, settings)
     sso = _sso_name(request, settings)
     if sso is not None:
-        person = desk.read(lambda _c, pinned: _pinned_person(sso, pinned, settings.sso_header
-                                                             or "the SSO header"))
+        person = desk.read(
+            lambda _c, pinned: _pinned_person(sso, pinned, settings.sso_header or "the SSO header")
+        )
         return Authenticated(person.name, person.roles, "sso", address)
     scheme, _, token = request.headers.get("authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
-        raise AuthRequired("authentication required: send `Authorization: Bearer <token>` "
-                           "(an admin issues one with `modelhealth people token create`)",
-                           api=True)
+        raise AuthRequired(
+            "authentication required: send `Authorization: Bearer <token>` "
+            "(an admin issues one with `modelhealth people token create`)",
+            api=True,
+        )
     request.app.state.throttle.check(address, now)
     found = authenticate(desk.store, token.strip(), now)
     if isinstance(found, AuthRefusal):
@@ -251,8 +271,9 @@ def page_person(request: Request) -> Authenticated:
     session = codec.load(request.cookies.get(COOKIE), now)
     sso = _sso_name(request, settings)
     if sso is not None:
-        person = desk.read(lambda _c, pinned: _pinned_person(sso, pinned, settings.sso_header
-                                                             or "the SSO header"))
+        person = desk.read(
+            lambda _c, pinned: _pinned_person(sso, pinned, settings.sso_header or "the SSO header")
+        )
         if session is not None and session.person == person.name and session.via == "sso":
             return Authenticated(person.name, person.roles, "sso", address, session)
         fresh = new_session(now, settings.session_hours, person=person.name, via="sso")
@@ -275,5 +296,7 @@ def page_person(request: Request) -> Authenticated:
 def check_csrf(sent: str | None, session: Session | None) -> None:
     """Refuse (403) a form whose CSRF token is missing or not this session's."""
     if session is None or not sent or not hmac.compare_digest(sent.encode(), session.csrf.encode()):
-        raise Forbidden("this form's CSRF token is missing or does not belong to your session; "
-                        "nothing was done. Reload the page and submit it again")
+        raise Forbidden(
+            "this form's CSRF token is missing or does not belong to your session; "
+            "nothing was done. Reload the page and submit it again"
+        )

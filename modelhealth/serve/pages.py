@@ -82,8 +82,14 @@ def login_form(
     if session is None:
         session = new_session(desk.now(), 1.0)
     pinned = desk.read(lambda _c, p: p)
-    response = page(request, "login.html.j2", pinned=pinned, csrf=session.csrf,
-                    next=_safe_next(next_page), problem=None)
+    response = page(
+        request,
+        "login.html.j2",
+        pinned=pinned,
+        csrf=session.csrf,
+        next=_safe_next(next_page),
+        problem=None,
+    )
     set_session(request, response, codec.dump(session), session.expires)
     return response
 
@@ -107,14 +113,28 @@ def login(
         request.app.state.throttle.fail(address, now, found.reason)
         session = new_session(now, 1.0)
         pinned = desk.read(lambda _c, p: p)
-        response = page(request, "login.html.j2", pinned=pinned, csrf=session.csrf,
-                        next=_safe_next(next_page), problem=found.reason, status=401)
+        response = page(
+            request,
+            "login.html.j2",
+            pinned=pinned,
+            csrf=session.csrf,
+            next=_safe_next(next_page),
+            problem=found.reason,
+            status=401,
+        )
         set_session(request, response, codec.dump(session), session.expires)
         return response
-    expiry = next((t.expires_at for t in desk.store.read(list_tokens) if t.id == found.token_id),
-                  None)
-    session = new_session(now, desk.settings.session_hours, person=found.name, via="token",
-                          token_id=found.token_id, until=expiry)
+    expiry = next(
+        (t.expires_at for t in desk.store.read(list_tokens) if t.id == found.token_id), None
+    )
+    session = new_session(
+        now,
+        desk.settings.session_hours,
+        person=found.name,
+        via="token",
+        token_id=found.token_id,
+        until=expiry,
+    )
     redirect = _see_other(request, _safe_next(next_page))
     set_session(request, redirect, codec.dump(session), session.expires)
     return redirect
@@ -143,8 +163,7 @@ def inbox_view(request: Request, viewer: Viewer) -> Response:
 # --------------------------------------------------------------------- step
 
 
-@router.get("/steps/{ref}", response_class=HTMLResponse, name="step_view",
-            include_in_schema=False)
+@router.get("/steps/{ref}", response_class=HTMLResponse, name="step_view", include_in_schema=False)
 def step_view(request: Request, ref: str, viewer: Viewer) -> Response:
     desk = desk_of(request)
     number, now = parse_step_ref(ref), desk.now()
@@ -152,11 +171,13 @@ def step_view(request: Request, ref: str, viewer: Viewer) -> Response:
     return page(request, "step.html.j2", auth=viewer, pinned=pinned, view=view, card=view.card)
 
 
-def _decide(request: Request, action: Action, ref: str, viewer: Authenticated,
-            csrf: str | None, reason: str) -> Response:
+def _decide(
+    request: Request, action: Action, ref: str, viewer: Authenticated, csrf: str | None, reason: str
+) -> Response:
     check_csrf(csrf, viewer.session)
-    result = desk_of(request).decide(action, ref, person=viewer.name,
-                                     origin=Origin("web", viewer.address), reason=reason)
+    result = desk_of(request).decide(
+        action, ref, person=viewer.name, origin=Origin("web", viewer.address), reason=reason
+    )
     response = _see_other(request, f"/steps/step-{result.step_id}")
     set_flash(request, response, result.message)
     return response
@@ -166,20 +187,23 @@ Reason = Annotated[str, Form(max_length=4000)]
 
 
 @router.post("/steps/{ref}/approve", include_in_schema=False)
-def approve_form(request: Request, ref: str, viewer: Viewer, csrf: CsrfField = None,
-                 reason: Reason = "") -> Response:
+def approve_form(
+    request: Request, ref: str, viewer: Viewer, csrf: CsrfField = None, reason: Reason = ""
+) -> Response:
     return _decide(request, "approve", ref, viewer, csrf, reason)
 
 
 @router.post("/steps/{ref}/reject", include_in_schema=False)
-def reject_form(request: Request, ref: str, viewer: Viewer, csrf: CsrfField = None,
-                reason: Reason = "") -> Response:
+def reject_form(
+    request: Request, ref: str, viewer: Viewer, csrf: CsrfField = None, reason: Reason = ""
+) -> Response:
     return _decide(request, "reject", ref, viewer, csrf, reason)
 
 
 @router.post("/steps/{ref}/ack", include_in_schema=False)
-def ack_form(request: Request, ref: str, viewer: Viewer, csrf: CsrfField = None,
-             reason: Reason = "") -> Response:
+def ack_form(
+    request: Request, ref: str, viewer: Viewer, csrf: CsrfField = None, reason: Reason = ""
+) -> Response:
     return _decide(request, "ack", ref, viewer, csrf, reason)
 
 
@@ -205,8 +229,15 @@ def audit_view(
     verdict = desk.checkpoint.prove(full=True)
     view = audit_page(desk.store, verdict, limit=limit)
     pinned = desk.read(lambda _c, p: p)
-    return page(request, "audit.html.j2", auth=viewer, pinned=pinned, view=view,
-                head_lines=anchors_of(desk.store), keyed=desk.store.audit_key is not None)
+    return page(
+        request,
+        "audit.html.j2",
+        auth=viewer,
+        pinned=pinned,
+        view=view,
+        head_lines=anchors_of(desk.store),
+        keyed=desk.store.audit_key is not None,
+    )
 
 
 @router.get("/ladder", response_class=HTMLResponse, include_in_schema=False)
@@ -220,13 +251,19 @@ def ladder_view(request: Request, viewer: Viewer, model: str | None = None) -> R
 def matrix_view(request: Request, viewer: Viewer, model: str | None = None) -> Response:
     desk = desk_of(request)
     pinned = desk.read(lambda _c, p: p)
-    return page(request, "matrix.html.j2", auth=viewer, pinned=pinned,
-                view=matrix_page(pinned, model or None))
+    return page(
+        request,
+        "matrix.html.j2",
+        auth=viewer,
+        pinned=pinned,
+        view=matrix_page(pinned, model or None),
+    )
 
 
 @router.get("/stats", response_class=HTMLResponse, include_in_schema=False)
-def stats_view(request: Request, viewer: Viewer, model: str | None = None,
-               since: str | None = None) -> Response:
+def stats_view(
+    request: Request, viewer: Viewer, model: str | None = None, since: str | None = None
+) -> Response:
     desk = desk_of(request)
     start = None
     if since:

@@ -171,8 +171,13 @@ def ladder_page(conn: Connection, pinned: Pinned, model_id: str | None) -> Ladde
     models = known_models(conn, pinned)
     marks = [model_mark(conn, m) for m in models if entry is None or m == entry.id]
     rows = [
-        RungRow(i, rung, rung_cost(rung, currency), rung_approvers(rung, people),
-                models_on_rung(rung.id, marks))
+        RungRow(
+            i,
+            rung,
+            rung_cost(rung, currency),
+            rung_approvers(rung, people),
+            models_on_rung(rung.id, marks),
+        )
         for i, rung in enumerate(rungs, start=1)
     ]
     return LadderPage(
@@ -198,8 +203,12 @@ def matrix_page(pinned: Pinned, model_id: str | None) -> MatrixPage:
     entry = _entry(pinned, model_id) if model_id else None
     rows = effective_matrix(entry, pinned.register)
     title = "Failure-mode response matrix" + (f" — {entry.id}" if entry else "")
-    return MatrixPage(title, entry.id if entry else None, list(rows.values()),
-                      [m.id for m in pinned.register.models])
+    return MatrixPage(
+        title,
+        entry.id if entry else None,
+        list(rows.values()),
+        [m.id for m in pinned.register.models],
+    )
 
 
 # --------------------------------------------------------------------- stats
@@ -216,11 +225,19 @@ class StatsPage:
 
 
 def stats_page(
-    conn: Connection, pinned: Pinned, model_id: str | None, since: datetime | None,
-    *, now: datetime,
+    conn: Connection,
+    pinned: Pinned,
+    model_id: str | None,
+    since: datetime | None,
+    *,
+    now: datetime,
 ) -> StatsPage:
     """The statistics ``ladder stats`` prints, with the SLA clocks judged at ``now``."""
     escalations = list_escalations(conn, model_id=model_id)
     facts = incident_facts(conn, model_id=model_id)
-    return StatsPage(compute_stats(escalations, since=since, facts=facts, now=now), since,
-                     model_id, known_models(conn, pinned))
+    return StatsPage(
+        compute_stats(escalations, since=since, facts=facts, now=now),
+        since,
+        model_id,
+        known_models(conn, pinned),
+    )

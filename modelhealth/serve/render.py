@@ -72,8 +72,7 @@ def _environment() -> Environment:
         lstrip_blocks=True,
     )
     env.filters.update(utc=utc, pct=pct, ms=ms, num=num, title=title, iso=_iso)
-    env.globals.update(money=money, status=status_style, countdown=countdown,
-                       tier_names=TIER_NAMES)
+    env.globals.update(money=money, status=status_style, countdown=countdown, tier_names=TIER_NAMES)
     return env
 
 
@@ -87,17 +86,29 @@ def _cookie_path(request: Request) -> str:
 
 def set_flash(request: Request, response: Response, message: str) -> None:
     """Show ``message`` once, on the next page this browser loads."""
-    response.set_cookie(FLASH_COOKIE, str(_flash_codec(request).dumps(message)), max_age=120,
-                        path=_cookie_path(request), httponly=True, samesite="lax",
-                        secure=desk_of(request).settings.secure_cookies)
+    response.set_cookie(
+        FLASH_COOKIE,
+        str(_flash_codec(request).dumps(message)),
+        max_age=120,
+        path=_cookie_path(request),
+        httponly=True,
+        samesite="lax",
+        secure=desk_of(request).settings.secure_cookies,
+    )
 
 
 def set_session(request: Request, response: Response, value: str, expires: float) -> None:
     """Set the session cookie (signed; see :mod:`modelhealth.serve.identity`)."""
     now = desk_of(request).now().timestamp()
-    response.set_cookie(COOKIE, value, max_age=max(int(expires - now), 1),
-                        path=_cookie_path(request), httponly=True, samesite="lax",
-                        secure=desk_of(request).settings.secure_cookies)
+    response.set_cookie(
+        COOKIE,
+        value,
+        max_age=max(int(expires - now), 1),
+        path=_cookie_path(request),
+        httponly=True,
+        samesite="lax",
+        secure=desk_of(request).settings.secure_cookies,
+    )
 
 
 def page(
@@ -120,16 +131,20 @@ def page(
         except BadSignature:
             flash = None
     now = desk.now()
-    html = _environment().get_template(name).render(
-        request=request,
-        root=desk.settings.root_path,
-        person=auth,
-        csrf=csrf or (auth.session.csrf if auth is not None and auth.session else ""),
-        banner=pinned.banner if pinned is not None else None,
-        flash=flash,
-        now=now,
-        store=desk.store.safe_url,
-        **context,
+    html = (
+        _environment()
+        .get_template(name)
+        .render(
+            request=request,
+            root=desk.settings.root_path,
+            person=auth,
+            csrf=csrf or (auth.session.csrf if auth is not None and auth.session else ""),
+            banner=pinned.banner if pinned is not None else None,
+            flash=flash,
+            now=now,
+            store=desk.store.safe_url,
+            **context,
+        )
     )
     response = HTMLResponse(html, status_code=status, headers=SECURITY_HEADERS)
     if raw:

@@ -86,8 +86,9 @@ def public_base(url: str | None) -> str | None:
         return None
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.netloc or parts.query or parts.fragment:
-        raise ValueError(f"--public-url must be an absolute http(s) URL without a query, not "
-                         f"{url!r}")
+        raise ValueError(
+            f"--public-url must be an absolute http(s) URL without a query, not {url!r}"
+        )
     return url.rstrip("/")
 
 
@@ -113,8 +114,10 @@ def session_secret(path: Path | None, environ: dict[str, str] | None = None) -> 
     else:
         return secrets.token_bytes(32), "random for this process (sessions end at restart)"
     if len(value) < MIN_SECRET_BYTES:
-        raise ValueError(f"the session key in {where} is {len(value)} bytes; it needs at least "
-                         f"{MIN_SECRET_BYTES} (e.g. `openssl rand -hex 32`)")
+        raise ValueError(
+            f"the session key in {where} is {len(value)} bytes; it needs at least "
+            f"{MIN_SECRET_BYTES} (e.g. `openssl rand -hex 32`)"
+        )
     return value, where
 
 

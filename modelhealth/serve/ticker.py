@@ -48,8 +48,13 @@ class SlaTicker:
         run = TickRun()
         settings, now = self.desk.settings, self.desk.now()
         try:
-            ticked = run_tick(self.desk.store, self.desk.file_register, now=now,
-                              notify_url=settings.notify_url, public_url=settings.public_url)
+            ticked = run_tick(
+                self.desk.store,
+                self.desk.file_register,
+                now=now,
+                notify_url=settings.notify_url,
+                public_url=settings.public_url,
+            )
             run.clocks = dict(ticked.actions)
             if ticked.delivery is not None:
                 run.sent, run.failed = ticked.delivery.sent, ticked.delivery.failed
@@ -60,8 +65,10 @@ class SlaTicker:
         for model_id, kind in run.clocks.items():
             log.info("SLA clock: %s %s", model_id, kind)
         if not run.proven:
-            log.error("the audit log no longer proves the state: every decision is refused "
-                      "until it does (see the audit page)")
+            log.error(
+                "the audit log no longer proves the state: every decision is refused "
+                "until it does (see the audit page)"
+            )
         self.runs += 1
         self.last = run
         return run

@@ -67,9 +67,7 @@ __all__ = [
 ]
 
 #: Audit actions that are people's decisions on steps (the inbox's "recently decided").
-DECISION_ACTIONS = frozenset(
-    {"step.approve", "step.reject", "step.acknowledged", "step.applied"}
-)
+DECISION_ACTIONS = frozenset({"step.approve", "step.reject", "step.acknowledged", "step.applied"})
 _KIND = {"up": "approval", "down": "step-down", "review": "review"}
 
 
@@ -150,9 +148,7 @@ class StepCard(WaitingStep):
     def mine(self) -> bool:
         """Something here waits for the viewer: a decision, or an acknowledgement nobody
         gave yet."""
-        return self.may.approve.allowed or (
-            self.may.acknowledge.allowed and not self.acknowledged
-        )
+        return self.may.approve.allowed or (self.may.acknowledge.allowed and not self.acknowledged)
 
 
 @dataclass(frozen=True)
@@ -172,8 +168,9 @@ def _people(pinned: Pinned) -> dict[str, tuple[str, ...]]:
     return {p: tuple(r) for p, r in pinned.register.people.items()}
 
 
-def _waiting(esc: Escalation, step: Step, snapshot: Policy, summary: str,
-             people: dict[str, tuple[str, ...]]) -> WaitingStep:
+def _waiting(
+    esc: Escalation, step: Step, snapshot: Policy, summary: str, people: dict[str, tuple[str, ...]]
+) -> WaitingStep:
     policy = snapshot.with_people(people)
     rung = rung_for(policy, step.rung)
     return WaitingStep(
@@ -191,15 +188,17 @@ def _waiting(esc: Escalation, step: Step, snapshot: Policy, summary: str,
 def waiting_steps(conn: Connection, pinned: Pinned) -> list[WaitingStep]:
     """Every step waiting for people (pending or blocked by budget)."""
     found = [
-        (esc, step) for esc in list_escalations(conn, status="open")
-        if (step := esc.active_step) is not None and step.status in ("pending",
-                                                                     "blocked_by_budget")
+        (esc, step)
+        for esc in list_escalations(conn, status="open")
+        if (step := esc.active_step) is not None and step.status in ("pending", "blocked_by_budget")
     ]
     policies = escalation_policies(conn, [esc.id for esc, _ in found])
     summaries = step_summaries(conn, [step.id for _, step in found])
     people = _people(pinned)
-    return [_waiting(esc, step, policies[esc.id], summaries.get(step.id, ""), people)
-            for esc, step in found]
+    return [
+        _waiting(esc, step, policies[esc.id], summaries.get(step.id, ""), people)
+        for esc, step in found
+    ]
 
 
 class WaitingCache:
@@ -229,7 +228,12 @@ class WaitingCache:
 
 
 def inbox(
-    conn: Connection, pinned: Pinned, person: str, now: datetime, *, recent: bool = True,
+    conn: Connection,
+    pinned: Pinned,
+    person: str,
+    now: datetime,
+    *,
+    recent: bool = True,
     cache: WaitingCache | None = None,
 ) -> Inbox:
     """Every waiting step split into the viewer's (the earliest deadline first) and
@@ -237,8 +241,15 @@ def inbox(
     waiting = cache.get(conn, pinned) if cache is not None else waiting_steps(conn, pinned)
     cards = [w.for_person(person) for w in waiting]
     cards.sort(key=lambda c: (c.next_deadline[1], -c.step.tier, c.step.id))
-    decided = [e for e in audit.entries(conn, subject_prefix="step-", limit=200)
-               if e.action in DECISION_ACTIONS][-10:] if recent else []
+    decided = (
+        [
+            e
+            for e in audit.entries(conn, subject_prefix="step-", limit=200)
+            if e.action in DECISION_ACTIONS
+        ][-10:]
+        if recent
+        else []
+    )
     return Inbox(
         person=person,
         now=now,
@@ -269,18 +280,32 @@ def trend_panels(
     limits: dict[str, float | None] = {}
     if entry is not None:
         t = entry.thresholds
-        limits = {"quality": t.quality.min if t.quality else None,
-                  "error_rate": t.error_rate.max, "latency_p95": t.latency_ms.p95,
-                  "ece": t.calibration.ece_max}
-    specs = [("Quality", "quality", "pct", 100.0), ("Error rate", "error_rate", "pct", 100.0),
-             ("Latency p95", "latency_p95", "ms", 1.0), ("Calibration ECE", "ece", "ratio", 1.0)]
+        limits = {
+            "quality": t.quality.min if t.quality else None,
+            "error_rate": t.error_rate.max,
+            "latency_p95": t.latency_ms.p95,
+            "ece": t.calibration.ece_max,
+        }
+    specs = [
+        ("Quality", "quality", "pct", 100.0),
+        ("Error rate", "error_rate", "pct", 100.0),
+        ("Latency p95", "latency_p95", "ms", 1.0),
+        ("Calibration ECE", "ece", "ratio", 1.0),
+    ]
     units = {"pct": "%", "ms": "ms", "ratio": "0–1"}
     panels = []
     for name, key, fmt, scale in specs:
         points = [(n.night, n.summary.get(key), n.status) for n in nights]
         latest = points[-1][1] if points else None
-        shown = ("no data" if latest is None else pct(latest) if fmt == "pct"
-                 else ms(latest) if fmt == "ms" else num(latest))
+        shown = (
+            "no data"
+            if latest is None
+            else pct(latest)
+            if fmt == "pct"
+            else ms(latest)
+            if fmt == "ms"
+            else num(latest)
+        )
         label = chart_label(model_id, f"{name.lower()} over {len(points)} nights to {until}")
         chart = trend_chart(points, label=label, fmt=fmt, limit=limits.get(key), scale=scale)
         panels.append(TrendPanel(f"{name} ({units[fmt]})", shown, chart))
@@ -317,8 +342,9 @@ class StepPage:
     history: list[audit.AuditEntry]
 
 
-def _money(step: Step, rung: Rung, policy: Policy, siblings: Sequence[Step],
-           now: datetime) -> Money | None:
+def _money(
+    step: Step, rung: Rung, policy: Policy, siblings: Sequence[Step], now: datetime
+) -> Money | None:
     if step.direction != "up":
         return None
     currency = policy.budget.currency
@@ -347,8 +373,9 @@ def step_page(
     step = step_by_id(conn, step_id)
     esc = escalation_by_id(conn, step.escalation_id)
     raw = step_packet(conn, step_id)
-    card = _waiting(esc, step, escalation_policy(conn, esc.id), str(raw.get("summary") or ""),
-                    _people(pinned)).for_person(person)
+    card = _waiting(
+        esc, step, escalation_policy(conn, esc.id), str(raw.get("summary") or ""), _people(pinned)
+    ).for_person(person)
     try:
         packet: HandoffPacket | None = HandoffPacket.model_validate(raw)
     except ValidationError:
@@ -360,8 +387,11 @@ def step_page(
         entry = None
     siblings = load_state(conn, step.model_id, with_nights=False).steps
     night = esc.opened_night or step.requested_at.date()
-    history = [e for e in audit.entries(conn, subject_prefix=f"step-{step_id}")
-               if e.subject == f"step-{step_id}"]
+    history = [
+        e
+        for e in audit.entries(conn, subject_prefix=f"step-{step_id}")
+        if e.subject == f"step-{step_id}"
+    ]
     return StepPage(
         card=card,
         packet=packet,

@@ -383,7 +383,10 @@ def _underconfidence(current: WindowAggregate, evidence: list[str], confidence: 
         "(recalibrate, e.g. temperature scaling) or lower the auto-serve threshold"
     )
     return Finding(
-        "confidence_miscalibration", round(excess), confidence, evidence,
+        "confidence_miscalibration",
+        round(excess),
+        confidence,
+        evidence,
         direction="underconfident",
     )
 

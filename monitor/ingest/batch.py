@@ -89,14 +89,10 @@ class BatchColumns:
         return self._get("hash", name, lambda: hash_ids(self.text(name)))
 
     def floats(self, name: str) -> tuple[F64, Bool]:
-        return self._get(
-            "floats", name, lambda: coerce.floats(self.column(name), self.n)
-        )
+        return self._get("floats", name, lambda: coerce.floats(self.column(name), self.n))
 
     def booleans(self, name: str) -> tuple[I8, Bool]:
-        return self._get(
-            "booleans", name, lambda: coerce.booleans(self.column(name), self.n)
-        )
+        return self._get("booleans", name, lambda: coerce.booleans(self.column(name), self.n))
 
     def timestamps(self, name: str) -> tuple[I64, Bool, Bool]:
         values = self.column(name)
@@ -107,9 +103,7 @@ class BatchColumns:
         )
 
     def categorical(self, name: str) -> tuple[I32, list[str]] | None:
-        return self._get(
-            "categorical", name, lambda: coerce.categorical(self.column(name))
-        )
+        return self._get("categorical", name, lambda: coerce.categorical(self.column(name)))
 
     def feature(self, name: str) -> npt.NDArray[Any] | None:
         return self._get(

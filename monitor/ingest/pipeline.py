@@ -281,9 +281,7 @@ class _Ingest:
     ) -> None:
         """Rows with a cell that is not UTF-8, counted under their model when their model
         id itself was readable."""
-        models = [
-            self.plan.models[o] if o >= 0 else UNATTRIBUTED for o in ordinal[rows].tolist()
-        ]
+        models = [self.plan.models[o] if o >= 0 else UNATTRIBUTED for o in ordinal[rows].tolist()]
         mapping = self._first_mapping(columns)
         self.quarantine.add(
             columns.batch,

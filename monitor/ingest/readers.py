@@ -266,13 +266,16 @@ def _read_csv(
     while True:
         try:
             # The header alone tells which columns to read as text; the probe parses one block.
-            with _csv_input(source, limits) as where, pcsv.open_csv(
-                where,
-                read_options=pcsv.ReadOptions(block_size=block),
-                parse_options=pcsv.ParseOptions(
-                    newlines_in_values=True, invalid_row_handler=lambda row: "skip"
-                ),
-            ) as probe:
+            with (
+                _csv_input(source, limits) as where,
+                pcsv.open_csv(
+                    where,
+                    read_options=pcsv.ReadOptions(block_size=block),
+                    parse_options=pcsv.ParseOptions(
+                        newlines_in_values=True, invalid_row_handler=lambda row: "skip"
+                    ),
+                ) as probe,
+            ):
                 names = probe.schema.names
             break
         except (pa.ArrowException, OSError) as exc:

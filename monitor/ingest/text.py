@@ -31,8 +31,10 @@ def _is_string(kind: pa.DataType) -> bool:
 
 def _decoded(values: pa.Array) -> tuple[pa.Array, Bool]:
     """``values`` (binary or text) as text, and which cells were not UTF-8."""
-    target = pa.large_string() if values.type in (pa.large_binary(), pa.large_string()) else (
-        pa.string()
+    target = (
+        pa.large_string()
+        if values.type in (pa.large_binary(), pa.large_string())
+        else (pa.string())
     )
     if _is_string(values.type):
         try:

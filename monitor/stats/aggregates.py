@@ -232,9 +232,7 @@ class WindowAggregate:
 
     def __post_init__(self) -> None:
         self.confidence = ConfidenceHistogram(cut_points=self.params.confidence_cut_points)
-        self.answered_confidence = ConfidenceHistogram(
-            cut_points=self.params.confidence_cut_points
-        )
+        self.answered_confidence = ConfidenceHistogram(cut_points=self.params.confidence_cut_points)
         self.hourly = np.zeros(self.params.hours, dtype=np.int64)
         self.drift = DriftFold(max_features=self.params.drift_max_features)
         self.sample = DriftSample(k=self.params.sample_size)

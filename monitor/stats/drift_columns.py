@@ -42,9 +42,11 @@ class ColumnChoice:
             return None
         features = sum(1 for _, kind in self.compared if kind == "feature")
         named = ", ".join(self.first_left_out)
-        more = f", … ({self.left_out - len(self.first_left_out)} more)" if (
-            self.left_out > len(self.first_left_out)
-        ) else ""
+        more = (
+            f", … ({self.left_out - len(self.first_left_out)} more)"
+            if (self.left_out > len(self.first_left_out))
+            else ""
+        )
         return (
             f"drift compared {features:,} of {features + self.left_out:,} feature columns, "
             f"the first by name (thresholds.drift.max_columns: {self.max_features}); not "

@@ -117,8 +117,7 @@ class DriftFold:
         """
         if other.max_features != self.max_features:
             raise ValueError(
-                f"cannot merge drift folds of {self.max_features} and {other.max_features} "
-                "features"
+                f"cannot merge drift folds of {self.max_features} and {other.max_features} features"
             )
         self.distributions.merge(other.distributions)
         self.seen |= other.seen

@@ -80,9 +80,7 @@ class ReliabilityMap:
     n: int
 
 
-def _pool_adjacent_violators(
-    values: F64, weights: F64
-) -> tuple[F64, npt.NDArray[np.intp]]:
+def _pool_adjacent_violators(values: F64, weights: F64) -> tuple[F64, npt.NDArray[np.intp]]:
     """Weighted isotonic (non-decreasing) fit; returns the fitted value per point and the
     block index of each point."""
     level: list[float] = []

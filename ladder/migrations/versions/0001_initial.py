@@ -82,14 +82,20 @@ def upgrade() -> None:
         *[
             sa.Column(name, sa.DateTime)
             for name in (
-                "ack_due_at", "decide_due_at", "expire_at", "acked_at",
+                "ack_due_at",
+                "decide_due_at",
+                "expire_at",
+                "acked_at",
             )
         ],
         sa.Column("acked_by", sa.String(200)),
         *[
             sa.Column(name, sa.DateTime)
             for name in (
-                "ack_reminded_at", "decision_reminded_at", "escalated_at", "approved_at",
+                "ack_reminded_at",
+                "decision_reminded_at",
+                "escalated_at",
+                "approved_at",
                 "applied_at",
             )
         ],
@@ -142,9 +148,7 @@ def upgrade() -> None:
         sa.Column("sent_at", sa.DateTime),
         sa.Column("last_error", sa.Text, nullable=False),
     )
-    op.create_index(
-        "ix_notification_due", "ladder_notifications", ["status", "next_attempt_at"]
-    )
+    op.create_index("ix_notification_due", "ladder_notifications", ["status", "next_attempt_at"])
     op.create_table(
         "ladder_audit",
         sa.Column("seq", sa.Integer, primary_key=True, autoincrement=False),

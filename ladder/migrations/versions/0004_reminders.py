@@ -38,9 +38,7 @@ def upgrade() -> None:
         batch.add_column(sa.Column("lease_until", sa.DateTime))
         batch.add_column(sa.Column("queued_at", sa.DateTime))
         batch.add_column(sa.Column("dead_at", sa.DateTime))
-        batch.add_column(
-            sa.Column("resends", sa.Integer, nullable=False, server_default="0")
-        )
+        batch.add_column(sa.Column("resends", sa.Integer, nullable=False, server_default="0"))
     op.execute(
         "UPDATE ladder_notifications SET status = 'dead', dead_at = next_attempt_at "
         "WHERE status = 'failed'"

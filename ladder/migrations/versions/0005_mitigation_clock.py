@@ -22,4 +22,3 @@ def upgrade() -> None:
     for name in _COLUMNS:
         op.add_column("ladder_escalations", sa.Column(name, sa.DateTime))
     op.add_column("ladder_escalations", sa.Column("acked_by", sa.String(200)))
-

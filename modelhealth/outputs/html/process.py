@@ -54,8 +54,10 @@ def weekly_chart(stats: LadderStats) -> Chart | None:
     sy = Scale(0, max(ticks[-1], top), y1, y0)
     band = (x1 - x0) / len(weeks)
     for tick in ticks:
-        chart.add(Line(x0, sy(tick), x1, sy(tick), "grid"),
-                  Text(x0 - 6, sy(tick) + 4, f"{tick:g}", "tick", "end"))
+        chart.add(
+            Line(x0, sy(tick), x1, sy(tick), "grid"),
+            Text(x0 - 6, sy(tick) + 4, f"{tick:g}", "tick", "end"),
+        )
     for i, week in enumerate(weeks):
         left = x0 + i * band + band * 0.15
         width = band * 0.7
@@ -64,14 +66,22 @@ def weekly_chart(stats: LadderStats) -> Chart | None:
             n = week.by_tier.get(tier, 0)
             if not n:
                 continue
-            chart.add(Rect(left, sy(base + n), width, sy(base) - sy(base + n), f"tier-{tier}",
-                           f"{week.week}: tier {tier} ({TIER_NAMES[tier]}), {n} escalation"
-                           f"{'s' if n != 1 else ''}"))
+            chart.add(
+                Rect(
+                    left,
+                    sy(base + n),
+                    width,
+                    sy(base) - sy(base + n),
+                    f"tier-{tier}",
+                    f"{week.week}: tier {tier} ({TIER_NAMES[tier]}), {n} escalation"
+                    f"{'s' if n != 1 else ''}",
+                )
+            )
             base += n
         if len(weeks) <= 12 or i % max(1, len(weeks) // 8) == 0:
             chart.add(Text(left + width / 2, y1 + 14, week.week[-3:], "tick small", "middle"))
     slope = stats.trend.get(0)
-    recent = weeks[-stats.trend_weeks:]
+    recent = weeks[-stats.trend_weeks :]
     if slope is not None and len(recent) >= 2:
         mean_y = sum(w.total for w in recent) / len(recent)
         mid = (len(recent) - 1) / 2
@@ -83,9 +93,12 @@ def weekly_chart(stats: LadderStats) -> Chart | None:
 
         (xa, ya), (xb, yb) = at(0), at(len(recent) - 1)
         chart.add(Polyline(f"{xa},{ya} {xb},{yb}", "trend-fit"))
-    chart.add(Line(x0, y1, x1, y1, "axis"), Line(x0, y0, x0, y1, "axis"),
-              Text((x0 + x1) / 2, _H - 10, "ISO week (UTC)", "axis-title", "middle"),
-              Text(14, (y0 + y1) / 2, "Escalations", "axis-title", "middle", -90))
+    chart.add(
+        Line(x0, y1, x1, y1, "axis"),
+        Line(x0, y0, x0, y1, "axis"),
+        Text((x0 + x1) / 2, _H - 10, "ISO week (UTC)", "axis-title", "middle"),
+        Text(14, (y0 + y1) / 2, "Escalations", "axis-title", "middle", -90),
+    )
     x = x0
     for tier in _TIERS:
         chart.add(Rect(x, 8, 10, 10, f"tier-{tier}"), Text(x + 14, 17, f"tier {tier}", "legend"))
@@ -108,8 +121,9 @@ def durations_chart(rows: Sequence[tuple[str, DurationStats]]) -> Chart | None:
     if not shown:
         return None
     height = 40 + 34 * len(rows) + 34
-    chart = Chart(_W, height, "Median and 90th percentile of each process duration, hours, "
-                  "log scale")
+    chart = Chart(
+        _W, height, "Median and 90th percentile of each process duration, hours, log scale"
+    )
     x0, x1, y0 = 150.0, 440.0, 14.0
     values = [v for _, d in shown for v in (_hours(d.median), _hours(d.p90)) if v]
     lo = min(min(values), 0.5)
@@ -120,9 +134,16 @@ def durations_chart(rows: Sequence[tuple[str, DurationStats]]) -> Chart | None:
     exponent = math.floor(math.log10(lo))
     while 10.0**exponent <= hi:
         tick = 10.0**exponent
-        chart.add(Line(sx(tick), y0, sx(tick), y_axis, "grid"),
-                  Text(sx(tick), y_axis + 14, _label(tick) if tick >= 1 else f"{tick:g} h",
-                       "tick small", "middle"))
+        chart.add(
+            Line(sx(tick), y0, sx(tick), y_axis, "grid"),
+            Text(
+                sx(tick),
+                y_axis + 14,
+                _label(tick) if tick >= 1 else f"{tick:g} h",
+                "tick small",
+                "middle",
+            ),
+        )
         exponent += 1
     for i, (name, d) in enumerate(rows):
         y = y0 + 34 * i + 8
@@ -132,16 +153,30 @@ def durations_chart(rows: Sequence[tuple[str, DurationStats]]) -> Chart | None:
             chart.add(Text(x0 + 4, y + 12, "none yet", "tick small"))
             continue
         width = max(sx(max(median, lo)) - x0, 1.0)
-        chart.add(Rect(x0, y, width, 16, "bar-duration",
-                       f"{name}: median {_label(median)}, p90 {_label(p90 or median)}, "
-                       f"n={d.count}"))
+        chart.add(
+            Rect(
+                x0,
+                y,
+                width,
+                16,
+                "bar-duration",
+                f"{name}: median {_label(median)}, p90 {_label(p90 or median)}, n={d.count}",
+            )
+        )
         if p90 is not None:
             px = sx(max(p90, lo))
             chart.add(Line(px, y - 3, px, y + 19, "p90-tick"))
         chart.add(Text(x0 + width + 6, y + 12, _label(median), "tick small"))
-    chart.add(Line(x0, y_axis, x1, y_axis, "axis"),
-              Text((x0 + x1) / 2, height - 6, "Hours (log scale); bar = median, tick = p90",
-                   "axis-title small", "middle"))
+    chart.add(
+        Line(x0, y_axis, x1, y_axis, "axis"),
+        Text(
+            (x0 + x1) / 2,
+            height - 6,
+            "Hours (log scale); bar = median, tick = p90",
+            "axis-title small",
+            "middle",
+        ),
+    )
     return chart
 
 
@@ -153,20 +188,34 @@ def misses_chart(stats: LadderStats) -> Chart:
     ticks = [t for t in nice_ticks(0, top, 4) if float(t).is_integer()] or [0.0, float(top)]
     sy = Scale(0, max(ticks[-1], top), y1, y0)
     for tick in ticks:
-        chart.add(Line(x0, sy(tick), x1, sy(tick), "grid"),
-                  Text(x0 - 6, sy(tick) + 4, f"{tick:g}", "tick", "end"))
+        chart.add(
+            Line(x0, sy(tick), x1, sy(tick), "grid"),
+            Text(x0 - 6, sy(tick) + 4, f"{tick:g}", "tick", "end"),
+        )
     band = (x1 - x0) / len(_TIERS)
     for i, tier in enumerate(_TIERS):
         n = stats.misses_by_tier.get(tier, 0)
         left = x0 + i * band + band * 0.25
         if n:
-            chart.add(Rect(left, sy(n), band * 0.5, y1 - sy(n), f"tier-{tier}",
-                           f"tier {tier} ({TIER_NAMES[tier]}): {n} clock{'s' if n != 1 else ''} "
-                           "ran out"))
-        chart.add(Text(left + band * 0.25, sy(n) - 5, str(n), "count", "middle"),
-                  Text(left + band * 0.25, y1 + 15, f"tier {tier}", "tick", "middle"))
-    chart.add(Line(x0, y1, x1, y1, "axis"), Line(x0, y0, x0, y1, "axis"),
-              Text(14, (y0 + y1) / 2, "Misses", "axis-title", "middle", -90))
+            chart.add(
+                Rect(
+                    left,
+                    sy(n),
+                    band * 0.5,
+                    y1 - sy(n),
+                    f"tier-{tier}",
+                    f"tier {tier} ({TIER_NAMES[tier]}): {n} clock{'s' if n != 1 else ''} ran out",
+                )
+            )
+        chart.add(
+            Text(left + band * 0.25, sy(n) - 5, str(n), "count", "middle"),
+            Text(left + band * 0.25, y1 + 15, f"tier {tier}", "tick", "middle"),
+        )
+    chart.add(
+        Line(x0, y1, x1, y1, "axis"),
+        Line(x0, y0, x0, y1, "axis"),
+        Text(14, (y0 + y1) / 2, "Misses", "axis-title", "middle", -90),
+    )
     return chart
 
 
@@ -189,5 +238,6 @@ def process_panel(stats: LadderStats) -> ProcessPanel:
         ("Decision", stats.decision),
         ("Resolution", stats.resolution),
     ]
-    return ProcessPanel(figures, weekly_chart(stats), durations_chart(durations),
-                        misses_chart(stats))
+    return ProcessPanel(
+        figures, weekly_chart(stats), durations_chart(durations), misses_chart(stats)
+    )

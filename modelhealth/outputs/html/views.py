@@ -335,9 +335,7 @@ class SummaryCell:
     checks: tuple[str, ...]
 
 
-def _tile(
-    label: str, value: str, detail: str, checks: Mapping[str, Check], group: str
-) -> Tile:
+def _tile(label: str, value: str, detail: str, checks: Mapping[str, Check], group: str) -> Tile:
     status, worst = _group(checks, group)
     return Tile(label, value, detail, status, GROUPS[group], worst)
 
@@ -453,8 +451,12 @@ def _tiles(model: ModelReport, checks: Mapping[str, Check]) -> list[Tile]:
 
 def _summary_cells(model: ModelReport, checks: Mapping[str, Check]) -> dict[str, SummaryCell]:
     m = model.metrics
-    groups = {"quality": "quality", "error_rate": "error_rate", "p95": "latency",
-              "ece": "calibration"}
+    groups = {
+        "quality": "quality",
+        "error_rate": "error_rate",
+        "p95": "latency",
+        "ece": "calibration",
+    }
     if m is None or model.n_rows == 0:
         return {key: SummaryCell(DASH, None, ()) for key in groups}
     quality = DASH

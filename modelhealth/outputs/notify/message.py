@@ -271,11 +271,17 @@ def outbox_message(item: QueuedNotification, *, public_url: str | None = None) -
     unroutable = bool(payload.get("unroutable"))
     tier = payload.get("tier")
     tier = tier if isinstance(tier, int) else 0
-    priority = str(payload.get("priority") or (
-        "highest" if unroutable or tier >= 4 else "high" if tier == 3 else "normal"
-    ))
-    icon = ":rotating_light: " if priority == "highest" else ":warning: " if (
-        priority == "high") else ""
+    priority = str(
+        payload.get("priority")
+        or ("highest" if unroutable or tier >= 4 else "high" if tier == 3 else "normal")
+    )
+    icon = (
+        ":rotating_light: "
+        if priority == "highest"
+        else ":warning: "
+        if (priority == "high")
+        else ""
+    )
     ref = f"step-{item.step_id}" if item.step_id is not None else None
     headline = f"{icon}{_headline(item.kind)}: {model}" + (f" ({ref})" if ref else "")
     lines = [summary]
@@ -287,8 +293,10 @@ def outbox_message(item: QueuedNotification, *, public_url: str | None = None) -
     if payload.get("route"):
         lines.append(f"Routing: {escape_mrkdwn(str(payload['route']))}")
     if unroutable:
-        lines.append("*UNROUTABLE*: nobody configured could be reached; this goes to everyone "
-                     "it concerns at the highest priority")
+        lines.append(
+            "*UNROUTABLE*: nobody configured could be reached; this goes to everyone "
+            "it concerns at the highest priority"
+        )
     if ref is not None and public_url:
         lines.append(f"<{escape_mrkdwn(step_link(public_url, item.step_id or 0))}|Open {ref}>")
     elif ref is not None and item.kind not in ("resolved", "closed", "expire"):

@@ -90,7 +90,12 @@ class OutboxRun:
 
 
 def queue_report_message(
-    store: LadderStore, report: Report, *, level: str, location: str, now: datetime,
+    store: LadderStore,
+    report: Report,
+    *,
+    level: str,
+    location: str,
+    now: datetime,
     public_url: str | None = None,
 ) -> bool:
     """Queue tonight's findings at or above ``level`` (dedup stage).
@@ -98,8 +103,7 @@ def queue_report_message(
     Returns whether a message was queued: ``False`` when no model reaches ``level`` or
     the same check already queued its message at this level.
     """
-    message = build_message(report, level=level, report_location=location,
-                            public_url=public_url)
+    message = build_message(report, level=level, report_location=location, public_url=public_url)
     if message is None:
         return False
     key = f"{report.run_id}:{level}"
@@ -128,7 +132,8 @@ def _retry(item: QueuedNotification, result: DeliveryResult, now: datetime) -> R
             error=result.error or f"HTTP {result.status_code}",
             retry_after=(
                 timedelta(seconds=result.retry_after_s)
-                if result.retry_after_s is not None else None
+                if result.retry_after_s is not None
+                else None
             ),
             permanent=result.permanent,
         ),
@@ -176,29 +181,40 @@ def deliver_due(
         if clock() - started >= budget_s:
             run.left = len(store.read(lambda conn: due_notifications(conn, now)))
             if run.left:
-                log.warning("outbox: %d message(s) left for the next run (budget of %.0f s "
-                            "spent)", run.left, budget_s)
+                log.warning(
+                    "outbox: %d message(s) left for the next run (budget of %.0f s spent)",
+                    run.left,
+                    budget_s,
+                )
             break
-        item = store.write(
-            lambda conn: claim_next(conn, now, owner=me, lease=lease, skip=tried)
-        )
+        item = store.write(lambda conn: claim_next(conn, now, owner=me, lease=lease, skip=tried))
         if item is None:
             break
         tried.add(item.id)
-        result = send(Notification(
-            url=url, payload=outbox_message(item, public_url=public_url), key=f"outbox-{item.id}"
-        ))
+        result = send(
+            Notification(
+                url=url,
+                payload=outbox_message(item, public_url=public_url),
+                key=f"outbox-{item.id}",
+            )
+        )
         retry = None if result.ok else _retry(item, result, now)
 
-        def record(conn: Connection, item_id: int = item.id, ok: bool = result.ok,
-                   decision: RetryDecision | None = retry) -> bool:
-            return record_attempt(conn, item_id, owner=me, now=now, delivered=ok,
-                                  retry=decision)
+        def record(
+            conn: Connection,
+            item_id: int = item.id,
+            ok: bool = result.ok,
+            decision: RetryDecision | None = retry,
+        ) -> bool:
+            return record_attempt(conn, item_id, owner=me, now=now, delivered=ok, retry=decision)
 
         if not store.write(record):
             run.lost += 1
-            log.warning("outbox: the lease on notification %d ran out before its attempt "
-                        "was recorded; another sender has it", item.id)
+            log.warning(
+                "outbox: the lease on notification %d ran out before its attempt "
+                "was recorded; another sender has it",
+                item.id,
+            )
             continue
         if result.ok:
             run.sent += 1
@@ -224,6 +240,7 @@ def notify_night(
 ) -> OutboxRun:
     """Queue tonight's message, then deliver everything due; failures stay queued and are
     retried on the next run. ``public_url`` links steps to the escalation desk."""
-    queue_report_message(store, report, level=level, location=location, now=now,
-                         public_url=public_url)
+    queue_report_message(
+        store, report, level=level, location=location, now=now, public_url=public_url
+    )
     return deliver_due(store, url=url, now=now, send=send, public_url=public_url)

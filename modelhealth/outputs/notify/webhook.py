@@ -160,8 +160,9 @@ def deliver(
         raise ValueError(f"deadline_s must be positive, not {deadline_s}")
     target = notification.target
     if urlsplit(notification.url).scheme.lower() not in ("http", "https"):
-        return DeliveryResult(False, 0, None, f"webhook {target} is not an http(s) URL",
-                              permanent=True)
+        return DeliveryResult(
+            False, 0, None, f"webhook {target} is not an http(s) URL", permanent=True
+        )
     try:
         body = json.dumps(notification.payload, allow_nan=False).encode("utf-8")
     except (TypeError, ValueError) as exc:
@@ -179,8 +180,13 @@ def deliver(
     for attempt in range(1, attempts + 1):
         retry_after: float | None = None
         try:
-            answer = _post(notification.url, body, headers, timeout=timeout_s,
-                           budget=max(ends - clock(), 0.001))
+            answer = _post(
+                notification.url,
+                body,
+                headers,
+                timeout=timeout_s,
+                budget=max(ends - clock(), 0.001),
+            )
         except TimeoutError as exc:
             status, error = None, f"webhook {target} timed out: {exc}"
         except (OSError, HTTPException) as exc:
@@ -206,8 +212,10 @@ def deliver(
                 return DeliveryResult(False, attempt, status, error, retry_after_s=retry_after)
             delay = retry_after
         if clock() + delay >= ends:
-            error += f" (the delivery's deadline of {deadline_s:g} s came after {attempt} " \
-                     f"attempt{'s' if attempt != 1 else ''})"
+            error += (
+                f" (the delivery's deadline of {deadline_s:g} s came after {attempt} "
+                f"attempt{'s' if attempt != 1 else ''})"
+            )
             break
         _log.warning("notification %s: %s; retrying in %.1f s", notification.key, error, delay)
         sleep(delay)

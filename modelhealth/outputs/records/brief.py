@@ -43,8 +43,12 @@ def render_brief_markdown(brief: Brief, *, version: int | None = None) -> str:
         *[f"- {line(text)}" for text in brief.known],
     ]
     if brief.evidence:
-        lines += ["", "Evidence (the nightly check):", "",
-                  *[f"- {line(text)}" for text in brief.evidence]]
+        lines += [
+            "",
+            "Evidence (the nightly check):",
+            "",
+            *[f"- {line(text)}" for text in brief.evidence],
+        ]
     lines += ["", "### What we do not know yet", ""]
     lines += [f"- {line(text)}" for text in brief.unknown] or ["- Nothing open."]
     lines += ["", "## 4. What we are doing", "", "| Action | Owner | When |", "|---|---|---|"]
@@ -55,5 +59,4 @@ def render_brief_markdown(brief: Brief, *, version: int | None = None) -> str:
 
 def render_brief_html(brief: Brief, *, version: int | None = None) -> str:
     """The brief as one self-contained HTML page (no script, nothing loaded)."""
-    return render_page("brief.html.j2", brief=brief, version=version, plan=_plan(brief),
-                       due=_due)
+    return render_page("brief.html.j2", brief=brief, version=version, plan=_plan(brief), due=_due)

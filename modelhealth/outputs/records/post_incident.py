@@ -78,11 +78,18 @@ def render_review_markdown(review: PostIncidentReview) -> str:
         "",
     ]
     if review.repeat_of is not None:
-        lines += [f"Repeats esc-{review.repeat_of}: read its review with `modelhealth ladder "
-                  f"pir esc-{review.repeat_of}`.", ""]
+        lines += [
+            f"Repeats esc-{review.repeat_of}: read its review with `modelhealth ladder "
+            f"pir esc-{review.repeat_of}`.",
+            "",
+        ]
     if review.repeated_by:
-        lines += ["Repeated by " + ", ".join(f"esc-{i}" for i in review.repeated_by)
-                  + ": the follow-up actions below did not prevent it.", ""]
+        lines += [
+            "Repeated by "
+            + ", ".join(f"esc-{i}" for i in review.repeated_by)
+            + ": the follow-up actions below did not prevent it.",
+            "",
+        ]
     lines += ["## Timeline", "", "| Moment | When | What |", "|---|---|---|"]
     lines += [f"| {t.label} | {when(t.at)} | {cell(t.note)} |" for t in review.timeline]
     lines += ["", "## SLA clocks that ran out", ""]
@@ -90,9 +97,13 @@ def render_review_markdown(review: PostIncidentReview) -> str:
     lines += ["", "## What the rung changed", ""]
     if review.changes and review.rung:
         nb, na = review.changes[0].nights_before, review.changes[0].nights_after
-        lines += [f"{review.rung} was applied {when(review.rung_applied_at)}. Nights before: "
-                  f"{nb}; after, until the escalation closed: {na}.", "",
-                  "| Metric | Before | After | Change |", "|---|---|---|---|"]
+        lines += [
+            f"{review.rung} was applied {when(review.rung_applied_at)}. Nights before: "
+            f"{nb}; after, until the escalation closed: {na}.",
+            "",
+            "| Metric | Before | After | Change |",
+            "|---|---|---|---|",
+        ]
         for c in review.changes:
             before, after, delta = _change(c.metric, c.before, c.after)
             lines.append(f"| {c.metric} | {before} | {after} | {delta} |")
@@ -179,8 +190,9 @@ def parse_review_edit(text: str, people: Iterable[str]) -> ReviewEdit:
         if not entry:
             continue
         try:
-            actions.append(parse_follow_up(entry.removeprefix("-").removeprefix("*").strip(),
-                                           known))
+            actions.append(
+                parse_follow_up(entry.removeprefix("-").removeprefix("*").strip(), known)
+            )
         except ValueError as exc:
             raise ValueError(f"line {number}: {exc}") from None
     return ReviewEdit(text_of(EDITABLE[0]), text_of(EDITABLE[1]), actions)

@@ -34,14 +34,22 @@ def render_sla_review_markdown(review: WeeklySlaReview) -> str:
     for title, rows in _groups(review):
         if not rows:
             continue
-        lines += ["", f"## By {title.lower()}", "",
-                  f"| {title} | {review.week} | {review.week_before} |", "|---|---:|---:|"]
-        lines += [f"| {cell(t.key.replace('_', ' '))} | {t.this_week} | {t.week_before} |"
-                  for t in rows]
+        lines += [
+            "",
+            f"## By {title.lower()}",
+            "",
+            f"| {title} | {review.week} | {review.week_before} |",
+            "|---|---:|---:|",
+        ]
+        lines += [
+            f"| {cell(t.key.replace('_', ' '))} | {t.this_week} | {t.week_before} |" for t in rows
+        ]
     lines += ["", "## Every clock that ran out", ""]
     if review.misses:
-        lines += ["| Clock | Item | Model | Owner | Tier | Due | Met | Late |",
-                  "|---|---|---|---|---:|---|---|---:|"]
+        lines += [
+            "| Clock | Item | Model | Owner | Tier | Due | Met | Late |",
+            "|---|---|---|---|---:|---|---|---:|",
+        ]
         lines += [
             f"| {m.clock.replace('_', ' ')} | {m.subject} | {cell(m.model_id)} | "
             f"{cell(m.owner)} | {m.tier} | {when(m.due_at)} | "
@@ -52,12 +60,14 @@ def render_sla_review_markdown(review: WeeklySlaReview) -> str:
         lines.append("None: every clock due this week was met.")
     lines += ["", "## Suggestions", ""]
     lines += [f"- **{s['direction']}** {line(s['text'])}" for s in review.suggestions] or [
-        "- None: no rule found a threshold or window to change."]
+        "- None: no rule found a threshold or window to change."
+    ]
     lines += ["", f"Generated {when(review.generated_at)}.", ""]
     return "\n".join(lines)
 
 
 def render_sla_review_html(review: WeeklySlaReview) -> str:
     """The review as one self-contained HTML page."""
-    return render_page("sla_review.html.j2", review=review, span=_span(review),
-                       groups=_groups(review))
+    return render_page(
+        "sla_review.html.j2", review=review, span=_span(review), groups=_groups(review)
+    )

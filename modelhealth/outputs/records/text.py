@@ -30,5 +30,6 @@ def line(text: str) -> str:
 
 def cell(text: str) -> str:
     """User text in one Markdown table cell: pipes escaped, line breaks as ``<br>``."""
-    return "<br>".join(_NEWLINES.split(text.replace("\\", "\\\\").replace("|", "\\|")
-                                       .replace("<", "\\<")))
+    return "<br>".join(
+        _NEWLINES.split(text.replace("\\", "\\\\").replace("|", "\\|").replace("<", "\\<"))
+    )
