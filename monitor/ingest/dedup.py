@@ -1,9 +1,10 @@
-"""Duplicate predictions: 64-bit id hashes, the per-model salt, the set of ids seen tonight.
+"""64-bit id hashes and the per-model salt; :class:`SeenIds`, the former seen-set.
 
-Ingest drops duplicate ``prediction_id`` values across batches and files. Keeping the
-ids themselves would cost tens of bytes per row; a 64-bit hash costs eight and compares
-in one instruction. With ``n`` distinct ids the chance that any two collide is about
-``n² / 2⁶⁵`` (3·10⁻⁶ for ten million ids), far below any other error in the report.
+A 64-bit hash of a ``prediction_id`` costs eight bytes and compares in one instruction.
+With ``n`` distinct ids the chance that any two collide by accident is about
+``n² / 2⁶⁵`` (3·10⁻⁶ for ten million ids); ids crafted to collide are another matter,
+which is why duplicates are decided by comparing the ids themselves
+(:mod:`monitor.ingest.dedup_exact`), never by this hash alone.
 
 :func:`hash_ids` reads the Arrow buffers directly: strings are grouped by byte length,
 each group is read eight bytes at a time as little-endian words (the last word
@@ -14,14 +15,16 @@ from, on every platform. ``pandas.util.hash_array`` does the same job at roughly
 tenth of the speed.
 
 :class:`SeenIds` is a log-structured set of sorted ``uint64`` runs: each batch adds
-one sorted run, runs of similar size are merged (a linear merge: the stable sort of two
-concatenated sorted runs is Timsort's merge), and membership is a ``searchsorted`` per
-run. Memory is eight bytes per distinct id plus the transient merge buffer.
+one sorted run, runs of similar size are merged, and membership is a ``searchsorted`` per
+run, at eight bytes per distinct id. Ingest no longer uses it: duplicates are decided by
+:class:`~monitor.ingest.dedup_exact.ExactSeen` (ids compared, under a memory budget), and
+the Dask engine's exchange by :mod:`monitor.engines.dedup_partitions`. It stays as the
+reference that ``benchmarks/bench_dedup.py`` (mode ``seenids``) and the collision test
+(``tests/test_dedup_exact.py``) measure the exact path against.
 
-Duplicates are per model: the same ``prediction_id`` logged by two models is two
-predictions. A key is the id hash XOR the model's salt (:func:`model_salts`), so one
-seen-set serves every model; the late-label join and the Dask engine's check across
-partitions use the same keys.
+A hash key is the id hash XOR the model's salt (:func:`model_salts`), so that the same
+``prediction_id`` of two models is two keys; the late-label join and the chunks'
+``id_hash`` (the drift sample's order) use these keys.
 """
 
 from __future__ import annotations
