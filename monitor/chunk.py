@@ -72,7 +72,9 @@ class ModelChunk:
     """
 
     model_id: str
-    id_hash: U64  # hash of prediction_id (monitor.ingest.dedup.hash_ids)
+    #: Hash of prediction_id (monitor.ingest.dedup.hash_ids), what the drift sample is
+    #: drawn by; None when no model of the night measures drift.
+    id_hash: U64 | None
     timestamp_ns: I64  # UTC nanoseconds since the epoch
     confidence: F64  # in [0, 1]; NaN only on errored rows (they may lack one)
     latency_ms: F64  # finite, >= 0; NaN only on errored rows
@@ -105,7 +107,7 @@ class ModelChunk:
 
         return ModelChunk(
             model_id=self.model_id,
-            id_hash=self.id_hash[mask],
+            id_hash=take(self.id_hash),
             timestamp_ns=self.timestamp_ns[mask],
             confidence=self.confidence[mask],
             latency_ms=self.latency_ms[mask],

@@ -175,3 +175,28 @@ def test_drift_sample_is_the_k_smallest_hashes_whatever_the_chunking() -> None:
     # The reference window's sample: the 200 smallest hashes among its rows.
     expected = np.sort(rows.id_hash[in_ref])[:200]
     assert np.array_equal(np.sort(agg.reference.sample.hashes), expected)
+
+
+def test_without_drift_the_windows_keep_no_drift_columns_and_the_same_metrics() -> None:
+    rows = make_rows(6_000, 7)
+    chunks = pieces(rows, [1_000, 4_200])
+    with_drift = fold_chunks(chunks, {"m": fresh()})["m"]
+    no_drift = ModelAggregate.empty(
+        "m", BOUNDS, cut_points=(0.6, 0.85), sample_size=200, drift=False
+    )
+    fold_chunks(chunks, {"m": no_drift})
+    pairs = (
+        (no_drift.current, with_drift.current),
+        (no_drift.reference, with_drift.reference),
+    )
+    for window, reference in pairs:
+        assert window.n_rows == reference.n_rows > 0
+        assert _close(
+            finalize_metrics(window, window, Thresholds()).model_dump(),
+            finalize_metrics(reference, reference, Thresholds()).model_dump(),
+        )
+        assert window.drift.seen == set() and window.drift.distributions.nbytes == 0
+        assert len(window.sample.hashes) == 0
+    # the folds that were on saw the confidence and the feature in both windows
+    assert {"confidence", "feature.x"} <= with_drift.current.drift.seen
+    assert len(with_drift.reference.sample.hashes) == 200

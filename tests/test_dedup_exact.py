@@ -13,6 +13,7 @@ import os
 import subprocess
 import sys
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -193,6 +194,24 @@ def test_the_first_occurrence_in_log_order_wins_per_model() -> None:
         assert len(seen) == 6
         keys = seen.keys(pa.array(["a", "a"]), [0, 1])
         assert keys[0] != keys[1]  # the same id in two models is two keys
+
+
+def test_hashes_computed_ahead_by_another_thread_give_the_same_answer() -> None:
+    log = retries_and_a_resent_file(3_000, 11)
+    ids = pa.array([i for _, i in log])
+    models = [m for m, _ in log]
+    key = new_key()
+    with ExactSeen(key=key) as inline, ExactSeen(key=key) as ahead:
+        with ThreadPoolExecutor(1) as reader:  # as ingest's reader thread hashes
+            hashes = reader.submit(ahead.hashes, ids).result()
+        got = ahead.add(ids, models, hashes=hashes)
+        assert got.tolist() == inline.add(ids, models).tolist() == expected_duplicates(log)
+        # hashes are the id's alone; the model's salt is applied in add
+        twice = pa.array(["x", "x"])
+        assert len(set(ahead.hashes(twice).tolist())) == 1
+        assert len(set(ahead.keys(twice, [0, 1]).tolist())) == 2
+        with pytest.raises(ValueError, match="2 hashes for 3 ids"):
+            ahead.add(pa.array(["a", "b", "c"]), 0, hashes=hashes[:2])
 
 
 def test_integer_and_dictionary_ids_are_the_same_ids_as_their_text() -> None:

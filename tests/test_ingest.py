@@ -902,3 +902,20 @@ def test_integer_prediction_ids_hash_like_their_text(tmp_path: Path, register: A
     result = collect([parquet], register)
     assert result.column(SUPPORT, "id_hash") == hashes("7", "8")
     assert os.path.getsize(parquet) > 0
+
+
+def test_a_night_that_measures_no_drift_hashes_no_ids_for_a_sample(tmp_path: Path) -> None:
+    on = make_register("support-assistant")
+    entry = on.models[0]
+    drift = entry.thresholds.drift.model_copy(update={"enabled": False})
+    off_entry = entry.model_copy(
+        update={"thresholds": entry.thresholds.model_copy(update={"drift": drift})}
+    )
+    off = on.model_copy(update={"models": [off_entry]})
+    path = write_parquet(tmp_path / "log.parquet", [row("p1"), row("p2"), row("p1")])
+    sampled, unsampled = collect([path], on), collect([path], off)
+    assert sampled.column(SUPPORT, "id_hash") == hashes("p1", "p2")
+    assert unsampled.column(SUPPORT, "id_hash") is None
+    # de-duplication does not need them: the repeat of p1 is dropped either way
+    assert sampled.stats.rows_duplicate == unsampled.stats.rows_duplicate == 1
+    assert unsampled.column(SUPPORT, "confidence") == [0.9, 0.9]

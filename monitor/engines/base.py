@@ -61,6 +61,7 @@ def new_aggregates(
             cut_points=tuple(sorted({c.min, c.review, c.auto})),
             sample_size=entry.thresholds.drift.sample_size,
             drift_max_features=entry.thresholds.drift.max_columns,
+            drift=entry.thresholds.drift.enabled,
         )
     return out
 

@@ -88,6 +88,10 @@ class BatchColumns:
     def id_hash(self, name: str) -> U64:
         return self._get("hash", name, lambda: hash_ids(self.text(name)))
 
+    def dedup_hashes(self, name: str, hasher: Callable[[pa.Array], U64]) -> U64:
+        """The de-duplication hashes of every row's id (``ExactSeen.hashes``)."""
+        return self._get("dedup", name, lambda: hasher(self.text(name)))
+
     def floats(self, name: str) -> tuple[F64, Bool]:
         return self._get("floats", name, lambda: coerce.floats(self.column(name), self.n))
 
@@ -110,8 +114,9 @@ class BatchColumns:
             "feature", name, lambda: coerce.feature(self.batch.columns[name], self.batch.untyped)
         )
 
-    def warm(self, plan: IngestPlan) -> None:
-        """Convert every column the plan may use, ahead of time.
+    def warm(self, plan: IngestPlan, dedup: Callable[[pa.Array], U64] | None = None) -> None:
+        """Convert every column the plan may use, ahead of time, and hash the ids with
+        ``dedup`` (the seen-set's :meth:`~monitor.ingest.dedup_exact.ExactSeen.hashes`).
 
         Runs in the reader thread: Arrow and NumPy release the GIL for the heavy loops,
         so conversion of the next batch overlaps with validation of this one.
@@ -128,7 +133,10 @@ class BatchColumns:
             if not self.has(mapping.model_id):
                 continue
             self.missing_text(mapping.prediction_id)
-            self.id_hash(mapping.prediction_id)
+            if plan.samples_drift:
+                self.id_hash(mapping.prediction_id)
+            if dedup is not None:
+                self.dedup_hashes(mapping.prediction_id, dedup)
             self.timestamps(mapping.timestamp)
             for name in (mapping.confidence, mapping.latency_ms, mapping.quality_score):
                 if self.has(name):

@@ -264,7 +264,16 @@ class ExactSeen:
     def keys(self, ids: pa.Array | pa.ChunkedArray, models: int | npt.ArrayLike) -> U64:
         """The ``uint64`` key of each (model, id): equal pairs, equal keys, in this run."""
         offsets, data = id_buffers(ids)
-        return self._keys(offsets, data, self._models(models, len(offsets) - 1))
+        model = self._models(models, len(offsets) - 1)
+        return self._salted(self._hash(offsets, data), model)
+
+    def hashes(self, ids: pa.Array | pa.ChunkedArray) -> U64:
+        """The keyed hash of each id, before the model's salt: :meth:`add`'s ``hashes``.
+
+        Reads nothing but the run's key, so another thread may compute them ahead of
+        :meth:`add` (ingest's reader thread does, while the previous batch is decided).
+        """
+        return self._hash(*id_buffers(ids))
 
     def add(
         self,
@@ -272,6 +281,7 @@ class ExactSeen:
         models: int | npt.ArrayLike,
         *,
         keys: U64 | None = None,
+        hashes: U64 | None = None,
     ) -> Bool:
         """Record a batch of ids, in log order, and say which rows are duplicates.
 
@@ -284,6 +294,9 @@ class ExactSeen:
             The model ordinal of every row, or one ordinal for the whole batch.
         keys
             The rows' :meth:`keys`, when the caller has them already (saves hashing).
+        hashes
+            The rows' :meth:`hashes`, when the caller has them (saves hashing; the
+            models' salts are applied here). Ignored when ``keys`` are given.
 
         Returns
         -------
@@ -299,7 +312,11 @@ class ExactSeen:
         n = len(offsets) - 1
         model = self._models(models, n)
         if keys is None:
-            keys = self._keys(offsets, data, model)
+            if hashes is None:
+                hashes = self._hash(offsets, data)
+            elif len(hashes) != n:
+                raise ValueError(f"{len(hashes)} hashes for {n} ids")
+            keys = self._salted(np.array(hashes, np.uint64), model)
         elif len(keys) != n:
             raise ValueError(f"{len(keys)} keys for {n} ids")
         duplicate = np.zeros(n, bool)
@@ -401,12 +418,13 @@ class ExactSeen:
             raise ValueError("model ordinals must be in [0, 2**32)")
         return array.astype(np.uint32, copy=False)
 
-    def _keys(self, offsets: I64, data: U8, model: npt.NDArray[np.uint32]) -> U64:
-        keys = (
-            siphash13_buffers(offsets, data, self._key)
-            if self._hasher is None
-            else np.asarray(self._hasher(offsets, data), np.uint64).copy()
-        )
+    def _hash(self, offsets: I64, data: U8) -> U64:
+        if self._hasher is None:
+            return siphash13_buffers(offsets, data, self._key)
+        return np.asarray(self._hasher(offsets, data), np.uint64).copy()
+
+    def _salted(self, keys: U64, model: npt.NDArray[np.uint32]) -> U64:
+        """``keys`` (owned, changed in place) xored with each row's model salt."""
         top = int(model.max()) if len(model) else -1
         if top >= len(self._salts):
             # A secret salt per model: pairs of different models collide only by chance.

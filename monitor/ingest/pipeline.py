@@ -17,6 +17,7 @@ For every record batch of every file (:mod:`~monitor.ingest.sources`,
 from __future__ import annotations
 
 from collections.abc import Generator, Iterator, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -24,7 +25,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from monitor.chunk import I32, Categorical, Idx, ModelChunk, WindowBounds
+from monitor.chunk import I32, Bool, Categorical, Idx, ModelChunk, WindowBounds
 from monitor.errors import MissingColumnError, UnreadableLogError
 from monitor.ingest import coerce
 from monitor.ingest.accounting import IngestStats
@@ -134,6 +135,15 @@ class _Part:
     kept: Idx  # group rows that are valid and inside their model's windows
 
 
+@dataclass
+class _Pending:
+    """A validated batch whose de-duplication decision may still be running."""
+
+    columns: BatchColumns
+    parts: list[_Part]
+    decision: Future[list[Bool]] | None
+
+
 class _Ingest:
     """One ``read_logs`` call: the files in order, batch by batch, with one seen-set."""
 
@@ -152,6 +162,8 @@ class _Ingest:
         self.stats = stats
         self.own_seen = seen is None
         self.seen = ExactSeen() if seen is None else seen
+        #: The one thread that calls ``seen.add``, batch after batch (started on first use).
+        self.deduper = ThreadPoolExecutor(1, thread_name_prefix="modelhealth-dedup")
         self.quarantine = QuarantineBuffer(quarantine, stats)
 
     def run(self, files: list[LogFile]) -> Generator[ModelChunk, None, None]:
@@ -167,6 +179,7 @@ class _Ingest:
                     self.stats.unreadable.append(file.name)
                     self.stats.unreadable_reasons[file.name] = str(exc)
         finally:
+            self.deduper.shutdown(wait=True)  # no decision still running on the seen-set
             if self.own_seen:
                 self.seen.close()  # its spill folder goes, whatever ended the read
 
@@ -178,24 +191,46 @@ class _Ingest:
             try:
                 for batch in reader:
                     columns = BatchColumns(with_valid_text(batch))
-                    columns.warm(plan)
+                    columns.warm(plan, self.seen.hashes)
                     yield columns
             finally:
                 reader.close()
 
         checked: set[int] = set()
         batches = prefetch(converted())
+        # Three stages overlap: the reader thread converts batch k+1 (and hashes its
+        # ids) while this thread validates it, while the de-duplication thread decides
+        # batch k; batch k's chunks are yielded once its decision is back. Decisions
+        # are still made one batch after another, in log order.
+        pending: _Pending | None = None
         try:
-            for columns in batches:
-                yield from self._batch(columns, file, checked)
+            try:
+                for columns in batches:
+                    parts = self._prepare(columns, file, checked)
+                    nxt = _Pending(columns, parts, self._decide(columns, parts))
+                    done, pending = pending, nxt
+                    if done is not None:
+                        yield from self._emit(done)
+            except Exception:
+                # the batches before the failure were read whole: they count, as they
+                # did before the pipeline had stages
+                done, pending = pending, None
+                if done is not None:
+                    yield from self._emit(done)
+                raise
+            done, pending = pending, None
+            if done is not None:
+                yield from self._emit(done)
         finally:
+            if pending is not None and pending.decision is not None:
+                pending.decision.cancel()
+                wait([pending.decision])  # never leave it running on a closing seen-set
             batches.close()  # stops the reader thread now, even when a batch failed
 
     # ---------------------------------------------------------------- one batch
 
-    def _batch(
-        self, columns: BatchColumns, file: LogFile, checked: set[int]
-    ) -> Iterator[ModelChunk]:
+    def _prepare(self, columns: BatchColumns, file: LogFile, checked: set[int]) -> list[_Part]:
+        """Attribute and validate one batch: its parts, before de-duplication."""
         plan = self.plan
         stats = self.stats
         batch = columns.batch
@@ -213,7 +248,7 @@ class _Ingest:
         n = batch.n
         if n == 0:
             self.quarantine.flush()
-            return
+            return []
         ordinal = self._attribute(columns, file)
         if batch.invalid_text is not None:
             self._quarantine_invalid_text(columns, file, ordinal, batch.invalid_text)
@@ -243,10 +278,15 @@ class _Ingest:
             )
             for g in present.tolist()
         ]
-        self._drop_duplicates(columns, parts)
-        self.quarantine.flush()
-        for part in parts:
-            yield from self._chunks(columns, part)
+        self.quarantine.flush()  # a batch's quarantine is whole once it is validated
+        return parts
+
+    def _emit(self, pending: _Pending) -> Iterator[ModelChunk]:
+        """Apply a batch's de-duplication decision, then yield its chunks."""
+        if pending.decision is not None:
+            self._drop_duplicates(pending.parts, pending.decision.result())
+        for part in pending.parts:
+            yield from self._chunks(pending.columns, part)
 
     def _attribute(self, columns: BatchColumns, file: LogFile) -> I32:
         """Model ordinal per row: -1 = unknown model id, -2 = no model id."""
@@ -384,25 +424,45 @@ class _Ingest:
                 text = repr(cell) if isinstance(cell, str) else str(cell)
             self.stats.example(model, reason, text)
 
-    def _drop_duplicates(self, columns: BatchColumns, parts: list[_Part]) -> None:
-        """Drop the kept rows whose (model, id) an earlier row had, part by part.
+    def _decide(self, columns: BatchColumns, parts: list[_Part]) -> Future[list[Bool]] | None:
+        """Start the de-duplication decision of a batch's kept rows, part by part, on the
+        de-duplication thread (the parts' ids are gathered here, on this thread).
 
         A model belongs to one mapping group, so no two parts share a model and the
         parts' order within the batch cannot change which row of a (model, id) is first.
         The seen-set compares id bytes: only a true repeat is dropped.
         """
-        plan = self.plan
-        stats = self.stats
+        work = []
         for part in parts:
             if len(part.kept) == 0:
                 continue
-            ids = columns.text(part.group.mapping.prediction_id)
+            name = part.group.mapping.prediction_id
+            ids = columns.text(name)
+            hashes = columns.dedup_hashes(name, self.seen.hashes)
             at = part.kept if part.rows is None else part.rows[part.kept]
             if len(at) != columns.n:
                 ids = ids.take(pa.array(at))
+                hashes = hashes[at]
             ordinals = part.group.ordinals
             models = ordinals[0] if len(ordinals) == 1 else part.ordinal[part.kept]
-            mine = self.seen.add(ids, models)
+            work.append((ids, models, hashes))
+        if not work:
+            return None
+        seen = self.seen
+        return self.deduper.submit(
+            lambda: [seen.add(ids, models, hashes=hashes) for ids, models, hashes in work]
+        )
+
+    def _drop_duplicates(self, parts: list[_Part], decided: list[Bool]) -> None:
+        """Drop the kept rows the seen-set found to be repeats (``decided``: one mask per
+        part with kept rows, in order), and count them."""
+        plan = self.plan
+        stats = self.stats
+        masks = iter(decided)
+        for part in parts:
+            if len(part.kept) == 0:
+                continue
+            mine = next(masks)
             if not mine.any():
                 continue
             counts = np.bincount(part.ordinal[part.kept[mine]], minlength=len(plan.models))
@@ -478,7 +538,9 @@ class _Ingest:
 
             yield ModelChunk(
                 model_id=plan.models[o],
-                id_hash=pick(columns.id_hash(mapping.prediction_id)),
+                id_hash=(
+                    pick(columns.id_hash(mapping.prediction_id)) if plan.samples_drift else None
+                ),
                 timestamp_ns=pick(ts),
                 confidence=pick(columns.floats(mapping.confidence)[0]),
                 latency_ms=pick(columns.floats(mapping.latency_ms)[0]),

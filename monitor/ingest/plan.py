@@ -144,6 +144,8 @@ class IngestPlan:
         # Features serve drift only: a night that measures no drift never reads them
         # (for wide logs they are most of the bytes).
         drifting = {entry.id for entry in register.models if entry.thresholds.drift.enabled}
+        #: Whether any model keeps a drift sample, the only reader of chunks' id hashes.
+        self.samples_drift = bool(drifting)
         self.selection = ColumnSelection(
             contract=frozenset(name for g in self.groups for name in g.columns()),
             prefixes=tuple(

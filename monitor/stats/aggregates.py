@@ -67,6 +67,9 @@ class WindowParams:
     sample_size: int
     #: Feature columns whose drift distributions are kept (``thresholds.drift.max_columns``).
     drift_max_features: int = 100
+    #: Whether the drift columns are summarised at all (``thresholds.drift.enabled``, off
+    #: under ``--no-drift``): without drift nothing reads the fold or the sample.
+    drift: bool = True
 
     @property
     def hours(self) -> int:
@@ -306,8 +309,11 @@ class WindowAggregate:
             self.segments.add(chunk.segment, per_row)
         if chunk.failure_mode is not None:
             self._count_annotations(chunk.failure_mode)
-        self.drift.update(chunk)
-        self.sample.update(chunk.id_hash, _sample_columns(chunk))
+        if self.params.drift:
+            if chunk.id_hash is None:
+                raise ValueError(f"{chunk.model_id}: drift is on but the chunk has no id hashes")
+            self.drift.update(chunk)
+            self.sample.update(chunk.id_hash, _sample_columns(chunk))
 
     def _count_annotations(self, cat: Categorical) -> None:
         codes = cat.codes[cat.codes >= 0]
@@ -399,10 +405,11 @@ class ModelAggregate:
         cut_points: tuple[float, ...],
         sample_size: int,
         drift_max_features: int = 100,
+        drift: bool = True,
     ) -> ModelAggregate:
         def window(start: int, end: int) -> WindowAggregate:
             return WindowAggregate(
-                WindowParams(start, end, cut_points, sample_size, drift_max_features)
+                WindowParams(start, end, cut_points, sample_size, drift_max_features, drift)
             )
 
         return cls(
