@@ -40,3 +40,51 @@ def test_reading_the_report_model_does_not_load_the_check_machinery() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT
     )
     assert done.stdout.strip() == ""
+
+
+def test_starting_a_check_imports_neither_the_ladder_nor_scipy_stats_nor_pandas() -> None:
+    # The check's command line, machinery and HTML page load in ~0.8 s; SciPy's stats
+    # (~0.45 s over scipy.special), pandas (~0.2 s) and the ladder with SQLAlchemy
+    # (~0.35 s, which the CLI's ladder group and the page's process panel import) are
+    # imported where they are used, and `check --no-ladder` never touches the ladder.
+    code = (
+        "import sys\n"
+        "from modelhealth.cli.app import app\n"
+        "import monitor.check, monitor.engines.local, modelhealth.outputs.html\n"
+        "heavy = [m for m in ('scipy.stats', 'scipy.optimize', 'scipy.spatial', 'pandas',\n"
+        "    'ladder', 'sqlalchemy', 'mlflow', 'evidently', 'dask.distributed')\n"
+        "    if m in sys.modules]\n"
+        "print(','.join(heavy))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT
+    )
+    assert done.stdout.strip() == ""
+
+
+def test_the_ladder_and_people_groups_mount_when_named() -> None:
+    # They are lazy (modelhealth.cli.app.LAZY_GROUPS) but a user cannot tell: the top-level
+    # help lists them with their help, in the order they always had, and they run.
+    from typer.testing import CliRunner
+
+    from modelhealth.cli.app import app
+
+    runner = CliRunner()
+    top = runner.invoke(app, ["--help"], env={"COLUMNS": "120"})
+    assert top.exit_code == 0, top.output
+    names = [
+        line.split()[1]
+        for line in top.output.splitlines()
+        if line.startswith("│ ") and len(line.split()) > 2 and line.split()[1][0] != "-"
+    ]
+    assert names == [
+        "check", "demo", "serve", "init", "thresholds", "ladder", "schema", "drift", "people",
+    ]  # fmt: skip
+    assert "Escalation ladder: status, approvals" in top.output
+    assert "People of the pinned register" in top.output
+    ladder = runner.invoke(app, ["ladder", "--help"], env={"COLUMNS": "120"})
+    assert ladder.exit_code == 0, ladder.output
+    assert "approve" in ladder.output and "--install-completion" not in ladder.output
+    token = runner.invoke(app, ["people", "token", "--help"], env={"COLUMNS": "120"})
+    assert token.exit_code == 0, token.output
+    assert "Personal tokens for the escalation desk." in token.output

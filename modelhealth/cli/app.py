@@ -10,22 +10,71 @@ into exit 3 with the path of a log file that holds the traceback.
 
 from __future__ import annotations
 
-from typing import Annotated
+import importlib
+from typing import TYPE_CHECKING, Annotated
 
 import typer
+from typer.core import TyperGroup
+from typer.main import get_group_from_info
+from typer.models import TyperInfo
 
 from modelhealth.cli import schema, thresholds
 from modelhealth.cli.check import check
 from modelhealth.cli.demo import demo
 from modelhealth.cli.drift import app as drift_app
 from modelhealth.cli.init import init
-from modelhealth.cli.ladder import app as ladder_app
-from modelhealth.cli.people import people_app
 from modelhealth.cli.serve import serve
+
+if TYPE_CHECKING:
+    from typer import _click as click  # the click typer builds on (vendored in typer)
 
 __all__ = ["app", "main"]
 
+#: Command groups mounted when they are named (or listed by ``--help``), not on every
+#: start: their modules import the ladder package and SQLAlchemy, about 0.35 s that
+#: ``check`` and ``demo`` do not need. Name -> (module, Typer attribute, help).
+LAZY_GROUPS: dict[str, tuple[str, str, str | None]] = {
+    "ladder": (
+        "modelhealth.cli.ladder",
+        "app",
+        "Escalation ladder: status, approvals, history, diagram, stats, events, audit.",
+    ),
+    "people": ("modelhealth.cli.people", "people_app", None),
+}
+#: Help lists commands, then groups, in the order they were mounted.
+_ORDER = ["check", "demo", "serve", "init", "thresholds", "ladder", "schema", "drift", "people"]
+
+
+class _Commands(TyperGroup):
+    """The top-level group: the groups of :data:`LAZY_GROUPS` are imported on first use."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        names = set(super().list_commands(ctx)) | set(LAZY_GROUPS)
+        return sorted(names, key=lambda n: (_ORDER.index(n) if n in _ORDER else len(_ORDER), n))
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name in LAZY_GROUPS and cmd_name not in self.commands:
+            module, attribute, help_text = LAZY_GROUPS[cmd_name]
+            sub = getattr(importlib.import_module(module), attribute)
+            info = (
+                TyperInfo(sub, name=cmd_name)
+                if help_text is None
+                else TyperInfo(sub, name=cmd_name, help=help_text)
+            )
+            self.add_command(
+                get_group_from_info(
+                    info,
+                    pretty_exceptions_short=app.pretty_exceptions_short,
+                    suggest_commands=app.suggest_commands,
+                    rich_markup_mode=app.rich_markup_mode,
+                ),
+                cmd_name,
+            )
+        return super().get_command(ctx, cmd_name)
+
+
 app = typer.Typer(
+    cls=_Commands,
     name="modelhealth",
     help="Nightly health checks for production ML and LLM models, and the escalation ladder "
     "that turns a breach into an accountable, budgeted decision.",
@@ -63,14 +112,8 @@ def _main(
 
 
 app.add_typer(thresholds.app, name="thresholds")
-app.add_typer(
-    ladder_app,
-    name="ladder",
-    help="Escalation ladder: status, approvals, history, diagram, stats, events, audit.",
-)
 app.add_typer(schema.app, name="schema")
 app.add_typer(drift_app, name="drift")
-app.add_typer(people_app, name="people")
 app.command("check")(check)
 app.command("demo")(demo)
 app.command("serve")(serve)

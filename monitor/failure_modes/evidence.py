@@ -13,7 +13,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy import stats
 
 from monitor.failure_modes.wording import n as _n
 from monitor.failure_modes.wording import num as _num
@@ -166,6 +165,8 @@ def _fisher_greater(
 
     P(X ≥ x1) for X hypergeometric: n1 draws from n1 + n2 rows holding x1 + x2 failures.
     """
+    from scipy import stats
+
     x1a, n1a, x2a, n2a = (np.asarray(v, dtype=np.int64) for v in (x1, n1, x2, n2))
     p = stats.hypergeom.sf(x1a - 1, n1a + n2a, x1a + x2a, n1a)
     return np.clip(np.asarray(p, dtype=np.float64), 0.0, 1.0)

@@ -26,7 +26,6 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -173,7 +172,10 @@ def floats(values: pa.Array | None, n: int) -> tuple[F64, Bool]:
             pc.cast(values, pa.float64()).to_numpy(zero_copy_only=False), np.float64
         )
     except pa.ArrowInvalid:
-        # Some cell is not a number: pandas' C parser turns just those into NaN.
+        # Some cell is not a number: pandas' C parser turns just those into NaN. Imported
+        # here: only logs with such cells pay pandas' import (about 0.25 s).
+        import pandas as pd
+
         series = pd.Series(values.to_numpy(zero_copy_only=False), dtype=object)
         parsed = pd.to_numeric(series.str.strip(), errors="coerce").to_numpy(np.float64)
     unreadable = np.isnan(parsed) & not_null(values)

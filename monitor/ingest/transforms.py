@@ -25,7 +25,6 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
-import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -81,6 +80,8 @@ def localize_naive(ns: I64, naive: Bool, zone: str) -> tuple[I64, Bool]:
     ok = np.ones(len(ns), bool)
     if not naive.any():
         return out, ok
+    import pandas as pd  # here: only registers with a time zone pay its import
+
     local = pd.DatetimeIndex(ns[naive].astype("datetime64[ns]"))
     placed = local.tz_localize(
         zone, ambiguous=np.ones(len(local), bool), nonexistent="shift_forward"

@@ -13,8 +13,6 @@ import math
 from collections.abc import Iterator
 from typing import Literal, TypedDict
 
-from scipy import stats
-
 from monitor.judge.severity import magnitude, tier_for
 from monitor.report import (
     Check,
@@ -127,6 +125,8 @@ def _rate_p_value(rate: RateMetric, limit: float, direction: Direction) -> float
 def _ece_p_value(value: float, low: float, high: float, limit: float, level: float) -> float | None:
     """Normal approximation behind :func:`~monitor.stats.intervals.ece_interval`: its half-width is
     ``z·se``."""
+    from scipy import stats
+
     half = high - (value if math.isfinite(value) else math.nan)
     z = float(stats.norm.ppf(0.5 + level / 2))
     if not (math.isfinite(half) and half > 0):

@@ -17,7 +17,6 @@ from typing import Literal
 
 import numpy as np
 import numpy.typing as npt
-from scipy import stats
 
 from monitor.judge.baseline import reference_check, rise_limit
 from monitor.judge.severity import magnitude
@@ -85,6 +84,8 @@ def _pit_score(x: int, n: int, p0: float, *, worse: Literal["higher", "lower"]) 
     ``u = P(X < x) + ½ P(X = x)`` under Bin(n, p0), scored ``Φ⁻¹(u)`` (or ``Φ⁻¹(1 − u)``
     when fewer is worse), so "worse" is always positive.
     """
+    from scipy import stats
+
     p0 = min(max(p0, 1e-9), 1.0 - 1e-9)
     below = float(stats.binom.cdf(x - 1, n, p0)) if x > 0 else 0.0
     at = float(stats.binom.pmf(x, n, p0))

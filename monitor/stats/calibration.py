@@ -40,7 +40,6 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
-from scipy import stats
 
 if TYPE_CHECKING:
     from typing import Self
@@ -463,6 +462,8 @@ def reliability_change_test(
     window and ``N = a + b + c + d``: ``χ² = N (ad − bc)² / ((a+b)(c+d)(a+c)(b+d))``, the
     uncorrected statistic of ``scipy.stats.chi2_contingency(..., correction=False)``.
     """
+    from scipy import stats
+
     if min_rows < 1:
         raise ValueError(f"min_rows must be >= 1, got {min_rows!r}")
     n_cur, ok_cur, _ = current.coarse(n_bins=n_bins)

@@ -24,7 +24,6 @@ from collections.abc import Sequence
 
 import numpy as np
 import numpy.typing as npt
-from scipy import optimize, stats
 
 from monitor.stats.significance import normal_p_value
 
@@ -115,6 +114,8 @@ def cusum_p_value(s: float, n_steps: int, k: float, *, cells: int = 600) -> floa
     about 1e-3 in absolute terms, which is all a decision at level 1e-2…1e-5 needs once
     the p-value is small (the error there is relative to the cell width, far below it).
     """
+    from scipy import stats
+
     if n_steps < 1:
         raise ValueError(f"n_steps must be >= 1, got {n_steps!r}")
     if s <= 0.0:
@@ -160,6 +161,8 @@ def cusum_threshold(arl: float, k: float) -> float:
     With a false-alarm budget of ``B`` healthy nights and ``m`` CUSUMs per model,
     ``cusum_threshold(B · m, k)`` is the classic chart's limit for that budget.
     """
+    from scipy import optimize
+
     if arl <= cusum_arl(0.0, k):
         return 0.0
     return float(optimize.brentq(lambda h: cusum_arl(h, k) - arl, 0.0, 200.0))

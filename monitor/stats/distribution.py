@@ -23,7 +23,6 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
-from scipy import stats
 
 from monitor.stats.calibration import _EDGES, FINE_BINS, _as_confidence, _fine_index
 
@@ -292,6 +291,8 @@ def ks_test(current: ConfidenceHistogram, reference: ConfidenceHistogram) -> KST
     KSTestResult
         Statistic and p-value are NaN when either window is empty.
     """
+    from scipy import stats
+
     n_cur, n_ref = current.n, reference.n
     if n_cur == 0 or n_ref == 0:
         return KSTestResult(math.nan, math.nan, n_cur, n_ref)

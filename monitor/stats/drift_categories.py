@@ -27,7 +27,6 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
-import pandas as pd
 
 if TYPE_CHECKING:
     from typing import Self
@@ -114,6 +113,8 @@ class CategoryDistribution:
 
     def update(self, values: npt.ArrayLike) -> Self:
         """Add a chunk of values (text, or anything with a ``str()``; None/NaN = missing)."""
+        import pandas as pd  # here: a check without drift never imports it
+
         array = np.asarray(values, dtype=object).reshape(-1)
         codes, uniques = pd.factorize(array, use_na_sentinel=True)
         return self.update_codes(codes, [u if isinstance(u, str) else str(u) for u in uniques])

@@ -29,7 +29,6 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
-import pandas as pd
 
 from monitor.chunk import ModelChunk
 from monitor.stats.drift_summary import WindowDistributions
@@ -164,4 +163,6 @@ class DriftFold:
 def _has_values(values: npt.NDArray[Any]) -> bool:
     if values.dtype.kind in "biuf":
         return bool(np.isfinite(values).any())
+    import pandas as pd  # here: a check without drift never imports it
+
     return bool(pd.notna(values).any())

@@ -90,8 +90,6 @@ from typing import Literal
 
 import numpy as np
 import numpy.typing as npt
-from scipy import stats
-from scipy.spatial import distance
 
 from monitor.stats.drift_summary import (
     EXACT_VALUES,
@@ -399,6 +397,8 @@ def _aligned(values: F64, present: F64, counts: npt.NDArray[np.int64]) -> F64:
 
 def _wasserstein(cur: Bins, ref: Bins, ref_std: float) -> tuple[float, float, float]:
     """Wasserstein-1 between the bucket midpoints, normed, with the coupling error bound."""
+    from scipy import stats
+
     norm = max(ref_std, MIN_NORM)
     w = stats.wasserstein_distance(
         ref.midpoints, cur.midpoints, u_weights=ref.counts, v_weights=cur.counts
@@ -412,6 +412,8 @@ def _wasserstein(cur: Bins, ref: Bins, ref_std: float) -> tuple[float, float, fl
 
 
 def _ks(cur: NumericDistribution, ref: NumericDistribution) -> tuple[float, float, float]:
+    from scipy import stats
+
     n_ref, n_cur = ref.n, cur.n
     if max(n_ref, n_cur) <= EXACT_VALUES:
         # scipy's exact method: both windows hold at most 10 000 values, so both are exact
@@ -490,6 +492,8 @@ def _discrete(
     method: DriftMethod, cur: F64, ref: F64, *, other: tuple[int, int]
 ) -> tuple[float, float, float]:
     """Chi-square, Z or Jensen-Shannon on aligned counts, plus an "other" cell if any."""
+    from scipy.spatial import distance
+
     if other != (0, 0):
         cur = np.append(cur, float(other[0]))
         ref = np.append(ref, float(other[1]))
@@ -523,6 +527,8 @@ def _xlogy(x: float, ratio: float) -> float:
 
 def _chi_square(cur: F64, ref: F64) -> float:
     """Evidently's chi-square: observed current counts against reference shares × n_cur."""
+    from scipy import stats
+
     expected = ref * (cur.sum() / ref.sum())
     if np.any((expected == 0) & (cur > 0)):
         return 0.0  # a category absent from the reference: infinite statistic
@@ -531,6 +537,8 @@ def _chi_square(cur: F64, ref: F64) -> float:
 
 def _z_test(cur: F64, ref: F64) -> float:
     """Evidently's two-proportion Z-test (pooled), two-sided."""
+    from scipy import stats
+
     if cur.size < 2:
         return 1.0  # one value in both windows
     n1, n2 = float(ref.sum()), float(cur.sum())

@@ -45,7 +45,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
-from scipy import stats
 
 from monitor.stats.calibration import FINE_BINS, ReliabilityTable
 from monitor.stats.distribution import ConfidenceHistogram
@@ -165,6 +164,8 @@ def expected_accuracy(
     AccuracyEstimate or None
         ``None`` when tonight has no rows or the reference no labeled row.
     """
+    from scipy import stats
+
     if not 0.0 < confidence < 1.0:
         raise ValueError(f"confidence must be in (0, 1), got {confidence!r}")
     mapping = reliability_map(reference)

@@ -15,8 +15,6 @@ from __future__ import annotations
 
 import math
 
-from scipy import special, stats
-
 from monitor.stats.calibration import N_BINS, ReliabilityTable, ece, reliability_bins
 from monitor.stats.sketch import QuantileSketch
 
@@ -67,6 +65,8 @@ def wilson_interval(successes: int, n: int, *, confidence: float = 0.95) -> tupl
     This is the uncorrected score interval, the same as
     ``scipy.stats.binomtest(k, n).proportion_ci(method="wilson")``.
     """
+    from scipy import special
+
     _check_confidence(confidence)
     if n < 0 or not 0 <= successes <= max(n, 0):
         raise ValueError(f"need 0 <= successes <= n, got successes={successes!r}, n={n!r}")
@@ -109,6 +109,8 @@ def mean_interval(
     of rows and more); for a score piled up at 0 or 1 prefer a rate and
     :func:`wilson_interval`. When every score is equal the interval collapses to a point.
     """
+    from scipy import stats
+
     _check_confidence(confidence)
     if n < 0:
         raise ValueError(f"n must be >= 0, got {n!r}")
@@ -128,6 +130,8 @@ def quantile_interval(n: int, q: float, confidence: float) -> tuple[int, int]:
     order statistics at the binomial's ``(1±confidence)/2`` quantiles bracket it
     (Hahn & Meeker, *Statistical Intervals*, 1991, §5.2).
     """
+    from scipy import stats
+
     alpha = 1 - confidence
     low = int(stats.binom.ppf(alpha / 2, n, q))
     high = int(stats.binom.ppf(1 - alpha / 2, n, q))
@@ -154,6 +158,8 @@ def rate_per_hour_interval(count: int, hours: float, confidence: float) -> tuple
 
     Garwood (1936), via the chi-square distribution.
     """
+    from scipy import stats
+
     alpha = 1 - confidence
     low = 0.0 if count == 0 else stats.chi2.ppf(alpha / 2, 2 * count) / 2
     high = stats.chi2.ppf(1 - alpha / 2, 2 * count + 2) / 2
@@ -167,6 +173,8 @@ def ece_interval(table: ReliabilityTable, confidence: float) -> tuple[float, flo
     ECE's is the weighted root-sum-square (delta method). Conservative enough to
     keep a 200-row night from breaching on noise alone.
     """
+    from scipy import stats
+
     value = ece(table, n_bins=N_BINS)
     if not math.isfinite(value):
         return math.nan, math.nan

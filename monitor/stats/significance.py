@@ -24,7 +24,6 @@ from typing import Literal
 
 import numpy as np
 import numpy.typing as npt
-from scipy import stats
 
 from monitor.stats.sketch import QuantileSketch
 
@@ -50,6 +49,8 @@ def binomial_p_value(k: int, n: int, p0: float, *, alternative: Alternative) -> 
     computed from the distribution function so it costs nothing at 50 000 rows.
     NaN when ``n == 0``.
     """
+    from scipy import stats
+
     if n <= 0:
         return math.nan
     if not 0 <= k <= n:
@@ -61,6 +62,8 @@ def binomial_p_value(k: int, n: int, p0: float, *, alternative: Alternative) -> 
 
 def poisson_p_value(k: int, mu: float, *, alternative: Alternative) -> float:
     """Exact one-sided Poisson p-value: ``P(X ≥ k)`` or ``P(X ≤ k)`` for X ~ Poisson(mu)."""
+    from scipy import stats
+
     if mu < 0 or k < 0:
         raise ValueError(f"need mu >= 0 and k >= 0, got mu={mu!r}, k={k!r}")
     if alternative == "greater":
@@ -70,6 +73,8 @@ def poisson_p_value(k: int, mu: float, *, alternative: Alternative) -> float:
 
 def normal_p_value(z: float) -> float:
     """Upper-tail probability of a standard normal score: ``1 − Φ(z)``."""
+    from scipy import stats
+
     return float(stats.norm.sf(z))
 
 
@@ -81,6 +86,8 @@ def rate_increase_p_value(x1: int, n1: int, x0: int, n0: int) -> float:
     ``scipy.stats.fisher_exact([[x1, n1 − x1], [x0, n0 − x0]], alternative="greater")``.
     NaN when either window is empty.
     """
+    from scipy import stats
+
     if n1 <= 0 or n0 <= 0:
         return math.nan
     if not (0 <= x1 <= n1 and 0 <= x0 <= n0):
@@ -93,6 +100,8 @@ def mean_below_p_value(total: float, total_sq: float, n: int, limit: float) -> f
 
     NaN for fewer than two values; 0 or 1 when every value is equal.
     """
+    from scipy import stats
+
     if n < 2:
         return math.nan
     mean = total / n

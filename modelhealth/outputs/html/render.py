@@ -17,11 +17,11 @@ import base64
 import hashlib
 from collections.abc import Mapping, Sequence
 from functools import cache
+from typing import TYPE_CHECKING
 
 from jinja2 import Environment, PackageLoader, StrictUndefined
 from markupsafe import Markup
 
-from ladder.stats import LadderStats
 from modelhealth.outputs.html.format import (
     count,
     money,
@@ -33,9 +33,12 @@ from modelhealth.outputs.html.format import (
     title,
     utc,
 )
-from modelhealth.outputs.html.process import process_panel
 from modelhealth.outputs.html.views import LadderView, NightPoint, ingest_bars, model_view
 from monitor.report import Report
+
+if TYPE_CHECKING:
+    from ladder.stats import LadderStats
+    from modelhealth.outputs.html.process import ProcessPanel
 
 __all__ = ["render_html"]
 
@@ -125,10 +128,18 @@ def render_html(
             if key in counts
         ],
         ingest_bars=ingest_bars(report),
-        process=process_panel(process) if process is not None else None,
+        process=_process_panel(process) if process is not None else None,
         script=Markup(_COPY_SCRIPT),  # our own constant, pinned by the CSP hash below
         script_hash=_SCRIPT_HASH,
         legend_statuses=[
             status_style(s) for s in ("healthy", "warning", "breach", "insufficient_data", "blind")
         ],
     )
+
+
+def _process_panel(stats: LadderStats) -> ProcessPanel:
+    # Imported here: the process panel reads the ladder package (and so SQLAlchemy, about
+    # 0.4 s), which a check that records nothing (--no-ladder) never needs.
+    from modelhealth.outputs.html.process import process_panel
+
+    return process_panel(stats)
