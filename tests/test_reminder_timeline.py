@@ -477,7 +477,10 @@ def _commands(group: Any, path: tuple[str, ...] = ()) -> Iterator[tuple[str, Any
     import typer.main
 
     click_group = typer.main.get_command(group) if not hasattr(group, "commands") else group
-    for name, command in click_group.commands.items():
+    ctx = typer.Context(click_group)
+    # list_commands/get_command, not .commands: the ladder and people groups mount lazily
+    for name in click_group.list_commands(ctx):
+        command = click_group.get_command(ctx, name)
         if hasattr(command, "commands"):
             yield from _commands(command, (*path, name))
         else:
