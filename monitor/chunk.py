@@ -86,8 +86,9 @@ class ModelChunk:
     format_valid: I8 | None  # 1, 0, -1 = null
     segment: Categorical | None
     prediction: Categorical | None  # classic classifiers: predicted label as text
-    # Keyed without the prefix: float64 for numeric columns, object arrays of str for text.
-    features: dict[str, npt.NDArray[Any]] = field(default_factory=dict)
+    # Keyed without the prefix: float64 for numeric columns; text as a Categorical (read
+    # from a dictionary-encoded column) or an object array of str (None = null).
+    features: dict[str, npt.NDArray[Any] | Categorical] = field(default_factory=dict)
     followup: I8 | None = None  # re-escalation marker: 1, 0, -1 = null
 
     @property
@@ -119,6 +120,6 @@ class ModelChunk:
             format_valid=take(self.format_valid),
             segment=take(self.segment),
             prediction=take(self.prediction),
-            features={name: values[mask] for name, values in self.features.items()},
+            features={name: take(values) for name, values in self.features.items()},
             followup=take(self.followup),
         )

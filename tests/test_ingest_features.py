@@ -3,6 +3,7 @@ through their dictionary, and each model's chunk with its own categories."""
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import numpy as np
@@ -10,8 +11,10 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from ingest_fixtures import collect, make_register, row, windows_for, write_parquet
 
+from monitor.chunk import Categorical
 from monitor.ingest.coerce import MAX_LABEL_CHARS, feature, subset_categorical
 from monitor.ingest.plan import IngestPlan
+from monitor.stats.drift_fold import DriftFold
 from thresholds.schema import Register
 
 SUPPORT = "support-assistant"
@@ -83,14 +86,19 @@ def test_a_dictionary_text_feature_converts_like_its_decoded_strings() -> None:
     odd = pa.DictionaryArray.from_arrays(
         pa.array([0, 1, None, 0, 3], pa.int32()), pa.array(["x", None, "unused", "y"])
     )
+
+    def decoded(converted: object) -> list[str | None]:
+        # read through the dictionary: the batch's int32 codes and its names, no strings
+        assert isinstance(converted, tuple)
+        codes, names = converted
+        assert codes.dtype == np.int32
+        return [None if code < 0 else names[code] for code in codes.tolist()]
+
     for values in (encoded, odd):
-        converted = feature(values, untyped=False)
         expected = feature(values.dictionary_decode(), untyped=False)
-        assert converted is not None and expected is not None
-        assert converted.dtype == object and converted.tolist() == expected.tolist()
-    converted = feature(encoded, untyped=False)
-    assert converted is not None
-    assert converted.tolist() == ["b", None, "a", "b", "", None, "c"]
+        assert isinstance(expected, np.ndarray) and expected.dtype == object
+        assert decoded(feature(values, untyped=False)) == expected.tolist()
+    assert decoded(feature(encoded, untyped=False)) == ["b", None, "a", "b", "", None, "c"]
 
 
 def test_a_models_chunk_keeps_the_categories_its_rows_use_in_dictionary_order() -> None:
@@ -113,3 +121,39 @@ def test_a_models_chunk_keeps_the_categories_its_rows_use_in_dictionary_order() 
         assert sorted(set(got.codes[got.codes >= 0].tolist())) == list(range(len(got.categories)))
         first_use = [cut[c] for c in sorted(set(codes[rows][codes[rows] >= 0].tolist()))]
         assert [c[:MAX_LABEL_CHARS] for c in got.categories] == list(dict.fromkeys(first_use))
+
+
+def test_a_text_feature_reaches_each_chunk_as_codes_counted_like_its_strings(
+    tmp_path: Path,
+) -> None:
+    # Read through the dictionary, a text feature stays int32 codes over the categories
+    # its model's rows use: no label is cut (drift compares values whole, unlike the
+    # prediction's labels), and the drift fold counts the codes exactly as it counts the
+    # same values as Python strings.
+    long_a, long_b = "x" * MAX_LABEL_CHARS + "a", "x" * MAX_LABEL_CHARS + "b"
+    plans = ["basic", long_a, None, long_b, "basic", "", long_a, "enterprise"]
+    rows = [
+        row(f"p{i}", SUPPORT if i % 2 else CHURN, **{"feature.plan": plan})
+        for i, plan in enumerate(plans)
+    ]
+    logs = write_parquet(tmp_path / "logs.parquet", rows)
+    chunks = collect([logs], make_register(SUPPORT, CHURN)).chunks
+    by_model: dict[str, list[str | None]] = {}
+    for chunk in chunks:
+        values = chunk.features["plan"]
+        assert isinstance(values, Categorical)
+        used = np.unique(values.codes[values.codes >= 0])
+        assert used.tolist() == list(range(len(values.categories)))  # each used, once
+        assert len(set(values.categories)) == len(values.categories)
+        by_model.setdefault(chunk.model_id, []).extend(values.to_list())
+
+        as_codes = DriftFold(max_features=10).update(chunk)
+        strings = np.array(values.to_list(), dtype=object)
+        as_strings = DriftFold(max_features=10).update(
+            dataclasses.replace(chunk, features={"plan": strings})
+        )
+        got = as_codes.distributions.categorical("feature.plan")
+        want = as_strings.distributions.categorical("feature.plan")
+        assert got is not None and want is not None
+        assert got.counts() == want.counts() and got.n_missing == want.n_missing
+    assert by_model == {CHURN: plans[0::2], SUPPORT: plans[1::2]}

@@ -27,12 +27,10 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import fields
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal
 
-import numpy as np
 import pandas as pd
 
 from modelhealth.analysis.frames import (
@@ -460,21 +458,6 @@ def _read(
     return [chunk for chunk in chunks if chunk.model_id == model_id]
 
 
-def _take(chunk: ModelChunk, mask: np.ndarray) -> ModelChunk:
-    """The rows of ``chunk`` where ``mask`` holds, every column alike."""
-
-    def take(value: Any) -> Any:
-        if value is None or isinstance(value, str):
-            return value
-        if isinstance(value, Categorical):
-            return Categorical(value.codes[mask], value.categories)
-        if isinstance(value, dict):
-            return {name: column[mask] for name, column in value.items()}
-        return value[mask]
-
-    return ModelChunk(**{f.name: take(getattr(chunk, f.name)) for f in fields(chunk)})
-
-
 def _slices(chunk: ModelChunk, by: SliceBy) -> list[tuple[str, ModelChunk]]:
     cat: Categorical | None = getattr(chunk, by)
     if cat is None:
@@ -485,7 +468,7 @@ def _slices(chunk: ModelChunk, by: SliceBy) -> list[tuple[str, ModelChunk]]:
         if mask.all():
             out.append((name, chunk))
         elif mask.any():
-            out.append((name, _take(chunk, mask)))
+            out.append((name, chunk.select(mask)))
     return out
 
 
@@ -512,7 +495,7 @@ def _fold(
             aggregate = found.get(name)
             if aggregate is None:
                 aggregate = found[name] = _empty(register, model_id, bounds)
-            aggregate.update(piece if inside.all() else _take(piece, inside))
+            aggregate.update(piece if inside.all() else piece.select(inside))
         if by is None and None not in found:
             found[None] = _empty(register, model_id, bounds)
         out.append(found)

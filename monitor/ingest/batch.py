@@ -109,7 +109,7 @@ class BatchColumns:
     def categorical(self, name: str) -> tuple[I32, list[str]] | None:
         return self._get("categorical", name, lambda: coerce.categorical(self.column(name)))
 
-    def feature(self, name: str) -> npt.NDArray[Any] | None:
+    def feature(self, name: str) -> npt.NDArray[Any] | tuple[I32, list[str]] | None:
         return self._get(
             "feature", name, lambda: coerce.feature(self.batch.columns[name], self.batch.untyped)
         )

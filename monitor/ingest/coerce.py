@@ -245,15 +245,18 @@ def _label(name: str) -> str:
     return f"{name[:MAX_LABEL_CHARS]}…[+{len(name) - MAX_LABEL_CHARS} chars]"
 
 
-def subset_categorical(whole: tuple[I32, list[str]], rows: Idx | None) -> Categorical:
+def subset_categorical(
+    whole: tuple[I32, list[str]], rows: Idx | None, *, cut: bool = True
+) -> Categorical:
     """The chunk's own dictionary: unique categories, each used by some row; labels
-    longer than :data:`MAX_LABEL_CHARS` are cut (cut labels that coincide merge)."""
+    longer than :data:`MAX_LABEL_CHARS` are cut (cut labels that coincide merge) unless
+    ``cut`` is false (features: drift compares their values whole)."""
     codes, names = whole
     if rows is not None:
         codes = codes[rows]
     if len(names) == 0:
         return Categorical(np.full(len(codes), -1, np.int32), [])
-    if max(map(len, names)) > MAX_LABEL_CHARS:
+    if cut and max(map(len, names)) > MAX_LABEL_CHARS:
         names = [_label(name) for name in names]
     used = np.bincount(codes + 1, minlength=len(names) + 1)[1:] > 0
     if used.all() and len(set(names)) == len(names):
@@ -366,14 +369,16 @@ def _cast_each(values: pa.Array, target: pa.DataType) -> tuple[I64, Bool]:
     )
 
 
-def feature(values: pa.Array, untyped: bool) -> npt.NDArray[Any] | None:
+def feature(values: pa.Array, untyped: bool) -> npt.NDArray[Any] | tuple[I32, list[str]] | None:
     kind = values.type
     if pa.types.is_dictionary(kind):
         kind = kind.value_type
         if not (is_text(kind) or is_number(kind)):
             return None
         if is_text(kind) and not untyped:
-            return _text_feature(values)
+            # the batch's codes and dictionary: each model's chunk takes its rows' codes
+            # (monitor.chunk.Categorical), and no row becomes a Python string
+            return categorical(values)
         values = values.dictionary_decode()
     if is_number(kind) or pa.types.is_null(kind):
         return floats(values, len(values))[0]
@@ -389,17 +394,6 @@ def feature(values: pa.Array, untyped: bool) -> npt.NDArray[Any] | None:
     if pa.types.is_temporal(kind):
         return np.asarray(as_text(values).to_numpy(zero_copy_only=False), dtype=object)
     return None  # nested types are not features
-
-
-def _text_feature(values: pa.DictionaryArray) -> npt.NDArray[Any]:
-    """A dictionary-encoded text feature as an object array (``None`` for null): the
-    rows share the dictionary's strings instead of holding one string object each."""
-    names = np.empty(len(values.dictionary) + 1, dtype=object)
-    names[:-1] = values.dictionary.to_numpy(zero_copy_only=False)
-    names[-1] = None
-    at = np.asarray(values.indices.fill_null(-1).to_numpy(zero_copy_only=False), np.intp)
-    taken: npt.NDArray[Any] = names[at]
-    return taken
 
 
 def equal_text(left: pa.Array, right: pa.Array) -> I8:

@@ -536,6 +536,11 @@ class _Ingest:
                 whole = columns.categorical(name) if columns.has(name) else None
                 return None if whole is None else coerce.subset_categorical(whole, rows)
 
+            def feature(values: Any, rows: Idx | None = rows) -> Any:
+                if isinstance(values, tuple):  # text: the batch's codes and dictionary
+                    return coerce.subset_categorical(values, rows, cut=False)
+                return pick(values, rows)
+
             yield ModelChunk(
                 model_id=plan.models[o],
                 id_hash=(
@@ -552,6 +557,6 @@ class _Ingest:
                 format_valid=pick(format_valid),
                 segment=category(mapping.segment),
                 prediction=category(mapping.prediction),
-                features={k: pick(v) for k, v in features.items()},
+                features={k: feature(v) for k, v in features.items()},
                 followup=pick(followup),
             )

@@ -135,7 +135,9 @@ class DriftSample:
     hashes: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.uint64))
     columns: dict[str, np.ndarray] = field(default_factory=dict)
 
-    def update(self, id_hash: np.ndarray, columns: Mapping[str, np.ndarray]) -> None:
+    def update(self, id_hash: np.ndarray, columns: Mapping[str, np.ndarray | Categorical]) -> None:
+        """Offer a chunk's rows; text as a :class:`Categorical` is decoded to Python
+        strings only for the rows the sample keeps."""
         if len(id_hash) == 0:
             return
         if len(self.hashes) >= self.k:
@@ -144,8 +146,21 @@ class DriftSample:
             if not keep.any():
                 return
             id_hash = id_hash[keep]
-            columns = {name: values[keep] for name, values in columns.items()}
-        self._absorb(id_hash, columns)
+            columns = {
+                name: (
+                    Categorical(values.codes[keep], values.categories)
+                    if isinstance(values, Categorical)
+                    else values[keep]
+                )
+                for name, values in columns.items()
+            }
+        self._absorb(
+            id_hash,
+            {
+                name: _decode(values) if isinstance(values, Categorical) else values
+                for name, values in columns.items()
+            },
+        )
 
     def _absorb(self, id_hash: np.ndarray, columns: Mapping[str, np.ndarray]) -> None:
         names = set(self.columns) | set(columns)
@@ -373,10 +388,10 @@ class WindowAggregate:
         return self
 
 
-def _sample_columns(chunk: ModelChunk) -> dict[str, np.ndarray]:
-    columns: dict[str, np.ndarray] = {"confidence": chunk.confidence}
+def _sample_columns(chunk: ModelChunk) -> dict[str, np.ndarray | Categorical]:
+    columns: dict[str, np.ndarray | Categorical] = {"confidence": chunk.confidence}
     if chunk.prediction is not None:
-        columns["prediction"] = _decode(chunk.prediction)
+        columns["prediction"] = chunk.prediction
     for name, values in chunk.features.items():
         columns[f"feature.{name}"] = values
     return columns

@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import numpy.typing as npt
 
-from monitor.chunk import ModelChunk
+from monitor.chunk import Categorical, ModelChunk
 from monitor.stats.drift_summary import WindowDistributions
 
 if TYPE_CHECKING:
@@ -92,20 +92,26 @@ class DriftFold:
             values = chunk.features[name]
             self.seen.add(column)
             if column in self._index:
-                self.distributions.update({column: values})
+                self._update(column, values)
             elif not _has_values(values):
                 continue
             elif self._fits(column):
                 # kept from its first value on: a column that fits now fitted before
                 # (the kept names only get smaller), so its distribution is whole
                 self.valued.add(column)
-                self.distributions.update({column: values})
+                self._update(column, values)
                 bisect.insort(self._kept, column)
                 self._index.add(column)
                 self._trim()
             else:
                 self.valued.add(column)
         return self
+
+    def _update(self, column: str, values: npt.NDArray[Any] | Categorical) -> None:
+        if isinstance(values, Categorical):  # counted by code, never as Python strings
+            self.distributions.update_codes(column, values.codes, values.categories)
+        else:
+            self.distributions.update({column: values})
 
     def merge(self, other: DriftFold) -> Self:
         """Fold ``other`` (same ``max_features``) into this window's fold and return it.
@@ -160,7 +166,9 @@ class DriftFold:
         )
 
 
-def _has_values(values: npt.NDArray[Any]) -> bool:
+def _has_values(values: npt.NDArray[Any] | Categorical) -> bool:
+    if isinstance(values, Categorical):
+        return bool((values.codes >= 0).any())
     if values.dtype.kind in "biuf":
         return bool(np.isfinite(values).any())
     import pandas as pd  # here: a check without drift never imports it
