@@ -36,6 +36,7 @@ import argparse
 import json
 import os
 import platform
+import resource
 import subprocess
 import sys
 import tempfile
@@ -132,6 +133,28 @@ def timed(argv: list[str], *, source: Path = ROOT) -> Timed:
         return Timed(seconds, cpu, usage.ru_maxrss / 1024, out.read())
 
 
+def generated(module: str, rows: int, data: Path) -> Path:
+    """``module.generate(rows, data)`` run in a process of its own.
+
+    A child's peak RSS (``wait4``) starts from its parent's at the fork, so logs generated
+    in this process (gigabytes of arrays) would show up in every measured process after
+    them. Generated elsewhere, this process stays small (:func:`own_rss_mb`, printed).
+    """
+    code = (
+        f"import sys; sys.path.insert(0, {str(Path(__file__).parent)!r}); import {module}; "
+        f"from pathlib import Path; print({module}.generate({rows}, Path({str(data)!r})))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, env=_env(ROOT)
+    )
+    return Path(done.stdout.strip().splitlines()[-1])
+
+
+def own_rss_mb() -> float:
+    """This launcher's peak RSS: the floor under every measured process's peak."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
 def _env(source: Path) -> dict[str, str]:
     return {**os.environ, "PYTHONPATH": str(source), "COLUMNS": "200"}
 
@@ -210,14 +233,14 @@ def realistic(
     rows: int, data: Path, *, with_evidently: bool, baseline: Path | None, repeat: int
 ) -> None:
     t0 = time.perf_counter()
-    logs = realistic_logs.generate(rows, data)
+    logs = generated("realistic_logs", rows, data)
     register = realistic_logs.write_register(data)
     night = realistic_logs.NIGHT.isoformat()
     print(
         f"\nrealistic logs: {rows:,} rows ({rows * 2 // 3:,} in the night), "
         f"{logs.stat().st_size / 1e6:,.0f} MB Parquet (ready in {time.perf_counter() - t0:.0f} s)"
     )
-    print(f"  load average before: {load()}")
+    print(f"  load average before: {load()}; this launcher's peak RSS {own_rss_mb():,.0f} MB")
     full = best(lambda: modelhealth(register, logs, night, drift=True), repeat)
     _row("(a) modelhealth check --no-ladder", full, rows)
     lean = best(lambda: modelhealth(register, logs, night, drift=False), repeat)
@@ -271,12 +294,13 @@ def compact(rows: int, data: Path, baseline: Path | None) -> None:
     import bench_check
 
     t0 = time.perf_counter()
-    logs = bench_check.generate(rows, data)
+    logs = generated("bench_check", rows, data)
     register = data / "register.yaml"
     register.write_text(bench_check.REGISTER)
     print(
         f"\nsimulator's compact logs: {rows:,} rows, {logs.stat().st_size / 1e6:,.0f} MB Parquet "
-        f"(ready in {time.perf_counter() - t0:.0f} s); load average before: {load()}"
+        f"(ready in {time.perf_counter() - t0:.0f} s); load average before: {load()}; "
+        f"launcher's peak RSS {own_rss_mb():,.0f} MB"
     )
     run = modelhealth(register, logs, bench_check.NIGHT, drift=False)
     _row("modelhealth check --no-ladder --no-drift", run, rows)
