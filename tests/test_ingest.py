@@ -49,6 +49,7 @@ from monitor.ingest import (
 )
 from monitor.ingest.coerce import EPOCH_MS_MIN
 from monitor.ingest.dedup import hash_ids
+from monitor.ingest.dedup_exact import ExactSeen
 from monitor.ingest.quarantine import MAX_CELL_CHARS, QUARANTINE_SCHEMA, row_json, rows_json
 from thresholds.loader import load_register
 
@@ -919,3 +920,36 @@ def test_a_night_that_measures_no_drift_hashes_no_ids_for_a_sample(tmp_path: Pat
     # de-duplication does not need them: the repeat of p1 is dropped either way
     assert sampled.stats.rows_duplicate == unsampled.stats.rows_duplicate == 1
     assert unsampled.column(SUPPORT, "confidence") == [0.9, 0.9]
+
+
+class _FailsOnBatch(ExactSeen):
+    """A real seen-set whose ``add`` fails on one batch, as a full spill disk would."""
+
+    def __init__(self, failing: int) -> None:
+        super().__init__()
+        self.failing = failing
+        self.calls = 0
+
+    def add(self, *args: Any, **kwargs: Any) -> Any:
+        self.calls += 1
+        if self.calls == self.failing:
+            raise OSError(28, "No space left on device")
+        return super().add(*args, **kwargs)
+
+
+def test_a_failed_deduplication_yields_no_batch_after_the_one_it_failed(tmp_path: Path) -> None:
+    # Batches are decided one after another on the de-duplication thread while the next
+    # is validated: when batch 2's decision fails, batch 1 has been yielded, batch 2 and
+    # 3 never are (3 cannot count without 2), and the error reaches the caller.
+    register = make_register("support-assistant")
+    path = write_parquet(tmp_path / "log.parquet", [row(f"p{i}") for i in range(9)])
+    seen = _FailsOnBatch(failing=2)
+    chunks: list[Any] = []
+    with pytest.raises(OSError, match="No space left"):
+        for chunk in read_logs([path], register, windows_for(register), batch_rows=3, seen=seen):
+            chunks.append(chunk)
+    assert sum(chunk.n for chunk in chunks) == 3
+    assert seen.calls >= 2
+    # without the fault, the same read yields all nine rows in three chunks
+    whole = list(read_logs([path], register, windows_for(register), batch_rows=3))
+    assert [chunk.n for chunk in whole] == [3, 3, 3]

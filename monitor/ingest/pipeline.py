@@ -203,6 +203,7 @@ class _Ingest:
         # batch k; batch k's chunks are yielded once its decision is back. Decisions
         # are still made one batch after another, in log order.
         pending: _Pending | None = None
+        emitting = False
         try:
             try:
                 for columns in batches:
@@ -210,13 +211,17 @@ class _Ingest:
                     nxt = _Pending(columns, parts, self._decide(columns, parts))
                     done, pending = pending, nxt
                     if done is not None:
+                        emitting = True
                         yield from self._emit(done)
+                        emitting = False
             except Exception:
-                # the batches before the failure were read whole: they count, as they
-                # did before the pipeline had stages
-                done, pending = pending, None
-                if done is not None:
-                    yield from self._emit(done)
+                # A batch failed to read or validate: the batches before it were read
+                # whole and count, as they did before the pipeline had stages. Not when
+                # emitting a batch failed: the batch after it cannot count without it.
+                if not emitting:
+                    done, pending = pending, None
+                    if done is not None:
+                        yield from self._emit(done)
                 raise
             done, pending = pending, None
             if done is not None:
