@@ -14,6 +14,8 @@
    reminders, and the outbox's messages/s (``--rows`` is N there).
 7. ``bench_memory.py``: whole-process peak RSS of ``modelhealth check`` at 5 M and 50 M
    rows under the default ``--memory-budget`` (memory flat in the rows), and rows/s.
+8. ``bench_imports.py``: what the check imports before and after reading, in fresh
+   interpreters (``--rows`` is the number of interpreters per line there).
 
 ``--rows`` replaces every script's default sizes; other options go to the scripts
 unchanged. Generated data is kept under the system temp folder and reused. The load
@@ -45,6 +47,7 @@ DEFAULT_ROWS: dict[str, list[int]] = {
     "bench_drift.py": [1_000_000],  # rows per window
     "bench_tick.py": [100, 400],
     "bench_memory.py": [5_000_000, 50_000_000],
+    "bench_imports.py": [7],  # fresh interpreters per line
 }
 
 
