@@ -32,29 +32,31 @@ __all__ = ["app", "main"]
 
 #: Command groups mounted when they are named (or listed by ``--help``), not on every
 #: start: their modules import the ladder package and SQLAlchemy, about 0.35 s that
-#: ``check`` and ``demo`` do not need. Name -> (module, Typer attribute, help).
-LAZY_GROUPS: dict[str, tuple[str, str, str | None]] = {
+#: ``check`` and ``demo`` do not need. Name -> (module, Typer attribute, help, the
+#: command ``--help`` lists it after).
+LAZY_GROUPS: dict[str, tuple[str, str, str | None, str]] = {
     "ladder": (
         "modelhealth.cli.ladder",
         "app",
         "Escalation ladder: status, approvals, history, diagram, stats, events, audit.",
+        "thresholds",
     ),
-    "people": ("modelhealth.cli.people", "people_app", None),
+    "people": ("modelhealth.cli.people", "people_app", None, "drift"),
 }
-#: Help lists commands, then groups, in the order they were mounted.
-_ORDER = ["check", "demo", "serve", "init", "thresholds", "ladder", "schema", "drift", "people"]
 
 
 class _Commands(TyperGroup):
     """The top-level group: the groups of :data:`LAZY_GROUPS` are imported on first use."""
 
     def list_commands(self, ctx: click.Context) -> list[str]:
-        names = set(super().list_commands(ctx)) | set(LAZY_GROUPS)
-        return sorted(names, key=lambda n: (_ORDER.index(n) if n in _ORDER else len(_ORDER), n))
+        names = [name for name in super().list_commands(ctx) if name not in LAZY_GROUPS]
+        for name, (*_, after) in LAZY_GROUPS.items():
+            names.insert(names.index(after) + 1 if after in names else len(names), name)
+        return names
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         if cmd_name in LAZY_GROUPS and cmd_name not in self.commands:
-            module, attribute, help_text = LAZY_GROUPS[cmd_name]
+            module, attribute, help_text, _ = LAZY_GROUPS[cmd_name]
             sub = getattr(importlib.import_module(module), attribute)
             info = (
                 TyperInfo(sub, name=cmd_name)
