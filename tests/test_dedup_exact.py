@@ -394,3 +394,25 @@ def test_a_bad_memory_budget_says_what_would_do(text: str, message: str) -> None
         parse_memory_budget(text)
     with pytest.raises(ValueError, match="minimum"):
         ExactSeen(memory_budget=1024)
+
+
+def test_told_how_many_ids_come_the_filter_is_built_once_and_the_answer_is_unchanged() -> None:
+    log = retries_and_a_resent_file(40_000, seed=9)
+    cuts = range(0, 40_000, 3_000)
+    with ExactSeen() as growing, ExactSeen() as told:
+        told.expect(len(log))
+        assert told.stats.filter_rebuilds == 1
+        sized = told._filter.nbytes  # 256 bits per expected id, to a power of two
+        assert sized == 1 << (len(log) * 256 // 8 - 1).bit_length()
+        assert run(told, log, cuts) == run(growing, log, cuts) == expected_duplicates(log)
+        assert told.stats.filter_rebuilds == 1 and told._filter.nbytes == sized
+        # grown past 4,096 and past 16,384 distinct ids (128 bits each fill it)
+        assert growing.stats.filter_rebuilds == 2
+
+
+def test_an_expectation_never_takes_the_filter_past_half_the_budget() -> None:
+    with ExactSeen(memory_budget=MIN_MEMORY_BUDGET) as seen:
+        seen.expect(10**9)
+        assert seen._filter.nbytes == MIN_MEMORY_BUDGET // 2
+        seen.expect(0)
+        assert seen.stats.filter_rebuilds == 1

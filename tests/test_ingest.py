@@ -953,3 +953,32 @@ def test_a_failed_deduplication_yields_no_batch_after_the_one_it_failed(tmp_path
     # without the fault, the same read yields all nine rows in three chunks
     whole = list(read_logs([path], register, windows_for(register), batch_rows=3))
     assert [chunk.n for chunk in whole] == [3, 3, 3]
+
+
+class _Expecting(ExactSeen):
+    """A real seen-set that records what ``expect`` was told, and when."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.told: list[tuple[int, int]] = []  # (ids expected, distinct ids seen by then)
+
+    def expect(self, ids: int) -> None:
+        self.told.append((ids, self.stats.distinct))
+        super().expect(ids)
+
+
+def test_a_parquet_files_row_count_sizes_the_seen_set_before_its_first_batch(
+    tmp_path: Path,
+) -> None:
+    # Each file's footer count reaches the seen-set once, before that file's first batch
+    # is decided; the answers are those of a seen-set that was told nothing.
+    register = make_register("support-assistant")
+    first = write_parquet(tmp_path / "a.parquet", [row(f"p{i}") for i in range(7)])
+    second = write_parquet(tmp_path / "b.parquet", [row(f"p{i}") for i in range(4, 9)])
+    seen = _Expecting()
+    windows = windows_for(register)
+    told = list(read_logs([first, second], register, windows, batch_rows=3, seen=seen))
+    plain = list(read_logs([first, second], register, windows, batch_rows=3))
+    assert seen.told == [(7, 0), (5, 7)]
+    assert [c.n for c in told] == [c.n for c in plain] == [3, 3, 1, 2]
+    assert seen.stats.duplicates == 3

@@ -38,6 +38,9 @@ class RawBatch:
     invalid_text: I64 | None = None
     #: Columns the register's ingest transforms derived (private names; never quarantined).
     derived: dict[str, pa.Array] = field(default_factory=dict)
+    #: On a file's first batch, when the reader knows it (a Parquet footer): the file's
+    #: rows. De-duplication sizes its filter for them once (``ExactSeen.expect``).
+    file_rows: int = 0
 
     @property
     def n(self) -> int:

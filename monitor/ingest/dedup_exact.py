@@ -275,6 +275,17 @@ class ExactSeen:
         """
         return self._hash(*id_buffers(ids))
 
+    def expect(self, ids: int) -> None:
+        """About ``ids`` more ids are coming (a Parquet footer's row count): size the
+        filter for them now, once, instead of rebuilding it each time it doubles.
+
+        Only the filter's size changes (never above half the budget); the answers do not.
+        """
+        if self._closed:
+            raise RuntimeError("this ExactSeen is closed: its ids are gone")
+        if ids > 0:
+            self._grow_filter((self.stats.distinct + ids) * _GROW_TO // 8)
+
     def add(
         self,
         ids: pa.Array | pa.ChunkedArray,
@@ -565,7 +576,7 @@ class ExactSeen:
         if self.stats.distinct * _GROW_AT > self._filter.nbytes * 8 and (
             self._filter.nbytes < self._filter_max
         ):
-            self._grow_filter()
+            self._grow_filter(self.stats.distinct * _GROW_TO // 8)
         if self._table.count > self._table_cap():
             self._spill()
 
@@ -581,8 +592,9 @@ class ExactSeen:
     def _chunk_entries(self, sources: int) -> int:
         return max(BLOCK, self._io_bytes // (2 * _ENTRY * max(1, sources)))
 
-    def _grow_filter(self) -> None:
-        wanted = self.stats.distinct * _GROW_TO // 8
+    def _grow_filter(self, wanted: int) -> None:
+        """Rebuild the filter at ``wanted`` bytes (rounded up to a power of two, at most
+        half the budget), if that is larger than it is."""
         size = BloomFilter.size_for(min(self._filter_max, 1 << (wanted - 1).bit_length()))
         if size <= self._filter.nbytes:
             return

@@ -454,9 +454,14 @@ class _Ingest:
         if not work:
             return None
         seen = self.seen
-        return self.deduper.submit(
-            lambda: [seen.add(ids, models, hashes=hashes) for ids, models, hashes in work]
-        )
+        expected = columns.batch.file_rows
+
+        def decide() -> list[Bool]:
+            if expected:  # a file's first batch: size the filter for all its rows at once
+                seen.expect(expected)
+            return [seen.add(ids, models, hashes=hashes) for ids, models, hashes in work]
+
+        return self.deduper.submit(decide)
 
     def _drop_duplicates(self, parts: list[_Part], decided: list[Bool]) -> None:
         """Drop the kept rows the seen-set found to be repeats (``decided``: one mask per

@@ -219,6 +219,7 @@ def _read_parquet(
                     _with_partitions(columns, n, source, plan.selection),
                     found,
                     np.arange(row, row + n, dtype=np.int64),
+                    file_rows=rows if row == 0 else 0,
                 )
                 row += n
     except (pa.ArrowException, OSError) as exc:
