@@ -165,11 +165,22 @@ def _fisher_greater(
 
     P(X ≥ x1) for X hypergeometric: n1 draws from n1 + n2 rows holding x1 + x2 failures.
     """
-    from scipy import stats
+    from monitor.stats import tails
 
-    x1a, n1a, x2a, n2a = (np.asarray(v, dtype=np.int64) for v in (x1, n1, x2, n2))
-    p = stats.hypergeom.sf(x1a - 1, n1a + n2a, x1a + x2a, n1a)
-    return np.clip(np.asarray(p, dtype=np.float64), 0.0, 1.0)
+    x1a, n1a, x2a, n2a = np.broadcast_arrays(
+        *(np.asarray(v, dtype=np.int64) for v in (x1, n1, x2, n2))
+    )
+    p = [
+        tails.hypergeom_sf(a - 1, na + nb, a + b, na)
+        for a, na, b, nb in zip(
+            x1a.ravel().tolist(),
+            n1a.ravel().tolist(),
+            x2a.ravel().tolist(),
+            n2a.ravel().tolist(),
+            strict=True,
+        )
+    ]
+    return np.clip(np.array(p, dtype=np.float64).reshape(x1a.shape), 0.0, 1.0)
 
 
 def _material(x1: int, n1: int, x2: int, n2: int) -> bool:

@@ -125,10 +125,10 @@ def _rate_p_value(rate: RateMetric, limit: float, direction: Direction) -> float
 def _ece_p_value(value: float, low: float, high: float, limit: float, level: float) -> float | None:
     """Normal approximation behind :func:`~monitor.stats.intervals.ece_interval`: its half-width is
     ``z·se``."""
-    from scipy import stats
+    from monitor.stats import tails
 
     half = high - (value if math.isfinite(value) else math.nan)
-    z = float(stats.norm.ppf(0.5 + level / 2))
+    z = tails.norm_ppf(0.5 + level / 2)
     if not (math.isfinite(half) and half > 0):
         return None
     return normal_p_value((value - limit) / (half / z))

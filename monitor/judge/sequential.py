@@ -84,13 +84,13 @@ def _pit_score(x: int, n: int, p0: float, *, worse: Literal["higher", "lower"]) 
     ``u = P(X < x) + ½ P(X = x)`` under Bin(n, p0), scored ``Φ⁻¹(u)`` (or ``Φ⁻¹(1 − u)``
     when fewer is worse), so "worse" is always positive.
     """
-    from scipy import stats
+    from monitor.stats import tails
 
     p0 = min(max(p0, 1e-9), 1.0 - 1e-9)
-    below = float(stats.binom.cdf(x - 1, n, p0)) if x > 0 else 0.0
-    at = float(stats.binom.pmf(x, n, p0))
+    below = tails.binom_cdf(x - 1, n, p0) if x > 0 else 0.0
+    at = tails.binom_pmf(x, n, p0)
     u = min(max(below + 0.5 * at, 1e-300), 1.0 - 1e-16)
-    return float(stats.norm.ppf(u)) if worse == "higher" else float(stats.norm.isf(u))
+    return tails.norm_ppf(u) if worse == "higher" else tails.norm_isf(u)
 
 
 def _dispersion(z: FloatArray) -> float:

@@ -462,7 +462,7 @@ def reliability_change_test(
     window and ``N = a + b + c + d``: ``χ² = N (ad − bc)² / ((a+b)(c+d)(a+c)(b+d))``, the
     uncorrected statistic of ``scipy.stats.chi2_contingency(..., correction=False)``.
     """
-    from scipy import stats
+    from monitor.stats import tails
 
     if min_rows < 1:
         raise ValueError(f"min_rows must be >= 1, got {min_rows!r}")
@@ -480,7 +480,7 @@ def reliability_change_test(
     per_bin = n * (a * d - b * c) ** 2 / ((a + b) * (c + d) * (a + c) * (b + d))
     dof = int(used.sum())
     statistic = float(per_bin.sum())
-    p_value = float(stats.chi2.sf(statistic, dof)) if dof else math.nan
+    p_value = tails.chi2_sf(statistic, dof) if dof else math.nan
     return ReliabilityChangeTest(statistic=statistic, dof=dof, p_value=p_value)
 
 

@@ -291,7 +291,7 @@ def ks_test(current: ConfidenceHistogram, reference: ConfidenceHistogram) -> KST
     KSTestResult
         Statistic and p-value are NaN when either window is empty.
     """
-    from scipy import stats
+    from monitor.stats import tails
 
     n_cur, n_ref = current.n, reference.n
     if n_cur == 0 or n_ref == 0:
@@ -300,5 +300,5 @@ def ks_test(current: ConfidenceHistogram, reference: ConfidenceHistogram) -> KST
     cdf_ref = np.cumsum(reference._counts) / n_ref
     statistic = float(np.abs(cdf_cur - cdf_ref).max())
     n_eff = max(1, round(n_cur * n_ref / (n_cur + n_ref)))
-    p_value = float(np.clip(stats.kstwo.sf(statistic, n_eff), 0.0, 1.0))
+    p_value = tails.kstwo_sf(statistic, n_eff)
     return KSTestResult(statistic, p_value, n_cur, n_ref)

@@ -164,7 +164,7 @@ def expected_accuracy(
     AccuracyEstimate or None
         ``None`` when tonight has no rows or the reference no labeled row.
     """
-    from scipy import stats
+    from monitor.stats import tails
 
     if not 0.0 < confidence < 1.0:
         raise ValueError(f"confidence must be in (0, 1), got {confidence!r}")
@@ -180,7 +180,7 @@ def expected_accuracy(
     smoothed = (mapping.block_correct + 0.5) / (mapping.block_rows + 1.0)
     map_var = float(np.sum(share**2 * smoothed * (1.0 - smoothed) / mapping.block_rows))
     se = math.sqrt(outcome_var + map_var)
-    z = float(stats.norm.ppf(0.5 + confidence / 2.0))
+    z = tails.norm_ppf(0.5 + confidence / 2.0)
     return AccuracyEstimate(
         value=value,
         ci_low=max(0.0, value - z * se),

@@ -109,7 +109,7 @@ def mean_interval(
     of rows and more); for a score piled up at 0 or 1 prefer a rate and
     :func:`wilson_interval`. When every score is equal the interval collapses to a point.
     """
-    from scipy import stats
+    from monitor.stats import tails
 
     _check_confidence(confidence)
     if n < 0:
@@ -118,7 +118,7 @@ def mean_interval(
         return (math.nan, math.nan)
     mean = total / n
     variance = max(0.0, (total_sq - total * mean) / (n - 1))
-    t = float(stats.t.ppf(0.5 + 0.5 * confidence, n - 1))
+    t = tails.t_ppf(0.5 + 0.5 * confidence, n - 1)
     half = t * math.sqrt(variance / n)
     return (max(0.0, mean - half), min(1.0, mean + half))
 
@@ -130,11 +130,11 @@ def quantile_interval(n: int, q: float, confidence: float) -> tuple[int, int]:
     order statistics at the binomial's ``(1±confidence)/2`` quantiles bracket it
     (Hahn & Meeker, *Statistical Intervals*, 1991, §5.2).
     """
-    from scipy import stats
+    from monitor.stats import tails
 
     alpha = 1 - confidence
-    low = int(stats.binom.ppf(alpha / 2, n, q))
-    high = int(stats.binom.ppf(1 - alpha / 2, n, q))
+    low = int(tails.binom_ppf(alpha / 2, n, q))
+    high = int(tails.binom_ppf(1 - alpha / 2, n, q))
     return max(0, low - 1), min(n - 1, high)
 
 
@@ -158,11 +158,11 @@ def rate_per_hour_interval(count: int, hours: float, confidence: float) -> tuple
 
     Garwood (1936), via the chi-square distribution.
     """
-    from scipy import stats
+    from monitor.stats import tails
 
     alpha = 1 - confidence
-    low = 0.0 if count == 0 else stats.chi2.ppf(alpha / 2, 2 * count) / 2
-    high = stats.chi2.ppf(1 - alpha / 2, 2 * count + 2) / 2
+    low = 0.0 if count == 0 else tails.chi2_ppf(alpha / 2, 2 * count) / 2
+    high = tails.chi2_ppf(1 - alpha / 2, 2 * count + 2) / 2
     return float(low) / hours, float(high) / hours
 
 
@@ -173,7 +173,7 @@ def ece_interval(table: ReliabilityTable, confidence: float) -> tuple[float, flo
     ECE's is the weighted root-sum-square (delta method). Conservative enough to
     keep a 200-row night from breaching on noise alone.
     """
-    from scipy import stats
+    from monitor.stats import tails
 
     value = ece(table, n_bins=N_BINS)
     if not math.isfinite(value):
@@ -185,6 +185,6 @@ def ece_interval(table: ReliabilityTable, confidence: float) -> tuple[float, flo
             continue
         p = min(max(b.accuracy, 1.0 / (b.n + 2)), 1 - 1.0 / (b.n + 2))
         variance += (b.n / total) ** 2 * p * (1 - p) / b.n
-    z = stats.norm.ppf(0.5 + confidence / 2)
+    z = tails.norm_ppf(0.5 + confidence / 2)
     half = z * math.sqrt(variance)
     return max(0.0, value - half), value + half

@@ -49,33 +49,33 @@ def binomial_p_value(k: int, n: int, p0: float, *, alternative: Alternative) -> 
     computed from the distribution function so it costs nothing at 50 000 rows.
     NaN when ``n == 0``.
     """
-    from scipy import stats
+    from monitor.stats import tails
 
     if n <= 0:
         return math.nan
     if not 0 <= k <= n:
         raise ValueError(f"need 0 <= k <= n, got k={k!r}, n={n!r}")
     if alternative == "greater":
-        return float(stats.binom.sf(k - 1, n, p0))
-    return float(stats.binom.cdf(k, n, p0))
+        return tails.binom_sf(k - 1, n, p0)
+    return tails.binom_cdf(k, n, p0)
 
 
 def poisson_p_value(k: int, mu: float, *, alternative: Alternative) -> float:
     """Exact one-sided Poisson p-value: ``P(X ≥ k)`` or ``P(X ≤ k)`` for X ~ Poisson(mu)."""
-    from scipy import stats
+    from monitor.stats import tails
 
     if mu < 0 or k < 0:
         raise ValueError(f"need mu >= 0 and k >= 0, got mu={mu!r}, k={k!r}")
     if alternative == "greater":
-        return float(stats.poisson.sf(k - 1, mu))
-    return float(stats.poisson.cdf(k, mu))
+        return tails.poisson_sf(k - 1, mu)
+    return tails.poisson_cdf(k, mu)
 
 
 def normal_p_value(z: float) -> float:
     """Upper-tail probability of a standard normal score: ``1 − Φ(z)``."""
-    from scipy import stats
+    from monitor.stats import tails
 
-    return float(stats.norm.sf(z))
+    return tails.norm_sf(z)
 
 
 def rate_increase_p_value(x1: int, n1: int, x0: int, n0: int) -> float:
@@ -86,13 +86,13 @@ def rate_increase_p_value(x1: int, n1: int, x0: int, n0: int) -> float:
     ``scipy.stats.fisher_exact([[x1, n1 − x1], [x0, n0 − x0]], alternative="greater")``.
     NaN when either window is empty.
     """
-    from scipy import stats
+    from monitor.stats import tails
 
     if n1 <= 0 or n0 <= 0:
         return math.nan
     if not (0 <= x1 <= n1 and 0 <= x0 <= n0):
         raise ValueError(f"need 0 <= x <= n, got {x1}/{n1} and {x0}/{n0}")
-    return float(min(1.0, stats.hypergeom.sf(x1 - 1, n1 + n0, x1 + x0, n1)))
+    return min(1.0, tails.hypergeom_sf(x1 - 1, n1 + n0, x1 + x0, n1))
 
 
 def mean_below_p_value(total: float, total_sq: float, n: int, limit: float) -> float:
@@ -100,7 +100,7 @@ def mean_below_p_value(total: float, total_sq: float, n: int, limit: float) -> f
 
     NaN for fewer than two values; 0 or 1 when every value is equal.
     """
-    from scipy import stats
+    from monitor.stats import tails
 
     if n < 2:
         return math.nan
@@ -109,7 +109,7 @@ def mean_below_p_value(total: float, total_sq: float, n: int, limit: float) -> f
     if variance == 0.0:
         return 0.0 if mean < limit else 1.0
     t = (mean - limit) / math.sqrt(variance / n)
-    return float(stats.t.cdf(t, n - 1))
+    return tails.t_cdf(t, n - 1)
 
 
 def exceedances(sketch: QuantileSketch, limit: float) -> float:
