@@ -90,6 +90,9 @@ def test_the_hypergeometric_tail_is_fishers_exact_test() -> None:
             (7, 2_000_000, 2, 3_000_000),
             (1_500, 3_000_000, 1_200, 3_000_000),
             (30_000, 1_000_000, 29_000, 1_000_000),
+            (2_000, 1_000_000, 1_000, 1_000_000),  # p ≈ 1e-70: the far tail, summed
+            (100, 200, 10, 5_000_000),
+            (500, 1_000_000, 520, 1_000_000),  # below the mode: one minus the rest
         ]
     ]
     for _ in range(200):

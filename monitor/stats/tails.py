@@ -209,7 +209,7 @@ def hypergeom_sf(k: int, total: int, marked: int, draws: int) -> float:
 
     The mass function is summed over the tail beyond ``k`` when it lies above the mode (so
     small p-values keep their relative accuracy), otherwise one minus the rest; each term
-    in logs (``betaln``), the largest first.
+    in logs (``betaln``), over at most 80 standard deviations.
     """
     low, high = max(0, draws - (total - marked)), min(marked, draws)
     k = math.floor(k)
@@ -221,22 +221,19 @@ def hypergeom_sf(k: int, total: int, marked: int, draws: int) -> float:
     # summed stay below min(marked, draws)·log(total) in size, so lose less to rounding.
     marked, draws = max(marked, draws), min(marked, draws)
     mode = (draws + 1) * (marked + 1) // (total + 2)
+    # Beyond 40 standard deviations from where a sum starts its terms are below e^-800
+    # of the first (the log mass falls off at least quadratically): they are not summed.
+    spread = (total - marked) * (total - draws) / (total * max(total - 1, 1))
+    reach = math.ceil(40 * math.sqrt(draws * marked / total * spread)) + 64
     if k + 1 > mode:
-        return min(1.0, _hypergeom_mass(k + 1, high, total, marked, draws))
-    return min(1.0, max(0.0, 1.0 - _hypergeom_mass(low, k, total, marked, draws)))
+        return min(1.0, _hypergeom_mass(k + 1, min(high, k + 1 + reach), total, marked, draws))
+    tail = _hypergeom_mass(max(low, k - reach), k, total, marked, draws)
+    return min(1.0, max(0.0, 1.0 - tail))
 
 
 def _hypergeom_mass(lo: int, hi: int, total: int, marked: int, draws: int) -> float:
-    """``Σ P(X = x)`` for ``lo ≤ x ≤ hi``; terms far below the largest are dropped (their
-    sum is below 1e-17 of it: the mass falls off faster than geometrically)."""
+    """``Σ P(X = x)`` for ``lo ≤ x ≤ hi``, each term from logs."""
     x = np.arange(lo, hi + 1, dtype=np.float64)
-    if len(x) > 200_000:  # keep the terms within 40 standard deviations of the mean
-        mean = draws * marked / total
-        spread = (total - marked) * (total - draws) / (total * max(total - 1, 1))
-        sd = math.sqrt(max(mean * spread, 1.0))
-        x = x[(x >= mean - 40 * sd) & (x <= mean + 40 * sd)]
-        if len(x) == 0:
-            return 0.0
     log = (
         _log_choose(marked, x)
         + _log_choose(total - marked, draws - x)
