@@ -90,13 +90,27 @@ class CategoryCounts:
         if k == 0:
             return
         valid = codes >= 0
-        c = codes[valid]
+        whole = bool(valid.all())
+        c = codes if whole else codes[valid]
         table = np.zeros((k, _WIDTH), dtype=np.int64)
-        for j, weights in enumerate(columns):
-            if weights is None:
+        given = [(j, w if whole else w[valid]) for j, w in enumerate(columns) if w is not None]
+        flags = [(j, w) for j, w in given if w.dtype == np.bool_]
+        # One pass for every 0/1 column: each row counted once under its code with its
+        # flags as low bits, then each column's count summed over the patterns with its
+        # bit set (a weighted bincount per column cost five times as much).
+        bits = len(flags)
+        counts = np.bincount(_flagged(c, [w for _, w in flags]), minlength=k << bits)
+        counts = counts[: k << bits].reshape(k, 1 << bits)
+        patterns = np.arange(1 << bits)
+        for bit, (j, _) in enumerate(flags):
+            table[:, j] = counts[:, (patterns >> bit) & 1 == 1].sum(axis=1)
+        for j, w in given:
+            if w.dtype == np.bool_:
                 continue
-            w = weights[valid]
-            table[:, j] = np.bincount(c, weights=w, minlength=k)[:k].astype(np.int64)
+            if len(w) and w.min() == w.max() == 1:  # the row count
+                table[:, j] = counts.sum(axis=1)
+            else:
+                table[:, j] = np.bincount(c, weights=w, minlength=k)[:k].astype(np.int64)
         for name, row in zip(cat.categories, table, strict=True):
             if row[CountColumn.N] == 0:
                 continue
@@ -119,6 +133,14 @@ class CategoryCounts:
             self._add_row(name, other.rows[name])
         self.folded |= other.folded
         return self
+
+
+def _flagged(codes: np.ndarray, flags: list[np.ndarray]) -> np.ndarray:
+    """``code << len(flags) | flag bits`` per row (flag ``i`` is bit ``i``)."""
+    key = codes.astype(np.intp) << len(flags)
+    for bit, flag in enumerate(flags):
+        key |= flag.astype(np.intp) << bit
+    return key
 
 
 @dataclass
