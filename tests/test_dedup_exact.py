@@ -416,3 +416,27 @@ def test_an_expectation_never_takes_the_filter_past_half_the_budget() -> None:
         assert seen._filter.nbytes == MIN_MEMORY_BUDGET // 2
         seen.expect(0)
         assert seen.stats.filter_rebuilds == 1
+
+
+def test_told_how_many_ids_come_the_filter_leaves_the_table_room_for_them_all(
+    tmp_path: Path,
+) -> None:
+    # 32 MiB: 4 MiB of buffers, a 16 MiB filter at most. Growing, the filter reaches
+    # 16 MiB and leaves the table room for 524,288 ids, so 600,000 spill. Told, it stops
+    # at 8 MiB (over 100 bits per id), the table holds all 600,000: no run spills.
+    ids = pa.array([f"request-{i:09d}" for i in range(600_000)])
+    with (
+        ExactSeen(memory_budget=32 * 2**20, spill_dir=tmp_path) as growing,
+        ExactSeen(memory_budget=32 * 2**20, spill_dir=tmp_path) as told,
+    ):
+        told.expect(len(ids))
+        assert told._filter.nbytes == 8 * 2**20
+        for lo in range(0, len(ids), 100_000):
+            for seen in (growing, told):
+                assert not seen.add(ids[lo : lo + 100_000], 0).any()
+        for seen in (growing, told):  # and every one of them is found again
+            assert seen.add(ids[::50_000], 0).all()
+        # (the ids' bytes go to disk in both: the arena keeps 2 MiB of them in memory)
+        assert growing.stats.spills >= 1 and growing._filter.nbytes == 16 * 2**20
+        assert told.stats.spills == 0 and told._filter.nbytes == 8 * 2**20
+        assert told.stats.distinct == growing.stats.distinct == 600_000

@@ -36,7 +36,11 @@ this job:
    row of a healthy log without touching the runs: about 0.4 % of new ids get through
    at 16 bits per id, 0.2 % at 21. It is sized from the distinct ids (at least 128
    bits each, rebuilt from the runs when it grows) up to half the budget, which it
-   reaches at budget/128 ids; from there the state's memory no longer grows.
+   reaches at budget/128 ids; from there the state's memory no longer grows. Told how
+   many ids come (a Parquet footer's row count, :meth:`ExactSeen.expect`), it is built
+   once for them and does not grow until they are passed; smaller than growing would
+   make it (down to 64 bits per id, 0.008 % through) when that keeps them all in the
+   in-memory table: a 4.5 M-row file then never spills, where at 256 bits it did.
 3. **Runs are read by block.** A spilled run keeps one key in 512 in memory (its
    fences); a candidate costs one 4 KiB read per run, reads closer than 16 KiB are
    coalesced and searched as one vector, and a dense set of candidates (a log read
@@ -150,6 +154,9 @@ _FILTER_MIN = 64 * 2**10
 #: Generous while the log is small (fewer probes), it reaches half the budget at
 #: budget/128 ids (2 M for 256 MiB); from there on the state's memory is flat.
 _GROW_AT, _GROW_TO = 128, 256
+#: Fewest filter bits per id :meth:`ExactSeen.expect` accepts to keep every expected id
+#: in the in-memory table (0.008 % false positives; a 4.5 M-row file then never spills).
+_EXPECT_BITS = 64
 
 
 @dataclass
@@ -232,6 +239,8 @@ class ExactSeen:
         self._table = MemoryRuns()
         self._runs: list[DiskRun] = []
         self._salts = np.empty(0, np.uint64)
+        #: Distinct ids the filter was sized for by :meth:`expect`; it grows past them.
+        self._expected = 0
         self._closed = False
         self.stats = DedupStats()
 
@@ -277,14 +286,26 @@ class ExactSeen:
 
     def expect(self, ids: int) -> None:
         """About ``ids`` more ids are coming (a Parquet footer's row count): size the
-        filter for them now, once, instead of rebuilding it each time it doubles.
+        filter for them now, once, instead of rebuilding it each time it doubles; it
+        grows again only once more distinct ids than that have come.
 
-        Only the filter's size changes (never above half the budget); the answers do not.
+        The size is what growing would reach (256 bits per id, at most half the budget),
+        unless that leaves the table too little room for them all: then the largest
+        filter that does, if it has at least 64 bits per id (0.008 % false positives),
+        so that they never spill. Only the filter's size changes; the answers do not.
         """
         if self._closed:
             raise RuntimeError("this ExactSeen is closed: its ids are gone")
-        if ids > 0:
-            self._grow_filter((self.stats.distinct + ids) * _GROW_TO // 8)
+        if ids <= 0:
+            return
+        self._expected = self.stats.distinct + ids
+        wanted = self._expected * _GROW_TO // 8
+        # The largest filter (a power of two) beside which all of them fit in the table,
+        # if it gives them at least _EXPECT_BITS each: then nothing spills.
+        room = self.memory_budget - self._reserve - self._expected * _TABLE_COST
+        if room >= self._expected * _EXPECT_BITS // 8:
+            wanted = min(wanted, 1 << (room.bit_length() - 1))
+        self._grow_filter(wanted)
 
     def add(
         self,
@@ -573,8 +594,10 @@ class ExactSeen:
         self._table.add(keys, payload, _SMALL_RUN)
         self._filter.add(word, mask, current)
         self.stats.distinct += m
-        if self.stats.distinct * _GROW_AT > self._filter.nbytes * 8 and (
-            self._filter.nbytes < self._filter_max
+        if (
+            self.stats.distinct > self._expected
+            and self.stats.distinct * _GROW_AT > self._filter.nbytes * 8
+            and self._filter.nbytes < self._filter_max
         ):
             self._grow_filter(self.stats.distinct * _GROW_TO // 8)
         if self._table.count > self._table_cap():
@@ -603,10 +626,12 @@ class ExactSeen:
         if self._table.count and after > self.memory_budget:
             self._spill()
         grown = BloomFilter(size)
+        step = self._chunk_entries(1)  # a slice at a time: locate's arrays stay small
         for keys, _ in self._table.runs:
-            grown.add(*grown.locate(keys))
+            for lo in range(0, len(keys), step):
+                grown.add(*grown.locate(keys[lo : lo + step]))
         for run in self._runs:
-            for keys, _ in run.chunks(self._chunk_entries(1), payload=False):
+            for keys, _ in run.chunks(step, payload=False):
                 grown.add(*grown.locate(keys))
         self._filter = grown
         self.stats.filter_rebuilds += 1
