@@ -982,3 +982,24 @@ def test_a_parquet_files_row_count_sizes_the_seen_set_before_its_first_batch(
     assert seen.told == [(7, 0), (5, 7)]
     assert [c.n for c in told] == [c.n for c in plain] == [3, 3, 1, 2]
     assert seen.stats.duplicates == 3
+
+
+def test_interleaved_models_each_get_their_own_rows_in_log_order(tmp_path: Path) -> None:
+    # Three models share a mapping and interleave in every batch: each chunk holds
+    # exactly its model's rows, in the order they were logged, with their own values.
+    models = ["support-assistant", "fraud-scorer", "churn-model"]
+    register = make_register(*models)
+    rng = np.random.default_rng(3)
+    owners = rng.integers(0, 3, 50)
+    rows = [
+        row(f"p{i}", models[o], latency_ms=float(i), confidence=round(0.01 * i, 2))
+        for i, o in enumerate(owners.tolist())
+    ]
+    path = write_parquet(tmp_path / "log.parquet", rows)
+    chunks = list(read_logs([path], register, windows_for(register), batch_rows=16))
+    for o, model in enumerate(models):
+        latencies = np.concatenate([c.latency_ms for c in chunks if c.model_id == model])
+        expected = np.flatnonzero(owners == o).astype(float)
+        assert latencies.tolist() == expected.tolist()
+        confidences = np.concatenate([c.confidence for c in chunks if c.model_id == model])
+        assert np.allclose(confidences, 0.01 * expected)

@@ -532,8 +532,15 @@ class _Ingest:
         else:
             owners = part.ordinal[kept]
             where = kept if part.rows is None else part.rows[kept]
-            present = np.flatnonzero(np.bincount(owners, minlength=len(plan.models)))
-            split = [(o, where[owners == o]) for o in present.tolist()]
+            counts = np.bincount(owners, minlength=len(plan.models))
+            # One stable sort (radix, on 16-bit ordinals) puts each model's rows together
+            # in row order, instead of a mask and a gather per model.
+            small = owners.astype(np.uint16) if len(plan.models) <= 1 << 16 else owners
+            grouped = where[np.argsort(small, kind="stable")]
+            ends = np.cumsum(counts)
+            split = [
+                (o, grouped[ends[o] - counts[o] : ends[o]]) for o in np.flatnonzero(counts).tolist()
+            ]
         ts = columns.timestamps(mapping.timestamp)[0]
         for o, rows in split:
 

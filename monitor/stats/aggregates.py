@@ -137,9 +137,12 @@ class CategoryCounts:
 
 def _flagged(codes: np.ndarray, flags: list[np.ndarray]) -> np.ndarray:
     """``code << len(flags) | flag bits`` per row (flag ``i`` is bit ``i``)."""
-    key = codes.astype(np.intp) << len(flags)
+    assert len(flags) <= 8, "flags are gathered in one byte per row"
+    bits = np.zeros(len(codes), np.uint8)  # then widened once
     for bit, flag in enumerate(flags):
-        key |= flag.astype(np.intp) << bit
+        bits |= flag.view(np.uint8) << np.uint8(bit)
+    key = codes.astype(np.intp) << len(flags)
+    key |= bits
     return key
 
 
