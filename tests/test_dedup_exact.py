@@ -440,3 +440,28 @@ def test_told_how_many_ids_come_the_filter_leaves_the_table_room_for_them_all(
         assert growing.stats.spills >= 1 and growing._filter.nbytes == 16 * 2**20
         assert told.stats.spills == 0 and told._filter.nbytes == 8 * 2**20
         assert told.stats.distinct == growing.stats.distinct == 600_000
+
+
+def test_runs_are_merged_only_when_the_lookups_saved_would_cost_more(tmp_path: Path) -> None:
+    # 1,000-id tables: 15 spilled runs. Told nothing, eight are merged. Told how many
+    # ids come, a merge happens only if it pays: not for a log of new ids (candidates
+    # only from the filter), yes for one with 8 % duplicates. 300-id tables (56 runs)
+    # reach the 32-run cap, which merges all the same.
+    fresh: Log = [(0, f"new-{i:06d}") for i in range(28_000)]
+    repeats = retries_and_a_resent_file(30_000, seed=12)
+    cuts = range(0, 30_000, 1_000)
+    for log, merges in ((fresh, 0), (repeats, 1)):
+        with (
+            ExactSeen(spill_dir=tmp_path, table_limit=1_000) as tiered,
+            ExactSeen(spill_dir=tmp_path, table_limit=1_000) as told,
+        ):
+            told.expect(len(log))
+            assert run(tiered, log, cuts) == run(told, log, cuts) == expected_duplicates(log)
+            assert tiered.stats.spills == told.stats.spills >= 14
+            assert tiered.stats.merges == 1
+            assert told.stats.merges == merges
+    with ExactSeen(spill_dir=tmp_path, table_limit=300) as capped:
+        capped.expect(len(fresh))
+        assert run(capped, fresh, range(0, 28_000, 250)) == expected_duplicates(fresh)
+        assert capped.stats.spills > 32 and capped.stats.merges >= 1
+        assert len(capped._runs) < 32
