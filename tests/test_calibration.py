@@ -317,3 +317,26 @@ def test_min_rows_leaves_sparse_bins_out() -> None:
     loose = reliability_change_test(current, reference)
     strict = reliability_change_test(current, reference, min_rows=30)
     assert strict.dof < loose.dof
+
+
+def test_confidences_binned_once_give_what_raw_confidences_give() -> None:
+    from monitor.stats.calibration import BinnedConfidence
+    from monitor.stats.distribution import ConfidenceHistogram
+
+    rng = np.random.default_rng(21)
+    # edges within an ulp of a fine bin's edge too (k / 1500), where a naive floor slips
+    conf = np.concatenate([rng.random(5_000), np.arange(0, 1501) / 1500, [1.0, 0.0]])
+    labeled = rng.random(len(conf)) < 0.4
+    correct = rng.random(len(conf)) < 0.7
+    binned = BinnedConfidence.of(conf)
+    raw_table, table = ReliabilityTable(), ReliabilityTable()
+    raw_table.update(conf[labeled], correct[labeled])
+    table.update(binned.subset(labeled), correct[labeled])
+    for slot in ReliabilityTable.__slots__:
+        assert np.array_equal(getattr(raw_table, slot), getattr(table, slot)), slot
+    raw_hist = ConfidenceHistogram(cut_points=(0.6, 0.85)).update(conf[~labeled])
+    hist = ConfidenceHistogram(cut_points=(0.6, 0.85)).update(binned.subset(~labeled))
+    assert np.array_equal(raw_hist._counts, hist._counts)
+    assert np.array_equal(raw_hist._below, hist._below) and raw_hist._sum == hist._sum
+    with pytest.raises(ValueError, match=r"\[0, 1\]"):
+        BinnedConfidence.of([0.5, 1.2])

@@ -18,7 +18,7 @@ from enum import IntEnum
 import numpy as np
 
 from monitor.chunk import Categorical, ModelChunk, WindowBounds
-from monitor.stats.calibration import ReliabilityTable
+from monitor.stats.calibration import BinnedConfidence, ReliabilityTable
 from monitor.stats.distribution import ConfidenceHistogram
 from monitor.stats.drift_fold import DriftFold
 from monitor.stats.sketch import QuantileSketch
@@ -306,8 +306,9 @@ class WindowAggregate:
                 self.error_latency.update(err_lat)
                 self.error_latency_sum += float(err_lat.sum())
                 self.error_latency_max = max(self.error_latency_max, float(err_lat.max()))
-        self.confidence.update(conf[has_conf])
-        self.answered_confidence.update(conf[has_conf & answered])
+        binned = BinnedConfidence.of(conf[has_conf])  # validated and binned once
+        self.confidence.update(binned)
+        self.answered_confidence.update(binned.subset(answered[has_conf]))
         hour = (chunk.timestamp_ns - self.params.start_ns) // NS_PER_HOUR
         self.hourly += np.bincount(hour, minlength=self.params.hours)[: self.params.hours]
 
@@ -325,7 +326,7 @@ class WindowAggregate:
             self.n_correct += int(np.count_nonzero(correct_mask))
             rated = labeled_mask & has_conf
             if rated.any():
-                self.reliability.update(conf[rated], correct_mask[rated])
+                self.reliability.update(binned.subset(labeled_mask[has_conf]), correct_mask[rated])
             labeled = labeled_mask
             wrong = chunk.correct == 0
         if chunk.quality_score is not None:

@@ -47,6 +47,7 @@ if TYPE_CHECKING:
 __all__ = [
     "FINE_BINS",
     "N_BINS",
+    "BinnedConfidence",
     "CalibrationSummary",
     "ReliabilityBin",
     "ReliabilityChangeTest",
@@ -97,6 +98,33 @@ def _fine_index(c: npt.NDArray[np.float64]) -> npt.NDArray[np.intp]:
     return idx
 
 
+@dataclass(frozen=True)
+class BinnedConfidence:
+    """Confidences validated and put in their fine bins once, for several summaries
+    (a window's histograms and reliability table take subsets of the same rows)."""
+
+    values: npt.NDArray[np.float64]
+    fine: npt.NDArray[np.intp]
+
+    @classmethod
+    def of(cls, confidence: npt.ArrayLike) -> BinnedConfidence:
+        c = _as_confidence(confidence)
+        return cls(c, _fine_index(c))
+
+    def subset(self, rows: npt.NDArray[np.bool_]) -> BinnedConfidence:
+        return BinnedConfidence(self.values[rows], self.fine[rows])
+
+
+def _binned(
+    confidence: npt.ArrayLike | BinnedConfidence,
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.intp]]:
+    """Validated confidences and their fine bins (the work done already, if it was)."""
+    if isinstance(confidence, BinnedConfidence):
+        return confidence.values, confidence.fine
+    c = _as_confidence(confidence)
+    return c, _fine_index(c)
+
+
 def _check_n_bins(n_bins: int) -> int:
     if n_bins < 1 or FINE_BINS % n_bins:
         raise ValueError(f"n_bins must divide {FINE_BINS} (e.g. 10, 15, 20, 25), got {n_bins!r}")
@@ -123,7 +151,7 @@ class ReliabilityTable:
         self._sum_conf_sq = 0.0
         self._sum_conf_correct = 0.0
 
-    def update(self, confidence: npt.ArrayLike, correct: npt.ArrayLike) -> Self:
+    def update(self, confidence: npt.ArrayLike | BinnedConfidence, correct: npt.ArrayLike) -> Self:
         """Add labeled rows.
 
         Parameters
@@ -140,14 +168,13 @@ class ReliabilityTable:
             On mismatched lengths, a confidence outside [0, 1] or NaN, or a ``correct``
             value that is not boolean; nothing is added then.
         """
-        c = _as_confidence(confidence)
+        c, fine = _binned(confidence)
         y = _as_correct(correct)
         if c.size != y.size:
             raise ValueError(f"confidence and correct differ in length: {c.size} vs {y.size}")
         if c.size == 0:
             return self
-        key = _fine_index(c)
-        key <<= 1
+        key = fine << 1
         key += y  # key = 2·bin + correct: one bincount splits bins by outcome
         rows = np.bincount(key, minlength=2 * FINE_BINS)
         conf = np.bincount(key, weights=c, minlength=2 * FINE_BINS)

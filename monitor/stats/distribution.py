@@ -24,7 +24,12 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import numpy.typing as npt
 
-from monitor.stats.calibration import _EDGES, FINE_BINS, _as_confidence, _fine_index
+from monitor.stats.calibration import (
+    _EDGES,
+    FINE_BINS,
+    BinnedConfidence,
+    _binned,
+)
 
 if TYPE_CHECKING:
     from typing import Self
@@ -62,18 +67,18 @@ class ConfidenceHistogram:
         self._sum = 0.0
         self._sum_sq = 0.0
 
-    def update(self, confidence: npt.ArrayLike) -> Self:
-        """Add confidences (any shape, each in [0, 1], no NaN).
+    def update(self, confidence: npt.ArrayLike | BinnedConfidence) -> Self:
+        """Add confidences (any shape, each in [0, 1], no NaN; or binned already).
 
         Raises
         ------
         ValueError
             If a value is outside [0, 1] or NaN; nothing is added then.
         """
-        c = _as_confidence(confidence)
+        c, fine = _binned(confidence)
         if c.size == 0:
             return self
-        self._counts += np.bincount(_fine_index(c), minlength=FINE_BINS)
+        self._counts += np.bincount(fine, minlength=FINE_BINS)
         for i, t in enumerate(self.cut_points):
             self._below[i] += np.count_nonzero(c < t)
         self._sum += float(c.sum())
