@@ -6,6 +6,7 @@ import gzip
 import json
 import math
 import os
+import time
 from pathlib import Path
 from typing import Any
 
@@ -1003,3 +1004,37 @@ def test_interleaved_models_each_get_their_own_rows_in_log_order(tmp_path: Path)
         assert latencies.tolist() == expected.tolist()
         confidences = np.concatenate([c.confidence for c in chunks if c.model_id == model])
         assert np.allclose(confidences, 0.01 * expected)
+
+
+class _Recording(ExactSeen):
+    """A real seen-set that notes whether each batch came with its ids hashed already,
+    and takes ``delay`` seconds per batch (a long night's de-duplication thread)."""
+
+    def __init__(self, delay: float) -> None:
+        super().__init__()
+        self.delay = delay
+        self.given: list[bool] = []
+
+    def add(self, ids: Any, models: Any, **kwargs: Any) -> Any:
+        self.given.append(kwargs.get("hashes") is not None)
+        time.sleep(self.delay)
+        return super().add(ids, models, **kwargs)
+
+
+def test_ids_are_hashed_by_whichever_thread_is_free_with_the_same_answer(
+    tmp_path: Path,
+) -> None:
+    # While the de-duplication thread is busy the reader thread hashes the next batches'
+    # ids; while it is idle it hashes them itself. The duplicates found are the same.
+    register = make_register("support-assistant")
+    ids = [f"p{i % 150}" for i in range(400)]  # 250 repeats
+    path = write_parquet(tmp_path / "log.parquet", [row(i) for i in ids])
+    windows = windows_for(register)
+    busy, idle = _Recording(delay=0.05), _Recording(delay=0.0)
+    for seen in (busy, idle):
+        chunks = list(read_logs([path], register, windows, batch_rows=20, seen=seen))
+        assert sum(c.n for c in chunks) == 150
+        assert seen.stats.duplicates == 250
+    assert len(busy.given) == len(idle.given) == 20
+    assert sum(busy.given) >= 10  # the reader ran ahead while each batch took 50 ms
+    assert not idle.given[0]  # nothing was running when the first batch was read

@@ -95,6 +95,11 @@ class BatchColumns:
         """The de-duplication hashes of every row's id (``ExactSeen.hashes``)."""
         return self._get("dedup", name, lambda: hasher(self.text(name)))
 
+    def hashed(self, name: str) -> U64 | None:
+        """:meth:`dedup_hashes`, if they were computed already (by :meth:`warm`)."""
+        found: U64 | None = self._cache.get(("dedup", name))
+        return found
+
     def floats(self, name: str) -> tuple[F64, Bool]:
         return self._get("floats", name, lambda: coerce.floats(self.column(name), self.n))
 

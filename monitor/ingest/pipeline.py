@@ -164,6 +164,8 @@ class _Ingest:
         self.seen = ExactSeen() if seen is None else seen
         #: The one thread that calls ``seen.add``, batch after batch (started on first use).
         self.deduper = ThreadPoolExecutor(1, thread_name_prefix="modelhealth-dedup")
+        #: The decision submitted last (the reader thread looks whether it is done).
+        self.last_decision: Future[list[Bool]] | None = None
         self.quarantine = QuarantineBuffer(quarantine, stats)
 
     def run(self, files: list[LogFile]) -> Generator[ModelChunk, None, None]:
@@ -191,7 +193,11 @@ class _Ingest:
             try:
                 for batch in reader:
                     columns = BatchColumns(with_valid_text(batch))
-                    columns.warm(plan, self.seen.hashes)
+                    # Hash the ids here while the de-duplication thread is busy; when it
+                    # is idle it hashes them itself (wide logs keep this thread busiest,
+                    # long ones that thread). Same keys either way.
+                    busy = self.last_decision is not None and not self.last_decision.done()
+                    columns.warm(plan, self.seen.hashes if busy else None)
                     yield columns
             finally:
                 reader.close()
@@ -443,11 +449,11 @@ class _Ingest:
                 continue
             name = part.group.mapping.prediction_id
             ids = columns.text(name)
-            hashes = columns.dedup_hashes(name, self.seen.hashes)
+            hashes = columns.hashed(name)  # None: the de-duplication thread hashes them
             at = part.kept if part.rows is None else part.rows[part.kept]
             if len(at) != columns.n:
                 ids = ids.take(pa.array(at))
-                hashes = hashes[at]
+                hashes = None if hashes is None else hashes[at]
             ordinals = part.group.ordinals
             models = ordinals[0] if len(ordinals) == 1 else part.ordinal[part.kept]
             work.append((ids, models, hashes))
@@ -461,7 +467,8 @@ class _Ingest:
                 seen.expect(expected)
             return [seen.add(ids, models, hashes=hashes) for ids, models, hashes in work]
 
-        return self.deduper.submit(decide)
+        self.last_decision = self.deduper.submit(decide)
+        return self.last_decision
 
     def _drop_duplicates(self, parts: list[_Part], decided: list[Bool]) -> None:
         """Drop the kept rows the seen-set found to be repeats (``decided``: one mask per
