@@ -1038,3 +1038,19 @@ def test_ids_are_hashed_by_whichever_thread_is_free_with_the_same_answer(
     assert len(busy.given) == len(idle.given) == 20
     assert sum(busy.given) >= 10  # the reader ran ahead while each batch took 50 ms
     assert not idle.given[0]  # nothing was running when the first batch was read
+
+
+def test_a_row_count_reaches_the_seen_set_even_when_the_files_first_batch_keeps_nothing(
+    tmp_path: Path,
+) -> None:
+    # The first batch's rows all fall before the reference window: no decision is made
+    # for it, and the footer's count goes with the next batch that has rows to decide.
+    register = make_register("support-assistant")
+    early = iso(-40 * 86_400_000_000_000)  # 40 days before T0: outside every window
+    rows = [row(f"old{i}", timestamp=early) for i in range(3)]
+    rows += [row(f"p{i}") for i in range(4)]
+    path = write_parquet(tmp_path / "log.parquet", rows)
+    seen = _Expecting()
+    chunks = list(read_logs([path], register, windows_for(register), batch_rows=3, seen=seen))
+    assert sum(c.n for c in chunks) == 4
+    assert seen.told == [(7, 0)]

@@ -166,6 +166,8 @@ class _Ingest:
         self.deduper = ThreadPoolExecutor(1, thread_name_prefix="modelhealth-dedup")
         #: The decision submitted last (the reader thread looks whether it is done).
         self.last_decision: Future[list[Bool]] | None = None
+        #: Rows announced by files' footers, not yet told to the seen-set.
+        self.expected = 0
         self.quarantine = QuarantineBuffer(quarantine, stats)
 
     def run(self, files: list[LogFile]) -> Generator[ModelChunk, None, None]:
@@ -457,10 +459,13 @@ class _Ingest:
             ordinals = part.group.ordinals
             models = ordinals[0] if len(ordinals) == 1 else part.ordinal[part.kept]
             work.append((ids, models, hashes))
+        # A file's first batch carries its row count; kept until a batch has work (a
+        # first batch whose rows all fall outside the windows has none).
+        self.expected += columns.batch.file_rows
         if not work:
             return None
         seen = self.seen
-        expected = columns.batch.file_rows
+        expected, self.expected = self.expected, 0
 
         def decide() -> list[Bool]:
             if expected:  # a file's first batch: size the filter for all its rows at once
