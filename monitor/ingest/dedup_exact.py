@@ -140,8 +140,9 @@ Hasher = Callable[[I64, U8], U64]
 _ENTRY = 8 + PAYLOAD.itemsize
 #: Spilled runs of one size tier merged together. A merge rewrites 24 bytes per id
 #: (about 40 ns); a run more costs a 4 KiB read per candidate the filter lets through
-#: (about 1 µs). With the filter's 0.1–0.4 % candidates, merging 8 at a time is cheaper
-#: than 4: at 50 M ids one merge of 8 runs instead of three of 4.
+#: (about 1 µs of I/O; 3 µs with the Python around it, below). With the filter's
+#: 0.1–0.4 % candidates, merging 8 at a time is cheaper than 4: at 50 M ids one merge of
+#: 8 runs instead of three of 4.
 _DISK_FANOUT = 8
 #: Told how many ids come (:meth:`ExactSeen.expect`), a merge is skipped when the
 #: look-ups it would save before they are all in cost less than the merge; never more
