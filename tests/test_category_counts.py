@@ -14,6 +14,7 @@ def expected(cat: Categorical, columns: list[np.ndarray | None]) -> dict[str, li
     frame = pd.DataFrame({"code": cat.codes})
     for j, weights in enumerate(columns):
         frame[j] = 0 if weights is None else weights.astype(np.int64)
+    frame[CountColumn.N] = 1  # every row counts once
     sums = frame[frame.code >= 0].groupby("code").sum()
     out = {}
     for code, row in sums.iterrows():
@@ -36,7 +37,7 @@ def test_counts_per_category_equal_a_group_by(seed: int) -> None:
         np.where(codes >= 0, remap[codes], -1).astype(np.int32), [f"c{u}" for u in used]
     )
     flags = [rng.random(n) < rng.random() for _ in range(_WIDTH - 1)]
-    columns: list[np.ndarray | None] = [np.ones(n, np.int64), *flags]
+    columns: list[np.ndarray | None] = [None, *flags]  # N: the rows, always counted
     if seed % 3 == 0:
         columns[CountColumn.FORMAT_CHECKED] = columns[CountColumn.FORMAT_INVALID] = None
     if seed == 5:  # a weight that is not 0/1 still counts by its value
@@ -50,7 +51,7 @@ def test_chunks_add_up_to_the_whole() -> None:
     rng = np.random.default_rng(11)
     codes = rng.integers(0, 3, 900).astype(np.int32)
     cat = Categorical(codes, ["a", "b", "c"])
-    columns: list[np.ndarray | None] = [np.ones(900, np.int64), rng.random(900) < 0.2]
+    columns: list[np.ndarray | None] = [None, rng.random(900) < 0.2]
     columns += [None] * (_WIDTH - 2)
     whole, parts = CategoryCounts(), CategoryCounts()
     whole.add(cat, columns)

@@ -84,7 +84,9 @@ class CategoryCounts:
     folded: set[str] = field(default_factory=set)
 
     def add(self, cat: Categorical, columns: list[np.ndarray | None]) -> None:
-        """Add one chunk: ``columns`` are per-row weights in the order of the row layout."""
+        """Add one chunk: ``columns`` are per-row weights in the order of the row layout
+        (``None`` where a column is absent). The first, :attr:`CountColumn.N`, is always
+        the category's rows, so callers pass ``None`` for it."""
         codes = cat.codes
         k = len(cat.categories)
         if k == 0:
@@ -104,12 +106,9 @@ class CategoryCounts:
         patterns = np.arange(1 << bits)
         for bit, (j, _) in enumerate(flags):
             table[:, j] = counts[:, (patterns >> bit) & 1 == 1].sum(axis=1)
+        table[:, CountColumn.N] = counts.sum(axis=1)
         for j, w in given:
-            if w.dtype == np.bool_:
-                continue
-            if len(w) and w.min() == w.max() == 1:  # the row count
-                table[:, j] = counts.sum(axis=1)
-            else:
+            if w.dtype != np.bool_ and j != CountColumn.N:
                 table[:, j] = np.bincount(c, weights=w, minlength=k)[:k].astype(np.int64)
         for name, row in zip(cat.categories, table, strict=True):
             if row[CountColumn.N] == 0:
@@ -342,8 +341,7 @@ class WindowAggregate:
             self.n_format_checked += int(np.count_nonzero(format_checked))
             self.n_format_invalid += int(np.count_nonzero(format_invalid))
 
-        ones = np.ones(n, dtype=np.int64)
-        per_row = [ones, errors, labeled, wrong, format_checked, format_invalid]
+        per_row = [None, errors, labeled, wrong, format_checked, format_invalid]
         if chunk.output_type is not None:
             self.output_types.add(chunk.output_type, per_row)
         if chunk.segment is not None:
