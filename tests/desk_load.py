@@ -3,7 +3,8 @@
 The harness of ``tests/test_desk_load.py`` (which asserts that no decision is lost or
 doubled) and of ``benchmarks/bench_desk.py`` (which prints response times). It drives
 the real ``modelhealth serve`` over HTTP/1.1 keep-alive connections, one per client
-thread, for a fixed time, and records every request.
+thread, for a fixed time (and, if asked, on until the deciders have made a minimum
+number of approvals, so a slow machine still tests something), and records every request.
 
 The state (:func:`prepare_load_state`): ``models`` models each with a step waiting for
 ``approvals`` approvals from eight deciders (``d1`` … ``d8``, model owners; ``alice``,
@@ -179,26 +180,45 @@ class _Client:
         return status, answer
 
 
-def _poller(client: _Client, stop: float, think: float) -> None:
+class _Stop:
+    """When the clients stop: once ``seconds`` have passed and the deciders have seen
+    ``min_approvals`` approvals succeed, or at ``cap`` seconds whatever happened."""
+
+    def __init__(self, seconds: float, min_approvals: int, cap: float) -> None:
+        now = time.monotonic()
+        self.soft, self.hard = now + seconds, now + max(cap, seconds)
+        self.min_approvals, self.approvals = min_approvals, 0
+        self._lock = threading.Lock()
+
+    def approved(self) -> None:
+        with self._lock:
+            self.approvals += 1
+
+    def __call__(self) -> bool:
+        now = time.monotonic()
+        return now >= self.hard or (now >= self.soft and self.approvals >= self.min_approvals)
+
+
+def _poller(client: _Client, stop: _Stop, think: float) -> None:
     try:
-        while time.monotonic() < stop:
+        while not stop():
             client.call("GET", "/api/inbox", "inbox")
             time.sleep(think)
     finally:
         client.conn.close()
 
 
-def _decider(client: _Client, stop: float, seed: int) -> None:
+def _decider(client: _Client, stop: _Stop, seed: int) -> None:
     try:
         _decide_until(client, stop, seed)
     finally:
         client.conn.close()
 
 
-def _decide_until(client: _Client, stop: float, seed: int) -> None:
+def _decide_until(client: _Client, stop: _Stop, seed: int) -> None:
     rng = random.Random(seed)
     successes = 0
-    while time.monotonic() < stop:
+    while not stop():
         status, inbox = client.call("GET", "/api/inbox", "inbox")
         mine = [i["id"] for i in (inbox or {}).get("mine", []) if i["may"]["approve"]["allowed"]]
         if status != 200 or not mine:
@@ -208,6 +228,7 @@ def _decide_until(client: _Client, stop: float, seed: int) -> None:
         body = {"reason": f"{client.name} load decision"}
         status, _ = client.call("POST", f"/api/steps/{step}/approve", "approve", step, body)
         if status == 200:
+            stop.approved()
             successes += 1
             if successes % 5 == 0:
                 client.call("POST", f"/api/steps/{step}/approve", "again", step, body)
@@ -222,14 +243,17 @@ def run_load(
     pollers: int,
     think: float = 0.25,
     seed: int = 7,
+    min_approvals: int = 0,
+    cap: float = 0.0,
 ) -> LoadResult:
     """``pollers`` clients polling the inbox (every ``think`` s) and the eight deciders
-    deciding, all at once for ``seconds``; returns every request."""
+    deciding, all at once for ``seconds``, and on until ``min_approvals`` approvals
+    succeeded but never past ``cap`` seconds; returns every request."""
     result = LoadResult()
     lock = threading.Lock()
     buffers: list[list[Request]] = []
     threads = []
-    stop = time.monotonic() + seconds
+    stop = _Stop(seconds, min_approvals, cap)
     for i in range(1, pollers + 1):
         name = f"p{i:02d}"
         buffer: list[Request] = []
@@ -247,7 +271,7 @@ def run_load(
     for thread in threads:
         thread.start()
     for thread in threads:
-        thread.join(timeout=seconds + 180)
+        thread.join(timeout=max(cap, seconds) + 180)
     result.seconds = time.perf_counter() - started
     with lock:
         for buffer in buffers:
