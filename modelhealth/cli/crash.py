@@ -10,12 +10,19 @@ runs the typer app and maps everything that is not a deliberate exit:
   output folder when it has one (:func:`remember_output_folder`), else to a temp file;
 * Ctrl-C is 130 and a closed pipe 141 (128 + the signal's number, as shells report them).
 
+Once the command is done, every object it left is frozen out of the garbage collector's
+reach (:func:`gc.freeze`): interpreter shutdown would otherwise walk them all in repeated
+full collections, 0.2 s of a 3 s check (a check leaves about 100,000 objects and 1,000
+modules). Reference counting still frees them, atexit handlers still run, and what the
+command wrote was closed before it returned.
+
 This module imports nothing but the standard library until it runs the app, so a
 damaged installation (a dependency that fails to import) is reported the same way.
 """
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import platform
@@ -140,7 +147,10 @@ def main() -> None:
         configure_logging()
     except Exception as exc:  # a damaged installation is a bug too
         sys.exit(_internal_error(exc))
-    sys.exit(run_app(app))
+    try:
+        sys.exit(run_app(app))
+    finally:
+        gc.freeze()  # see the module's docstring: shutdown no longer walks the run's objects
 
 
 def run_app(app: Callable[..., Any]) -> int:
