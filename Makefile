@@ -7,7 +7,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: demo test lint install chromium postgresql benchmarks clean
+.PHONY: demo test lint install chromium postgresql benchmarks templates clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -45,6 +45,10 @@ test: lint chromium postgresql
 
 benchmarks: $(STAMP)
 	$(BIN)/python benchmarks/run_all.py
+
+# The HTML report's template ships compiled; run this after editing it (a test says when).
+templates: $(STAMP)
+	$(BIN)/python -c "from modelhealth.outputs.html.render import compile_templates as c; print(c())"
 
 clean:
 	rm -rf $(VENV) demo-out .pytest_cache .ruff_cache .mypy_cache
