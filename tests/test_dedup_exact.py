@@ -110,6 +110,24 @@ def test_the_vectorised_hash_follows_the_definition_for_any_key_and_arrow_type()
     assert siphash13(pa.array(texts), new_key()).tolist() != defined  # the key matters
 
 
+@pytest.mark.parametrize("length", [0, 5, 8, 16, 36, 64, 512, 513])
+def test_ids_of_one_length_hash_as_defined_across_slices(length: int) -> None:
+    # Ids of one length lie back to back and are hashed through strided views, 16,384
+    # at a time: every slice, the boundaries between them and an offset array must
+    # give what the definition gives.
+    key = new_key()
+    rng = np.random.default_rng(length)
+    count = 40_000 if length <= 64 else 600
+    raw = rng.integers(0, 256, (count + 3, length), dtype=np.uint8)
+    values = [row.tobytes() for row in raw]
+    array = pa.array(values, pa.binary()).slice(3)  # offsets that do not start at 0
+    hashed = siphash13(array, key)
+    picks = sorted({0, 1, 16_383, 16_384, 16_385, 32_767, 32_768, len(array) - 1})
+    picks = [i for i in picks if i < len(array)] + rng.integers(0, len(array), 300).tolist()
+    assert [int(hashed[i]) for i in picks] == [siphash13_bytes(values[3 + i], key) for i in picks]
+    assert len(set(hashed.tolist())) == len(set(values[3:]))
+
+
 def colliding_pairs_for_todays_hash(count: int, seed: int) -> tuple[list[tuple[str, str]], int]:
     """Pairs of distinct 16-character ids with equal :func:`monitor.ingest.dedup.hash_ids`.
 

@@ -23,9 +23,11 @@ How it is fast
 Strings are grouped by byte length (every string of a group takes the same rounds), and
 each group is hashed in slices of :data:`_SLICE` strings so the four state vectors stay
 in the CPU cache. Words are loaded at arbitrary byte offsets through a strided view of a
-zero-padded copy of the data buffer. On two cores this runs at 45–70 ns per 16–36 byte
-id, as fast as the unkeyed :func:`~monitor.ingest.dedup.hash_ids` it replaces for
-de-duplication. A few very long ids are hashed one at a time on Python integers (the
+zero-padded copy of the data buffer; when every id has one length (UUIDs, fixed-width
+keys) the ids lie back to back and each word of a slice is itself a strided view, not a
+gather (54 instead of 74 ns per 36-byte UUID). On two cores this runs at 45–70 ns per
+16–36 byte id, as fast as the unkeyed :func:`~monitor.ingest.dedup.hash_ids` it replaces
+for de-duplication. A few very long ids are hashed one at a time on Python integers (the
 same function), so a hostile multi-megabyte id stays linear in its bytes.
 
 References
@@ -157,6 +159,15 @@ def _hash_buffers(offsets: I64, data: npt.NDArray[np.uint8], k0: int, k1: int) -
     starts = offsets[:-1]
     lengths = np.diff(offsets)
     low, high = int(lengths.min()), int(lengths.max())
+    if low == high and low <= _LONG_BYTES:
+        # Every id has one length (UUIDs, fixed-width keys): they lie back to back, so
+        # each word of a slice is a strided view of the buffer, not a gather (16 vs 19 ms
+        # for 262,144 UUIDs).
+        for lo in range(0, n, _SLICE):
+            hi = min(n, lo + _SLICE)
+            at = _Strided(padded, lo * low, low, hi - lo)
+            out[lo:hi] = _vector(at, starts[lo:hi], low, k0, k1)
+        return out
     if low == high:
         _hash_length(words, padded, starts, low, k0, k1, out, None)
         return out
@@ -221,7 +232,29 @@ def _round(v0: U64, v1: U64, v2: U64, v3: U64, tmp: U64) -> None:
     _rotl(v2, 32, tmp)
 
 
-def _vector(words: U64, starts: I64, length: int, k0: int, k1: int) -> U64:
+class _Strided:
+    """The words of ``count`` ids of ``length`` bytes lying back to back from ``base``:
+    word ``w`` of every id is one strided view (what ``words[starts + 8 * w]`` gathers)."""
+
+    def __init__(self, padded: npt.NDArray[np.uint8], base: int, length: int, count: int):
+        self.padded, self.base, self.length, self.count = padded, base, length, count
+
+    def word(self, w: int) -> U64:
+        return np.ndarray(
+            (self.count,),
+            dtype="<u8",
+            buffer=self.padded,
+            offset=self.base + 8 * w,
+            strides=(self.length,),
+        )
+
+
+def _vector(words: U64 | _Strided, starts: I64, length: int, k0: int, k1: int) -> U64:
+    def word(w: int) -> U64:
+        if isinstance(words, _Strided):
+            return words.word(w)
+        return words[starts + 8 * w]
+
     n = len(starts)
     v0 = np.full(n, k0 ^ _C0, np.uint64)
     v1 = np.full(n, k1 ^ _C1, np.uint64)
@@ -229,15 +262,14 @@ def _vector(words: U64, starts: I64, length: int, k0: int, k1: int) -> U64:
     v3 = np.full(n, k1 ^ _C3, np.uint64)
     tmp = np.empty(n, np.uint64)
     full, tail = divmod(length, 8)
-    for word in range(full):
-        m = words[starts + 8 * word]
+    for w in range(full):
+        m = word(w)
         v3 ^= m
         _round(v0, v1, v2, v3, tmp)
         v0 ^= m
     last = np.uint64((length & 0xFF) << 56)
     if tail:
-        m = words[starts + 8 * full]
-        m &= np.uint64((1 << (8 * tail)) - 1)
+        m = word(full) & np.uint64((1 << (8 * tail)) - 1)
         m |= last
     else:
         m = np.full(n, last, np.uint64)
