@@ -128,28 +128,6 @@ def test_ids_of_one_length_hash_as_defined_across_slices(length: int) -> None:
     assert len(set(hashed.tolist())) == len(set(values[3:]))
 
 
-def test_keys_sorted_ahead_by_another_thread_give_the_same_answer() -> None:
-    # ExactSeen.sort salts and sorts a batch's keys slice by slice (2**18 rows) on the
-    # thread that has time; add(ahead=...) then skips both steps. Over slices, models
-    # and repeats inside and across batches the answer is add's own.
-    rng = np.random.default_rng(11)
-    n = 300_000  # two slices
-    ids = pa.array([f"id-{v}" for v in rng.integers(0, 200_000, n).tolist()])
-    models = rng.integers(0, 3, n)
-    with ExactSeen() as plain, ExactSeen(key=bytes(KEY_BYTES)) as sorted_ahead:
-        for lo, hi in ((0, 100_000), (100_000, n)):
-            part, owners = ids.slice(lo, hi - lo), models[lo:hi]
-            expected = plain.add(part, owners)
-            ahead = sorted_ahead.sort(sorted_ahead.hashes(part), owners)
-            assert [len(order) for order, _ in ahead.sorts] == [
-                min(1 << 18, hi - lo - s) for s in range(0, hi - lo, 1 << 18)
-            ]
-            assert (sorted_ahead.add(part, owners, ahead=ahead) == expected).all()
-        assert plain.stats.duplicates == sorted_ahead.stats.duplicates > 50_000
-        with pytest.raises(ValueError, match="sorted keys for"):
-            sorted_ahead.add(ids.slice(0, 10), 0, ahead=ahead)
-
-
 def colliding_pairs_for_todays_hash(count: int, seed: int) -> tuple[list[tuple[str, str]], int]:
     """Pairs of distinct 16-character ids with equal :func:`monitor.ingest.dedup.hash_ids`.
 

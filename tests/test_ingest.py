@@ -1007,20 +1007,16 @@ def test_interleaved_models_each_get_their_own_rows_in_log_order(tmp_path: Path)
 
 
 class _Recording(ExactSeen):
-    """A real seen-set that notes whether each batch came with its ids hashed already
-    (``given``) and its keys sorted already (``sorted``), and takes ``delay`` seconds per
-    batch (a long night's de-duplication thread)."""
+    """A real seen-set that notes whether each batch came with its ids hashed already,
+    and takes ``delay`` seconds per batch (a long night's de-duplication thread)."""
 
     def __init__(self, delay: float) -> None:
         super().__init__()
         self.delay = delay
         self.given: list[bool] = []
-        self.sorted: list[bool] = []
 
     def add(self, ids: Any, models: Any, **kwargs: Any) -> Any:
-        ahead = kwargs.get("ahead") is not None
-        self.given.append(kwargs.get("hashes") is not None or ahead)
-        self.sorted.append(ahead)
+        self.given.append(kwargs.get("hashes") is not None)
         time.sleep(self.delay)
         return super().add(ids, models, **kwargs)
 
@@ -1029,8 +1025,7 @@ def test_ids_are_hashed_by_whichever_thread_is_free_with_the_same_answer(
     tmp_path: Path,
 ) -> None:
     # While the de-duplication thread is busy the reader thread hashes the next batches'
-    # ids and the main thread sorts their keys; while it is idle it does both itself.
-    # The duplicates found are the same.
+    # ids; while it is idle it hashes them itself. The duplicates found are the same.
     register = make_register("support-assistant")
     ids = [f"p{i % 150}" for i in range(400)]  # 250 repeats
     path = write_parquet(tmp_path / "log.parquet", [row(i) for i in ids])
@@ -1042,8 +1037,7 @@ def test_ids_are_hashed_by_whichever_thread_is_free_with_the_same_answer(
         assert seen.stats.duplicates == 250
     assert len(busy.given) == len(idle.given) == 20
     assert sum(busy.given) >= 10  # the reader ran ahead while each batch took 50 ms
-    assert sum(busy.sorted) >= 10  # and the main thread sorted them for it
-    assert not idle.given[0] and not idle.sorted[0]  # nothing ran before the first batch
+    assert not idle.given[0]  # nothing was running when the first batch was read
 
 
 def test_a_row_count_reaches_the_seen_set_even_when_the_files_first_batch_keeps_nothing(

@@ -89,7 +89,6 @@ from __future__ import annotations
 import itertools
 import os
 import re
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -120,7 +119,6 @@ __all__ = [
     "DedupStats",
     "ExactSeen",
     "Hasher",
-    "SortedKeys",
     "parse_memory_budget",
 ]
 
@@ -167,15 +165,6 @@ _GROW_AT, _GROW_TO = 128, 256
 #: Fewest filter bits per id :meth:`ExactSeen.expect` accepts to keep every expected id
 #: in the in-memory table (0.008 % false positives; a 4.5 M-row file then never spills).
 _EXPECT_BITS = 64
-
-
-@dataclass(frozen=True)
-class SortedKeys:
-    """A batch's keys and the stable sort of each of its ``2**18``-row slices: the first
-    step of :meth:`ExactSeen.add`, done ahead by another thread (:meth:`ExactSeen.sort`)."""
-
-    keys: U64
-    sorts: list[tuple[Idx, U64]]
 
 
 @dataclass
@@ -258,9 +247,6 @@ class ExactSeen:
         self._table = MemoryRuns()
         self._runs: list[DiskRun] = []
         self._salts = np.empty(0, np.uint64)
-        #: Salts grow under this lock (:meth:`sort` may salt on another thread); they
-        #: only ever grow, so a thread holding the array it read sees valid salts.
-        self._salt_lock = threading.Lock()
         #: Distinct ids the filter was sized for by :meth:`expect`; it grows past them.
         self._expected = 0
         self._closed = False
@@ -306,19 +292,6 @@ class ExactSeen:
         """
         return self._hash(*id_buffers(ids))
 
-    def sort(self, hashes: U64, models: int | npt.ArrayLike) -> SortedKeys:
-        """The rows' keys (``hashes`` salted by model) sorted the way :meth:`add` sorts
-        them, slice by slice: :meth:`add`'s ``ahead``.
-
-        Reads nothing but the run's key and salts, so another thread may sort a batch
-        while this one decides the batch before it (ingest's main thread does, while the
-        de-duplication thread is busy: at 50 M rows that thread is the critical path).
-        """
-        n = len(hashes)
-        keys = self._salted(np.array(hashes, np.uint64), self._models(models, n))
-        step = 1 << _ROW_BITS
-        return SortedKeys(keys, [sort_keys(keys[lo : lo + step]) for lo in range(0, n, step)])
-
     def expect(self, ids: int) -> None:
         """About ``ids`` more ids are coming (a Parquet footer's row count): size the
         filter for them now, once, instead of rebuilding it each time it doubles; it
@@ -349,7 +322,6 @@ class ExactSeen:
         *,
         keys: U64 | None = None,
         hashes: U64 | None = None,
-        ahead: SortedKeys | None = None,
     ) -> Bool:
         """Record a batch of ids, in log order, and say which rows are duplicates.
 
@@ -365,9 +337,6 @@ class ExactSeen:
         hashes
             The rows' :meth:`hashes`, when the caller has them (saves hashing; the
             models' salts are applied here). Ignored when ``keys`` are given.
-        ahead
-            The rows' keys sorted by :meth:`sort` (saves hashing and sorting). Ignored
-            when ``keys`` or ``hashes`` are given.
 
         Returns
         -------
@@ -382,12 +351,7 @@ class ExactSeen:
         offsets, data = id_buffers(ids)
         n = len(offsets) - 1
         model = self._models(models, n)
-        sorts: list[tuple[Idx, U64]] | None = None
-        if keys is None and hashes is None and ahead is not None:
-            if len(ahead.keys) != n:
-                raise ValueError(f"{len(ahead.keys)} sorted keys for {n} ids")
-            keys, sorts = ahead.keys, ahead.sorts
-        elif keys is None:
+        if keys is None:
             if hashes is None:
                 hashes = self._hash(offsets, data)
             elif len(hashes) != n:
@@ -397,15 +361,11 @@ class ExactSeen:
             raise ValueError(f"{len(keys)} keys for {n} ids")
         duplicate = np.zeros(n, bool)
         # Slices of 2**18 rows, one after the other: the same answer as one batch.
-        for i, lo in enumerate(range(0, n, 1 << _ROW_BITS)):
+        for lo in range(0, n, 1 << _ROW_BITS):
             hi = min(n, lo + (1 << _ROW_BITS))
             base, end = int(offsets[lo]), int(offsets[hi])
             duplicate[lo:hi] = self._add(
-                offsets[lo : hi + 1] - base,
-                data[base:end],
-                model[lo:hi],
-                keys[lo:hi],
-                None if sorts is None else sorts[i],
+                offsets[lo : hi + 1] - base, data[base:end], model[lo:hi], keys[lo:hi]
             )
         stats = self.stats
         stats.rows += n
@@ -416,19 +376,12 @@ class ExactSeen:
         stats.peak_disk_bytes = max(stats.peak_disk_bytes, disk)
         return duplicate
 
-    def _add(
-        self,
-        offsets: I64,
-        data: U8,
-        model: npt.NDArray[np.uint32],
-        keys: U64,
-        ahead: tuple[Idx, U64] | None = None,
-    ) -> Bool:
+    def _add(self, offsets: I64, data: U8, model: npt.NDArray[np.uint32], keys: U64) -> Bool:
         n = len(keys)
         duplicate = np.zeros(n, bool)
         if n == 0:
             return duplicate
-        order, ordered = sort_keys(keys) if ahead is None else ahead
+        order, ordered = sort_keys(keys)
         first = np.ones(n, bool)  # per sorted position: the first row of its (model, id)
         same = ordered[1:] == ordered[:-1]
         if same.any():
@@ -513,19 +466,14 @@ class ExactSeen:
     def _salted(self, keys: U64, model: npt.NDArray[np.uint32]) -> U64:
         """``keys`` (owned, changed in place) xored with each row's model salt."""
         top = int(model.max()) if len(model) else -1
-        salts = self._salts
-        if top >= len(salts):
-            with self._salt_lock:
-                salts = self._salts
-                if top >= len(salts):
-                    # A secret salt per model: pairs of models collide only by chance.
-                    more = [
-                        siphash13_bytes(b"model:%d" % m, self._key)
-                        for m in range(len(salts), top + 1)
-                    ]
-                    salts = np.concatenate((salts, np.array(more, np.uint64)))
-                    self._salts = salts
-        keys ^= salts[model]
+        if top >= len(self._salts):
+            # A secret salt per model: pairs of different models collide only by chance.
+            salts = [
+                siphash13_bytes(b"model:%d" % m, self._key)
+                for m in range(len(self._salts), top + 1)
+            ]
+            self._salts = np.concatenate((self._salts, np.array(salts, np.uint64)))
+        keys ^= self._salts[model]
         return keys
 
     # ------------------------------------------------------------------ one batch

@@ -446,10 +446,6 @@ class _Ingest:
         The seen-set compares id bytes: only a true repeat is dropped.
         """
         work = []
-        # While the de-duplication thread is still deciding the batch before, this thread
-        # salts and sorts this batch's keys for it (on a long night that thread is the
-        # critical path and this one waits on it); otherwise that thread does it itself.
-        busy = self.last_decision is not None and not self.last_decision.done()
         for part in parts:
             if len(part.kept) == 0:
                 continue
@@ -462,8 +458,7 @@ class _Ingest:
                 hashes = None if hashes is None else hashes[at]
             ordinals = part.group.ordinals
             models = ordinals[0] if len(ordinals) == 1 else part.ordinal[part.kept]
-            ahead = self.seen.sort(hashes, models) if busy and hashes is not None else None
-            work.append((ids, models, None if ahead is not None else hashes, ahead))
+            work.append((ids, models, hashes))
         # A file's first batch carries its row count; kept until a batch has work (a
         # first batch whose rows all fall outside the windows has none).
         self.expected += columns.batch.file_rows
@@ -475,10 +470,7 @@ class _Ingest:
         def decide() -> list[Bool]:
             if expected:  # a file's first batch: size the filter for all its rows at once
                 seen.expect(expected)
-            return [
-                seen.add(ids, models, hashes=hashes, ahead=ahead)
-                for ids, models, hashes, ahead in work
-            ]
+            return [seen.add(ids, models, hashes=hashes) for ids, models, hashes in work]
 
         self.last_decision = self.deduper.submit(decide)
         return self.last_decision
