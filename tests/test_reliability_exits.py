@@ -182,7 +182,7 @@ def test_after_the_command_shutdown_leaves_its_objects_to_reference_counting(
     night: tuple[Path, Path], tmp_path: Path
 ) -> None:
     """A finished command freezes what it left out of the collector's reach, so
-    interpreter shutdown does not walk it (0.2 s of a 3 s check, docs/benchmarks.md);
+    interpreter shutdown does not walk it (0.2 s of a 3 s check: modelhealth.cli.crash);
     atexit handlers still run, and the exit code and the outputs are the command's."""
     register, logs = night
     out = tmp_path / "out"
