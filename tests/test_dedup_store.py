@@ -10,6 +10,7 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
+from monitor.ingest import dedup_store
 from monitor.ingest.dedup_exact import ExactSeen
 from monitor.ingest.dedup_store import (
     BLOCK,
@@ -19,6 +20,7 @@ from monitor.ingest.dedup_store import (
     SpillFolder,
     merge_runs,
     pick,
+    read_exactly,
     read_ranges,
 )
 
@@ -84,22 +86,62 @@ def test_the_arena_returns_what_was_appended_from_memory_or_file(tmp_path: Path)
     assert not list(tmp_path.iterdir())
 
 
-@pytest.mark.parametrize("limit", [4_096, 1 << 20])
-def test_a_run_finds_every_entry_with_a_needles_key(tmp_path: Path, limit: int) -> None:
+@pytest.mark.parametrize(("limit", "sparse"), [(4_096, False), (1 << 20, False), (4_096, True)])
+def test_a_run_finds_every_entry_with_a_needles_key(
+    tmp_path: Path, limit: int, sparse: bool
+) -> None:
     rng = np.random.default_rng(2)
     # Few distinct keys: equal keys fill whole blocks, so a key's entries span blocks.
     keys = np.sort(rng.choice(np.array([3, 5, 8, 13, 2**63], np.uint64), 5 * BLOCK))
     keys = np.sort(np.concatenate([keys, rng.integers(0, 2**64 - 1, 20_000, dtype=np.uint64)]))
+    assert len(keys) % BLOCK  # a partial last block, searched apart from the whole ones
+    keys[-1] = 2**64 - 1  # the last key there is
     run = DiskRun.write(SpillFolder(tmp_path), keys, payload_for(keys))
     absent = np.array([1, 4, 9, 2**62], np.uint64)
-    needles = np.sort(np.concatenate([keys[rng.integers(0, len(keys), 300)], absent]))
+    # Some needles are a block's first key (a fence): the previous block may hold it too.
+    fences = keys[::BLOCK][1:][rng.integers(0, len(keys) // BLOCK - 1, 20)]
+    needles = np.sort(
+        np.concatenate([keys[rng.integers(0, len(keys), 300)], absent, fences, keys[-3:]])
+    )
     assert needles.dtype == np.uint64
-    needle, found = run.lookup(needles, limit)
+    needle, found = run.lookup(needles, limit, sparse=sparse)
     got = sorted(zip(needle.tolist(), found["off"].tolist(), strict=True))
     expected = sorted(
         (i, int(j)) for i, k in enumerate(needles.tolist()) for j in np.flatnonzero(keys == k)
     )
     assert got == expected
+    run.delete()
+
+
+def test_a_sparse_lookup_reads_one_block_per_key_and_nothing_else_of_the_keys(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rng = np.random.default_rng(4)
+    keys = np.sort(rng.integers(0, 2**64 - 1, 400 * BLOCK, dtype=np.uint64))
+    run = DiskRun.write(SpillFolder(tmp_path), keys, payload_for(keys))
+    key_bytes = len(keys) * 8  # the file holds the keys, then the payloads
+    reads: list[tuple[int, int]] = []
+
+    def counted(fd: int, size: int, offset: int, path: Path) -> bytes:
+        reads.append((offset, size))
+        return read_exactly(fd, size, offset, path)
+
+    monkeypatch.setattr(dedup_store, "read_exactly", counted)
+    # 300 keys in 400 blocks: dense, read in coalesced spans of several blocks.
+    needles = np.sort(keys[rng.integers(0, len(keys), 300)])
+    needle, found = run.lookup(needles, 1 << 20)
+    assert found["off"].tolist() == np.searchsorted(keys, needles[needle]).tolist()
+    assert max(size for offset, size in reads if offset < key_bytes) > BLOCK * 8
+    reads.clear()
+    # 40 keys in 400 blocks, none a block's first key: one 4 KiB read per block.
+    few = np.setdiff1d(np.sort(keys[rng.integers(0, len(keys), 40)]), keys[::BLOCK])
+    needle, found = run.lookup(few, 1 << 20)
+    assert found["off"].tolist() == np.searchsorted(keys, few[needle]).tolist()
+    assert len(needle) == len(few)
+    key_reads = sorted(offset for offset, size in reads if offset < key_bytes)
+    blocks = np.unique(np.searchsorted(keys, few) // BLOCK)
+    assert key_reads == (blocks * BLOCK * 8).tolist()
+    assert all(size == BLOCK * 8 for offset, size in reads if offset < key_bytes)
     run.delete()
 
 

@@ -6,6 +6,7 @@ import gzip
 import json
 import math
 import os
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -46,6 +47,7 @@ from monitor.ingest import (
     UNATTRIBUTED,
     IngestStats,
     QuarantineWriter,
+    pipeline,
     read_logs,
 )
 from monitor.ingest.coerce import EPOCH_MS_MIN
@@ -1054,3 +1056,49 @@ def test_a_row_count_reaches_the_seen_set_even_when_the_files_first_batch_keeps_
     chunks = list(read_logs([path], register, windows_for(register), batch_rows=3, seen=seen))
     assert sum(c.n for c in chunks) == 4
     assert seen.told == [(7, 0)]
+
+
+class _Held(ExactSeen):
+    """A real seen-set whose first decision waits until the test releases it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.release = threading.Event()
+
+    def add(self, ids: Any, models: Any, **kwargs: Any) -> Any:
+        assert self.release.wait(30), "the test never released the first decision"
+        return super().add(ids, models, **kwargs)
+
+
+def test_two_more_batches_are_validated_and_queued_while_a_decision_runs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A spill holds the de-duplication thread for a few batches' time; the batches
+    # behind it are validated and queued meanwhile, so it never waits for work after.
+    # Bounded: two wait behind the one being decided, no more (their memory).
+    register = make_register("support-assistant")
+    path = write_parquet(tmp_path / "log.parquet", [row(f"p{i % 90}") for i in range(100)])
+    submitted: list[int] = []
+    real = pipeline._Ingest._decide
+
+    def counting(self: Any, columns: Any, parts: Any) -> Any:
+        submitted.append(columns.n)
+        return real(self, columns, parts)
+
+    monkeypatch.setattr(pipeline._Ingest, "_decide", counting)
+    seen = _Held()
+    chunks = read_logs([path], register, windows_for(register), batch_rows=10, seen=seen)
+    got: list[Any] = []
+    consumer = threading.Thread(target=lambda: got.extend(chunks))
+    consumer.start()
+    deadline = time.monotonic() + 10
+    while len(submitted) < 3 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    time.sleep(0.2)  # time to submit a fourth, if anything let it
+    try:
+        assert len(submitted) == 3 and not got
+    finally:
+        seen.release.set()
+        consumer.join(30)
+    assert len(submitted) == 10
+    assert sum(c.n for c in got) == 90 and seen.stats.duplicates == 10

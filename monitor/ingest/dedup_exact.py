@@ -42,11 +42,13 @@ this job:
    make it (down to 64 bits per id, 0.008 % through) when that keeps them all in the
    in-memory table: a 4.5 M-row file then never spills, where at 256 bits it did.
 3. **Runs are read by block.** A spilled run keeps one key in 512 in memory (its
-   fences); a candidate costs one 4 KiB read per run, reads closer than 16 KiB are
-   coalesced and searched as one vector, and a dense set of candidates (a log read
-   twice) becomes sequential reads. Spilled runs are merged eight at a time when eight
-   of one size tier exist, streaming through fixed buffers: O(log n) runs, each id
-   rewritten O(log n) times (once up to 8 spills' worth, about 30 M ids at 256 MiB).
+   fences); a candidate costs one 4 KiB read per run. Candidates far apart (what the
+   filter lets through) read their blocks one by one and are compared with them all at
+   once; closer ones share reads (reads closer than 16 KiB are coalesced and searched as
+   one vector), and a dense set of candidates (a log read twice) becomes sequential
+   reads. Spilled runs are merged eight at a time when eight of one size tier exist,
+   streaming through fixed buffers: O(log n) runs, each id rewritten O(log n) times
+   (once up to 8 spills' worth, about 30 M ids at 256 MiB).
 
 Per batch: hash; sort the batch's keys (two radix passes); resolve repeats inside the
 batch by comparing bytes (rows equal to the first row of their key are duplicates;

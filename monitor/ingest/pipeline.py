@@ -16,6 +16,7 @@ For every record batch of every file (:mod:`~monitor.ingest.sources`,
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Generator, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
@@ -50,6 +51,8 @@ __all__ = ["read_logs"]
 
 #: Model ordinal of a row already quarantined before attribution (text not UTF-8).
 _REFUSED = -3
+#: Validated batches that may wait for their de-duplication decision at once.
+_IN_FLIGHT = 2
 
 
 def read_logs(
@@ -208,36 +211,37 @@ class _Ingest:
         batches = prefetch(converted())
         # Three stages overlap: the reader thread converts batch k+1 (and hashes its
         # ids) while this thread validates it, while the de-duplication thread decides
-        # batch k; batch k's chunks are yielded once its decision is back. Decisions
-        # are still made one batch after another, in log order.
-        pending: _Pending | None = None
+        # the batches before it; batch k's chunks are yielded once its decision is back.
+        # Decisions are still made one batch after another, in log order. Up to
+        # _IN_FLIGHT batches wait for theirs, so that thread finds the next batch queued
+        # when it finishes one (its work varies: a spill takes a few batches' time).
+        pending: deque[_Pending] = deque()
         emitting = False
         try:
             try:
                 for columns in batches:
                     parts = self._prepare(columns, file, checked)
-                    nxt = _Pending(columns, parts, self._decide(columns, parts))
-                    done, pending = pending, nxt
-                    if done is not None:
+                    pending.append(_Pending(columns, parts, self._decide(columns, parts)))
+                    if len(pending) > _IN_FLIGHT:
                         emitting = True
-                        yield from self._emit(done)
+                        yield from self._emit(pending.popleft())
                         emitting = False
             except Exception:
                 # A batch failed to read or validate: the batches before it were read
                 # whole and count, as they did before the pipeline had stages. Not when
                 # emitting a batch failed: the batch after it cannot count without it.
                 if not emitting:
-                    done, pending = pending, None
-                    if done is not None:
-                        yield from self._emit(done)
+                    while pending:
+                        yield from self._emit(pending.popleft())
                 raise
-            done, pending = pending, None
-            if done is not None:
-                yield from self._emit(done)
+            while pending:
+                yield from self._emit(pending.popleft())
         finally:
-            if pending is not None and pending.decision is not None:
-                pending.decision.cancel()
-                wait([pending.decision])  # never leave it running on a closing seen-set
+            for waiting in pending:
+                if waiting.decision is not None:
+                    waiting.decision.cancel()
+            # never leave one running on a closing seen-set
+            wait([p.decision for p in pending if p.decision is not None])
             batches.close()  # stops the reader thread now, even when a batch failed
 
     # ---------------------------------------------------------------- one batch
