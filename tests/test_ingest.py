@@ -1070,12 +1070,15 @@ class _Held(ExactSeen):
         return super().add(ids, models, **kwargs)
 
 
+@pytest.mark.parametrize(("cap", "queued"), [(64 * 2**20, 3), (1, 2)])
 def test_two_more_batches_are_validated_and_queued_while_a_decision_runs(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cap: int, queued: int
 ) -> None:
     # A spill holds the de-duplication thread for a few batches' time; the batches
     # behind it are validated and queued meanwhile, so it never waits for work after.
-    # Bounded: two wait behind the one being decided, no more (their memory).
+    # Bounded: two wait behind the one being decided, no more (their memory), and only
+    # one when their columns together are over the cap (wide logs).
+    monkeypatch.setattr(pipeline, "_IN_FLIGHT_BYTES", cap)
     register = make_register("support-assistant")
     path = write_parquet(tmp_path / "log.parquet", [row(f"p{i % 90}") for i in range(100)])
     submitted: list[int] = []
@@ -1092,11 +1095,11 @@ def test_two_more_batches_are_validated_and_queued_while_a_decision_runs(
     consumer = threading.Thread(target=lambda: got.extend(chunks))
     consumer.start()
     deadline = time.monotonic() + 10
-    while len(submitted) < 3 and time.monotonic() < deadline:
+    while len(submitted) < queued and time.monotonic() < deadline:
         time.sleep(0.01)
-    time.sleep(0.2)  # time to submit a fourth, if anything let it
+    time.sleep(0.2)  # time to submit one more, if anything let it
     try:
-        assert len(submitted) == 3 and not got
+        assert len(submitted) == queued and not got
     finally:
         seen.release.set()
         consumer.join(30)

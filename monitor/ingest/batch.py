@@ -46,6 +46,12 @@ class RawBatch:
     def n(self) -> int:
         return len(self.row_numbers)
 
+    @property
+    def nbytes(self) -> int:
+        """Bytes of its Arrow columns (those read and those derived)."""
+        arrays = [*self.columns.values(), *self.derived.values()]
+        return sum(int(a.nbytes) for a in arrays)
+
 
 class BatchColumns:
     """One batch's columns, each converted at most once, over all rows of the batch.

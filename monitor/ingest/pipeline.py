@@ -51,8 +51,11 @@ __all__ = ["read_logs"]
 
 #: Model ordinal of a row already quarantined before attribution (text not UTF-8).
 _REFUSED = -3
-#: Validated batches that may wait for their de-duplication decision at once.
+#: Validated batches that may wait for their de-duplication decision at once, and the
+#: most bytes of columns they may hold together when more than one waits: two batches of
+#: the compact logs (22 MiB each), one of 34 features and their strings (200 MiB).
 _IN_FLIGHT = 2
+_IN_FLIGHT_BYTES = 64 * 2**20
 
 
 def read_logs(
@@ -214,7 +217,8 @@ class _Ingest:
         # the batches before it; batch k's chunks are yielded once its decision is back.
         # Decisions are still made one batch after another, in log order. Up to
         # _IN_FLIGHT batches wait for theirs, so that thread finds the next batch queued
-        # when it finishes one (its work varies: a spill takes a few batches' time).
+        # when it finishes one (its work varies: a spill takes a few batches' time),
+        # unless they are wide (their columns over _IN_FLIGHT_BYTES): then one waits.
         pending: deque[_Pending] = deque()
         emitting = False
         try:
@@ -222,7 +226,10 @@ class _Ingest:
                 for columns in batches:
                     parts = self._prepare(columns, file, checked)
                     pending.append(_Pending(columns, parts, self._decide(columns, parts)))
-                    if len(pending) > _IN_FLIGHT:
+                    while len(pending) > _IN_FLIGHT or (
+                        len(pending) > 1
+                        and sum(p.columns.batch.nbytes for p in pending) > _IN_FLIGHT_BYTES
+                    ):
                         emitting = True
                         yield from self._emit(pending.popleft())
                         emitting = False
